@@ -1,0 +1,199 @@
+"""What we know about the models that support batch inference.
+
+Shared by the client (record builders, pre-flight checks, quota names) and by Local Bedrock
+(which models it accepts and how it answers). It is data about the service, not logic.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import attrs
+
+__all__ = [
+    "CATALOG",
+    "QUOTA_NAME_TEMPLATES",
+    "Family",
+    "ModelInfo",
+    "base_model_id",
+    "estimate_tokens",
+    "family_of",
+    "lookup_model",
+]
+
+Family = Literal[
+    "anthropic",
+    "titan-text",
+    "titan-embed-text",
+    "titan-embed-image",
+    "llama",
+    "mistral",
+    "nova",
+]
+
+EMBEDDING_FAMILIES: frozenset[str] = frozenset({"titan-embed-text", "titan-embed-image"})
+
+
+@attrs.frozen
+class ModelInfo:
+    """One foundation model: its id, request family, quota display name and output ceiling."""
+
+    model_id: str
+    family: Family
+    display_name: str
+    max_output_tokens: int = 4096
+    #: Only reachable through a cross-region inference profile (``us.``/``eu.``/... ids).
+    requires_profile: bool = False
+    #: ``temperature`` and ``top_p`` may not both be given (Claude 4.5 generation).
+    exclusive_sampling: bool = False
+
+    @property
+    def is_embedding(self) -> bool:
+        """True for the embedding models (no text generation, no Converse)."""
+        return self.family in EMBEDDING_FAMILIES
+
+
+_MODELS = [
+    ModelInfo("anthropic.claude-3-haiku-20240307-v1:0", "anthropic", "Claude 3 Haiku", 4096),
+    ModelInfo("anthropic.claude-3-sonnet-20240229-v1:0", "anthropic", "Claude 3 Sonnet", 4096),
+    ModelInfo("anthropic.claude-3-opus-20240229-v1:0", "anthropic", "Claude 3 Opus", 4096),
+    ModelInfo("anthropic.claude-3-5-sonnet-20240620-v1:0", "anthropic", "Claude 3.5 Sonnet", 8192),
+    ModelInfo(
+        "anthropic.claude-3-5-sonnet-20241022-v2:0", "anthropic", "Claude 3.5 Sonnet v2", 8192
+    ),
+    ModelInfo("anthropic.claude-3-5-haiku-20241022-v1:0", "anthropic", "Claude 3.5 Haiku", 8192),
+    ModelInfo(
+        "anthropic.claude-3-7-sonnet-20250219-v1:0",
+        "anthropic",
+        "Claude 3.7 Sonnet",
+        64000,
+        requires_profile=True,
+    ),
+    ModelInfo(
+        "anthropic.claude-sonnet-4-20250514-v1:0",
+        "anthropic",
+        "Claude Sonnet 4",
+        64000,
+        requires_profile=True,
+    ),
+    ModelInfo(
+        "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "anthropic",
+        "Claude Haiku 4.5",
+        64000,
+        requires_profile=True,
+        exclusive_sampling=True,
+    ),
+    ModelInfo("amazon.titan-text-express-v1", "titan-text", "Titan Text G1 - Express", 8192),
+    ModelInfo("amazon.titan-text-premier-v1:0", "titan-text", "Titan Text G1 - Premier", 3072),
+    ModelInfo("amazon.titan-embed-text-v2:0", "titan-embed-text", "Titan Text Embeddings V2", 0),
+    ModelInfo(
+        "amazon.titan-embed-image-v1", "titan-embed-image", "Titan Multimodal Embeddings G1", 0
+    ),
+    ModelInfo("meta.llama3-1-8b-instruct-v1:0", "llama", "Llama 3.1 8B Instruct", 2048),
+    ModelInfo("meta.llama3-1-70b-instruct-v1:0", "llama", "Llama 3.1 70B Instruct", 2048),
+    ModelInfo("meta.llama3-1-405b-instruct-v1:0", "llama", "Llama 3.1 405B Instruct", 2048),
+    ModelInfo(
+        "meta.llama3-2-1b-instruct-v1:0", "llama", "Llama 3.2 1B Instruct", 2048, True
+    ),
+    ModelInfo(
+        "meta.llama3-2-3b-instruct-v1:0", "llama", "Llama 3.2 3B Instruct", 2048, True
+    ),
+    ModelInfo(
+        "meta.llama3-2-11b-instruct-v1:0", "llama", "Llama 3.2 11B Instruct", 2048, True
+    ),
+    ModelInfo(
+        "meta.llama3-2-90b-instruct-v1:0", "llama", "Llama 3.2 90B Instruct", 2048, True
+    ),
+    ModelInfo(
+        "meta.llama3-3-70b-instruct-v1:0", "llama", "Llama 3.3 70B Instruct", 2048, True
+    ),
+    ModelInfo("mistral.mistral-small-2402-v1:0", "mistral", "Mistral Small", 8192),
+    ModelInfo("mistral.mistral-large-2407-v1:0", "mistral", "Mistral Large 2 (24.07)", 8192),
+    ModelInfo("amazon.nova-micro-v1:0", "nova", "Nova Micro V1", 10000),
+    ModelInfo("amazon.nova-lite-v1:0", "nova", "Nova Lite V1", 10000),
+    ModelInfo("amazon.nova-pro-v1:0", "nova", "Nova Pro V1", 10000),
+    ModelInfo("amazon.nova-premier-v1:0", "nova", "Nova Premier V1", 10000, True),
+]
+
+#: Every model Local Bedrock accepts, by foundation-model id.
+CATALOG: dict[str, ModelInfo] = {m.model_id: m for m in _MODELS}
+
+_PROFILE_PREFIXES = ("us-gov.", "us.", "eu.", "apac.", "global.", "au.", "jp.", "ca.")
+_ARN_RE = re.compile(
+    r"^arn:aws(?:-[^:]+)?:bedrock:(?P<region>[a-z0-9-]*):(?P<account>\d{12})?:"
+    r"(?P<kind>foundation-model|inference-profile|application-inference-profile|custom-model)"
+    r"/(?P<rest>.+)$"
+)
+
+
+def _strip(model_id: str) -> tuple[str, bool]:
+    """Return (bare model id, came through an inference profile)."""
+    via_profile = False
+    m = _ARN_RE.match(model_id)
+    if m:
+        model_id = m.group("rest")
+        via_profile = m.group("kind") != "foundation-model"
+    for prefix in _PROFILE_PREFIXES:
+        if model_id.startswith(prefix):
+            return model_id[len(prefix) :], True
+    return model_id, via_profile
+
+
+def base_model_id(model_id: str) -> str:
+    """The foundation-model id behind a model id, FM ARN, profile id or profile ARN."""
+    return _strip(model_id)[0]
+
+
+def lookup_model(model_id: str) -> tuple[ModelInfo | None, bool]:
+    """Find the catalog entry for any spelling of a model id.
+
+    Returns ``(info or None, reached through an inference profile)``.
+    """
+    bare, via_profile = _strip(model_id)
+    return CATALOG.get(bare), via_profile
+
+
+_FAMILY_PREFIXES: list[tuple[str, Family]] = [
+    ("anthropic.", "anthropic"),
+    ("amazon.titan-embed-text", "titan-embed-text"),
+    ("amazon.titan-embed-image", "titan-embed-image"),
+    ("amazon.titan-text", "titan-text"),
+    ("amazon.nova", "nova"),
+    ("meta.llama", "llama"),
+    ("mistral.", "mistral"),
+]
+
+
+def family_of(model_id: str) -> Family | None:
+    """Resolve the request family from any model id spelling; None when unknown."""
+    info, _ = lookup_model(model_id)
+    if info is not None:
+        return info.family
+    bare = base_model_id(model_id)
+    for prefix, family in _FAMILY_PREFIXES:
+        if bare.startswith(prefix):
+            return family
+    return None
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap, deterministic token estimate: ~4 ASCII characters or 1 other character a token."""
+    if not text:
+        return 0
+    ascii_chars = sum(1 for c in text if ord(c) < 128)
+    other = len(text) - ascii_chars
+    return max(1, -(-ascii_chars // 4) + other)
+
+
+#: Service Quotas names of the six batch quotas, keyed by the :class:`Quotas` field they set.
+#: AWS spells the size quotas two ways ("... (in GB) for X" and "... for X (in GB)").
+QUOTA_NAME_TEMPLATES: dict[str, str] = {
+    "min_records_per_job": "Minimum number of records per batch inference job for {}",
+    "max_records_per_file": "Records per input file per batch inference job for {}",
+    "max_records_per_job": "Records per batch inference job for {}",
+    "max_file_bytes": "Batch inference input file size (in GB) for {}",
+    "max_job_bytes": "Batch inference job size (in GB) for {}",
+    "max_concurrent_jobs": "Sum of in-progress and submitted batch inference jobs using a base model for {}",
+}

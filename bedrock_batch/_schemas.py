@@ -1,0 +1,433 @@
+"""The request rules of each model family, as Bedrock applies them to ``modelInput``.
+
+Used by the client before anything is uploaded ("fail before you pay") and by Local Bedrock,
+which turns a broken record into the per-record 400 error line Bedrock writes. The messages
+mimic the service's wording where it is known (see ``bedrock-facts.md`` §2 and §7).
+
+Each checker returns the first problem as a string, or ``None`` when the body is acceptable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from ._catalog import Family, ModelInfo
+
+__all__ = [
+    "ANTHROPIC_VERSION",
+    "check_model_input",
+    "input_text",
+    "iter_s3_locations",
+]
+
+ANTHROPIC_VERSION = "bedrock-2023-05-31"
+
+_Check = Callable[[Mapping[str, Any], "ModelInfo | None"], "str | None"]
+
+
+class _Bad(Exception):
+    """Raised inside a checker with the message to report."""
+
+
+def _malformed(msg: str) -> _Bad:
+    return _Bad(f"Malformed input request: {msg}, please reformat your input and try again.")
+
+
+def _schema_required(body: Mapping[str, Any], *keys: str) -> None:
+    for key in keys:
+        if key not in body:
+            raise _malformed(f"#: required key [{key}] not found")
+
+
+def _schema_extra(body: Mapping[str, Any], allowed: frozenset[str], path: str = "#") -> None:
+    for key in body:
+        if key not in allowed:
+            raise _malformed(f"{path}: extraneous key [{key}] is not permitted")
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _schema_num(
+    body: Mapping[str, Any], key: str, lo: float, hi: float, *, integer: bool = False, path: str = "#"
+) -> None:
+    if key not in body:
+        return
+    v = body[key]
+    if not (_is_int(v) if integer else _is_num(v)):
+        kind = "Integer" if integer else "Number"
+        raise _malformed(f"{path}/{key}: expected type: {kind}, found: {type(v).__name__}")
+    if v < lo:
+        raise _malformed(f"{path}/{key}: {v} is not greater or equal to {lo:g}")
+    if v > hi:
+        raise _malformed(f"{path}/{key}: {v} is not less or equal to {hi:g}")
+
+
+def _schema_str(body: Mapping[str, Any], key: str, *, path: str = "#", nonempty: bool = True) -> None:
+    if key not in body:
+        return
+    v = body[key]
+    if not isinstance(v, str):
+        raise _malformed(f"{path}/{key}: expected type: String, found: {type(v).__name__}")
+    if nonempty and not v.strip():
+        raise _malformed(f"{path}/{key}: expected minLength: 1, actual: 0")
+
+
+def _schema_str_list(body: Mapping[str, Any], key: str, *, path: str = "#") -> None:
+    if key in body and (
+        not isinstance(body[key], list) or not all(isinstance(s, str) for s in body[key])
+    ):
+        raise _malformed(f"{path}/{key}: expected type: JSONArray of String")
+
+
+# --- Anthropic Messages -------------------------------------------------------------------------
+
+_ANTHROPIC_KEYS = frozenset(
+    {
+        "anthropic_version",
+        "anthropic_beta",
+        "max_tokens",
+        "messages",
+        "system",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stop_sequences",
+        "tools",
+        "tool_choice",
+        "metadata",
+        "thinking",
+    }
+)
+_ANTHROPIC_BLOCKS = frozenset(
+    {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking"}
+)
+
+
+def _anthropic(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
+    for key in ("anthropic_version", "max_tokens", "messages"):
+        if key not in body:
+            return f"{key}: Field required"
+    for key in body:
+        if key not in _ANTHROPIC_KEYS:
+            return f"{key}: Extra inputs are not permitted"
+    if body["anthropic_version"] != ANTHROPIC_VERSION:
+        return f"anthropic_version: Input should be '{ANTHROPIC_VERSION}'"
+    max_tokens = body["max_tokens"]
+    if not _is_int(max_tokens) or max_tokens < 1:
+        return "max_tokens: Input should be a valid integer greater than or equal to 1"
+    ceiling = model.max_output_tokens if model else 64000
+    if max_tokens > ceiling:
+        return f"max_tokens: {max_tokens} > {ceiling}, which is the maximum allowed number of output tokens"
+    messages = body["messages"]
+    if not isinstance(messages, list) or not messages:
+        return "messages: Input should be a non-empty list"
+    for i, msg in enumerate(messages):
+        if not isinstance(msg, dict) or set(msg) - {"role", "content"} or "content" not in msg:
+            return f"messages.{i}: Input should be an object with role and content"
+        if msg.get("role") not in ("user", "assistant"):
+            return f"messages.{i}.role: Input should be 'user' or 'assistant'"
+        if i == 0 and msg["role"] != "user":
+            return "messages: first message must use the \"user\" role"
+        if i and messages[i - 1].get("role") == msg["role"]:
+            return "messages: roles must alternate between \"user\" and \"assistant\""
+        content = msg["content"]
+        if isinstance(content, str):
+            if not content:
+                return f"messages.{i}.content: text content blocks must be non-empty"
+            continue
+        if not isinstance(content, list) or not content:
+            return f"messages.{i}.content: Input should be a valid list"
+        for j, block in enumerate(content):
+            problem = _anthropic_block(block, f"messages.{i}.content.{j}")
+            if problem:
+                return problem
+    system = body.get("system")
+    if system is not None and not isinstance(system, (str, list)):
+        return "system: Input should be a valid string or list"
+    for key, hi in (("temperature", 1.0), ("top_p", 1.0)):
+        if key in body and (not _is_num(body[key]) or not 0 <= body[key] <= hi):
+            return f"{key}: Input should be less than or equal to {hi:g}"
+    if "top_k" in body and (not _is_int(body["top_k"]) or body["top_k"] < 0):
+        return "top_k: Input should be greater than or equal to 0"
+    if "stop_sequences" in body and (
+        not isinstance(body["stop_sequences"], list)
+        or not all(isinstance(s, str) for s in body["stop_sequences"])
+    ):
+        return "stop_sequences: Input should be a valid list of strings"
+    if model and model.exclusive_sampling and "temperature" in body and "top_p" in body:
+        return "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
+    return None
+
+
+def _anthropic_block(block: Any, where: str) -> str | None:
+    if not isinstance(block, dict) or block.get("type") not in _ANTHROPIC_BLOCKS:
+        return f"{where}: Input tag does not match any of the expected block types"
+    if block["type"] == "text" and (not isinstance(block.get("text"), str) or not block["text"]):
+        return f"{where}.text: text content blocks must be non-empty"
+    if block["type"] == "image":
+        source = block.get("source")
+        if not isinstance(source, dict) or source.get("type") != "base64":
+            return f"{where}.source: Input should be a base64 image source"
+        if source.get("media_type") not in ("image/jpeg", "image/png", "image/gif", "image/webp"):
+            return f"{where}.source.media_type: Input should be an image media type"
+        if not isinstance(source.get("data"), str) or not source["data"]:
+            return f"{where}.source.data: Field required"
+    return None
+
+
+# --- Amazon Titan ------------------------------------------------------------------------------
+
+_TITAN_TEXT_CONFIG = frozenset({"maxTokenCount", "temperature", "topP", "stopSequences"})
+
+
+def _titan_text(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
+    _schema_required(body, "inputText")
+    _schema_extra(body, frozenset({"inputText", "textGenerationConfig"}))
+    _schema_str(body, "inputText")
+    cfg = body.get("textGenerationConfig", {})
+    if not isinstance(cfg, dict):
+        raise _malformed("#/textGenerationConfig: expected type: JSONObject")
+    _schema_extra(cfg, _TITAN_TEXT_CONFIG, "#/textGenerationConfig")
+    ceiling = model.max_output_tokens if model else 8192
+    _schema_num(cfg, "maxTokenCount", 0, ceiling, integer=True, path="#/textGenerationConfig")
+    _schema_num(cfg, "temperature", 0, 1, path="#/textGenerationConfig")
+    _schema_num(cfg, "topP", 0, 1, path="#/textGenerationConfig")
+    _schema_str_list(cfg, "stopSequences", path="#/textGenerationConfig")
+    return None
+
+
+def _titan_embed_text(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
+    _schema_required(body, "inputText")
+    _schema_extra(body, frozenset({"inputText", "dimensions", "normalize", "embeddingTypes"}))
+    _schema_str(body, "inputText")
+    if len(body["inputText"]) > 50000:
+        raise _malformed("#/inputText: expected maxLength: 50000")
+    if "dimensions" in body and body["dimensions"] not in (256, 512, 1024):
+        raise _malformed(f"#/dimensions: {body['dimensions']} is not a valid enum value")
+    if "normalize" in body and not isinstance(body["normalize"], bool):
+        raise _malformed("#/normalize: expected type: Boolean")
+    types = body.get("embeddingTypes", ["float"])
+    if not isinstance(types, list) or not types or not set(types) <= {"float", "binary"}:
+        raise _malformed("#/embeddingTypes: expected a non-empty subset of [float, binary]")
+    return None
+
+
+def _titan_embed_image(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
+    _schema_extra(body, frozenset({"inputText", "inputImage", "embeddingConfig"}))
+    if "inputText" not in body and "inputImage" not in body:
+        raise _malformed("#: at least one of [inputText, inputImage] is required")
+    _schema_str(body, "inputText")
+    _schema_str(body, "inputImage")
+    cfg = body.get("embeddingConfig", {})
+    if not isinstance(cfg, dict):
+        raise _malformed("#/embeddingConfig: expected type: JSONObject")
+    _schema_extra(cfg, frozenset({"outputEmbeddingLength"}), "#/embeddingConfig")
+    if "outputEmbeddingLength" in cfg and cfg["outputEmbeddingLength"] not in (256, 384, 1024):
+        raise _malformed("#/embeddingConfig/outputEmbeddingLength: not a valid enum value")
+    return None
+
+
+# --- Meta Llama 3.x -----------------------------------------------------------------------------
+
+
+def _llama(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
+    _schema_required(body, "prompt")
+    _schema_extra(body, frozenset({"prompt", "max_gen_len", "temperature", "top_p", "images"}))
+    _schema_str(body, "prompt")
+    _schema_num(body, "max_gen_len", 1, model.max_output_tokens if model else 2048, integer=True)
+    _schema_num(body, "temperature", 0, 1)
+    _schema_num(body, "top_p", 0, 1)
+    _schema_str_list(body, "images")
+    return None
+
+
+# --- Mistral -----------------------------------------------------------------------------------
+
+_MISTRAL_KEYS = frozenset(
+    {"messages", "prompt", "max_tokens", "temperature", "top_p", "top_k", "stop", "tools",
+     "tool_choice", "response_format"}
+)
+
+
+def _mistral(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
+    _schema_extra(body, _MISTRAL_KEYS)
+    if "messages" not in body and "prompt" not in body:
+        raise _malformed("#: required key [messages] not found")
+    if "messages" in body:
+        msgs = body["messages"]
+        if not isinstance(msgs, list) or not msgs:
+            raise _malformed("#/messages: expected minItems: 1")
+        for i, m in enumerate(msgs):
+            if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant", "tool"):
+                raise _malformed(f"#/messages/{i}/role: not a valid enum value")
+            if not isinstance(m.get("content"), (str, list)):
+                raise _malformed(f"#/messages/{i}: required key [content] not found")
+    else:
+        _schema_str(body, "prompt")
+    _schema_num(body, "max_tokens", 1, model.max_output_tokens if model else 8192, integer=True)
+    _schema_num(body, "temperature", 0, 1)
+    _schema_num(body, "top_p", 0, 1)
+    _schema_num(body, "top_k", 0, 200, integer=True)
+    return None
+
+
+# --- Amazon Nova and Converse ---------------------------------------------------------------------
+
+_CONTENT_KINDS = frozenset(
+    {"text", "image", "video", "document", "toolUse", "toolResult", "reasoningContent", "cachePoint"}
+)
+
+
+def _messages_content(body: Mapping[str, Any]) -> None:
+    _schema_required(body, "messages")
+    msgs = body["messages"]
+    if not isinstance(msgs, list) or not msgs:
+        raise _malformed("#/messages: expected minItems: 1")
+    for i, m in enumerate(msgs):
+        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
+            raise _malformed(f"#/messages/{i}/role: not a valid enum value")
+        content = m.get("content")
+        if not isinstance(content, list) or not content:
+            raise _malformed(f"#/messages/{i}/content: expected type: JSONArray")
+        for j, block in enumerate(content):
+            if not isinstance(block, dict) or len(block) != 1 or next(iter(block)) not in _CONTENT_KINDS:
+                raise _malformed(f"#/messages/{i}/content/{j}: not a valid content block")
+            if "text" in block and (not isinstance(block["text"], str) or not block["text"]):
+                raise _malformed(f"#/messages/{i}/content/{j}/text: expected minLength: 1")
+    if msgs[0].get("role") != "user":
+        raise _Bad("A conversation must start with a user message. Try again with a conversation that starts with a user message.")
+    system = body.get("system", [])
+    if not isinstance(system, list) or not all(isinstance(s, dict) for s in system):
+        raise _malformed("#/system: expected type: JSONArray")
+
+
+_NOVA_CONFIG = frozenset({"maxTokens", "max_new_tokens", "temperature", "topP", "topK", "stopSequences"})
+
+
+def _nova(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
+    _schema_extra(
+        body,
+        frozenset({"schemaVersion", "system", "messages", "inferenceConfig", "toolConfig"}),
+    )
+    if "schemaVersion" in body and body["schemaVersion"] != "messages-v1":
+        raise _malformed("#/schemaVersion: messages-v1 is the only supported value")
+    _messages_content(body)
+    cfg = body.get("inferenceConfig", {})
+    if not isinstance(cfg, dict):
+        raise _malformed("#/inferenceConfig: expected type: JSONObject")
+    _schema_extra(cfg, _NOVA_CONFIG, "#/inferenceConfig")
+    ceiling = model.max_output_tokens if model else 10000
+    for key in ("maxTokens", "max_new_tokens"):
+        _schema_num(cfg, key, 1, ceiling, integer=True, path="#/inferenceConfig")
+    _schema_num(cfg, "temperature", 0, 1, path="#/inferenceConfig")
+    _schema_num(cfg, "topP", 0, 1, path="#/inferenceConfig")
+    _schema_num(cfg, "topK", 0, 128, integer=True, path="#/inferenceConfig")
+    return None
+
+
+_CONVERSE_KEYS = frozenset(
+    {"messages", "system", "inferenceConfig", "additionalModelRequestFields",
+     "additionalModelResponseFieldPaths", "guardrailConfig", "promptVariables",
+     "requestMetadata", "performanceConfig", "toolConfig"}
+)
+_CONVERSE_CONFIG = frozenset({"maxTokens", "temperature", "topP", "stopSequences"})
+
+
+def _converse(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
+    for key in body:
+        if key not in _CONVERSE_KEYS:
+            return f"The model input is invalid: extraneous key [{key}] is not permitted"
+    if "toolConfig" in body:
+        return "Tool use (toolConfig) is not supported for batch inference with the Converse API."
+    _messages_content(body)
+    cfg = body.get("inferenceConfig", {})
+    if not isinstance(cfg, dict):
+        raise _malformed("#/inferenceConfig: expected type: JSONObject")
+    _schema_extra(cfg, _CONVERSE_CONFIG, "#/inferenceConfig")
+    ceiling = model.max_output_tokens if model else 64000
+    if model is not None and model.is_embedding:
+        return "The Converse API does not support embedding models."
+    if "maxTokens" in cfg and _is_int(cfg["maxTokens"]) and cfg["maxTokens"] > ceiling:
+        return f"The maximum tokens you requested exceeds the model limit of {ceiling}."
+    _schema_num(cfg, "maxTokens", 1, ceiling, integer=True, path="#/inferenceConfig")
+    _schema_num(cfg, "temperature", 0, 1, path="#/inferenceConfig")
+    _schema_num(cfg, "topP", 0, 1, path="#/inferenceConfig")
+    extra = body.get("additionalModelRequestFields", {})
+    if not isinstance(extra, dict):
+        raise _malformed("#/additionalModelRequestFields: expected type: JSONObject")
+    if model and model.exclusive_sampling and "temperature" in cfg and "topP" in cfg:
+        return "`temperature` and `top_p` cannot both be specified"
+    return None
+
+
+_CHECKS: dict[str, _Check] = {
+    "anthropic": _anthropic,
+    "titan-text": _titan_text,
+    "titan-embed-text": _titan_embed_text,
+    "titan-embed-image": _titan_embed_image,
+    "llama": _llama,
+    "mistral": _mistral,
+    "nova": _nova,
+    "converse": _converse,
+}
+
+
+def check_model_input(
+    model_input: Any,
+    family: Family | None,
+    *,
+    invocation_type: str = "InvokeModel",
+    model: ModelInfo | None = None,
+) -> str | None:
+    """Return the message Bedrock would give this ``modelInput``, or None when it is valid.
+
+    ``family`` None with InvokeModel means "unknown model": only the JSON-object shape is checked.
+    """
+    if not isinstance(model_input, dict):
+        return "Malformed input request: #: expected type: JSONObject, please reformat your input and try again."
+    kind = "converse" if invocation_type == "Converse" else family
+    if kind is None:
+        return None
+    try:
+        return _CHECKS[kind](model_input, model)
+    except _Bad as bad:
+        return str(bad)
+
+
+def _texts(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("text", "prompt", "inputText", "content", "system") or isinstance(
+                value, (dict, list)
+            ):
+                yield from _texts(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _texts(item)
+
+
+def input_text(model_input: Any) -> str:
+    """All prompt text of a request body (messages, system, prompt, inputText), joined."""
+    return "\n".join(_texts(model_input))
+
+
+def iter_s3_locations(node: Any) -> Iterator[str]:
+    """Every ``s3Location.uri`` referenced inside a request body (Nova images and videos)."""
+    if isinstance(node, dict):
+        loc = node.get("s3Location")
+        if isinstance(loc, dict) and isinstance(loc.get("uri"), str):
+            yield loc["uri"]
+        for value in node.values():
+            yield from iter_s3_locations(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from iter_s3_locations(item)

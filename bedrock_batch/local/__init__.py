@@ -1,0 +1,38 @@
+"""Local Bedrock: a faithful offline emulator of Amazon Bedrock batch inference.
+
+It answers the Bedrock control plane (model invocation jobs and their tags), bedrock-runtime
+(InvokeModel, Converse) and Service Quotas through real boto3 clients, reads inputs from and
+writes outputs to S3 provided by moto, and runs jobs through Bedrock's lifecycle on an
+emulated clock. See the "Testing with Local Bedrock" page of the docs.
+"""
+
+from ._clock import Clock, ManualClock, ScaledClock
+from ._config import FaultEvent, Faults, JobFault, Quotas, Timings
+from ._emulator import LocalBedrock
+from ._responders import RecordContext, RecordError, Responder, constant, synthetic
+
+__all__ = [
+    "Clock",
+    "FaultEvent",
+    "Faults",
+    "JobFault",
+    "LocalBedrock",
+    "LocalBedrockServer",
+    "ManualClock",
+    "Quotas",
+    "RecordContext",
+    "RecordError",
+    "Responder",
+    "ScaledClock",
+    "Timings",
+    "constant",
+    "synthetic",
+]
+
+
+def __getattr__(name: str) -> object:
+    if name == "LocalBedrockServer":  # imports werkzeug and moto's server app: only on demand
+        from ._server import LocalBedrockServer
+
+        return LocalBedrockServer
+    raise AttributeError(name)

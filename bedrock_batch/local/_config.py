@@ -1,0 +1,114 @@
+"""Knobs of Local Bedrock: timings, quotas and faults. All plain, frozen values."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+__all__ = ["FaultEvent", "Faults", "JobFault", "Quotas", "Timings"]
+
+GB = 1_000_000_000
+MB = 1_000_000
+
+
+@attrs.frozen
+class Timings:
+    """How long each phase lasts, in *emulated* seconds, and how fast records are processed."""
+
+    submitted: float = 30.0
+    validating: float = 60.0
+    scheduled: float = 120.0
+    stopping: float = 30.0
+    #: Emulated records per second while InProgress.
+    records_per_second: float = 5.0
+
+
+@attrs.frozen
+class Quotas:
+    """A model's batch quotas. The defaults are today's commonly cited values (facts §5)."""
+
+    min_records_per_job: int = 100
+    max_records_per_file: int = 50_000
+    max_records_per_job: int = 50_000
+    max_file_bytes: int = 1 * GB
+    max_job_bytes: int = 5 * GB
+    max_concurrent_jobs: int = 20
+
+    @classmethod
+    def legacy_2024(cls) -> Quotas:
+        """The 2024 values of the original walkthrough: 1,000 min, 200 MB/file, 1 GB/job, 3 jobs."""
+        return cls(
+            min_records_per_job=1000,
+            max_file_bytes=200 * MB,
+            max_job_bytes=1 * GB,
+            max_concurrent_jobs=3,
+        )
+
+
+JobFaultKind = Literal["fail_validation", "fail_late", "expire", "timeout", "stall"]
+
+
+@attrs.frozen
+class JobFault:
+    """A job-level fault, applied to the next ``times`` jobs whose name contains ``name_contains``.
+
+    - ``fail_validation``: the job fails in Validating with ``message``.
+    - ``fail_late``: the job fails at the end of InProgress with ``message`` (writes no output).
+    - ``expire``: the job never leaves Scheduled and ends Expired at its timeout.
+    - ``timeout``: processing stalls at ``at_fraction`` of the records; the timeout then ends
+      the job PartiallyCompleted, with outputs for the processed records.
+    - ``stall``: like ``timeout`` but the job simply stays InProgress (to test stop and polling).
+    """
+
+    kind: JobFaultKind
+    message: str = "Customer doesn't have permissions to invokeModel"
+    at_fraction: float = 0.5
+    name_contains: str = ""
+    times: int = 1
+
+
+@attrs.frozen
+class FaultEvent:
+    """One injected fault, recorded so tests can assert on it."""
+
+    kind: str
+    operation: str = ""
+    job_id: str = ""
+    record_id: str = ""
+
+
+@attrs.define
+class Faults:
+    """Seeded fault injection. Rates are probabilities in [0, 1].
+
+    - ``throttle_rate`` / ``server_error_rate``: each Bedrock, bedrock-runtime or Service Quotas
+      call (``operations`` limits which) answers 429 ThrottlingException / 500
+      InternalServerException instead.
+    - ``record_error_rate`` / ``retryable_record_error_rate``: each record fails with a
+      non-retryable 400 / a retryable 429; ``record_error_ids`` always fail (400).
+      The draw depends on the seed, the job and the record, so a retry in a new job can succeed.
+    - ``jobs``: job-level faults (:class:`JobFault`), consumed in order by matching jobs.
+
+    Every injected fault is appended to ``log``.
+    """
+
+    throttle_rate: float = 0.0
+    server_error_rate: float = 0.0
+    operations: frozenset[str] | None = None
+    record_error_rate: float = 0.0
+    retryable_record_error_rate: float = 0.0
+    record_error_ids: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
+    jobs: list[JobFault] = attrs.field(factory=list, converter=list)
+    log: list[FaultEvent] = attrs.field(factory=list)
+
+    def take_job_fault(self, job_name: str) -> JobFault | None:
+        """Consume the first job fault that applies to a job of this name."""
+        for i, fault in enumerate(self.jobs):
+            if fault.name_contains in job_name:
+                if fault.times <= 1:
+                    del self.jobs[i]
+                else:
+                    self.jobs[i] = attrs.evolve(fault, times=fault.times - 1)
+                return fault
+        return None
