@@ -1,7 +1,62 @@
-"""bedrock_batch: Amazon Bedrock batch inference made easy, safe and fast."""
+"""bedrock_batch: Amazon Bedrock batch inference made easy, safe and fast.
+
+``BatchJob`` builds records in each model family's format, shards and uploads them, creates
+the model invocation job, waits for it, and joins every output back to its input by
+``recordId``. ``bedrock_batch.local`` is an offline emulator of the service.
+"""
+
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._catalog import CATALOG, ModelInfo, family_of
+from ._errors import (
+    BatchError,
+    JobExpiredError,
+    JobFailedError,
+    JobStoppedError,
+    PollTimeoutError,
+    Problem,
+    QuotaError,
+    ServiceError,
+    StateError,
+    ValidationError,
+)
+from ._job import BatchJob, Plan
+from ._lifecycle import TERMINAL, JobDescription, JobStatus, iter_jobs
+from ._outputs import Usage
+from ._polling import PollConfig
+from ._quotas import Quotas
+from ._results import Anomaly, ErrorInfo, Result, Results, ResultStatus, Summary
+
+__all__ = [
+    "CATALOG",
+    "TERMINAL",
+    "Anomaly",
+    "BatchError",
+    "BatchJob",
+    "ErrorInfo",
+    "JobDescription",
+    "JobExpiredError",
+    "JobFailedError",
+    "JobStatus",
+    "JobStoppedError",
+    "ModelInfo",
+    "Plan",
+    "PollConfig",
+    "PollTimeoutError",
+    "Problem",
+    "QuotaError",
+    "Quotas",
+    "Result",
+    "ResultStatus",
+    "Results",
+    "ServiceError",
+    "StateError",
+    "Summary",
+    "Usage",
+    "ValidationError",
+    "family_of",
+    "iter_jobs",
+]
 
 
 def __getattr__(name: str) -> str:

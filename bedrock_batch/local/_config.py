@@ -6,11 +6,9 @@ from typing import Literal
 
 import attrs
 
+from .._quotas import Quotas
+
 __all__ = ["FaultEvent", "Faults", "JobFault", "Quotas", "Timings"]
-
-GB = 1_000_000_000
-MB = 1_000_000
-
 
 @attrs.frozen
 class Timings:
@@ -22,28 +20,6 @@ class Timings:
     stopping: float = 30.0
     #: Emulated records per second while InProgress.
     records_per_second: float = 5.0
-
-
-@attrs.frozen
-class Quotas:
-    """A model's batch quotas. The defaults are today's commonly cited values (facts §5)."""
-
-    min_records_per_job: int = 100
-    max_records_per_file: int = 50_000
-    max_records_per_job: int = 50_000
-    max_file_bytes: int = 1 * GB
-    max_job_bytes: int = 5 * GB
-    max_concurrent_jobs: int = 20
-
-    @classmethod
-    def legacy_2024(cls) -> Quotas:
-        """The 2024 values of the original walkthrough: 1,000 min, 200 MB/file, 1 GB/job, 3 jobs."""
-        return cls(
-            min_records_per_job=1000,
-            max_file_bytes=200 * MB,
-            max_job_bytes=1 * GB,
-            max_concurrent_jobs=3,
-        )
 
 
 JobFaultKind = Literal["fail_validation", "fail_late", "expire", "timeout", "stall"]

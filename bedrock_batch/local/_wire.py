@@ -26,7 +26,7 @@ from .._catalog import QUOTA_NAME_TEMPLATES, ModelInfo
 from .._outputs import output_usage
 from ._backend import Backend, ServiceException
 from ._responders import RecordError
-from ._shapes import constraint_violations
+from .._shapes import constraint_violations
 
 __all__ = ["Request", "Response", "Router", "quota_code"]
 

@@ -1,0 +1,66 @@
+"""Where boto3 clients come from: the ones given, or built lazily from a session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+__all__ = ["Clients", "default_config"]
+
+
+def default_config() -> Config:
+    """Standard retry mode (botocore handles throttling of single calls) and our user agent."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ver = version("bedrock-batch")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        ver = "0"
+    return Config(retries={"mode": "standard", "max_attempts": 8}, user_agent_extra=f"bedrock-batch/{ver}")
+
+
+class Clients:
+    """The boto3 clients a job needs; given ones are used as they are, others built on demand."""
+
+    def __init__(
+        self,
+        *,
+        session: boto3.Session | None = None,
+        bedrock: Any = None,
+        s3: Any = None,
+        runtime: Any = None,
+        quotas: Any = None,
+    ) -> None:
+        self._session = session
+        self._given = {"bedrock": bedrock, "s3": s3, "bedrock-runtime": runtime, "service-quotas": quotas}
+        self._made: dict[str, Any] = {}
+
+    def _get(self, name: str) -> Any:
+        if self._given.get(name) is not None:
+            return self._given[name]
+        if name not in self._made:
+            session = self._session or boto3.Session()
+            self._made[name] = session.client(name, config=default_config())  # type: ignore[call-overload]
+        return self._made[name]
+
+    @property
+    def bedrock(self) -> Any:
+        """The Bedrock control-plane client."""
+        return self._get("bedrock")
+
+    @property
+    def s3(self) -> Any:
+        """The S3 client."""
+        return self._get("s3")
+
+    @property
+    def runtime(self) -> Any:
+        """The bedrock-runtime client."""
+        return self._get("bedrock-runtime")
+
+    @property
+    def quotas(self) -> Any:
+        """The Service Quotas client."""
+        return self._get("service-quotas")

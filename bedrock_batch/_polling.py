@@ -1,0 +1,85 @@
+"""Waiting for a job: capped, jittered polling on tenacity, with time injected for tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import attrs
+import tenacity as _t
+
+from ._errors import PollTimeoutError, ServiceError
+from ._lifecycle import JobDescription
+
+__all__ = ["PollConfig", "wait_until_terminal"]
+
+_TRANSIENT = frozenset({"ThrottlingException", "InternalServerException", "ServiceUnavailableException"})
+
+
+@attrs.frozen
+class PollConfig:
+    """How to poll: first interval, cap, jitter and overall timeout (seconds; None = no limit)."""
+
+    initial: float = 5.0
+    max_interval: float = 60.0
+    jitter: float = 2.0
+    timeout: float | None = 8 * 24 * 3600.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.initial <= 0 or self.max_interval < self.initial or self.jitter < 0:
+            raise ValueError("PollConfig needs 0 < initial <= max_interval and jitter >= 0")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ValueError("PollConfig.timeout must be positive or None")
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, ServiceError) and exc.code in _TRANSIENT
+
+
+def wait_until_terminal(
+    get: Callable[[], JobDescription],
+    config: PollConfig,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    on_update: Callable[[JobDescription], None] | None = None,
+) -> JobDescription:
+    """Call ``get`` until the job is terminal; returns the last description.
+
+    Throttling and 5xx that survive botocore's own retries are polled through. Raises
+    :class:`PollTimeoutError` when the summed waits (or the real elapsed time) pass
+    ``config.timeout``.
+    """
+    last: list[JobDescription] = []
+
+    def poll() -> JobDescription:
+        desc = get()
+        last.append(desc)
+        del last[:-1]
+        if on_update is not None:
+            on_update(desc)
+        return desc
+
+    def out_of_time(state: _t.RetryCallState) -> bool:
+        if config.timeout is None:
+            return False
+        elapsed = state.seconds_since_start or 0.0
+        return state.idle_for >= config.timeout or elapsed >= config.timeout
+
+    retrying = _t.Retrying(
+        retry=_t.retry_if_result(lambda d: not d.is_terminal) | _t.retry_if_exception(_transient),
+        wait=_t.wait_exponential_jitter(initial=config.initial, max=config.max_interval, jitter=config.jitter),
+        stop=out_of_time,
+        sleep=sleep,
+        reraise=False,
+    )
+    try:
+        return retrying(poll)
+    except _t.RetryError as err:
+        state = err.last_attempt
+        if state.failed:
+            exc = state.exception()
+            if exc is not None and not _transient(exc):
+                raise exc from None
+        arn = last[-1].job_arn if last else "the job"
+        status = last[-1].status if last else "unknown"
+        raise PollTimeoutError(arn, status, float(retrying.statistics.get("idle_for", 0.0))) from None
