@@ -58,18 +58,18 @@ class Request:
     method: str
     path: str  # still percent-encoded
     query: Mapping[str, list[str]]
-    headers: Mapping[str, str]  # lower-case names
+    headers: Mapping[str, str]  # lower-case names, str values
     body: bytes
 
     @classmethod
-    def from_url(cls, method: str, url: str, headers: Mapping[str, str], body: bytes) -> Request:
+    def from_url(cls, method: str, url: str, headers: Mapping[str, Any], body: bytes) -> Request:
         """Build from a full URL (as botocore prepares it)."""
         parts = urlsplit(url)
         return cls(
             method.upper(),
             parts.path or "/",
             parse_qs(parts.query, keep_blank_values=True),
-            {k.lower(): v for k, v in headers.items()},
+            {k.lower(): v.decode("latin-1") if isinstance(v, bytes) else str(v) for k, v in headers.items()},
             body,
         )
 
