@@ -34,7 +34,7 @@ from ._errors import (
 )
 from ._jsonl import iter_lines, loads_line
 from ._lifecycle import JobDescription
-from ._polling import PollConfig, wait_until_terminal
+from ._polling import PollConfig, backoff, wait_until_terminal
 from ._progress import ProgressDisplay
 from ._quotas import Quotas, read_service_quotas
 from ._records import DEFAULT_RECORD_ID_PATTERN, Image, build_embedding, build_prompt, default_id_factory, id_checker
@@ -610,7 +610,7 @@ class BatchJob:
     def _create(self, request: dict[str, Any]) -> str:
         retrying = _t.Retrying(
             retry=_t.retry_if_exception(lambda e: isinstance(e, ServiceError) and e.code in _TRANSIENT),
-            wait=_t.wait_exponential_jitter(initial=1, max=30),
+            wait=backoff(1.0, 30.0, 1.0),
             stop=_t.stop_after_attempt(6),
             sleep=self.sleep,
             reraise=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 
@@ -11,7 +12,7 @@ import tenacity as _t
 from ._errors import PollTimeoutError, ServiceError
 from ._lifecycle import JobDescription
 
-__all__ = ["PollConfig", "wait_until_terminal"]
+__all__ = ["PollConfig", "backoff", "wait_until_terminal"]
 
 _TRANSIENT = frozenset({"ThrottlingException", "InternalServerException", "ServiceUnavailableException"})
 
@@ -30,6 +31,16 @@ class PollConfig:
             raise ValueError("PollConfig needs 0 < initial <= max_interval and jitter >= 0")
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError("PollConfig.timeout must be positive or None")
+
+
+def backoff(initial: float, cap: float, jitter: float) -> Callable[[_t.RetryCallState], float]:
+    """Capped exponential backoff plus up to ``jitter`` seconds of random jitter."""
+
+    def wait(state: _t.RetryCallState) -> float:
+        base = initial * 2 ** max(0, state.attempt_number - 1)
+        return min(cap, base + (random.uniform(0, jitter) if jitter else 0.0))  # noqa: S311
+
+    return wait
 
 
 def _transient(exc: BaseException) -> bool:
@@ -67,7 +78,7 @@ def wait_until_terminal(
 
     retrying = _t.Retrying(
         retry=_t.retry_if_result(lambda d: not d.is_terminal) | _t.retry_if_exception(_transient),
-        wait=_t.wait_exponential_jitter(initial=config.initial, max=config.max_interval, jitter=config.jitter),
+        wait=backoff(config.initial, config.max_interval, config.jitter),
         stop=out_of_time,
         sleep=sleep,
         reraise=False,
