@@ -69,7 +69,10 @@ def make_job(local: LocalBedrock, session: Any) -> Callable[..., BatchJob]:
         kwargs.setdefault("session", session)
         kwargs.setdefault("sleep", lambda s: local.advance(s))
         kwargs.setdefault("poll", PollConfig(initial=30, max_interval=600, jitter=0))
-        return BatchJob(model_id, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", **kwargs)
+        role = kwargs.pop("role_arn", ROLE)
+        input_uri = kwargs.pop("input_uri", f"s3://{BUCKET}/in/")
+        output_uri = kwargs.pop("output_uri", f"s3://{BUCKET}/out/")
+        return BatchJob(model_id, role, input_uri, output_uri, **kwargs)
 
     return make
 

@@ -1,0 +1,203 @@
+"""Output anomalies are reported, never dropped; the exact CreateModelInvocationJob request."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from bedrock_batch import BatchJob, PollConfig, ServiceError
+from bedrock_batch.local import LocalBedrock, RecordContext, synthetic
+
+from .conftest import BUCKET, HAIKU, ROLE
+
+Make = Callable[..., BatchJob]
+
+
+def finished(make_job: Make, n: int = 100) -> tuple[BatchJob, str]:
+    job = make_job()
+    for i in range(n):
+        job.add_prompt(f"q{i}", max_tokens=50, key=i)
+    job.submit()
+    job.wait()
+    state = job._load_state()
+    assert state is not None
+    key = f"out/{(job.job_arn or '').rsplit('/', 1)[1]}/{state['shards'][0]['name']}.out"
+    return job, key
+
+
+def rewrite(s3: Any, key: str, edit: Callable[[list[bytes]], list[bytes]]) -> None:
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    lines = [line for line in body.split(b"\n") if line]
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"\n".join(edit(lines)))
+
+
+def collect(job: BatchJob) -> tuple[dict[str, int], list[Any], list[Any]]:
+    results = job.results()
+    got = list(results)
+    return dict(results.counts), got, results.anomalies
+
+
+def test_truncated_last_line_is_reported_and_its_record_missing(make_job: Make, s3: Any) -> None:
+    job, key = finished(make_job)
+    truncated_id: list[str] = []
+
+    def cut(lines: list[bytes]) -> list[bytes]:
+        truncated_id.append(json.loads(lines[-1])["recordId"])
+        return [*lines[:-1], lines[-1][: len(lines[-1]) // 2]]
+
+    rewrite(s3, key, cut)
+    counts, got, anomalies = collect(job)
+    assert counts == {"succeeded": 99, "errored": 0, "missing": 1}
+    assert len(got) == 100 and len({r.record_id for r in got}) == 100
+    assert [a.kind for a in anomalies] == ["unparseable_line"]
+    assert anomalies[0].line == 100
+    missing = next(r for r in got if r.status == "missing")
+    assert missing.model_input is not None
+    summary = job.summary()
+    assert not summary.consistent and summary.missing == 1
+
+
+def test_duplicate_and_unknown_ids_are_reported_not_joined(make_job: Make, s3: Any) -> None:
+    job, key = finished(make_job)
+
+    def tamper(lines: list[bytes]) -> list[bytes]:
+        stranger = json.loads(lines[0])
+        stranger["recordId"] = "NOT-AN-INPUT"
+        return [*lines, lines[3], json.dumps(stranger).encode()]
+
+    rewrite(s3, key, tamper)
+    counts, got, anomalies = collect(job)
+    assert counts["succeeded"] == 100 and len(got) == 100
+    assert sorted(a.kind for a in anomalies) == ["duplicate_id", "unknown_id"]
+    assert {a.record_id for a in anomalies if a.kind == "unknown_id"} == {"NOT-AN-INPUT"}
+
+
+def test_missing_out_file_makes_its_records_missing(make_job: Make, s3: Any) -> None:
+    job, key = finished(make_job)
+    s3.delete_object(Bucket=BUCKET, Key=key)
+    counts, got, anomalies = collect(job)
+    assert counts == {"succeeded": 0, "errored": 0, "missing": 100}
+    assert [a.kind for a in anomalies] == ["missing_output_file"]
+    assert {r.key for r in got} == set(range(100))
+
+
+def test_u2028_and_nel_inside_text_do_not_split_records() -> None:
+    def responder(ctx: RecordContext) -> dict[str, Any]:
+        out = synthetic(ctx)
+        out["content"][0]["text"] = "一行目\u2028二行目\u0085三行目\r四"
+        return out
+
+    with LocalBedrock(clock="manual", responder=responder) as local:
+        session = local.session()
+        session.client("s3").create_bucket(Bucket=BUCKET)
+        job = BatchJob(HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, sleep=local.advance, poll=PollConfig(initial=60, max_interval=600, jitter=0))
+        for i in range(100):
+            job.add_prompt(f"q{i}")
+        results = list(job.run())
+        assert len(results) == 100
+        assert {r.text for r in results} == {"一行目\u2028二行目\u0085三行目\r四"}
+
+
+def test_results_stream_with_small_chunks_keeps_multibyte_text(make_job: Make) -> None:
+    job, _ = finished(make_job)
+    results = job.results()
+    results._chunk = 7  # split inside multi-byte characters on purpose
+    assert sum(1 for r in results if r.status == "succeeded") == 100
+
+
+def _describe_response(arn: str) -> dict[str, Any]:
+    return {
+        "jobArn": arn, "jobName": "n", "modelId": HAIKU, "roleArn": ROLE, "status": "Submitted",
+        "submitTime": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": f"s3://{BUCKET}/in/x/input/"}},
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/out/"}},
+    }
+
+
+@pytest.fixture
+def stubbed(local: LocalBedrock, session: Any) -> tuple[Any, Stubber]:
+    client = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1").client("bedrock")
+    return client, Stubber(client)
+
+
+def test_stubber_pins_exact_create_parameters(session: Any, stubbed: tuple[Any, Stubber]) -> None:
+    client, stub = stubbed
+    job = BatchJob(
+        HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", s3_client=session.client("s3"), bedrock_client=client,
+        use_service_quotas=False, job_name="japan-questions", timeout_hours=72, tags={"team": "ml"},
+        vpc_config={"subnetIds": ["subnet-1"], "securityGroupIds": ["sg-1"]}, kms_key_id="alias/batch",
+        bucket_owner="123456789012", invocation_type="Converse",
+    )
+    for i in range(100):
+        job.add_prompt(f"q{i}", max_tokens=10)
+    plan = job.plan()
+    arn = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefabcdef"
+    stub.add_response(
+        "create_model_invocation_job",
+        {"jobArn": arn},
+        {
+            "jobName": "japan-questions",
+            "roleArn": ROLE,
+            "clientRequestToken": plan.client_request_token,
+            "modelId": HAIKU,
+            "inputDataConfig": {"s3InputDataConfig": {"s3Uri": plan.job_input_uri, "s3InputFormat": "JSONL", "s3BucketOwner": "123456789012"}},
+            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/out/", "s3BucketOwner": "123456789012", "s3EncryptionKeyId": "alias/batch"}},
+            "modelInvocationType": "Converse",
+            "timeoutDurationInHours": 72,
+            "tags": [{"key": "team", "value": "ml"}],
+            "vpcConfig": {"subnetIds": ["subnet-1"], "securityGroupIds": ["sg-1"]},
+        },
+    )
+    stub.add_response("get_model_invocation_job", _describe_response(arn), {"jobIdentifier": arn})
+    with stub:
+        assert job.submit().job_arn == arn
+        stub.assert_no_pending_responses()
+    assert plan.client_request_token.startswith("bb") and plan.job_input_uri.endswith(f"{plan.content_id}/input/")
+
+
+def test_create_is_retried_with_the_same_token_and_errors_are_translated(session: Any, stubbed: tuple[Any, Stubber]) -> None:
+    client, stub = stubbed
+    job = BatchJob(HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", s3_client=session.client("s3"), bedrock_client=client, use_service_quotas=False, sleep=lambda s: None)
+    for i in range(100):
+        job.add_prompt(f"q{i}")
+    token = job.plan().client_request_token
+    arn = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefabcdef"
+    stub.add_client_error("create_model_invocation_job", "ThrottlingException", "slow down", 429, expected_params=None)
+    stub.add_response("create_model_invocation_job", {"jobArn": arn})
+    stub.add_response("get_model_invocation_job", _describe_response(arn))
+    with stub:
+        job.submit()
+    stub.assert_no_pending_responses()
+    assert job._state is not None and job._state["client_request_token"] == token
+
+    other = BatchJob(HAIKU, ROLE, f"s3://{BUCKET}/in2/", f"s3://{BUCKET}/out/", s3_client=session.client("s3"), bedrock_client=client, use_service_quotas=False, sleep=lambda s: None)
+    for i in range(100):
+        other.add_prompt(f"q{i}")
+    stub.add_client_error("create_model_invocation_job", "AccessDeniedException", "no PassRole", 403)
+    with stub, pytest.raises(ServiceError) as info:
+        other.submit()
+    assert info.value.code == "AccessDeniedException" and info.value.operation == "CreateModelInvocationJob"
+    assert info.value.__cause__ is not None and "no PassRole" in str(info.value)
+
+
+def test_every_create_attempt_sends_one_token(session: Any, stubbed: tuple[Any, Stubber]) -> None:
+    client, stub = stubbed
+    sent: list[str] = []
+    client.meta.events.register("provide-client-params.bedrock.CreateModelInvocationJob", lambda params, **_: sent.append(params.get("clientRequestToken")))
+    job = BatchJob(HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", s3_client=session.client("s3"), bedrock_client=client, use_service_quotas=False, sleep=lambda s: None)
+    for i in range(100):
+        job.add_prompt(f"q{i}")
+    arn = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefabcdef"
+    for _ in range(2):
+        stub.add_client_error("create_model_invocation_job", "InternalServerException", "oops", 500)
+    stub.add_response("create_model_invocation_job", {"jobArn": arn})
+    stub.add_response("get_model_invocation_job", _describe_response(arn))
+    with stub:
+        job.submit()
+    assert len(sent) == 3 and len(set(sent)) == 1 and sent[0] == job.plan().client_request_token
