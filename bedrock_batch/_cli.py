@@ -59,7 +59,10 @@ def _local(args: argparse.Namespace, **kwargs: Any) -> Any:
 def _make_buckets(session: Any, *uris: str) -> None:
     s3 = session.client("s3")
     for uri in uris:
-        bucket = S3Uri.parse(uri).bucket
+        try:
+            bucket = S3Uri.parse(uri).bucket
+        except ValueError:
+            continue  # BatchJob.plan() reports the bad URI with the other problems
         with contextlib.suppress(Exception):
             s3.create_bucket(Bucket=bucket)
 

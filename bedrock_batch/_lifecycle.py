@@ -96,7 +96,7 @@ class JobDescription:
 
     @property
     def job_id(self) -> str:
-        """The last segment of the ARN: the folder Bedrock writes outputs to."""
+        """The last segment of the ARN, which names the folder Bedrock writes outputs to."""
         return self.job_arn.rsplit("/", 1)[-1]
 
     @property
