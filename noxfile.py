@@ -36,7 +36,9 @@ def docs(session: nox.Session) -> None:
     """Build the docs with warnings as errors, and run their doctests against Local Bedrock."""
     session.install("-e", ".[local]", "--group", "docs")
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
-    session.run("sphinx-build", "-W", "--keep-going", "-b", "doctest", "docs", "docs/_build/doctest")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-b", "doctest", "docs", "docs/_build/doctest"
+    )
 
 
 @nox.session

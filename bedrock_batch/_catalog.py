@@ -94,21 +94,11 @@ _MODELS = [
     ModelInfo("meta.llama3-1-8b-instruct-v1:0", "llama", "Llama 3.1 8B Instruct", 2048),
     ModelInfo("meta.llama3-1-70b-instruct-v1:0", "llama", "Llama 3.1 70B Instruct", 2048),
     ModelInfo("meta.llama3-1-405b-instruct-v1:0", "llama", "Llama 3.1 405B Instruct", 2048),
-    ModelInfo(
-        "meta.llama3-2-1b-instruct-v1:0", "llama", "Llama 3.2 1B Instruct", 2048, True
-    ),
-    ModelInfo(
-        "meta.llama3-2-3b-instruct-v1:0", "llama", "Llama 3.2 3B Instruct", 2048, True
-    ),
-    ModelInfo(
-        "meta.llama3-2-11b-instruct-v1:0", "llama", "Llama 3.2 11B Instruct", 2048, True
-    ),
-    ModelInfo(
-        "meta.llama3-2-90b-instruct-v1:0", "llama", "Llama 3.2 90B Instruct", 2048, True
-    ),
-    ModelInfo(
-        "meta.llama3-3-70b-instruct-v1:0", "llama", "Llama 3.3 70B Instruct", 2048, True
-    ),
+    ModelInfo("meta.llama3-2-1b-instruct-v1:0", "llama", "Llama 3.2 1B Instruct", 2048, True),
+    ModelInfo("meta.llama3-2-3b-instruct-v1:0", "llama", "Llama 3.2 3B Instruct", 2048, True),
+    ModelInfo("meta.llama3-2-11b-instruct-v1:0", "llama", "Llama 3.2 11B Instruct", 2048, True),
+    ModelInfo("meta.llama3-2-90b-instruct-v1:0", "llama", "Llama 3.2 90B Instruct", 2048, True),
+    ModelInfo("meta.llama3-3-70b-instruct-v1:0", "llama", "Llama 3.3 70B Instruct", 2048, True),
     ModelInfo("mistral.mistral-small-2402-v1:0", "mistral", "Mistral Small", 8192),
     ModelInfo("mistral.mistral-large-2407-v1:0", "mistral", "Mistral Large 2 (24.07)", 8192),
     ModelInfo("amazon.nova-micro-v1:0", "nova", "Nova Micro V1", 10000),

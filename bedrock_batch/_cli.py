@@ -22,7 +22,15 @@ from ._s3uri import S3Uri
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_USAGE, EXIT_INVALID, EXIT_JOB_FAILED, EXIT_SERVICE, EXIT_TIMEOUT, EXIT_INTERRUPTED = 0, 2, 3, 4, 5, 6, 130
+EXIT_OK, EXIT_USAGE, EXIT_INVALID, EXIT_JOB_FAILED, EXIT_SERVICE, EXIT_TIMEOUT, EXIT_INTERRUPTED = (
+    0,
+    2,
+    3,
+    4,
+    5,
+    6,
+    130,
+)
 
 DEMO_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 DEMO_ROLE = "arn:aws:iam::123456789012:role/BedrockBatchDemo"
@@ -47,7 +55,11 @@ def demo_questions(n: int = 1000) -> Iterator[tuple[str, dict[str, str], str]]:
                 if count >= n:
                     return
                 count += 1
-                yield f"JP{count:04d}", {"topic": topic, "aspect": aspect}, f"日本の{topic}における{aspect}{ask}"
+                yield (
+                    f"JP{count:04d}",
+                    {"topic": topic, "aspect": aspect},
+                    f"日本の{topic}における{aspect}{ask}",
+                )
 
 
 def _local(args: argparse.Namespace, **kwargs: Any) -> Any:
@@ -68,14 +80,14 @@ def _make_buckets(session: Any, *uris: str) -> None:
 
 
 def _print_results(job: BatchJob, show: int) -> None:
-    shown = 0
-    for r in job.results():
+    for shown, r in enumerate(job.results()):
         if shown >= show:
             break
-        print(f"\n[{r.record_id}] key={r.key} status={r.status} tokens={r.usage.input_tokens}+{r.usage.output_tokens}")
+        print(
+            f"\n[{r.record_id}] key={r.key} status={r.status} tokens={r.usage.input_tokens}+{r.usage.output_tokens}"
+        )
         print(f"  Q: {_question(r.model_input)}")
-        print(f"  A: {(r.text or r.error and r.error.message or '')[:160]}")
-        shown += 1
+        print(f"  A: {(r.text or (r.error and r.error.message) or '')[:160]}")
 
 
 def _question(model_input: Any) -> str:
@@ -90,8 +102,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         session = local.session()
         _make_buckets(session, "s3://demo-bucket/")
         job = BatchJob(
-            DEMO_MODEL, DEMO_ROLE, "s3://demo-bucket/batch/input/", "s3://demo-bucket/batch/output/",
-            session=session, poll=PollConfig(initial=0.05, max_interval=0.25, jitter=0.05),
+            DEMO_MODEL,
+            DEMO_ROLE,
+            "s3://demo-bucket/batch/input/",
+            "s3://demo-bucket/batch/output/",
+            session=session,
+            poll=PollConfig(initial=0.05, max_interval=0.25, jitter=0.05),
         )
         for record_id, key, question in demo_questions(args.records):
             job.add_prompt(question, max_tokens=1024, record_id=record_id, key=key)
@@ -118,8 +134,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             session = boto3.Session(region_name=args.region, profile_name=args.profile)
         job = BatchJob(
-            args.model, args.role, args.input_uri, args.output_uri, session=session,
-            invocation_type=args.invocation_type, job_name=args.job_name, timeout_hours=args.timeout_hours,
+            args.model,
+            args.role,
+            args.input_uri,
+            args.output_uri,
+            session=session,
+            invocation_type=args.invocation_type,
+            job_name=args.job_name,
+            timeout_hours=args.timeout_hours,
             poll=PollConfig(initial=0.05, max_interval=0.25, jitter=0.05) if args.local else None,
         )
         job.add_jsonl(args.input)
@@ -134,7 +156,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         counts = job.results().to_jsonl(args.output)
         summary = job.summary()
         if args.json:
-            print(json.dumps({"jobArn": desc.job_arn, "output": args.output, "counts": counts, "consistent": summary.consistent}))
+            print(
+                json.dumps(
+                    {
+                        "jobArn": desc.job_arn,
+                        "output": args.output,
+                        "counts": counts,
+                        "consistent": summary.consistent,
+                    }
+                )
+            )
         else:
             print(summary)
             print(f"wrote {sum(counts.values())} results to {args.output}", file=sys.stderr)
@@ -145,15 +176,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve Local Bedrock on one loopback endpoint until interrupted."""
     from .local import Faults, Quotas
 
-    quotas = Quotas(min_records_per_job=args.min_records, max_concurrent_jobs=args.max_concurrent_jobs)
-    faults = Faults(throttle_rate=args.throttle_rate, server_error_rate=args.server_error_rate, record_error_rate=args.record_error_rate)
+    quotas = Quotas(
+        min_records_per_job=args.min_records, max_concurrent_jobs=args.max_concurrent_jobs
+    )
+    faults = Faults(
+        throttle_rate=args.throttle_rate,
+        server_error_rate=args.server_error_rate,
+        record_error_rate=args.record_error_rate,
+    )
     local = _local(args, time_scale=args.time_scale, default_quotas=quotas, faults=faults)
     server = local.serve(host=args.host, port=args.port)
-    print(f"Local Bedrock on {server.endpoint_url} — export AWS_ENDPOINT_URL={server.endpoint_url}", flush=True)
-    try:
+    print(
+        f"Local Bedrock on {server.endpoint_url} — export AWS_ENDPOINT_URL={server.endpoint_url}",
+        flush=True,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return EXIT_OK
 
 
@@ -176,13 +214,17 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.set_defaults(func=cmd_demo)
 
-    r = sub.add_parser("run", help="run a whole job from a JSONL file of {recordId, modelInput} lines")
+    r = sub.add_parser(
+        "run", help="run a whole job from a JSONL file of {recordId, modelInput} lines"
+    )
     r.add_argument("input", help="JSONL file")
     r.add_argument("--model", required=True)
     r.add_argument("--role", required=True, help="service role ARN")
     r.add_argument("--input-uri", required=True)
     r.add_argument("--output-uri", required=True)
-    r.add_argument("--output", default="results.jsonl", help="where joined results go (default results.jsonl)")
+    r.add_argument(
+        "--output", default="results.jsonl", help="where joined results go (default results.jsonl)"
+    )
     r.add_argument("--invocation-type", default="InvokeModel", choices=["InvokeModel", "Converse"])
     r.add_argument("--job-name")
     r.add_argument("--timeout-hours", type=int)
@@ -197,10 +239,14 @@ def _parser() -> argparse.ArgumentParser:
 
     loc = sub.add_parser("local", help="Local Bedrock")
     lsub = loc.add_subparsers(dest="local_command", required=True)
-    s = lsub.add_parser("serve", help="serve S3, Bedrock, bedrock-runtime and Service Quotas on one endpoint")
+    s = lsub.add_parser(
+        "serve", help="serve S3, Bedrock, bedrock-runtime and Service Quotas on one endpoint"
+    )
     s.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
     s.add_argument("--port", type=int, default=4566)
-    s.add_argument("--time-scale", type=float, default=1000.0, help="emulated seconds per real second")
+    s.add_argument(
+        "--time-scale", type=float, default=1000.0, help="emulated seconds per real second"
+    )
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--min-records", type=int, default=100)
     s.add_argument("--max-concurrent-jobs", type=int, default=20)

@@ -18,7 +18,9 @@ def default_config() -> Config:
         ver = version("bedrock-batch")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
         ver = "0"
-    return Config(retries={"mode": "standard", "max_attempts": 8}, user_agent_extra=f"bedrock-batch/{ver}")
+    return Config(
+        retries={"mode": "standard", "max_attempts": 8}, user_agent_extra=f"bedrock-batch/{ver}"
+    )
 
 
 class Clients:
@@ -34,7 +36,12 @@ class Clients:
         quotas: Any = None,
     ) -> None:
         self._session = session
-        self._given = {"bedrock": bedrock, "s3": s3, "bedrock-runtime": runtime, "service-quotas": quotas}
+        self._given = {
+            "bedrock": bedrock,
+            "s3": s3,
+            "bedrock-runtime": runtime,
+            "service-quotas": quotas,
+        }
         self._made: dict[str, Any] = {}
 
     def _get(self, name: str) -> Any:

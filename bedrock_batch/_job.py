@@ -37,7 +37,14 @@ from ._lifecycle import JobDescription
 from ._polling import PollConfig, backoff, wait_until_terminal
 from ._progress import ProgressDisplay
 from ._quotas import Quotas, read_service_quotas
-from ._records import DEFAULT_RECORD_ID_PATTERN, Image, build_embedding, build_prompt, default_id_factory, id_checker
+from ._records import (
+    DEFAULT_RECORD_ID_PATTERN,
+    Image,
+    build_embedding,
+    build_prompt,
+    default_id_factory,
+    id_checker,
+)
 from ._results import Results, Summary, reconcile
 from ._s3uri import S3Uri
 from ._schemas import check_model_input, input_text, iter_s3_locations
@@ -51,7 +58,9 @@ log = logging.getLogger("bedrock_batch")
 STATE_FORMAT = "bedrock-batch/1"
 STATE_NAME = "bedrock-batch.json"
 INDEX_NAME = "index.jsonl"
-_TRANSIENT = frozenset({"ThrottlingException", "InternalServerException", "ServiceUnavailableException"})
+_TRANSIENT = frozenset(
+    {"ThrottlingException", "InternalServerException", "ServiceUnavailableException"}
+)
 
 
 @attrs.frozen
@@ -164,7 +173,11 @@ class BatchJob:
         self.poll = poll or PollConfig()
         self.sleep = sleep
         self._clients = Clients(
-            session=session, bedrock=bedrock_client, s3=s3_client, runtime=runtime_client, quotas=quotas_client
+            session=session,
+            bedrock=bedrock_client,
+            s3=s3_client,
+            runtime=runtime_client,
+            quotas=quotas_client,
         )
         self.model: ModelInfo | None = lookup_model(model_id)[0]
         self.family: Family | None = family_of(model_id)
@@ -200,10 +213,16 @@ class BatchJob:
                 return candidate
             n += 1
 
-    def _record_problem(self, model_input: Any, record_id: str, line: int, source: str | None) -> Problem | None:
-        message = check_model_input(model_input, self.family, invocation_type=self.invocation_type, model=self.model)
+    def _record_problem(
+        self, model_input: Any, record_id: str, line: int, source: str | None
+    ) -> Problem | None:
+        message = check_model_input(
+            model_input, self.family, invocation_type=self.invocation_type, model=self.model
+        )
         if message:
-            return Problem(message, record_id=record_id, line=line, field="modelInput", source=source)
+            return Problem(
+                message, record_id=record_id, line=line, field="modelInput", source=source
+            )
         try:
             bucket = S3Uri.parse(self.input_uri).bucket
         except ValueError:
@@ -212,7 +231,10 @@ class BatchJob:
             if bucket is not None and not loc.startswith(f"s3://{bucket}/"):
                 return Problem(
                     f"s3Location {loc} must be in the job's input bucket {bucket}",
-                    record_id=record_id, line=line, field="modelInput", source=source,
+                    record_id=record_id,
+                    line=line,
+                    field="modelInput",
+                    source=source,
                 )
         return None
 
@@ -225,7 +247,9 @@ class BatchJob:
                 [Problem(str(err), record_id=record_id, line=line, field="key")],
             ) from err
 
-    def add(self, model_input: Mapping[str, Any], *, record_id: str | None = None, key: Any = None) -> str:
+    def add(
+        self, model_input: Mapping[str, Any], *, record_id: str | None = None, key: Any = None
+    ) -> str:
         """Add one record with a complete ``modelInput`` body; returns its record id.
 
         Raises :class:`ValidationError` for an invalid or duplicate id, a key that cannot be
@@ -238,11 +262,21 @@ class BatchJob:
         else:
             why = self._check_id(record_id)
             if why:
-                raise ValidationError("invalid record id", [Problem(why, record_id=str(record_id), line=line, field="recordId")])
+                raise ValidationError(
+                    "invalid record id",
+                    [Problem(why, record_id=str(record_id), line=line, field="recordId")],
+                )
             if record_id in self._store:
                 raise ValidationError(
                     f"duplicate record id {record_id!r}",
-                    [Problem("this recordId was already added", record_id=record_id, line=line, field="recordId")],
+                    [
+                        Problem(
+                            "this recordId was already added",
+                            record_id=record_id,
+                            line=line,
+                            field="recordId",
+                        )
+                    ],
                 )
         body = dict(model_input) if isinstance(model_input, Mapping) else model_input
         bad = self._record_problem(body, record_id, line, None)
@@ -294,7 +328,9 @@ class BatchJob:
         key: Any = None,
     ) -> str:
         """Add an embeddings record (Titan Text Embeddings V2, Titan Multimodal Embeddings G1)."""
-        body = build_embedding(self.family, text, image=image, dimensions=dimensions, normalize=normalize)
+        body = build_embedding(
+            self.family, text, image=image, dimensions=dimensions, normalize=normalize
+        )
         return self.add(body, record_id=record_id, key=key)
 
     def add_jsonl(self, source: str | Path | IO[bytes], *, key_field: str | None = None) -> int:
@@ -305,7 +341,9 @@ class BatchJob:
         file is added. ``key_field`` names a top-level field kept as each record's key.
         """
         self._ensure_open()
-        name = str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "<stream>")
+        name = (
+            str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "<stream>")
+        )
         problems: list[Problem] = []
         ids: set[str] = set()
         count = 0
@@ -317,10 +355,22 @@ class BatchJob:
             if rid is not None:
                 why = self._check_id(rid)
                 if why:
-                    problems.append(Problem(why, record_id=str(rid), line=line_no, field="recordId", source=name))
+                    problems.append(
+                        Problem(
+                            why, record_id=str(rid), line=line_no, field="recordId", source=name
+                        )
+                    )
                     continue
                 if rid in ids or rid in self._store:
-                    problems.append(Problem("duplicate recordId", record_id=rid, line=line_no, field="recordId", source=name))
+                    problems.append(
+                        Problem(
+                            "duplicate recordId",
+                            record_id=rid,
+                            line=line_no,
+                            field="recordId",
+                            source=name,
+                        )
+                    )
                     continue
                 ids.add(rid)
             bad = self._record_problem(obj["modelInput"], str(rid), line_no, name)
@@ -328,7 +378,9 @@ class BatchJob:
                 problems.append(bad)
             count += 1
         if problems:
-            raise ValidationError(f"{len(problems)} invalid line(s) in {name}; nothing was added", problems)
+            raise ValidationError(
+                f"{len(problems)} invalid line(s) in {name}; nothing was added", problems
+            )
         if count == 0:
             raise ValidationError(f"{name} holds no records")
         for line_no, obj in self._iter_jsonl(source):
@@ -341,7 +393,9 @@ class BatchJob:
             self._tokens += estimate_tokens(input_text(obj["modelInput"]))
         return count
 
-    def _iter_jsonl(self, source: str | Path | IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
+    def _iter_jsonl(
+        self, source: str | Path | IO[bytes]
+    ) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
         if isinstance(source, (str, Path)):
             fh: IO[bytes] = open(source, "rb")  # noqa: SIM115
             close = True
@@ -409,12 +463,14 @@ class BatchJob:
             if self.use_service_quotas and self.model is not None:
                 try:
                     with translate_client_error("ListServiceQuotas"):
-                        q, found = read_service_quotas(self.model, self._clients.quotas.list_service_quotas, Quotas())
+                        q, found = read_service_quotas(
+                            self.model, self._clients.quotas.list_service_quotas, Quotas()
+                        )
                     if found:
                         result = (q, "service-quotas")
                 except (ServiceError, ClientError, OSError) as err:
                     log.debug("Service Quotas unreadable, using defaults: %s", err)
-                except Exception as err:  # noqa: BLE001 - no credentials / endpoint: defaults
+                except Exception as err:
                     log.debug("Service Quotas unavailable, using defaults: %s", err)
             self._resolved_quotas = result
         return self._resolved_quotas
@@ -428,15 +484,33 @@ class BatchJob:
         problems: list[Problem] = []
         if self.invocation_type not in ("InvokeModel", "Converse"):
             problems.append(Problem("must be 'InvokeModel' or 'Converse'", field="invocation_type"))
-        if self.model is not None and self.model.is_embedding and self.invocation_type == "Converse":
-            problems.append(Problem("embedding models cannot use the Converse invocation type", field="invocation_type"))
-        if self.model is not None and self.model.requires_profile and self.model_id == self.model.model_id:
-            problems.append(Problem(
-                f"{self.model_id} is only reachable through an inference profile: use e.g. 'us.{self.model_id}'",
-                field="model_id",
-            ))
+        if (
+            self.model is not None
+            and self.model.is_embedding
+            and self.invocation_type == "Converse"
+        ):
+            problems.append(
+                Problem(
+                    "embedding models cannot use the Converse invocation type",
+                    field="invocation_type",
+                )
+            )
+        if (
+            self.model is not None
+            and self.model.requires_profile
+            and self.model_id == self.model.model_id
+        ):
+            problems.append(
+                Problem(
+                    f"{self.model_id} is only reachable through an inference profile: use e.g. 'us.{self.model_id}'",
+                    field="model_id",
+                )
+            )
         if self.family is None and self.invocation_type == "InvokeModel":
-            log.info("unknown model family for %s: record bodies are passed through unchecked", self.model_id)
+            log.info(
+                "unknown model family for %s: record bodies are passed through unchecked",
+                self.model_id,
+            )
         root: S3Uri | None = None
         for name, value in (("input_uri", self.input_uri), ("output_uri", self.output_uri)):
             try:
@@ -447,18 +521,33 @@ class BatchJob:
                 problems.append(Problem(str(err), field=name))
         unknown = set(self.upload_extra_args) - set(S3Transfer.ALLOWED_UPLOAD_ARGS)
         if unknown:
-            problems.append(Problem(f"not allowed S3 upload arguments: {sorted(unknown)}", field="upload_extra_args"))
-        for name, limit in (("max_records_per_file", self.max_records_per_file), ("max_bytes_per_file", self.max_bytes_per_file)):
+            problems.append(
+                Problem(
+                    f"not allowed S3 upload arguments: {sorted(unknown)}", field="upload_extra_args"
+                )
+            )
+        for name, limit in (
+            ("max_records_per_file", self.max_records_per_file),
+            ("max_bytes_per_file", self.max_bytes_per_file),
+        ):
             if limit is not None and limit < 1:
                 problems.append(Problem("must be positive", field=name))
         content_id = self._content_id()
-        job_name = self.job_name if self.job_name is not None else f"bedrock-batch-{content_id[:16]}"
+        job_name = (
+            self.job_name if self.job_name is not None else f"bedrock-batch-{content_id[:16]}"
+        )
         token = f"bb{content_id}"
         job_input = root.join(content_id, "input").prefix if root else ""
-        request = self._request(job_name, f"s3://{root.bucket}/{job_input}" if root else "s3://placeholder-bucket/x/", token)
+        request = self._request(
+            job_name,
+            f"s3://{root.bucket}/{job_input}" if root else "s3://placeholder-bucket/x/",
+            token,
+        )
         if root is None:
             request["inputDataConfig"]["s3InputDataConfig"].pop("s3Uri")
-        message = constraint_violations(_bedrock_model().operation_model("CreateModelInvocationJob"), request)
+        message = constraint_violations(
+            _bedrock_model().operation_model("CreateModelInvocationJob"), request
+        )
         if message:
             for part in message.split(": ", 1)[1].split("; "):
                 field = part.split("at '", 1)[1].split("'", 1)[0] if "at '" in part else None
@@ -470,32 +559,48 @@ class BatchJob:
         if len(self._store) == 0:
             raise ValidationError("the job has no records: add some first")
         quotas, source = self._resolve_quotas()
-        max_records = min(quotas.max_records_per_file, self.max_records_per_file or quotas.max_records_per_file)
+        max_records = min(
+            quotas.max_records_per_file, self.max_records_per_file or quotas.max_records_per_file
+        )
         max_bytes = min(quotas.max_file_bytes, self.max_bytes_per_file or quotas.max_file_bytes)
         oversize = [
-            Problem(f"record is {n} bytes, over the {max_bytes}-byte file limit", record_id=rid, line=i + 1)
-            for i, (n, (rid, _)) in enumerate(zip(self._store.sizes, self._store.iter_index()))
+            Problem(
+                f"record is {n} bytes, over the {max_bytes}-byte file limit",
+                record_id=rid,
+                line=i + 1,
+            )
+            for i, (n, (rid, _)) in enumerate(
+                zip(self._store.sizes, self._store.iter_index(), strict=True)
+            )
             if n > max_bytes
         ]
         if oversize:
-            raise QuotaError("record(s) too large for one input file", oversize, quota="max_file_bytes", limit=max_bytes)
+            raise QuotaError(
+                "record(s) too large for one input file",
+                oversize,
+                quota="max_file_bytes",
+                limit=max_bytes,
+            )
         n = len(self._store)
         label = self.model.display_name if self.model else self.model_id
         if n < quotas.min_records_per_job:
             raise QuotaError(
                 f"{n} records is below the minimum of {quotas.min_records_per_job} records per batch job for {label} "
                 f"(quotas from {source})",
-                quota="min_records_per_job", limit=quotas.min_records_per_job,
+                quota="min_records_per_job",
+                limit=quotas.min_records_per_job,
             )
         if n > quotas.max_records_per_job:
             raise QuotaError(
                 f"{n} records is above the maximum of {quotas.max_records_per_job} records per batch job for {label}",
-                quota="max_records_per_job", limit=quotas.max_records_per_job,
+                quota="max_records_per_job",
+                limit=quotas.max_records_per_job,
             )
         if self._store.total_bytes > quotas.max_job_bytes:
             raise QuotaError(
                 f"{self._store.total_bytes} bytes is above the {quotas.max_job_bytes}-byte job size quota for {label}",
-                quota="max_job_bytes", limit=quotas.max_job_bytes,
+                quota="max_job_bytes",
+                limit=quotas.max_job_bytes,
             )
         assert root is not None
         shards = plan_shards(self._store.sizes, max_records, max_bytes)
@@ -544,7 +649,9 @@ class BatchJob:
     def _read_json(self, uri: S3Uri) -> dict[str, Any] | None:
         try:
             with translate_client_error("GetObject"):
-                body = self._clients.s3.get_object(Bucket=uri.bucket, Key=uri.key, **self._s3_extra)["Body"].read()
+                body = self._clients.s3.get_object(
+                    Bucket=uri.bucket, Key=uri.key, **self._s3_extra
+                )["Body"].read()
         except ServiceError as err:
             if err.code in ("NoSuchKey", "404", "NotFound"):
                 return None
@@ -555,21 +662,28 @@ class BatchJob:
     def _write_json(self, uri: S3Uri, data: dict[str, Any]) -> None:
         with translate_client_error("PutObject"):
             self._clients.s3.put_object(
-                Bucket=uri.bucket, Key=uri.key, Body=json.dumps(data, indent=1).encode(),
-                ContentType="application/json", **self._s3_extra,
+                Bucket=uri.bucket,
+                Key=uri.key,
+                Body=json.dumps(data, indent=1).encode(),
+                ContentType="application/json",
+                **self._s3_extra,
             )
 
     def _upload(self, fh: IO[bytes], uri: S3Uri, sha: str) -> None:
         extra = {**self.upload_extra_args, **self._s3_extra, "Metadata": {"sha256": sha}}
         with translate_client_error("PutObject"):
-            self._clients.s3.upload_fileobj(fh, uri.bucket, uri.key, ExtraArgs=extra, Config=self.transfer_config)
+            self._clients.s3.upload_fileobj(
+                fh, uri.bucket, uri.key, ExtraArgs=extra, Config=self.transfer_config
+            )
 
     def _already_there(self, uri: S3Uri, sha: str, size: int) -> bool:
         try:
             head = self._clients.s3.head_object(Bucket=uri.bucket, Key=uri.key, **self._s3_extra)
         except ClientError:
             return False
-        return bool(head.get("Metadata", {}).get("sha256") == sha and head.get("ContentLength") == size)
+        return bool(
+            head.get("Metadata", {}).get("sha256") == sha and head.get("ContentLength") == size
+        )
 
     def _upload_shards(self, plan: Plan) -> list[dict[str, Any]]:
         root = S3Uri.parse(plan.job_input_uri)
@@ -590,7 +704,9 @@ class BatchJob:
                     fh.seek(0)
                     self._upload(fh, uri, sha)
                     log.debug("uploaded %s (%d records, %d bytes)", uri, shard.records, shard.size)
-            out.append({"name": shard.name, "records": shard.records, "size": shard.size, "sha256": sha})
+            out.append(
+                {"name": shard.name, "records": shard.records, "size": shard.size, "sha256": sha}
+            )
         return out
 
     def _upload_index(self, plan: Plan) -> None:
@@ -598,7 +714,13 @@ class BatchJob:
         with tempfile.SpooledTemporaryFile(max_size=32 << 20) as fh:
             h = hashlib.sha256()
             for rid, key in self._store.iter_index():
-                line = json.dumps({"recordId": rid, "key": key} if key is not None else {"recordId": rid}, ensure_ascii=False).encode() + b"\n"
+                line = (
+                    json.dumps(
+                        {"recordId": rid, "key": key} if key is not None else {"recordId": rid},
+                        ensure_ascii=False,
+                    ).encode()
+                    + b"\n"
+                )
                 h.update(line)
                 fh.write(line)
             size = fh.tell()
@@ -609,7 +731,9 @@ class BatchJob:
 
     def _create(self, request: dict[str, Any]) -> str:
         retrying = _t.Retrying(
-            retry=_t.retry_if_exception(lambda e: isinstance(e, ServiceError) and e.code in _TRANSIENT),
+            retry=_t.retry_if_exception(
+                lambda e: isinstance(e, ServiceError) and e.code in _TRANSIENT
+            ),
             wait=backoff(1.0, 30.0, 1.0),
             stop=_t.stop_after_attempt(6),
             sleep=self.sleep,
@@ -709,7 +833,9 @@ class BatchJob:
                 callback(desc)
 
         try:
-            final = wait_until_terminal(self.describe, config, sleep=self.sleep, on_update=on_update)
+            final = wait_until_terminal(
+                self.describe, config, sleep=self.sleep, on_update=on_update
+            )
         except KeyboardInterrupt:
             hint = f"stopped waiting; the job keeps running. Resume with BatchJob.attach({arn!r})"
             log.warning(hint)
@@ -722,7 +848,11 @@ class BatchJob:
             if display is not None:
                 display.close()
         if raise_on_failure:
-            error = {"Failed": JobFailedError, "Expired": JobExpiredError, "Stopped": JobStoppedError}.get(final.status)
+            error = {
+                "Failed": JobFailedError,
+                "Expired": JobExpiredError,
+                "Stopped": JobStoppedError,
+            }.get(final.status)
             if error is not None:
                 raise error(final.job_arn, final.status, final.message)
         return final
@@ -745,8 +875,12 @@ class BatchJob:
             state = self._load_state()
             index: dict[str, Any] = {}
             if state is not None:
-                root = S3Uri.parse(self.input_uri).join(state["content_id"], state.get("index", INDEX_NAME))
-                body = self._clients.s3.get_object(Bucket=root.bucket, Key=root.key, **self._s3_extra)["Body"]
+                root = S3Uri.parse(self.input_uri).join(
+                    state["content_id"], state.get("index", INDEX_NAME)
+                )
+                body = self._clients.s3.get_object(
+                    Bucket=root.bucket, Key=root.key, **self._s3_extra
+                )["Body"]
                 for _, raw in iter_lines(body.iter_chunks(1 << 20)):
                     entry = loads_line(raw)
                     index[entry["recordId"]] = entry.get("key")
@@ -765,13 +899,21 @@ class BatchJob:
         if uri.key.endswith(".jsonl"):
             return [uri]
         files = []
-        for page in self._clients.s3.get_paginator("list_objects_v2").paginate(Bucket=uri.bucket, Prefix=uri.prefix, **self._s3_extra):
-            files += [S3Uri(uri.bucket, o["Key"]) for o in page.get("Contents", []) if o["Key"].endswith(".jsonl")]
+        for page in self._clients.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=uri.bucket, Prefix=uri.prefix, **self._s3_extra
+        ):
+            files += [
+                S3Uri(uri.bucket, o["Key"])
+                for o in page.get("Contents", [])
+                if o["Key"].endswith(".jsonl")
+            ]
         return files
 
     def _iter_inputs(self, wanted: set[str] | None) -> Iterator[tuple[str, Any]]:
         for uri in self._input_files():
-            body = self._clients.s3.get_object(Bucket=uri.bucket, Key=uri.key, **self._s3_extra)["Body"]
+            body = self._clients.s3.get_object(Bucket=uri.bucket, Key=uri.key, **self._s3_extra)[
+                "Body"
+            ]
             for _, raw in iter_lines(body.iter_chunks(1 << 20)):
                 obj = loads_line(raw)
                 rid = obj.get("recordId")
@@ -834,14 +976,33 @@ class BatchJob:
         The job's parameters and input index are read back from the state ``submit()`` wrote
         beside the inputs; a job not created by ``bedrock_batch`` is indexed from its inputs.
         """
-        clients = Clients(session=session, bedrock=bedrock_client, s3=s3_client, runtime=runtime_client, quotas=quotas_client)
+        clients = Clients(
+            session=session,
+            bedrock=bedrock_client,
+            s3=s3_client,
+            runtime=runtime_client,
+            quotas=quotas_client,
+        )
         desc = _lifecycle.describe(clients.bedrock, job_arn)
         owner = None
-        parent = desc.input_uri.rstrip("/").rsplit("/", 1)[0] if desc.input_uri.rstrip("/").count("/") > 2 else desc.input_uri
+        parent = (
+            desc.input_uri.rstrip("/").rsplit("/", 1)[0]
+            if desc.input_uri.rstrip("/").count("/") > 2
+            else desc.input_uri
+        )
         job = cls(
-            desc.model_id, desc.role_arn, parent, desc.output_uri,
-            session=session, bedrock_client=clients.bedrock, s3_client=s3_client, runtime_client=runtime_client,
-            quotas_client=quotas_client, invocation_type=desc.invocation_type, poll=poll, sleep=sleep,
+            desc.model_id,
+            desc.role_arn,
+            parent,
+            desc.output_uri,
+            session=session,
+            bedrock_client=clients.bedrock,
+            s3_client=s3_client,
+            runtime_client=runtime_client,
+            quotas_client=quotas_client,
+            invocation_type=desc.invocation_type,
+            poll=poll,
+            sleep=sleep,
         )
         job._job_arn = desc.job_arn
         state = None
@@ -866,6 +1027,13 @@ class BatchJob:
     def _repr_html_(self) -> str:
         import html
 
-        rows = [("model", self.model_id), ("records", str(len(self._store))), ("job", self._job_arn or "not submitted")]
-        cells = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+        rows = [
+            ("model", self.model_id),
+            ("records", str(len(self._store))),
+            ("job", self._job_arn or "not submitted"),
+        ]
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
         return f"<table>{cells}</table>"

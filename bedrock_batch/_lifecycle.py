@@ -26,7 +26,9 @@ JobStatus = Literal[
 ]
 
 #: Statuses a job never leaves.
-TERMINAL: frozenset[str] = frozenset({"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"})
+TERMINAL: frozenset[str] = frozenset(
+    {"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"}
+)
 
 
 def _dt(value: Any) -> dt.datetime | None:

@@ -23,7 +23,9 @@ class Usage:
         return self.input_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+        return Usage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+        )
 
 
 def _int(value: Any) -> int:
@@ -38,12 +40,16 @@ def output_text(output: Mapping[str, Any] | None) -> str | None:
     message = output.get("output", {})
     if isinstance(message, Mapping) and isinstance(message.get("message"), Mapping):
         blocks = message["message"].get("content") or []
-        texts = [b["text"] for b in blocks if isinstance(b, Mapping) and isinstance(b.get("text"), str)]
+        texts = [
+            b["text"] for b in blocks if isinstance(b, Mapping) and isinstance(b.get("text"), str)
+        ]
         return "".join(texts)
     # Anthropic Messages: content[*] of type text.
     if isinstance(output.get("content"), list):
         return "".join(
-            b.get("text", "") for b in output["content"] if isinstance(b, Mapping) and b.get("type") == "text"
+            b.get("text", "")
+            for b in output["content"]
+            if isinstance(b, Mapping) and b.get("type") == "text"
         )
     # Titan Text: results[0].outputText.
     if isinstance(output.get("results"), list) and output["results"]:
@@ -54,7 +60,11 @@ def output_text(output: Mapping[str, Any] | None) -> str | None:
         return str(output["generation"])
     # Mistral chat: choices[0].message.content; Mistral text: outputs[0].text.
     if isinstance(output.get("choices"), list) and output["choices"]:
-        msg = output["choices"][0].get("message", {}) if isinstance(output["choices"][0], Mapping) else {}
+        msg = (
+            output["choices"][0].get("message", {})
+            if isinstance(output["choices"][0], Mapping)
+            else {}
+        )
         content = msg.get("content") if isinstance(msg, Mapping) else None
         return content if isinstance(content, str) else None
     if isinstance(output.get("outputs"), list) and output["outputs"]:
@@ -86,7 +96,9 @@ def output_usage(output: Mapping[str, Any] | None) -> Usage:
             return Usage(_int(usage.get("input_tokens")), _int(usage.get("output_tokens")))
         return Usage(_int(usage.get("inputTokens")), _int(usage.get("outputTokens")))
     if "prompt_token_count" in output:  # Llama
-        return Usage(_int(output.get("prompt_token_count")), _int(output.get("generation_token_count")))
+        return Usage(
+            _int(output.get("prompt_token_count")), _int(output.get("generation_token_count"))
+        )
     if isinstance(output.get("results"), list):  # Titan Text
         out = sum(_int(r.get("tokenCount")) for r in output["results"] if isinstance(r, Mapping))
         return Usage(_int(output.get("inputTextTokenCount")), out)

@@ -14,7 +14,9 @@ from ._lifecycle import JobDescription
 
 __all__ = ["PollConfig", "backoff", "wait_until_terminal"]
 
-_TRANSIENT = frozenset({"ThrottlingException", "InternalServerException", "ServiceUnavailableException"})
+_TRANSIENT = frozenset(
+    {"ThrottlingException", "InternalServerException", "ServiceUnavailableException"}
+)
 
 
 @attrs.frozen
@@ -37,8 +39,8 @@ def backoff(initial: float, cap: float, jitter: float) -> Callable[[_t.RetryCall
     """Capped exponential backoff plus up to ``jitter`` seconds of random jitter."""
 
     def wait(state: _t.RetryCallState) -> float:
-        base = initial * 2 ** max(0, state.attempt_number - 1)
-        return min(cap, base + (random.uniform(0, jitter) if jitter else 0.0))  # noqa: S311
+        base: float = initial * 2.0 ** max(0, state.attempt_number - 1)
+        return float(min(cap, base + (random.uniform(0, jitter) if jitter else 0.0)))
 
     return wait
 
@@ -93,4 +95,6 @@ def wait_until_terminal(
                 raise exc from None
         arn = last[-1].job_arn if last else "the job"
         status = last[-1].status if last else "unknown"
-        raise PollTimeoutError(arn, status, float(retrying.statistics.get("idle_for", 0.0))) from None
+        raise PollTimeoutError(
+            arn, status, float(retrying.statistics.get("idle_for", 0.0))
+        ) from None

@@ -45,7 +45,6 @@ class Quotas:
         )
 
 
-
 def _norm(name: str) -> str:
     # Tolerate both spellings: "... (in GB) for X" and "... for X (in GB)".
     return re.sub(r"\s+", " ", name.replace("(in GB)", "")).strip().lower()
@@ -59,7 +58,9 @@ def read_service_quotas(
     ``list_quotas`` is ``service_quotas_client.list_service_quotas``. Returns the quotas and how
     many values were found. Errors propagate (the caller decides to fall back).
     """
-    wanted = {_norm(t.format(model.display_name)): field for field, t in QUOTA_NAME_TEMPLATES.items()}
+    wanted = {
+        _norm(t.format(model.display_name)): field for field, t in QUOTA_NAME_TEMPLATES.items()
+    }
     found: dict[str, Any] = {}
     token: str | None = None
     while True:
@@ -71,7 +72,7 @@ def read_service_quotas(
             field = wanted.get(_norm(str(q.get("QuotaName", ""))))
             if field is not None and isinstance(q.get("Value"), (int, float)):
                 value = q["Value"]
-                found[field] = int(round(value * GB)) if field.endswith("_bytes") else int(value)
+                found[field] = round(value * GB) if field.endswith("_bytes") else int(value)
         token = page.get("NextToken")
         if not token:
             break

@@ -49,7 +49,7 @@ Image = bytes | tuple[bytes, str]
 
 def _image(image: Image) -> tuple[str, str]:
     """(format, base64) for raw image bytes, detecting the format from magic numbers."""
-    data, fmt = (image if isinstance(image, tuple) else (image, ""))
+    data, fmt = image if isinstance(image, tuple) else (image, "")
     if not isinstance(data, (bytes, bytearray)):
         raise TypeError("images must be bytes or (bytes, format)")
     if not fmt:
@@ -62,7 +62,9 @@ def _image(image: Image) -> tuple[str, str]:
         elif data[8:12] == b"WEBP":
             fmt = "webp"
         else:
-            raise ValidationError("cannot tell the image format; pass (bytes, 'png'|'jpeg'|'gif'|'webp')")
+            raise ValidationError(
+                "cannot tell the image format; pass (bytes, 'png'|'jpeg'|'gif'|'webp')"
+            )
     return fmt.lower().replace("jpg", "jpeg"), base64.b64encode(bytes(data)).decode("ascii")
 
 
@@ -106,7 +108,12 @@ def build_prompt(
         content: list[dict[str, Any]] = [{"text": prompt}]
         content += [{"image": {"format": f, "source": {"bytes": b}}} for f, b in imgs]
         config = _drop_none(
-            {"maxTokens": max_tokens, "temperature": temperature, "topP": top_p, "stopSequences": stops}
+            {
+                "maxTokens": max_tokens,
+                "temperature": temperature,
+                "topP": top_p,
+                "stopSequences": stops,
+            }
         )
         body = {"messages": [{"role": "user", "content": content}]}
         if invocation_type != "Converse":
@@ -126,13 +133,27 @@ def build_prompt(
             "max_tokens": max_tokens if max_tokens is not None else 1024,
             "messages": [{"role": "user", "content": blocks}],
         }
-        body.update(_drop_none({"system": system, "temperature": temperature, "top_p": top_p, "stop_sequences": stops}))
+        body.update(
+            _drop_none(
+                {
+                    "system": system,
+                    "temperature": temperature,
+                    "top_p": top_p,
+                    "stop_sequences": stops,
+                }
+            )
+        )
     elif family == "titan-text":
         if imgs:
             raise ValidationError("Titan Text takes no images")
         text = f"{system}\n\n{prompt}" if system else prompt
         config = _drop_none(
-            {"maxTokenCount": max_tokens, "temperature": temperature, "topP": top_p, "stopSequences": stops}
+            {
+                "maxTokenCount": max_tokens,
+                "temperature": temperature,
+                "topP": top_p,
+                "stopSequences": stops,
+            }
         )
         body = {"inputText": text}
         if config:
@@ -141,7 +162,9 @@ def build_prompt(
         if stops:
             raise ValidationError("Llama's native format has no stop sequences; use Converse")
         body = {"prompt": _llama_prompt(prompt, system)}
-        body.update(_drop_none({"max_gen_len": max_tokens, "temperature": temperature, "top_p": top_p}))
+        body.update(
+            _drop_none({"max_gen_len": max_tokens, "temperature": temperature, "top_p": top_p})
+        )
         if imgs:
             body["images"] = [b for _, b in imgs]
     elif family == "mistral":
@@ -151,7 +174,16 @@ def build_prompt(
             {"role": "user", "content": prompt}
         ]
         body = {"messages": messages}
-        body.update(_drop_none({"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "stop": stops}))
+        body.update(
+            _drop_none(
+                {
+                    "max_tokens": max_tokens,
+                    "temperature": temperature,
+                    "top_p": top_p,
+                    "stop": stops,
+                }
+            )
+        )
     elif family in ("titan-embed-text", "titan-embed-image"):
         raise ValidationError("this is an embedding model: use add_embedding()")
     else:

@@ -124,7 +124,13 @@ class Anomaly:
     record_id: str | None = None
 
     def __str__(self) -> str:
-        where = f" ({self.file}:{self.line})" if self.file and self.line else f" ({self.file})" if self.file else ""
+        where = (
+            f" ({self.file}:{self.line})"
+            if self.file and self.line
+            else f" ({self.file})"
+            if self.file
+            else ""
+        )
         return f"{self.kind}{where}: {self.detail}"
 
 
@@ -165,7 +171,9 @@ class Results(Iterable[Result]):
     def _out_files(self) -> list[str]:
         keys = []
         paginator = self._s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.output.bucket, Prefix=self.output.prefix, **self._extra):
+        for page in paginator.paginate(
+            Bucket=self.output.bucket, Prefix=self.output.prefix, **self._extra
+        ):
             for obj in page.get("Contents", []):
                 key = obj["Key"]
                 if key.endswith(".out") and not key.endswith("/manifest.json.out"):
@@ -182,7 +190,11 @@ class Results(Iterable[Result]):
         for expected in self._expected:
             if expected not in rel_found:
                 self.anomalies.append(
-                    Anomaly("missing_output_file", "expected output file is absent; its records are missing", self.output.join(expected).key)
+                    Anomaly(
+                        "missing_output_file",
+                        "expected output file is absent; its records are missing",
+                        self.output.join(expected).key,
+                    )
                 )
         for key in files:
             body = self._s3.get_object(Bucket=self.output.bucket, Key=key, **self._extra)["Body"]
@@ -195,7 +207,9 @@ class Results(Iterable[Result]):
             for rid, model_input in self._read_inputs(missing):
                 if rid in missing:
                     missing.discard(rid)
-                    yield self._count(Result(rid, self._index[rid], "missing", model_input, job_arn=self.job_arn))
+                    yield self._count(
+                        Result(rid, self._index[rid], "missing", model_input, job_arn=self.job_arn)
+                    )
             for rid in sorted(missing):  # not even in the inputs any more: still accounted for
                 yield self._count(Result(rid, self._index[rid], "missing", job_arn=self.job_arn))
 
@@ -214,32 +228,79 @@ class Results(Iterable[Result]):
             m = _RID.search(raw)
             rid = m.group(1).decode("utf-8", "replace") if m else None
             preview = raw[:80].decode("utf-8", "replace")
-            self.anomalies.append(Anomaly("unparseable_line", f"{err.__class__.__name__}: {preview!r}", key, line_no, rid))
+            self.anomalies.append(
+                Anomaly(
+                    "unparseable_line", f"{err.__class__.__name__}: {preview!r}", key, line_no, rid
+                )
+            )
             return None
         rid = obj["recordId"]
         if rid not in self._index:
-            self.anomalies.append(Anomaly("unknown_id", f"recordId {rid!r} is not an input of this job", key, line_no, rid))
+            self.anomalies.append(
+                Anomaly(
+                    "unknown_id", f"recordId {rid!r} is not an input of this job", key, line_no, rid
+                )
+            )
             return None
         if rid in seen:
-            self.anomalies.append(Anomaly("duplicate_id", f"recordId {rid!r} appears more than once; the first copy was kept", key, line_no, rid))
+            self.anomalies.append(
+                Anomaly(
+                    "duplicate_id",
+                    f"recordId {rid!r} appears more than once; the first copy was kept",
+                    key,
+                    line_no,
+                    rid,
+                )
+            )
             return None
         seen.add(rid)
         source = f"{key}:{line_no}"
         if "error" in obj and obj["error"] is not None:
-            return Result(rid, self._index[rid], "errored", obj.get("modelInput"), None, ErrorInfo.from_wire(obj["error"]), self.job_arn, source)
+            return Result(
+                rid,
+                self._index[rid],
+                "errored",
+                obj.get("modelInput"),
+                None,
+                ErrorInfo.from_wire(obj["error"]),
+                self.job_arn,
+                source,
+            )
         if "modelOutput" not in obj:
-            return Result(rid, self._index[rid], "errored", obj.get("modelInput"), None, ErrorInfo(0, "output line has neither modelOutput nor error"), self.job_arn, source)
-        return Result(rid, self._index[rid], "succeeded", obj.get("modelInput"), obj["modelOutput"], None, self.job_arn, source)
+            return Result(
+                rid,
+                self._index[rid],
+                "errored",
+                obj.get("modelInput"),
+                None,
+                ErrorInfo(0, "output line has neither modelOutput nor error"),
+                self.job_arn,
+                source,
+            )
+        return Result(
+            rid,
+            self._index[rid],
+            "succeeded",
+            obj.get("modelInput"),
+            obj["modelOutput"],
+            None,
+            self.job_arn,
+            source,
+        )
 
     def read_manifest(self) -> dict[str, Any] | None:
         """``manifest.json.out`` of the job, or None (recorded as an anomaly) when absent."""
         key = self.output.join("manifest.json.out").key
         try:
-            body = self._s3.get_object(Bucket=self.output.bucket, Key=key, **self._extra)["Body"].read()
-        except Exception as err:  # noqa: BLE001 - botocore raises ClientError or NoSuchKey
+            body = self._s3.get_object(Bucket=self.output.bucket, Key=key, **self._extra)[
+                "Body"
+            ].read()
+        except Exception as err:
             code = getattr(err, "response", {}).get("Error", {}).get("Code", "")
             if code in ("NoSuchKey", "404", "NotFound"):
-                self.anomalies.append(Anomaly("missing_manifest", "manifest.json.out is absent", key))
+                self.anomalies.append(
+                    Anomaly("missing_manifest", "manifest.json.out is absent", key)
+                )
                 return None
             raise
         data = json.loads(body)
@@ -276,7 +337,7 @@ class Summary:
 
     def rows(self) -> list[tuple[str, str]]:
         """(label, value) pairs, as the text and HTML renderings show them."""
-        rows = [
+        return [
             ("job", self.job_arn),
             ("status", self.status),
             ("records", str(self.total)),
@@ -286,21 +347,30 @@ class Summary:
             ("input tokens", str(self.usage.input_tokens)),
             ("output tokens", str(self.usage.output_tokens)),
             ("anomalies", str(len(self.anomalies))),
-            ("reconciled", "yes" if self.consistent else "NO: " + "; ".join(self.discrepancies[:3])),
+            (
+                "reconciled",
+                "yes" if self.consistent else "NO: " + "; ".join(self.discrepancies[:3]),
+            ),
         ]
-        return rows
 
     def __str__(self) -> str:
         width = max(len(k) for k, _ in self.rows())
         return "\n".join(f"{k:<{width}}  {v}" for k, v in self.rows())
 
     def _repr_html_(self) -> str:
-        cells = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in self.rows())
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in self.rows()
+        )
         return f"<table>{cells}</table>"
 
 
 def reconcile(
-    results: Results, job_status: str, counters: dict[str, int | None], manifest: dict[str, Any] | None, total: int
+    results: Results,
+    job_status: str,
+    counters: dict[str, int | None],
+    manifest: dict[str, Any] | None,
+    total: int,
 ) -> Summary:
     """Compare what the join found with the manifest and the job's counters."""
     c = results.counts
@@ -316,13 +386,20 @@ def reconcile(
             theirs = manifest.get(name)
             if theirs is not None and theirs != ours:
                 problems.append(f"manifest {name}={theirs}, results {ours}")
-        for name, ours_tokens in (("inputTokenCount", results.usage.input_tokens), ("outputTokenCount", results.usage.output_tokens)):
+        for name, ours_tokens in (
+            ("inputTokenCount", results.usage.input_tokens),
+            ("outputTokenCount", results.usage.output_tokens),
+        ):
             theirs = manifest.get(name)
             if theirs is not None and ours_tokens and theirs != ours_tokens:
                 problems.append(f"manifest {name}={theirs}, results {ours_tokens}")
     for name, ours in found.items():
         theirs = counters.get(name)
-        if theirs is not None and theirs != ours and not (name == "totalRecordCount" and theirs == 0):
+        if (
+            theirs is not None
+            and theirs != ours
+            and not (name == "totalRecordCount" and theirs == 0)
+        ):
             problems.append(f"job {name}={theirs}, results {ours}")
     return Summary(
         job_arn=results.job_arn,

@@ -55,7 +55,13 @@ def _is_int(v: Any) -> bool:
 
 
 def _schema_num(
-    body: Mapping[str, Any], key: str, lo: float, hi: float, *, integer: bool = False, path: str = "#"
+    body: Mapping[str, Any],
+    key: str,
+    lo: float,
+    hi: float,
+    *,
+    integer: bool = False,
+    path: str = "#",
 ) -> None:
     if key not in body:
         return
@@ -69,7 +75,9 @@ def _schema_num(
         raise _malformed(f"{path}/{key}: {v} is not less or equal to {hi:g}")
 
 
-def _schema_str(body: Mapping[str, Any], key: str, *, path: str = "#", nonempty: bool = True) -> None:
+def _schema_str(
+    body: Mapping[str, Any], key: str, *, path: str = "#", nonempty: bool = True
+) -> None:
     if key not in body:
         return
     v = body[key]
@@ -134,9 +142,9 @@ def _anthropic(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
         if msg.get("role") not in ("user", "assistant"):
             return f"messages.{i}.role: Input should be 'user' or 'assistant'"
         if i == 0 and msg["role"] != "user":
-            return "messages: first message must use the \"user\" role"
+            return 'messages: first message must use the "user" role'
         if i and messages[i - 1].get("role") == msg["role"]:
-            return "messages: roles must alternate between \"user\" and \"assistant\""
+            return 'messages: roles must alternate between "user" and "assistant"'
         content = msg["content"]
         if isinstance(content, str):
             if not content:
@@ -251,8 +259,18 @@ def _llama(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
 # --- Mistral -----------------------------------------------------------------------------------
 
 _MISTRAL_KEYS = frozenset(
-    {"messages", "prompt", "max_tokens", "temperature", "top_p", "top_k", "stop", "tools",
-     "tool_choice", "response_format"}
+    {
+        "messages",
+        "prompt",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stop",
+        "tools",
+        "tool_choice",
+        "response_format",
+    }
 )
 
 
@@ -265,7 +283,12 @@ def _mistral(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
         if not isinstance(msgs, list) or not msgs:
             raise _malformed("#/messages: expected minItems: 1")
         for i, m in enumerate(msgs):
-            if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant", "tool"):
+            if not isinstance(m, dict) or m.get("role") not in (
+                "system",
+                "user",
+                "assistant",
+                "tool",
+            ):
                 raise _malformed(f"#/messages/{i}/role: not a valid enum value")
             if not isinstance(m.get("content"), (str, list)):
                 raise _malformed(f"#/messages/{i}: required key [content] not found")
@@ -281,7 +304,16 @@ def _mistral(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
 # --- Amazon Nova and Converse ---------------------------------------------------------------------
 
 _CONTENT_KINDS = frozenset(
-    {"text", "image", "video", "document", "toolUse", "toolResult", "reasoningContent", "cachePoint"}
+    {
+        "text",
+        "image",
+        "video",
+        "document",
+        "toolUse",
+        "toolResult",
+        "reasoningContent",
+        "cachePoint",
+    }
 )
 
 
@@ -297,18 +329,26 @@ def _messages_content(body: Mapping[str, Any]) -> None:
         if not isinstance(content, list) or not content:
             raise _malformed(f"#/messages/{i}/content: expected type: JSONArray")
         for j, block in enumerate(content):
-            if not isinstance(block, dict) or len(block) != 1 or next(iter(block)) not in _CONTENT_KINDS:
+            if (
+                not isinstance(block, dict)
+                or len(block) != 1
+                or next(iter(block)) not in _CONTENT_KINDS
+            ):
                 raise _malformed(f"#/messages/{i}/content/{j}: not a valid content block")
             if "text" in block and (not isinstance(block["text"], str) or not block["text"]):
                 raise _malformed(f"#/messages/{i}/content/{j}/text: expected minLength: 1")
     if msgs[0].get("role") != "user":
-        raise _Bad("A conversation must start with a user message. Try again with a conversation that starts with a user message.")
+        raise _Bad(
+            "A conversation must start with a user message. Try again with a conversation that starts with a user message."
+        )
     system = body.get("system", [])
     if not isinstance(system, list) or not all(isinstance(s, dict) for s in system):
         raise _malformed("#/system: expected type: JSONArray")
 
 
-_NOVA_CONFIG = frozenset({"maxTokens", "max_new_tokens", "temperature", "topP", "topK", "stopSequences"})
+_NOVA_CONFIG = frozenset(
+    {"maxTokens", "max_new_tokens", "temperature", "topP", "topK", "stopSequences"}
+)
 
 
 def _nova(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
@@ -333,9 +373,18 @@ def _nova(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
 
 
 _CONVERSE_KEYS = frozenset(
-    {"messages", "system", "inferenceConfig", "additionalModelRequestFields",
-     "additionalModelResponseFieldPaths", "guardrailConfig", "promptVariables",
-     "requestMetadata", "performanceConfig", "toolConfig"}
+    {
+        "messages",
+        "system",
+        "inferenceConfig",
+        "additionalModelRequestFields",
+        "additionalModelResponseFieldPaths",
+        "guardrailConfig",
+        "promptVariables",
+        "requestMetadata",
+        "performanceConfig",
+        "toolConfig",
+    }
 )
 _CONVERSE_CONFIG = frozenset({"maxTokens", "temperature", "topP", "stopSequences"})
 

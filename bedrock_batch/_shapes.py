@@ -54,8 +54,7 @@ def _walk(shape: Shape, value: Any, path: str, out: list[str]) -> None:
             if value.get(name) is None:
                 where = f"{path}.{name}" if path else name
                 out.append(
-                    f"Value null at '{where}' failed to satisfy constraint: "
-                    "Member must not be null"
+                    f"Value null at '{where}' failed to satisfy constraint: Member must not be null"
                 )
         if shape.metadata.get("union"):
             present = [k for k in shape.members if value.get(k) is not None]

@@ -13,7 +13,10 @@ from bedrock_batch import BatchJob, PollConfig
 from bedrock_batch.local import LocalBedrock
 
 settings.register_profile(
-    "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    "default",
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 settings.load_profile("default")
 
@@ -93,7 +96,11 @@ def create_job(bedrock: Any, **overrides: Any) -> str:
 def put_records(s3: Any, n: int, key: str = "in/data.jsonl", start: int = 0) -> list[str]:
     """Upload n valid Claude records; returns their ids."""
     ids = [f"rec{start + i:05d}" for i in range(n)]
-    s3.put_object(Bucket=BUCKET, Key=key, Body=jsonl([{"recordId": r, "modelInput": claude_body(f"question {r}")} for r in ids]))
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=key,
+        Body=jsonl([{"recordId": r, "modelInput": claude_body(f"question {r}")} for r in ids]),
+    )
     return ids
 
 

@@ -32,7 +32,10 @@ MakeJob = Callable[..., BatchJob]
 
 
 def fill(job: BatchJob, n: int = 120) -> list[str]:
-    return [job.add_prompt(f"質問 {i}: 日本の祭りについて", max_tokens=100, key={"row": i}) for i in range(n)]
+    return [
+        job.add_prompt(f"質問 {i}: 日本の祭りについて", max_tokens=100, key={"row": i})
+        for i in range(n)
+    ]
 
 
 def all_objects(s3: Any) -> list[str]:
@@ -51,14 +54,20 @@ def test_success_every_record_exactly_once_with_keys(make_job: MakeJob, bedrock:
     assert sorted(r.record_id for r in got) == sorted(ids)
     assert all(r.status == "succeeded" and r.text and r.usage.output_tokens > 0 for r in got)
     assert {r.record_id: r.key for r in got} == {rid: {"row": i} for i, rid in enumerate(ids)}
-    assert results.anomalies == [] and results.counts == {"succeeded": 250, "errored": 0, "missing": 0}
+    assert results.anomalies == [] and results.counts == {
+        "succeeded": 250,
+        "errored": 0,
+        "missing": 0,
+    }
     summary = job.summary()
     assert summary.consistent, summary.discrepancies
     assert summary.usage.output_tokens == summary.manifest["outputTokenCount"]  # type: ignore[index]
     assert "reconciled" in str(summary) and "<table>" in summary._repr_html_()
 
 
-def test_repeated_submit_creates_and_uploads_nothing_new(make_job: MakeJob, bedrock: Any, s3: Any) -> None:
+def test_repeated_submit_creates_and_uploads_nothing_new(
+    make_job: MakeJob, bedrock: Any, s3: Any
+) -> None:
     job = make_job()
     fill(job)
     first = job.submit()
@@ -72,7 +81,9 @@ def test_repeated_submit_creates_and_uploads_nothing_new(make_job: MakeJob, bedr
     assert job.submit().job_arn == first.job_arn
 
 
-def test_submit_after_crash_between_upload_and_create_reuses_uploads(make_job: MakeJob, bedrock: Any, s3: Any) -> None:
+def test_submit_after_crash_between_upload_and_create_reuses_uploads(
+    make_job: MakeJob, bedrock: Any, s3: Any
+) -> None:
     job = make_job()
     fill(job)
     plan = job.plan()
@@ -90,7 +101,15 @@ def test_per_record_errors_inside_completed_job() -> None:
     with LocalBedrock(clock="manual", faults=faults) as local:
         session = local.session()
         session.client("s3").create_bucket(Bucket=BUCKET)
-        job = BatchJob(HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, sleep=local.advance, poll=PollConfig(initial=30, max_interval=600, jitter=0))
+        job = BatchJob(
+            HAIKU,
+            ROLE,
+            f"s3://{BUCKET}/in/",
+            f"s3://{BUCKET}/out/",
+            session=session,
+            sleep=local.advance,
+            poll=PollConfig(initial=30, max_interval=600, jitter=0),
+        )
         fill(job)
         assert job.wait if job.submit() else None
         assert job.wait().status == "Completed"
@@ -99,35 +118,63 @@ def test_per_record_errors_inside_completed_job() -> None:
             by_status.setdefault(r.status, []).append(r.record_id)
         assert sorted(by_status["errored"]) == ["R0000000003", "R0000000007"]
         errored = [r for r in job.results() if r.status == "errored"]
-        assert errored[0].error is not None and errored[0].error.code == 400 and errored[0].text is None
+        assert (
+            errored[0].error is not None
+            and errored[0].error.code == 400
+            and errored[0].text is None
+        )
         summary = job.summary()
-        assert (summary.succeeded, summary.errored, summary.missing) == (118, 2, 0) and summary.consistent
+        assert (summary.succeeded, summary.errored, summary.missing) == (
+            118,
+            2,
+            0,
+        ) and summary.consistent
 
 
 def _job_with(local: LocalBedrock, **kwargs: Any) -> BatchJob:
     session = local.session()
     session.client("s3").create_bucket(Bucket=BUCKET)
-    job = BatchJob(HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, sleep=local.advance, poll=PollConfig(initial=60, max_interval=3600, jitter=0), **kwargs)
+    job = BatchJob(
+        HAIKU,
+        ROLE,
+        f"s3://{BUCKET}/in/",
+        f"s3://{BUCKET}/out/",
+        session=session,
+        sleep=local.advance,
+        poll=PollConfig(initial=60, max_interval=3600, jitter=0),
+        **kwargs,
+    )
     fill(job, 200)
     job.submit()
     return job
 
 
 def test_partially_completed_returns_and_unprocessed_are_missing() -> None:
-    with LocalBedrock(clock="manual", faults=Faults(jobs=[JobFault("timeout", at_fraction=0.25)])) as local:
+    with LocalBedrock(
+        clock="manual", faults=Faults(jobs=[JobFault("timeout", at_fraction=0.25)])
+    ) as local:
         job = _job_with(local)
         assert job.wait().status == "PartiallyCompleted"
         results = list(job.results())
         counts = {s: sum(r.status == s for r in results) for s in ("succeeded", "missing")}
         assert counts == {"succeeded": 50, "missing": 150}
         missing = next(r for r in results if r.status == "missing")
-        assert missing.model_input["anthropic_version"] == "bedrock-2023-05-31"  # read back from the inputs
+        assert (
+            missing.model_input["anthropic_version"] == "bedrock-2023-05-31"
+        )  # read back from the inputs
         assert job.summary().consistent
 
 
-@pytest.mark.parametrize(("fault", "error", "status"), [("fail_late", JobFailedError, "Failed"), ("expire", JobExpiredError, "Expired")])
-def test_failed_and_expired_raise_with_status_and_message(fault: str, error: type[Exception], status: str) -> None:
-    with LocalBedrock(clock="manual", faults=Faults(jobs=[JobFault(fault, message="boom")])) as local:  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("fault", "error", "status"),
+    [("fail_late", JobFailedError, "Failed"), ("expire", JobExpiredError, "Expired")],
+)
+def test_failed_and_expired_raise_with_status_and_message(
+    fault: str, error: type[Exception], status: str
+) -> None:
+    with LocalBedrock(
+        clock="manual", faults=Faults(jobs=[JobFault(fault, message="boom")])
+    ) as local:  # type: ignore[arg-type]
         job = _job_with(local)
         with pytest.raises(error) as info:
             job.wait()
@@ -137,7 +184,10 @@ def test_failed_and_expired_raise_with_status_and_message(fault: str, error: typ
 
 
 def test_failed_in_validation_carries_message() -> None:
-    with LocalBedrock(clock="manual", faults=Faults(jobs=[JobFault("fail_validation", message="The role cannot read the input")])) as local:
+    with LocalBedrock(
+        clock="manual",
+        faults=Faults(jobs=[JobFault("fail_validation", message="The role cannot read the input")]),
+    ) as local:
         job = _job_with(local)
         with pytest.raises(JobFailedError, match="cannot read the input") as info:
             job.wait()
@@ -145,7 +195,9 @@ def test_failed_in_validation_carries_message() -> None:
 
 
 def test_stopped_raises_but_processed_outputs_are_kept() -> None:
-    with LocalBedrock(clock="manual", faults=Faults(jobs=[JobFault("stall", at_fraction=0.5)])) as local:
+    with LocalBedrock(
+        clock="manual", faults=Faults(jobs=[JobFault("stall", at_fraction=0.5)])
+    ) as local:
         job = _job_with(local)
         local.advance(hours=1)
         job.stop()
@@ -215,11 +267,15 @@ def test_attach_in_same_process_and_state_errors(make_job: MakeJob, session: Any
     assert other.summary().consistent
 
 
-def test_attach_a_job_not_created_by_us(local: LocalBedrock, session: Any, s3: Any, bedrock: Any) -> None:
+def test_attach_a_job_not_created_by_us(
+    local: LocalBedrock, session: Any, s3: Any, bedrock: Any
+) -> None:
     from .conftest import create_job, put_records
 
     ids = put_records(s3, 100, key="raw/data.jsonl")
-    arn = create_job(bedrock, inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{BUCKET}/raw/"}})
+    arn = create_job(
+        bedrock, inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{BUCKET}/raw/"}}
+    )
     local.advance(hours=1)
     job = BatchJob.attach(arn, session=session)
     assert sorted(r.record_id for r in job.results()) == ids
@@ -228,10 +284,22 @@ def test_attach_a_job_not_created_by_us(local: LocalBedrock, session: Any, s3: A
 def test_attach_from_a_fresh_process(tmp_path: Path) -> None:
     local = LocalBedrock(clock="manual")
     with local.serve(port=0) as server:
-        env_session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-        clients = {n: env_session.client(n, endpoint_url=server.endpoint_url) for n in ("s3", "bedrock")}  # type: ignore[call-overload]
+        env_session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
+        clients = {
+            n: env_session.client(n, endpoint_url=server.endpoint_url) for n in ("s3", "bedrock")
+        }  # type: ignore[call-overload]
         clients["s3"].create_bucket(Bucket=BUCKET)
-        job = BatchJob(HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", bedrock_client=clients["bedrock"], s3_client=clients["s3"], use_service_quotas=False)
+        job = BatchJob(
+            HAIKU,
+            ROLE,
+            f"s3://{BUCKET}/in/",
+            f"s3://{BUCKET}/out/",
+            bedrock_client=clients["bedrock"],
+            s3_client=clients["s3"],
+            use_service_quotas=False,
+        )
         fill(job, 150)
         arn = job.submit().job_arn
         local.advance(hours=1)
@@ -246,23 +314,53 @@ def test_attach_from_a_fresh_process(tmp_path: Path) -> None:
                               "keys": sorted(r.key["row"] for r in job.results())}}))
             """
         )
-        env = {**os.environ, "AWS_ENDPOINT_URL": server.endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
-               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull}
-        proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=False)
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": server.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": os.devnull,
+        }
+        proc = subprocess.run(
+            [sys.executable, "-c", script],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr
         out = json.loads(proc.stdout)
         assert out == {"total": 150, "succeeded": 150, "consistent": True, "keys": list(range(150))}
 
 
 def test_converse_and_embedding_jobs(local: LocalBedrock, session: Any) -> None:
-    conv = BatchJob("us.anthropic.claude-haiku-4-5-20251001-v1:0", ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, invocation_type="Converse", sleep=local.advance, poll=PollConfig(initial=60, max_interval=600, jitter=0))
+    conv = BatchJob(
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        ROLE,
+        f"s3://{BUCKET}/in/",
+        f"s3://{BUCKET}/out/",
+        session=session,
+        invocation_type="Converse",
+        sleep=local.advance,
+        poll=PollConfig(initial=60, max_interval=600, jitter=0),
+    )
     for i in range(100):
         conv.add_prompt(f"q{i}", system="terse", max_tokens=64)
     conv.submit()
     conv.wait()
     texts = [r.text for r in conv.results()]
     assert len(texts) == 100 and all(texts)
-    emb = BatchJob("amazon.titan-embed-text-v2:0", ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, sleep=local.advance, poll=PollConfig(initial=60, max_interval=600, jitter=0))
+    emb = BatchJob(
+        "amazon.titan-embed-text-v2:0",
+        ROLE,
+        f"s3://{BUCKET}/in/",
+        f"s3://{BUCKET}/out/",
+        session=session,
+        sleep=local.advance,
+        poll=PollConfig(initial=60, max_interval=600, jitter=0),
+    )
     for i in range(100):
         emb.add_embedding(f"text {i}", dimensions=256)
     emb.submit()
@@ -274,8 +372,21 @@ def test_converse_and_embedding_jobs(local: LocalBedrock, session: Any) -> None:
 
 def test_add_jsonl_and_cli_style_run(make_job: MakeJob, tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
-    lines = [{"recordId": f"JP{i:04d}", "modelInput": {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50, "messages": [{"role": "user", "content": "日本"}]}, "meta": i} for i in range(100)]
-    path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8")
+    lines = [
+        {
+            "recordId": f"JP{i:04d}",
+            "modelInput": {
+                "anthropic_version": "bedrock-2023-05-31",
+                "max_tokens": 50,
+                "messages": [{"role": "user", "content": "日本"}],
+            },
+            "meta": i,
+        }
+        for i in range(100)
+    ]
+    path.write_text(
+        "\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8"
+    )
     job = make_job()
     assert job.add_jsonl(path, key_field="meta") == 100
     results = job.run()
@@ -311,10 +422,20 @@ def test_sharding_by_records_and_bytes(make_job: MakeJob, s3: Any) -> None:
 
 
 def test_timings_scaled_clock_end_to_end() -> None:
-    with LocalBedrock(timings=Timings(submitted=1, validating=1, scheduled=1, records_per_second=1000), time_scale=100) as local:
+    with LocalBedrock(
+        timings=Timings(submitted=1, validating=1, scheduled=1, records_per_second=1000),
+        time_scale=100,
+    ) as local:
         session = local.session()
         session.client("s3").create_bucket(Bucket=BUCKET)
-        job = BatchJob(HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, poll=PollConfig(initial=0.01, max_interval=0.05, jitter=0))
+        job = BatchJob(
+            HAIKU,
+            ROLE,
+            f"s3://{BUCKET}/in/",
+            f"s3://{BUCKET}/out/",
+            session=session,
+            poll=PollConfig(initial=0.01, max_interval=0.05, jitter=0),
+        )
         fill(job)
         results = job.run(progress=False)
         assert sum(1 for _ in results) == 120

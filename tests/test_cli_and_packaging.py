@@ -20,7 +20,9 @@ from .conftest import claude_body
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("bedrock-batch", path=str(Path(sys.executable).parent))
     cmd = [exe] if exe else [sys.executable, "-m", "bedrock_batch._cli"]
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=300, cwd=cwd, check=False)
+    return subprocess.run(
+        [*cmd, *args], capture_output=True, text=True, timeout=300, cwd=cwd, check=False
+    )
 
 
 def test_demo_runs_end_to_end() -> None:
@@ -33,13 +35,38 @@ def test_demo_runs_end_to_end() -> None:
 
 def test_run_local_writes_joined_results(tmp_path: Path) -> None:
     src = tmp_path / "q.jsonl"
-    src.write_text("\n".join(json.dumps({"recordId": f"Q{i}", "modelInput": claude_body(f"日本 {i}")}, ensure_ascii=False) for i in range(120)), encoding="utf-8")
+    src.write_text(
+        "\n".join(
+            json.dumps(
+                {"recordId": f"Q{i}", "modelInput": claude_body(f"日本 {i}")}, ensure_ascii=False
+            )
+            for i in range(120)
+        ),
+        encoding="utf-8",
+    )
     out = tmp_path / "results.jsonl"
-    proc = cli("run", str(src), "--local", "--model", "anthropic.claude-3-haiku-20240307-v1:0", "--role", "arn:aws:iam::123456789012:role/R",
-               "--input-uri", "s3://bkt/in/", "--output-uri", "s3://bkt/out/", "--output", str(out), "--json", "--quiet")
+    proc = cli(
+        "run",
+        str(src),
+        "--local",
+        "--model",
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        "--role",
+        "arn:aws:iam::123456789012:role/R",
+        "--input-uri",
+        "s3://bkt/in/",
+        "--output-uri",
+        "s3://bkt/out/",
+        "--output",
+        str(out),
+        "--json",
+        "--quiet",
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    assert report["counts"] == {"succeeded": 120, "errored": 0, "missing": 0} and report["consistent"]
+    assert (
+        report["counts"] == {"succeeded": 120, "errored": 0, "missing": 0} and report["consistent"]
+    )
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert sorted(r["recordId"] for r in rows) == sorted(f"Q{i}" for i in range(120))
     assert all(r["status"] == "succeeded" and r["text"] for r in rows)
@@ -48,8 +75,19 @@ def test_run_local_writes_joined_results(tmp_path: Path) -> None:
 def test_run_exit_code_for_invalid_input(tmp_path: Path) -> None:
     src = tmp_path / "q.jsonl"
     src.write_text('{"recordId": "a", "modelInput": {"prompt": 1}}\n', encoding="utf-8")
-    proc = cli("run", str(src), "--local", "--model", "anthropic.claude-3-haiku-20240307-v1:0", "--role", "arn:aws:iam::123456789012:role/R",
-               "--input-uri", "s3://bkt/in/", "--output-uri", "s3://bkt/out/")
+    proc = cli(
+        "run",
+        str(src),
+        "--local",
+        "--model",
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        "--role",
+        "arn:aws:iam::123456789012:role/R",
+        "--input-uri",
+        "s3://bkt/in/",
+        "--output-uri",
+        "s3://bkt/out/",
+    )
     assert proc.returncode == 3
     assert "anthropic_version: Field required" in proc.stderr
 

@@ -35,7 +35,9 @@ def test_create_returns_documented_arn_and_get_accepts_arn_or_id(bedrock: Any) -
 def test_arn_is_url_encoded_on_the_wire(local: LocalBedrock, bedrock: Any) -> None:
     arn = create_job(bedrock)
     seen: list[str] = []
-    bedrock.meta.events.register("before-send.bedrock.GetModelInvocationJob", lambda request, **_: seen.append(request.url))
+    bedrock.meta.events.register(
+        "before-send.bedrock.GetModelInvocationJob", lambda request, **_: seen.append(request.url)
+    )
     bedrock.get_model_invocation_job(jobIdentifier=arn)
     assert quote(arn, safe="") in seen[0]
 
@@ -52,7 +54,9 @@ def test_arn_is_url_encoded_on_the_wire(local: LocalBedrock, bedrock: Any) -> No
         ("tags", [{"key": "k" * 129, "value": "v"}], "length less than or equal to 128"),
     ],
 )
-def test_service_side_checks_botocore_skips(bedrock: Any, field: str, value: Any, fragment: str) -> None:
+def test_service_side_checks_botocore_skips(
+    bedrock: Any, field: str, value: Any, fragment: str
+) -> None:
     with pytest.raises(ClientError) as err:
         create_job(bedrock, **{field: value})
     assert code(err) == "ValidationException"
@@ -89,7 +93,9 @@ def test_unsupported_model_and_profile_only_model(bedrock: Any) -> None:
         create_job(bedrock, modelId="anthropic.claude-haiku-4-5-20251001-v1:0")
     assert code(err) == "ValidationException"
     assert "inference profile" in str(err.value)
-    arn = create_job(bedrock, modelId="us.anthropic.claude-haiku-4-5-20251001-v1:0", jobName="profile")
+    arn = create_job(
+        bedrock, modelId="us.anthropic.claude-haiku-4-5-20251001-v1:0", jobName="profile"
+    )
     assert bedrock.get_model_invocation_job(jobIdentifier=arn)["modelId"].startswith("us.")
 
 
@@ -132,7 +138,11 @@ def test_list_filters_sorting_and_paginator(local: LocalBedrock, bedrock: Any) -
     for i in range(7):
         arns.append(create_job(bedrock, jobName=f"batch-{'even' if i % 2 == 0 else 'odd'}-{i}"))
         local.advance(1)
-    pages = list(bedrock.get_paginator("list_model_invocation_jobs").paginate(PaginationConfig={"PageSize": 3}))
+    pages = list(
+        bedrock.get_paginator("list_model_invocation_jobs").paginate(
+            PaginationConfig={"PageSize": 3}
+        )
+    )
     assert [len(p["invocationJobSummaries"]) for p in pages] == [3, 3, 1]
     listed = [s["jobArn"] for p in pages for s in p["invocationJobSummaries"]]
     assert listed == arns[::-1]  # newest first by default
@@ -145,7 +155,9 @@ def test_list_filters_sorting_and_paginator(local: LocalBedrock, bedrock: Any) -
     assert {s["jobArn"] for s in after} == set(arns[4:])
     before = bedrock.list_model_invocation_jobs(submitTimeBefore=third)["invocationJobSummaries"]
     assert {s["jobArn"] for s in before} == set(arns[:3])
-    assert bedrock.list_model_invocation_jobs(statusEquals="Completed")["invocationJobSummaries"] == []
+    assert (
+        bedrock.list_model_invocation_jobs(statusEquals="Completed")["invocationJobSummaries"] == []
+    )
     with pytest.raises(ClientError):
         bedrock.list_model_invocation_jobs(maxResults=5000)
 
@@ -168,7 +180,9 @@ def test_tags(bedrock: Any) -> None:
     tags = {t["key"]: t["value"] for t in bedrock.list_tags_for_resource(resourceARN=arn)["tags"]}
     assert tags == {"team": "ml", "env": "test"}
     bedrock.untag_resource(resourceARN=arn, tagKeys=["team"])
-    assert bedrock.list_tags_for_resource(resourceARN=arn)["tags"] == [{"key": "env", "value": "test"}]
+    assert bedrock.list_tags_for_resource(resourceARN=arn)["tags"] == [
+        {"key": "env", "value": "test"}
+    ]
     with pytest.raises(ClientError) as err:
         bedrock.list_tags_for_resource(resourceARN=arn[:-12] + "zzzzzzzzzzzz")
     assert code(err) == "ResourceNotFoundException"
@@ -180,7 +194,9 @@ def test_injected_throttling_and_500_are_seeded_and_logged() -> None:
         with LocalBedrock(clock="manual", seed=seed, faults=faults) as local:
             from botocore.config import Config
 
-            bedrock = local.client("bedrock", config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+            bedrock = local.client(
+                "bedrock", config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
+            )
             outcomes = []
             for _ in range(40):
                 try:
@@ -188,7 +204,9 @@ def test_injected_throttling_and_500_are_seeded_and_logged() -> None:
                     outcomes.append("ok")
                 except ClientError as err:
                     outcomes.append(err.response["Error"]["Code"])
-            assert [e.kind for e in local.fault_log].count("throttle") == outcomes.count("ThrottlingException")
+            assert [e.kind for e in local.fault_log].count("throttle") == outcomes.count(
+                "ThrottlingException"
+            )
             return outcomes
 
     first = run(7)
@@ -219,7 +237,12 @@ def test_describe_echoes_request(bedrock: Any) -> None:
         timeoutDurationInHours=48,
         modelInvocationType="Converse",
         vpcConfig={"subnetIds": ["subnet-1"], "securityGroupIds": ["sg-1"]},
-        outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/out/", "s3EncryptionKeyId": "alias/my-key"}},
+        outputDataConfig={
+            "s3OutputDataConfig": {
+                "s3Uri": f"s3://{BUCKET}/out/",
+                "s3EncryptionKeyId": "alias/my-key",
+            }
+        },
     )
     d = bedrock.get_model_invocation_job(jobIdentifier=arn)
     assert d["timeoutDurationInHours"] == 48

@@ -18,10 +18,22 @@ from bedrock_batch.local._wire import Request, Response
 
 from .conftest import HAIKU, ROLE
 
-json_scalars = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=80)
-json_values = st.recursive(json_scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=12), c, max_size=5), max_leaves=20)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=80)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=12), c, max_size=5),
+    max_leaves=20,
+)
 names = st.text(max_size=80) | st.from_regex(r"[a-zA-Z0-9][a-zA-Z0-9\-+.]{0,70}", fullmatch=True)
-s3_uris = st.text(max_size=40).map(lambda t: "s3://" + t) | st.from_regex(r"s3://[a-z0-9][a-z0-9.-]{1,20}[a-z0-9](/[a-zA-Z0-9_.-]{1,10}){0,3}/?", fullmatch=True)
+s3_uris = st.text(max_size=40).map(lambda t: "s3://" + t) | st.from_regex(
+    r"s3://[a-z0-9][a-z0-9.-]{1,20}[a-z0-9](/[a-zA-Z0-9_.-]{1,10}){0,3}/?", fullmatch=True
+)
 
 
 def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -33,14 +45,37 @@ create_bodies = st.fixed_dictionaries(
     optional={
         "jobName": maybe(names),
         "roleArn": maybe(st.sampled_from([ROLE, "arn:aws:iam::1:role/x", "x"])),
-        "modelId": maybe(st.sampled_from([HAIKU, "us." + HAIKU, "nope", "arn:aws:bedrock:us-east-1::foundation-model/x.y"])),
+        "modelId": maybe(
+            st.sampled_from(
+                [HAIKU, "us." + HAIKU, "nope", "arn:aws:bedrock:us-east-1::foundation-model/x.y"]
+            )
+        ),
         "clientRequestToken": maybe(st.text(max_size=300)),
-        "inputDataConfig": maybe(st.fixed_dictionaries({"s3InputDataConfig": st.fixed_dictionaries({"s3Uri": s3_uris}, optional={"s3BucketOwner": json_values})})),
-        "outputDataConfig": maybe(st.fixed_dictionaries({"s3OutputDataConfig": st.fixed_dictionaries({"s3Uri": s3_uris})})),
+        "inputDataConfig": maybe(
+            st.fixed_dictionaries(
+                {
+                    "s3InputDataConfig": st.fixed_dictionaries(
+                        {"s3Uri": s3_uris}, optional={"s3BucketOwner": json_values}
+                    )
+                }
+            )
+        ),
+        "outputDataConfig": maybe(
+            st.fixed_dictionaries({"s3OutputDataConfig": st.fixed_dictionaries({"s3Uri": s3_uris})})
+        ),
         "timeoutDurationInHours": maybe(st.integers(-10, 500)),
         "modelInvocationType": maybe(st.sampled_from(["InvokeModel", "Converse", "Other"])),
-        "tags": maybe(st.lists(st.fixed_dictionaries({"key": st.text(max_size=140), "value": st.text(max_size=10)}), max_size=3)),
-        "vpcConfig": maybe(st.fixed_dictionaries({"subnetIds": st.lists(st.text(max_size=5), max_size=20)})),
+        "tags": maybe(
+            st.lists(
+                st.fixed_dictionaries(
+                    {"key": st.text(max_size=140), "value": st.text(max_size=10)}
+                ),
+                max_size=3,
+            )
+        ),
+        "vpcConfig": maybe(
+            st.fixed_dictionaries({"subnetIds": st.lists(st.text(max_size=5), max_size=20)})
+        ),
     },
 )
 
@@ -52,8 +87,18 @@ def emulator() -> Iterator[LocalBedrock]:
         yield local
 
 
-def call(local: LocalBedrock, service: str, method: str, path: str, body: Any = None, query: str = "", headers: dict[str, str] | None = None) -> Response:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
+def call(
+    local: LocalBedrock,
+    service: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+) -> Response:
+    raw = (
+        body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
+    )
     url = f"http://x{path}" + (f"?{query}" if query else "")
     return local.router.handle(service, Request.from_url(method, url, headers or {}, raw))
 
@@ -68,14 +113,31 @@ def ok_or_4xx(resp: Response) -> None:
 
 @given(body=create_bodies)
 def test_create_never_500(emulator: LocalBedrock, body: dict[str, Any]) -> None:
-    ok_or_4xx(call(emulator, "bedrock", "POST", "/model-invocation-job", {k: v for k, v in body.items() if v is not None}))
+    ok_or_4xx(
+        call(
+            emulator,
+            "bedrock",
+            "POST",
+            "/model-invocation-job",
+            {k: v for k, v in body.items() if v is not None},
+        )
+    )
 
 
 @given(raw=st.binary(max_size=60))
 def test_garbage_bodies_never_500(emulator: LocalBedrock, raw: bytes) -> None:
     ok_or_4xx(call(emulator, "bedrock", "POST", "/model-invocation-job", raw))
     ok_or_4xx(call(emulator, "bedrock-runtime", "POST", f"/model/{HAIKU}/invoke", raw))
-    ok_or_4xx(call(emulator, "service-quotas", "POST", "/", raw, headers={"X-Amz-Target": "ServiceQuotasV20190624.ListServiceQuotas"}))
+    ok_or_4xx(
+        call(
+            emulator,
+            "service-quotas",
+            "POST",
+            "/",
+            raw,
+            headers={"X-Amz-Target": "ServiceQuotasV20190624.ListServiceQuotas"},
+        )
+    )
 
 
 @given(identifier=st.text(max_size=120), stop=st.booleans())
@@ -84,26 +146,82 @@ def test_get_and_stop_never_500(emulator: LocalBedrock, identifier: str, stop: b
     ok_or_4xx(call(emulator, "bedrock", "POST" if stop else "GET", path))
 
 
-@given(params=st.dictionaries(st.sampled_from(["statusEquals", "nameContains", "maxResults", "nextToken", "sortBy", "sortOrder", "submitTimeAfter", "submitTimeBefore"]), st.text(max_size=30), max_size=5))
+@given(
+    params=st.dictionaries(
+        st.sampled_from(
+            [
+                "statusEquals",
+                "nameContains",
+                "maxResults",
+                "nextToken",
+                "sortBy",
+                "sortOrder",
+                "submitTimeAfter",
+                "submitTimeBefore",
+            ]
+        ),
+        st.text(max_size=30),
+        max_size=5,
+    )
+)
 def test_list_never_500(emulator: LocalBedrock, params: dict[str, str]) -> None:
     ok_or_4xx(call(emulator, "bedrock", "GET", "/model-invocation-jobs", query=urlencode(params)))
 
 
-@given(model=st.sampled_from([HAIKU, "amazon.nova-lite-v1:0", "amazon.titan-embed-text-v2:0", "meta.llama3-1-8b-instruct-v1:0", "mistral.mistral-small-2402-v1:0", "amazon.titan-text-express-v1", "amazon.titan-embed-image-v1", "x"]), body=json_values, converse=st.booleans())
+@given(
+    model=st.sampled_from(
+        [
+            HAIKU,
+            "amazon.nova-lite-v1:0",
+            "amazon.titan-embed-text-v2:0",
+            "meta.llama3-1-8b-instruct-v1:0",
+            "mistral.mistral-small-2402-v1:0",
+            "amazon.titan-text-express-v1",
+            "amazon.titan-embed-image-v1",
+            "x",
+        ]
+    ),
+    body=json_values,
+    converse=st.booleans(),
+)
 def test_runtime_never_500(emulator: LocalBedrock, model: str, body: Any, converse: bool) -> None:
-    ok_or_4xx(call(emulator, "bedrock-runtime", "POST", f"/model/{quote(model, safe='')}/{'converse' if converse else 'invoke'}", body))
+    ok_or_4xx(
+        call(
+            emulator,
+            "bedrock-runtime",
+            "POST",
+            f"/model/{quote(model, safe='')}/{'converse' if converse else 'invoke'}",
+            body,
+        )
+    )
 
 
-@given(op=st.sampled_from(["ListServiceQuotas", "GetServiceQuota", "ListAWSDefaultServiceQuotas", "Nope"]), body=json_values)
+@given(
+    op=st.sampled_from(
+        ["ListServiceQuotas", "GetServiceQuota", "ListAWSDefaultServiceQuotas", "Nope"]
+    ),
+    body=json_values,
+)
 def test_service_quotas_never_500(emulator: LocalBedrock, op: str, body: Any) -> None:
-    ok_or_4xx(call(emulator, "service-quotas", "POST", "/", body, headers={"X-Amz-Target": f"ServiceQuotasV20190624.{op}"}))
+    ok_or_4xx(
+        call(
+            emulator,
+            "service-quotas",
+            "POST",
+            "/",
+            body,
+            headers={"X-Amz-Target": f"ServiceQuotasV20190624.{op}"},
+        )
+    )
 
 
 @given(tags=json_values, keys=json_values)
 def test_tagging_never_500(emulator: LocalBedrock, tags: Any, keys: Any) -> None:
     arn = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefabcdef"
     ok_or_4xx(call(emulator, "bedrock", "POST", "/tagResource", {"resourceARN": arn, "tags": tags}))
-    ok_or_4xx(call(emulator, "bedrock", "POST", "/untagResource", {"resourceARN": arn, "tagKeys": keys}))
+    ok_or_4xx(
+        call(emulator, "bedrock", "POST", "/untagResource", {"resourceARN": arn, "tagKeys": keys})
+    )
 
 
 JOB_NAME = r"[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}"
@@ -111,7 +229,9 @@ JOB_NAME = r"[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}"
 
 @given(st.text(alphabet="ab-+.!_ ", max_size=63))
 def test_safe_job_name_pattern_is_equivalent_to_the_service_model(name: str) -> None:
-    reference = re.fullmatch(r"[a-zA-Z0-9]+[a-zA-Z0-9\+\-\.]*", name) is not None  # no backtracking trap
+    reference = (
+        re.fullmatch(r"[a-zA-Z0-9]+[a-zA-Z0-9\+\-\.]*", name) is not None
+    )  # no backtracking trap
     assert pattern_fullmatch(JOB_NAME, name) is reference
 
 

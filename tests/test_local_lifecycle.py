@@ -16,7 +16,9 @@ def status(bedrock: Any, arn: str) -> dict[str, Any]:
     return dict(bedrock.get_model_invocation_job(jobIdentifier=arn))
 
 
-def walk(local: LocalBedrock, bedrock: Any, arn: str, step: float = 10.0, limit: int = 20000) -> list[str]:
+def walk(
+    local: LocalBedrock, bedrock: Any, arn: str, step: float = 10.0, limit: int = 20000
+) -> list[str]:
     seen: list[str] = []
     for _ in range(limit):
         s = status(bedrock, arn)["status"]
@@ -49,7 +51,12 @@ def test_every_state_in_order_and_counters(local: LocalBedrock, s3: Any, bedrock
     local.advance(40)
     d = status(bedrock, arn)
     assert d["status"] == "Completed"
-    assert (d["totalRecordCount"], d["processedRecordCount"], d["successRecordCount"], d["errorRecordCount"]) == (300, 300, 300, 0)
+    assert (
+        d["totalRecordCount"],
+        d["processedRecordCount"],
+        d["successRecordCount"],
+        d["errorRecordCount"],
+    ) == (300, 300, 300, 0)
     assert d["endTime"] >= d["submitTime"]
     assert d["lastModifiedTime"] == d["endTime"]
 
@@ -79,14 +86,47 @@ def test_default_scaled_clock_completes_1000_records_in_seconds() -> None:
     ("files", "quotas", "fragment"),
     [
         ({"in/readme.txt": b"hello"}, Quotas(), "No .jsonl files"),
-        ({"in/a.jsonl": jsonl([{"recordId": "a", "modelInput": claude_body("x")}] * 1) + b"{not json\n"}, Quotas(min_records_per_job=1), "line 2"),
+        (
+            {
+                "in/a.jsonl": jsonl([{"recordId": "a", "modelInput": claude_body("x")}] * 1)
+                + b"{not json\n"
+            },
+            Quotas(min_records_per_job=1),
+            "line 2",
+        ),
         ({"in/a.jsonl": b'{"recordId": "a"}\n'}, Quotas(min_records_per_job=1), "modelInput"),
         ({"in/a.jsonl": b'["a list"]\n'}, Quotas(min_records_per_job=1), "not a JSON object"),
-        ({"in/a.jsonl": jsonl([{"modelInput": claude_body(str(i))} for i in range(50)])}, Quotas(), "fewer than the minimum"),
-        ({"in/a.jsonl": jsonl([{"modelInput": claude_body(str(i))} for i in range(20)])}, Quotas(min_records_per_job=1, max_records_per_file=10), "records per file"),
-        ({"in/a.jsonl": jsonl([{"modelInput": claude_body(str(i))} for i in range(8)]), "in/b.jsonl": jsonl([{"modelInput": claude_body(str(i))} for i in range(8)])}, Quotas(min_records_per_job=1, max_records_per_job=10), "records per job"),
-        ({"in/a.jsonl": jsonl([{"modelInput": claude_body("x" * 500)}])}, Quotas(min_records_per_job=1, max_file_bytes=100), "bytes per file"),
-        ({"in/a.jsonl": jsonl([{"modelInput": claude_body("x" * 50)}]), "in/b.jsonl": jsonl([{"modelInput": claude_body("y" * 50)}])}, Quotas(min_records_per_job=1, max_job_bytes=200), "bytes per job"),
+        (
+            {"in/a.jsonl": jsonl([{"modelInput": claude_body(str(i))} for i in range(50)])},
+            Quotas(),
+            "fewer than the minimum",
+        ),
+        (
+            {"in/a.jsonl": jsonl([{"modelInput": claude_body(str(i))} for i in range(20)])},
+            Quotas(min_records_per_job=1, max_records_per_file=10),
+            "records per file",
+        ),
+        (
+            {
+                "in/a.jsonl": jsonl([{"modelInput": claude_body(str(i))} for i in range(8)]),
+                "in/b.jsonl": jsonl([{"modelInput": claude_body(str(i))} for i in range(8)]),
+            },
+            Quotas(min_records_per_job=1, max_records_per_job=10),
+            "records per job",
+        ),
+        (
+            {"in/a.jsonl": jsonl([{"modelInput": claude_body("x" * 500)}])},
+            Quotas(min_records_per_job=1, max_file_bytes=100),
+            "bytes per file",
+        ),
+        (
+            {
+                "in/a.jsonl": jsonl([{"modelInput": claude_body("x" * 50)}]),
+                "in/b.jsonl": jsonl([{"modelInput": claude_body("y" * 50)}]),
+            },
+            Quotas(min_records_per_job=1, max_job_bytes=200),
+            "bytes per job",
+        ),
     ],
 )
 def test_validation_failures(files: dict[str, bytes], quotas: Quotas, fragment: str) -> None:
@@ -104,20 +144,30 @@ def test_validation_failures(files: dict[str, bytes], quotas: Quotas, fragment: 
 
 
 def test_unreadable_input_bucket_fails(local: LocalBedrock, bedrock: Any) -> None:
-    arn = create_job(bedrock, inputDataConfig={"s3InputDataConfig": {"s3Uri": "s3://no-such-bucket/in/"}})
+    arn = create_job(
+        bedrock, inputDataConfig={"s3InputDataConfig": {"s3Uri": "s3://no-such-bucket/in/"}}
+    )
     assert walk(local, bedrock, arn)[-1] == "Failed"
     assert "Unable to access" in status(bedrock, arn)["message"]
 
 
 def test_fail_late_with_message() -> None:
-    faults = Faults(jobs=[JobFault("fail_late", message="Customer doesn't have permissions to invokeModel")])
+    faults = Faults(
+        jobs=[JobFault("fail_late", message="Customer doesn't have permissions to invokeModel")]
+    )
     with LocalBedrock(clock="manual", faults=faults) as local:
         s3 = local.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         put_records(s3, 100)
         bedrock = local.client("bedrock")
         arn = create_job(bedrock)
-        assert walk(local, bedrock, arn) == ["Submitted", "Validating", "Scheduled", "InProgress", "Failed"]
+        assert walk(local, bedrock, arn) == [
+            "Submitted",
+            "Validating",
+            "Scheduled",
+            "InProgress",
+            "Failed",
+        ]
         assert status(bedrock, arn)["message"] == "Customer doesn't have permissions to invokeModel"
         assert [e.kind for e in local.fault_log] == ["job_fail_late"]
 
@@ -129,14 +179,20 @@ def test_expired_in_scheduled() -> None:
         put_records(s3, 100)
         bedrock = local.client("bedrock")
         arn = create_job(bedrock)
-        assert walk(local, bedrock, arn, step=600) == ["Submitted", "Scheduled", "Expired"]  # 600 s steps skip Validating
+        assert walk(local, bedrock, arn, step=600) == [
+            "Submitted",
+            "Scheduled",
+            "Expired",
+        ]  # 600 s steps skip Validating
         d = status(bedrock, arn)
         assert d["endTime"] == d["jobExpirationTime"]
         assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="out/")
 
 
 def test_timeout_mid_run_is_partially_completed_with_partial_outputs() -> None:
-    with LocalBedrock(clock="manual", faults=Faults(jobs=[JobFault("timeout", at_fraction=0.4)])) as local:
+    with LocalBedrock(
+        clock="manual", faults=Faults(jobs=[JobFault("timeout", at_fraction=0.4)])
+    ) as local:
         s3 = local.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         put_records(s3, 200)
@@ -147,7 +203,9 @@ def test_timeout_mid_run_is_partially_completed_with_partial_outputs() -> None:
         assert d["processedRecordCount"] == 80 and d["totalRecordCount"] == 200
         job_id = arn.rsplit("/", 1)[1]
         assert len(read_out(s3, f"out/{job_id}/data.jsonl.out")) == 80
-        manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=f"out/{job_id}/manifest.json.out")["Body"].read())
+        manifest = json.loads(
+            s3.get_object(Bucket=BUCKET, Key=f"out/{job_id}/manifest.json.out")["Body"].read()
+        )
         assert manifest["processedRecordCount"] == 80
 
 
@@ -164,7 +222,9 @@ def test_slow_job_times_out_naturally() -> None:
         assert 0 < d["processedRecordCount"] < 100
 
 
-def test_stop_while_in_progress_keeps_processed_outputs(local: LocalBedrock, s3: Any, bedrock: Any) -> None:
+def test_stop_while_in_progress_keeps_processed_outputs(
+    local: LocalBedrock, s3: Any, bedrock: Any
+) -> None:
     put_records(s3, 500)
     arn = create_job(bedrock)
     local.advance(30 + 60 + 120 + 40)  # 200 records processed
@@ -179,7 +239,9 @@ def test_stop_while_in_progress_keeps_processed_outputs(local: LocalBedrock, s3:
 
 
 def test_stalled_job_stays_in_progress() -> None:
-    with LocalBedrock(clock="manual", faults=Faults(jobs=[JobFault("stall", at_fraction=0.5)])) as local:
+    with LocalBedrock(
+        clock="manual", faults=Faults(jobs=[JobFault("stall", at_fraction=0.5)])
+    ) as local:
         s3 = local.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         put_records(s3, 100)

@@ -18,7 +18,11 @@ from bedrock_batch.local import LocalBedrock
 
 from .conftest import BUCKET, HAIKU, ROLE, claude_body, jsonl
 
-CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+CREDS = {
+    "aws_access_key_id": "testing",
+    "aws_secret_access_key": "testing",
+    "region_name": "us-east-1",
+}
 
 
 @pytest.fixture
@@ -38,30 +42,47 @@ def test_binds_loopback_only(server: Any) -> None:
 
 
 def test_whole_job_over_http(server: Any) -> None:
-    s3, bedrock, runtime, sq = (client(server, n) for n in ("s3", "bedrock", "bedrock-runtime", "service-quotas"))
+    s3, bedrock, runtime, sq = (
+        client(server, n) for n in ("s3", "bedrock", "bedrock-runtime", "service-quotas")
+    )
     s3.create_bucket(Bucket=BUCKET)
-    s3.put_object(Bucket=BUCKET, Key="in/a.jsonl", Body=jsonl([{"recordId": f"r{i}", "modelInput": claude_body(f"q{i}")} for i in range(100)]))
+    s3.put_object(
+        Bucket=BUCKET,
+        Key="in/a.jsonl",
+        Body=jsonl([{"recordId": f"r{i}", "modelInput": claude_body(f"q{i}")} for i in range(100)]),
+    )
     arn = bedrock.create_model_invocation_job(
-        jobName="over-http", roleArn=ROLE, modelId=HAIKU,
+        jobName="over-http",
+        roleArn=ROLE,
+        modelId=HAIKU,
         inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{BUCKET}/in/"}},
         outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/out/"}},
     )["jobArn"]
-    assert bedrock.get_model_invocation_job(jobIdentifier=arn)["status"] == "Submitted"  # ARN, URL-encoded
+    assert (
+        bedrock.get_model_invocation_job(jobIdentifier=arn)["status"] == "Submitted"
+    )  # ARN, URL-encoded
     server.local.advance(hours=1)
     d = bedrock.get_model_invocation_job(jobIdentifier=arn.rsplit("/", 1)[1])
     assert d["status"] == "Completed" and d["successRecordCount"] == 100
-    out = s3.get_object(Bucket=BUCKET, Key=f"out/{d['jobArn'].rsplit('/', 1)[1]}/a.jsonl.out")["Body"].read()
+    out = s3.get_object(Bucket=BUCKET, Key=f"out/{d['jobArn'].rsplit('/', 1)[1]}/a.jsonl.out")[
+        "Body"
+    ].read()
     assert out.count(b"\n") == 100
     pages = list(bedrock.get_paginator("list_model_invocation_jobs").paginate())
     assert pages[0]["invocationJobSummaries"][0]["jobArn"] == arn
     bedrock.tag_resource(resourceARN=arn, tags=[{"key": "k", "value": "v"}])
     assert bedrock.list_tags_for_resource(resourceARN=arn)["tags"] == [{"key": "k", "value": "v"}]
     profile_arn = f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.{HAIKU}"
-    body = json.loads(runtime.invoke_model(modelId=profile_arn, body=json.dumps(claude_body("hi")))["body"].read())
+    body = json.loads(
+        runtime.invoke_model(modelId=profile_arn, body=json.dumps(claude_body("hi")))["body"].read()
+    )
     assert body["content"][0]["text"]
     conv = runtime.converse(modelId=HAIKU, messages=[{"role": "user", "content": [{"text": "hi"}]}])
     assert conv["output"]["message"]["content"][0]["text"]
-    names = {q["QuotaName"] for q in sq.list_service_quotas(ServiceCode="bedrock", MaxResults=100)["Quotas"]}
+    names = {
+        q["QuotaName"]
+        for q in sq.list_service_quotas(ServiceCode="bedrock", MaxResults=100)["Quotas"]
+    }
     assert "Minimum number of records per batch inference job for Claude 3 Haiku" in names
 
 
@@ -92,16 +113,36 @@ def test_aws_cli_drives_the_server(server: Any) -> None:
     }
 
     def aws(*args: str) -> Any:
-        proc = subprocess.run([*_aws_cli(), *args, "--output", "json"], env=env, capture_output=True, text=True, timeout=60, check=False)
+        proc = subprocess.run(
+            [*_aws_cli(), *args, "--output", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout) if proc.stdout.strip() else None
 
     aws("s3api", "create-bucket", "--bucket", BUCKET)
-    client(server, "s3").put_object(Bucket=BUCKET, Key="in/a.jsonl", Body=jsonl([{"recordId": f"r{i}", "modelInput": claude_body("q")} for i in range(100)]))
+    client(server, "s3").put_object(
+        Bucket=BUCKET,
+        Key="in/a.jsonl",
+        Body=jsonl([{"recordId": f"r{i}", "modelInput": claude_body("q")} for i in range(100)]),
+    )
     created = aws(
-        "bedrock", "create-model-invocation-job", "--job-name", "from-cli", "--role-arn", ROLE, "--model-id", HAIKU,
-        "--input-data-config", json.dumps({"s3InputDataConfig": {"s3Uri": f"s3://{BUCKET}/in/"}}),
-        "--output-data-config", json.dumps({"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/out/"}}),
+        "bedrock",
+        "create-model-invocation-job",
+        "--job-name",
+        "from-cli",
+        "--role-arn",
+        ROLE,
+        "--model-id",
+        HAIKU,
+        "--input-data-config",
+        json.dumps({"s3InputDataConfig": {"s3Uri": f"s3://{BUCKET}/in/"}}),
+        "--output-data-config",
+        json.dumps({"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/out/"}}),
     )
     arn = created["jobArn"]
     server.local.advance(hours=1)
@@ -109,5 +150,12 @@ def test_aws_cli_drives_the_server(server: Any) -> None:
     assert got["status"] == "Completed"
     listed = aws("bedrock", "list-model-invocation-jobs", "--status-equals", "Completed")
     assert [j["jobArn"] for j in listed["invocationJobSummaries"]] == [arn]
-    proc = subprocess.run([*_aws_cli(), "bedrock", "stop-model-invocation-job", "--job-identifier", arn], env=env, capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [*_aws_cli(), "bedrock", "stop-model-invocation-job", "--job-identifier", arn],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode != 0 and "ConflictException" in proc.stderr

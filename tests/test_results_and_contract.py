@@ -96,7 +96,15 @@ def test_u2028_and_nel_inside_text_do_not_split_records() -> None:
     with LocalBedrock(clock="manual", responder=responder) as local:
         session = local.session()
         session.client("s3").create_bucket(Bucket=BUCKET)
-        job = BatchJob(HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, sleep=local.advance, poll=PollConfig(initial=60, max_interval=600, jitter=0))
+        job = BatchJob(
+            HAIKU,
+            ROLE,
+            f"s3://{BUCKET}/in/",
+            f"s3://{BUCKET}/out/",
+            session=session,
+            sleep=local.advance,
+            poll=PollConfig(initial=60, max_interval=600, jitter=0),
+        )
         for i in range(100):
             job.add_prompt(f"q{i}")
         results = list(job.run())
@@ -113,7 +121,11 @@ def test_results_stream_with_small_chunks_keeps_multibyte_text(make_job: Make) -
 
 def _describe_response(arn: str) -> dict[str, Any]:
     return {
-        "jobArn": arn, "jobName": "n", "modelId": HAIKU, "roleArn": ROLE, "status": "Submitted",
+        "jobArn": arn,
+        "jobName": "n",
+        "modelId": HAIKU,
+        "roleArn": ROLE,
+        "status": "Submitted",
         "submitTime": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
         "inputDataConfig": {"s3InputDataConfig": {"s3Uri": f"s3://{BUCKET}/in/x/input/"}},
         "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/out/"}},
@@ -122,17 +134,29 @@ def _describe_response(arn: str) -> dict[str, Any]:
 
 @pytest.fixture
 def stubbed(local: LocalBedrock, session: Any) -> tuple[Any, Stubber]:
-    client = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1").client("bedrock")
+    client = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    ).client("bedrock")
     return client, Stubber(client)
 
 
 def test_stubber_pins_exact_create_parameters(session: Any, stubbed: tuple[Any, Stubber]) -> None:
     client, stub = stubbed
     job = BatchJob(
-        HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", s3_client=session.client("s3"), bedrock_client=client,
-        use_service_quotas=False, job_name="japan-questions", timeout_hours=72, tags={"team": "ml"},
-        vpc_config={"subnetIds": ["subnet-1"], "securityGroupIds": ["sg-1"]}, kms_key_id="alias/batch",
-        bucket_owner="123456789012", invocation_type="Converse",
+        HAIKU,
+        ROLE,
+        f"s3://{BUCKET}/in/",
+        f"s3://{BUCKET}/out/",
+        s3_client=session.client("s3"),
+        bedrock_client=client,
+        use_service_quotas=False,
+        job_name="japan-questions",
+        timeout_hours=72,
+        tags={"team": "ml"},
+        vpc_config={"subnetIds": ["subnet-1"], "securityGroupIds": ["sg-1"]},
+        kms_key_id="alias/batch",
+        bucket_owner="123456789012",
+        invocation_type="Converse",
     )
     for i in range(100):
         job.add_prompt(f"q{i}", max_tokens=10)
@@ -146,8 +170,20 @@ def test_stubber_pins_exact_create_parameters(session: Any, stubbed: tuple[Any, 
             "roleArn": ROLE,
             "clientRequestToken": plan.client_request_token,
             "modelId": HAIKU,
-            "inputDataConfig": {"s3InputDataConfig": {"s3Uri": plan.job_input_uri, "s3InputFormat": "JSONL", "s3BucketOwner": "123456789012"}},
-            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/out/", "s3BucketOwner": "123456789012", "s3EncryptionKeyId": "alias/batch"}},
+            "inputDataConfig": {
+                "s3InputDataConfig": {
+                    "s3Uri": plan.job_input_uri,
+                    "s3InputFormat": "JSONL",
+                    "s3BucketOwner": "123456789012",
+                }
+            },
+            "outputDataConfig": {
+                "s3OutputDataConfig": {
+                    "s3Uri": f"s3://{BUCKET}/out/",
+                    "s3BucketOwner": "123456789012",
+                    "s3EncryptionKeyId": "alias/batch",
+                }
+            },
             "modelInvocationType": "Converse",
             "timeoutDurationInHours": 72,
             "tags": [{"key": "team", "value": "ml"}],
@@ -158,17 +194,32 @@ def test_stubber_pins_exact_create_parameters(session: Any, stubbed: tuple[Any, 
     with stub:
         assert job.submit().job_arn == arn
         stub.assert_no_pending_responses()
-    assert plan.client_request_token.startswith("bb") and plan.job_input_uri.endswith(f"{plan.content_id}/input/")
+    assert plan.client_request_token.startswith("bb") and plan.job_input_uri.endswith(
+        f"{plan.content_id}/input/"
+    )
 
 
-def test_create_is_retried_with_the_same_token_and_errors_are_translated(session: Any, stubbed: tuple[Any, Stubber]) -> None:
+def test_create_is_retried_with_the_same_token_and_errors_are_translated(
+    session: Any, stubbed: tuple[Any, Stubber]
+) -> None:
     client, stub = stubbed
-    job = BatchJob(HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", s3_client=session.client("s3"), bedrock_client=client, use_service_quotas=False, sleep=lambda s: None)
+    job = BatchJob(
+        HAIKU,
+        ROLE,
+        f"s3://{BUCKET}/in/",
+        f"s3://{BUCKET}/out/",
+        s3_client=session.client("s3"),
+        bedrock_client=client,
+        use_service_quotas=False,
+        sleep=lambda s: None,
+    )
     for i in range(100):
         job.add_prompt(f"q{i}")
     token = job.plan().client_request_token
     arn = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefabcdef"
-    stub.add_client_error("create_model_invocation_job", "ThrottlingException", "slow down", 429, expected_params=None)
+    stub.add_client_error(
+        "create_model_invocation_job", "ThrottlingException", "slow down", 429, expected_params=None
+    )
     stub.add_response("create_model_invocation_job", {"jobArn": arn})
     stub.add_response("get_model_invocation_job", _describe_response(arn))
     with stub:
@@ -176,21 +227,47 @@ def test_create_is_retried_with_the_same_token_and_errors_are_translated(session
     stub.assert_no_pending_responses()
     assert job._state is not None and job._state["client_request_token"] == token
 
-    other = BatchJob(HAIKU, ROLE, f"s3://{BUCKET}/in2/", f"s3://{BUCKET}/out/", s3_client=session.client("s3"), bedrock_client=client, use_service_quotas=False, sleep=lambda s: None)
+    other = BatchJob(
+        HAIKU,
+        ROLE,
+        f"s3://{BUCKET}/in2/",
+        f"s3://{BUCKET}/out/",
+        s3_client=session.client("s3"),
+        bedrock_client=client,
+        use_service_quotas=False,
+        sleep=lambda s: None,
+    )
     for i in range(100):
         other.add_prompt(f"q{i}")
-    stub.add_client_error("create_model_invocation_job", "AccessDeniedException", "no PassRole", 403)
+    stub.add_client_error(
+        "create_model_invocation_job", "AccessDeniedException", "no PassRole", 403
+    )
     with stub, pytest.raises(ServiceError) as info:
         other.submit()
-    assert info.value.code == "AccessDeniedException" and info.value.operation == "CreateModelInvocationJob"
+    assert (
+        info.value.code == "AccessDeniedException"
+        and info.value.operation == "CreateModelInvocationJob"
+    )
     assert info.value.__cause__ is not None and "no PassRole" in str(info.value)
 
 
 def test_every_create_attempt_sends_one_token(session: Any, stubbed: tuple[Any, Stubber]) -> None:
     client, stub = stubbed
     sent: list[str] = []
-    client.meta.events.register("provide-client-params.bedrock.CreateModelInvocationJob", lambda params, **_: sent.append(params.get("clientRequestToken")))
-    job = BatchJob(HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", s3_client=session.client("s3"), bedrock_client=client, use_service_quotas=False, sleep=lambda s: None)
+    client.meta.events.register(
+        "provide-client-params.bedrock.CreateModelInvocationJob",
+        lambda params, **_: sent.append(params.get("clientRequestToken")),
+    )
+    job = BatchJob(
+        HAIKU,
+        ROLE,
+        f"s3://{BUCKET}/in/",
+        f"s3://{BUCKET}/out/",
+        s3_client=session.client("s3"),
+        bedrock_client=client,
+        use_service_quotas=False,
+        sleep=lambda s: None,
+    )
     for i in range(100):
         job.add_prompt(f"q{i}")
     arn = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefabcdef"

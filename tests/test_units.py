@@ -17,11 +17,19 @@ from bedrock_batch._s3uri import S3Uri
 from bedrock_batch._schemas import check_model_input
 from bedrock_batch._store import plan_shards
 
-tricky_text = st.text(alphabet=st.sampled_from(["a", "日", "\u2028", "\u0085", "\r", "\n", '"', "\\", "é", "😀"]), max_size=30)
+tricky_text = st.text(
+    alphabet=st.sampled_from(["a", "日", "\u2028", "\u0085", "\r", "\n", '"', "\\", "é", "😀"]),
+    max_size=30,
+)
 
 
-@given(texts=st.lists(tricky_text, min_size=1, max_size=20), cuts=st.lists(st.integers(1, 50), max_size=30))
-def test_decoder_splits_on_newline_only_across_any_chunking(texts: list[str], cuts: list[int]) -> None:
+@given(
+    texts=st.lists(tricky_text, min_size=1, max_size=20),
+    cuts=st.lists(st.integers(1, 50), max_size=30),
+)
+def test_decoder_splits_on_newline_only_across_any_chunking(
+    texts: list[str], cuts: list[int]
+) -> None:
     data = b"".join(dumps_line({"recordId": str(i), "t": t}) for i, t in enumerate(texts))
     chunks, pos = [], 0
     for c in cuts:
@@ -42,8 +50,14 @@ def test_dumps_line_is_compact_raw_utf8() -> None:
     assert dumps_line({"t": "日本\u2028"}) == '{"t":"日本\u2028"}\n'.encode()
 
 
-@given(sizes=st.lists(st.integers(1, 500), max_size=300), max_records=st.integers(1, 50), max_bytes=st.integers(1, 3000))
-def test_sharding_covers_every_record_once_within_limits(sizes: list[int], max_records: int, max_bytes: int) -> None:
+@given(
+    sizes=st.lists(st.integers(1, 500), max_size=300),
+    max_records=st.integers(1, 50),
+    max_bytes=st.integers(1, 3000),
+)
+def test_sharding_covers_every_record_once_within_limits(
+    sizes: list[int], max_records: int, max_bytes: int
+) -> None:
     shards = plan_shards(sizes, max_records, max_bytes)
     assert [i for s in shards for i in range(s.start, s.end)] == list(range(len(sizes)))
     for s in shards:
@@ -66,8 +80,14 @@ def test_sharding_rejects_bad_limits() -> None:
         ("global.anthropic.claude-sonnet-4-20250514-v1:0", "anthropic"),
         ("apac.amazon.nova-pro-v1:0", "nova"),
         ("eu.meta.llama3-2-3b-instruct-v1:0", "llama"),
-        ("arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0", "titan-embed-text"),
-        ("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.mistral.mistral-large-2407-v1:0", "mistral"),
+        (
+            "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0",
+            "titan-embed-text",
+        ),
+        (
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.mistral.mistral-large-2407-v1:0",
+            "mistral",
+        ),
         ("amazon.titan-embed-image-v1", "titan-embed-image"),
         ("amazon.titan-text-premier-v1:0", "titan-text"),
         ("anthropic.claude-future-9-v1:0", "anthropic"),
@@ -86,15 +106,39 @@ GEN = [(m.model_id, m) for m in CATALOG.values() if not m.is_embedding]
 
 
 @pytest.mark.parametrize(("model_id", "info"), GEN, ids=[m for m, _ in GEN])
-@given(prompt=st.text(min_size=1, max_size=50).filter(str.strip), system=st.none() | st.text(min_size=1, max_size=20),
-       max_tokens=st.none() | st.integers(1, 2048), temperature=st.none() | st.floats(0, 1), converse=st.booleans())
-def test_every_builder_output_passes_its_family_check(model_id: str, info: Any, prompt: str, system: str | None, max_tokens: int | None, temperature: float | None, converse: bool) -> None:
+@given(
+    prompt=st.text(min_size=1, max_size=50).filter(str.strip),
+    system=st.none() | st.text(min_size=1, max_size=20),
+    max_tokens=st.none() | st.integers(1, 2048),
+    temperature=st.none() | st.floats(0, 1),
+    converse=st.booleans(),
+)
+def test_every_builder_output_passes_its_family_check(
+    model_id: str,
+    info: Any,
+    prompt: str,
+    system: str | None,
+    max_tokens: int | None,
+    temperature: float | None,
+    converse: bool,
+) -> None:
     kind = "Converse" if converse else "InvokeModel"
-    body = build_prompt(info.family, prompt, invocation_type=kind, system=system, max_tokens=max_tokens, temperature=temperature)
+    body = build_prompt(
+        info.family,
+        prompt,
+        invocation_type=kind,
+        system=system,
+        max_tokens=max_tokens,
+        temperature=temperature,
+    )
     assert check_model_input(body, info.family, invocation_type=kind, model=info) is None
 
 
-@given(text=st.text(min_size=1, max_size=40), dims=st.sampled_from([None, 256, 512, 1024]), norm=st.none() | st.booleans())
+@given(
+    text=st.text(min_size=1, max_size=40),
+    dims=st.sampled_from([None, 256, 512, 1024]),
+    norm=st.none() | st.booleans(),
+)
 def test_embedding_builder_passes_check(text: str, dims: int | None, norm: bool | None) -> None:
     body = build_embedding("titan-embed-text", text, dimensions=dims, normalize=norm)
     assert check_model_input(body, "titan-embed-text") is None
@@ -102,7 +146,15 @@ def test_embedding_builder_passes_check(text: str, dims: int | None, norm: bool 
 
 @given(body=st.dictionaries(st.text(max_size=10), st.integers() | st.text(max_size=5), max_size=4))
 def test_checks_never_crash_and_flag_arbitrary_bodies(body: dict[str, Any]) -> None:
-    for family in ("anthropic", "titan-text", "titan-embed-text", "titan-embed-image", "llama", "mistral", "nova"):
+    for family in (
+        "anthropic",
+        "titan-text",
+        "titan-embed-text",
+        "titan-embed-image",
+        "llama",
+        "mistral",
+        "nova",
+    ):
         result = check_model_input(body, family)  # type: ignore[arg-type]
         assert result is None or isinstance(result, str)
 

@@ -68,7 +68,11 @@ class ServiceException(Exception):
 def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 @attrs.define
@@ -249,10 +253,14 @@ class Backend:
             return
         if f.throttle_rate and self._fault_rng.random() < f.throttle_rate:
             f.log.append(FaultEvent("throttle", operation))
-            raise ServiceException("ThrottlingException", "Too many requests, please wait before trying again.", 429)
+            raise ServiceException(
+                "ThrottlingException", "Too many requests, please wait before trying again.", 429
+            )
         if f.server_error_rate and self._fault_rng.random() < f.server_error_rate:
             f.log.append(FaultEvent("server_error", operation))
-            raise ServiceException("InternalServerException", "Internal server error (injected).", 500)
+            raise ServiceException(
+                "InternalServerException", "Internal server error (injected).", 500
+            )
 
     def _job(self, identifier: str) -> _Job:
         job_id = identifier.rsplit("/", 1)[-1]
@@ -270,11 +278,18 @@ class Backend:
         info, via_profile = lookup_model(model_id)
         m = model_id.split(":", 4)
         if model_id.startswith("arn:") and len(m) > 3 and m[3] and m[3] != self.region:
-            raise ServiceException("ValidationException", f"The model ARN region {m[3]} does not match the request region {self.region}.")
+            raise ServiceException(
+                "ValidationException",
+                f"The model ARN region {m[3]} does not match the request region {self.region}.",
+            )
         if info is None:
             if on_demand:
-                raise ServiceException("ValidationException", "The provided model identifier is invalid.")
-            raise ServiceException("ValidationException", "Batch inference is not supported for the requested model.")
+                raise ServiceException(
+                    "ValidationException", "The provided model identifier is invalid."
+                )
+            raise ServiceException(
+                "ValidationException", "Batch inference is not supported for the requested model."
+            )
         if info.requires_profile and not via_profile:
             raise ServiceException(
                 "ValidationException",
@@ -289,9 +304,15 @@ class Backend:
         """CreateModelInvocationJob (params already checked against the service model)."""
         with self._lock:
             self.tick()
-            token = params.get("clientRequestToken") or "".join(self._rng.choice(_ID_CHARS) for _ in range(32))
+            token = params.get("clientRequestToken") or "".join(
+                self._rng.choice(_ID_CHARS) for _ in range(32)
+            )
             fingerprint = hashlib.sha256(
-                json.dumps({k: v for k, v in params.items() if k != "clientRequestToken"}, sort_keys=True, default=str).encode()
+                json.dumps(
+                    {k: v for k, v in params.items() if k != "clientRequestToken"},
+                    sort_keys=True,
+                    default=str,
+                ).encode()
             ).hexdigest()
             if token in self._tokens:
                 job = self._jobs[self._tokens[token]]
@@ -311,10 +332,15 @@ class Backend:
                     403,
                 )
             if model.is_embedding and params.get("modelInvocationType") == "Converse":
-                raise ServiceException("ValidationException", "The Converse invocation type is not supported for the requested model.")
+                raise ServiceException(
+                    "ValidationException",
+                    "The Converse invocation type is not supported for the requested model.",
+                )
             quota = self.quotas_for(model)
             active = sum(
-                1 for j in self._jobs.values() if j.model.model_id == model.model_id and j.status in ACTIVE
+                1
+                for j in self._jobs.values()
+                if j.model.model_id == model.model_id and j.status in ACTIVE
             )
             if active >= quota.max_concurrent_jobs:
                 raise ServiceException(
@@ -345,7 +371,9 @@ class Backend:
                 tags={t["key"]: t["value"] for t in params.get("tags", [])},
             )
             if job.fault:
-                self.faults.log.append(FaultEvent(f"job_{job.fault.kind}", "CreateModelInvocationJob", job_id))
+                self.faults.log.append(
+                    FaultEvent(f"job_{job.fault.kind}", "CreateModelInvocationJob", job_id)
+                )
             self._jobs[job_id] = job
             self._tokens[token] = job_id
             log.debug("created job %s (%s)", job.arn, job.name)
@@ -371,13 +399,18 @@ class Backend:
                 jobs = [j for j in jobs if j.submit > q["submitTimeAfter"]]
             if q.get("submitTimeBefore") is not None:
                 jobs = [j for j in jobs if j.submit < q["submitTimeBefore"]]
-            jobs.sort(key=lambda j: (j.submit, j.job_id), reverse=q.get("sortOrder", "Descending") == "Descending")
+            jobs.sort(
+                key=lambda j: (j.submit, j.job_id),
+                reverse=q.get("sortOrder", "Descending") == "Descending",
+            )
             start = 0
             if q.get("nextToken"):
                 try:
                     start = int(base64.urlsafe_b64decode(q["nextToken"].encode()).decode())
                 except (ValueError, UnicodeDecodeError) as err:
-                    raise ServiceException("ValidationException", "The nextToken is invalid.") from err
+                    raise ServiceException(
+                        "ValidationException", "The nextToken is invalid."
+                    ) from err
             size = int(q.get("maxResults") or 1000)
             page = jobs[start : start + size]
             out: dict[str, Any] = {"invocationJobSummaries": [self._describe(j) for j in page]}
@@ -393,7 +426,8 @@ class Backend:
             self._advance(job, now)
             if job.status in TERMINAL:
                 raise ServiceException(
-                    "ConflictException", f"The job {job.arn} can't be stopped because it is {job.status}."
+                    "ConflictException",
+                    f"The job {job.arn} can't be stopped because it is {job.status}.",
                 )
             if job.status != "Stopping":
                 self._set(job, "Stopping", now)
@@ -405,7 +439,9 @@ class Backend:
             job = self._job_by_arn(arn)
             merged = {**job.tags, **{t["key"]: t["value"] for t in tags}}
             if len(merged) > 200:
-                raise ServiceException("TooManyTagsException", "The resource would have more than 200 tags.")
+                raise ServiceException(
+                    "TooManyTagsException", "The resource would have more than 200 tags."
+                )
             job.tags = merged
             return {}
 
@@ -425,7 +461,9 @@ class Backend:
 
     def _job_by_arn(self, arn: str) -> _Job:
         if ":model-invocation-job/" not in arn:
-            raise ServiceException("ResourceNotFoundException", f"The resource {arn} was not found.", 404)
+            raise ServiceException(
+                "ResourceNotFoundException", f"The resource {arn} was not found.", 404
+            )
         return self._job(arn)
 
     def _describe(self, job: _Job) -> dict[str, Any]:
@@ -507,7 +545,9 @@ class Backend:
                 if now < deadline:
                     return
                 if job.expiration <= due:
-                    self._set(job, "Expired", job.expiration, "The job timed out before it started.")
+                    self._set(
+                        job, "Expired", job.expiration, "The job timed out before it started."
+                    )
                     self._cleanup(job)
                 else:
                     self._set(job, "InProgress", due)
@@ -540,7 +580,12 @@ class Backend:
             else:
                 self._finish(job, "Completed", done_at)
         elif job.expiration <= now:
-            self._finish(job, "PartiallyCompleted", job.expiration, "Not all records could be processed before the job timed out.")
+            self._finish(
+                job,
+                "PartiallyCompleted",
+                job.expiration,
+                "Not all records could be processed before the job timed out.",
+            )
 
     # -- data plane ------------------------------------------------------------------------
 
@@ -567,15 +612,25 @@ class Backend:
                 if uri.key.endswith(".jsonl"):
                     return [(uri.key, uri.key.rsplit("/", 1)[-1], int(head["ContentLength"]))]
             except ClientError as err:
-                if err.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                if err.response.get("Error", {}).get("Code") not in (
+                    "404",
+                    "NoSuchKey",
+                    "NotFound",
+                ):
                     raise
         prefix = uri.prefix
         found = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=uri.bucket, Prefix=prefix, **extra):
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=uri.bucket, Prefix=prefix, **extra
+        ):
             for obj in page.get("Contents", []):
                 key = obj["Key"]
                 if key.endswith(".jsonl"):
-                    rel = key[len(prefix) :] if self.output_paths == "relative" else key.rsplit("/", 1)[-1]
+                    rel = (
+                        key[len(prefix) :]
+                        if self.output_paths == "relative"
+                        else key.rsplit("/", 1)[-1]
+                    )
                     found.append((key, rel, int(obj["Size"])))
         return sorted(found)
 
@@ -591,15 +646,25 @@ class Backend:
         quota = self.quotas_for(job.model)
         try:
             out_uri = S3Uri.parse(out_cfg["s3Uri"])
-            extra = {"ExpectedBucketOwner": out_cfg["s3BucketOwner"]} if out_cfg.get("s3BucketOwner") else {}
+            extra = (
+                {"ExpectedBucketOwner": out_cfg["s3BucketOwner"]}
+                if out_cfg.get("s3BucketOwner")
+                else {}
+            )
             self.s3.head_bucket(Bucket=out_uri.bucket, **extra)
             files = self._list_inputs(uri, in_cfg.get("s3BucketOwner"))
         except ClientError as err:
             code = err.response.get("Error", {}).get("Code", "")
-            self._fail(job, at, f"Unable to access the S3 location for input or output data ({code}). Check that the service role can read the input location and write to the output location.")
+            self._fail(
+                job,
+                at,
+                f"Unable to access the S3 location for input or output data ({code}). Check that the service role can read the input location and write to the output location.",
+            )
             return
         if not files:
-            self._fail(job, at, f"No .jsonl files were found at the input location {in_cfg['s3Uri']}.")
+            self._fail(
+                job, at, f"No .jsonl files were found at the input location {in_cfg['s3Uri']}."
+            )
             return
         job.tmpdir = tempfile.mkdtemp(dir=self._tmp.name, prefix=job.job_id)
         staged: list[_Staged] = []
@@ -607,31 +672,59 @@ class Backend:
         total_bytes = 0
         for n, (key, rel, size) in enumerate(files):
             if size > quota.max_file_bytes:
-                self._fail(job, at, f"The input file {key} is {size} bytes, over the quota of {quota.max_file_bytes} bytes per file for {job.model.display_name}.")
+                self._fail(
+                    job,
+                    at,
+                    f"The input file {key} is {size} bytes, over the quota of {quota.max_file_bytes} bytes per file for {job.model.display_name}.",
+                )
                 return
             path = os.path.join(job.tmpdir, f"in-{n}")
             try:
                 records = self._stage(uri.bucket, key, path, in_cfg.get("s3BucketOwner"))
             except _BadLine as bad:
-                self._fail(job, at, f"The input file {key} has an invalid record at line {bad.line}: {bad.reason}")
+                self._fail(
+                    job,
+                    at,
+                    f"The input file {key} has an invalid record at line {bad.line}: {bad.reason}",
+                )
                 return
             except ClientError as err:
-                self._fail(job, at, f"Unable to read the input file {key} ({err.response.get('Error', {}).get('Code', '')}).")
+                self._fail(
+                    job,
+                    at,
+                    f"Unable to read the input file {key} ({err.response.get('Error', {}).get('Code', '')}).",
+                )
                 return
             if records > quota.max_records_per_file:
-                self._fail(job, at, f"The input file {key} has {records} records, over the quota of {quota.max_records_per_file} records per file for {job.model.display_name}.")
+                self._fail(
+                    job,
+                    at,
+                    f"The input file {key} has {records} records, over the quota of {quota.max_records_per_file} records per file for {job.model.display_name}.",
+                )
                 return
             staged.append(_Staged(key, rel, path, records, size))
             total_records += records
             total_bytes += size
         if total_bytes > quota.max_job_bytes:
-            self._fail(job, at, f"The job's input is {total_bytes} bytes, over the quota of {quota.max_job_bytes} bytes per job for {job.model.display_name}.")
+            self._fail(
+                job,
+                at,
+                f"The job's input is {total_bytes} bytes, over the quota of {quota.max_job_bytes} bytes per job for {job.model.display_name}.",
+            )
             return
         if total_records > quota.max_records_per_job:
-            self._fail(job, at, f"The job has {total_records} records, over the quota of {quota.max_records_per_job} records per job for {job.model.display_name}.")
+            self._fail(
+                job,
+                at,
+                f"The job has {total_records} records, over the quota of {quota.max_records_per_job} records per job for {job.model.display_name}.",
+            )
             return
         if total_records < quota.min_records_per_job:
-            self._fail(job, at, f"The job has {total_records} records, fewer than the minimum of {quota.min_records_per_job} records per batch inference job for {job.model.display_name}.")
+            self._fail(
+                job,
+                at,
+                f"The job has {total_records} records, fewer than the minimum of {quota.min_records_per_job} records per batch inference job for {job.model.display_name}.",
+            )
             return
         job.total = total_records
         job.runner = _Runner(
@@ -684,7 +777,12 @@ class Backend:
             output = self._respond(job, record_id, model_input)
         except RecordError as err:
             job.errors += 1
-            error: dict[str, Any] = {"errorCode": err.code, "errorMessage": err.message, "expired": err.expired, "retryable": err.retryable}
+            error: dict[str, Any] = {
+                "errorCode": err.code,
+                "errorMessage": err.message,
+                "expired": err.expired,
+                "retryable": err.retryable,
+            }
             return dumps_line({"modelInput": model_input, "error": error, "recordId": record_id})
         job.success += 1
         usage = output_usage(output)
@@ -705,9 +803,20 @@ class Backend:
                 f.log.append(FaultEvent("record_error", job_id=job.job_id, record_id=record_id))
                 raise RecordError(400, "Injected record error.")
             if draw < f.record_error_rate + f.retryable_record_error_rate:
-                f.log.append(FaultEvent("retryable_record_error", job_id=job.job_id, record_id=record_id))
-                raise RecordError(429, "Too many tokens, please wait before trying again.", retryable=True)
-        return self.respond(job.model, job.model_id, job.invocation_type, record_id, model_input, bucket=S3Uri.parse(job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]).bucket)
+                f.log.append(
+                    FaultEvent("retryable_record_error", job_id=job.job_id, record_id=record_id)
+                )
+                raise RecordError(
+                    429, "Too many tokens, please wait before trying again.", retryable=True
+                )
+        return self.respond(
+            job.model,
+            job.model_id,
+            job.invocation_type,
+            record_id,
+            model_input,
+            bucket=S3Uri.parse(job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]).bucket,
+        )
 
     def respond(
         self,
@@ -721,7 +830,9 @@ class Backend:
     ) -> dict[str, Any]:
         """Check one request body like the model does, then ask the responder for the output."""
         if self.validate_inputs:
-            problem = check_model_input(model_input, model.family, invocation_type=invocation_type, model=model)
+            problem = check_model_input(
+                model_input, model.family, invocation_type=invocation_type, model=model
+            )
             if problem:
                 raise RecordError(400, problem)
             for loc in iter_s3_locations(model_input):
@@ -729,7 +840,9 @@ class Backend:
         ctx = RecordContext(record_id, model_id, model, invocation_type, model_input)
         output = self.responder(ctx)
         if not isinstance(output, dict):
-            raise TypeError(f"responder returned {type(output).__name__}, expected a dict modelOutput")
+            raise TypeError(
+                f"responder returned {type(output).__name__}, expected a dict modelOutput"
+            )
         return output
 
     def _check_s3_location(self, loc: str, bucket: str | None) -> None:
@@ -738,11 +851,15 @@ class Backend:
         except ValueError as err:
             raise RecordError(400, f"The S3 location {loc} is not valid.") from err
         if bucket is not None and ref.bucket != bucket:
-            raise RecordError(400, f"The S3 location {loc} must be in the job's input bucket {bucket}.")
+            raise RecordError(
+                400, f"The S3 location {loc} must be in the job's input bucket {bucket}."
+            )
         try:
             self.s3.head_object(Bucket=ref.bucket, Key=ref.key)
         except ClientError as err:
-            raise RecordError(400, f"The S3 object {loc} does not exist or cannot be read.") from err
+            raise RecordError(
+                400, f"The S3 object {loc} does not exist or cannot be read."
+            ) from err
 
     def _finish(self, job: _Job, status: str, at: float, message: str | None = None) -> None:
         """Write the .out files and the manifest, then end the job."""

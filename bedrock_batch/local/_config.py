@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 import attrs
@@ -9,6 +10,7 @@ import attrs
 from .._quotas import Quotas
 
 __all__ = ["FaultEvent", "Faults", "JobFault", "Quotas", "Timings"]
+
 
 @attrs.frozen
 class Timings:
@@ -54,6 +56,14 @@ class FaultEvent:
     record_id: str = ""
 
 
+def _frozen_ids(ids: Iterable[str]) -> frozenset[str]:
+    return frozenset(ids)
+
+
+def _job_list(jobs: Iterable[JobFault]) -> list[JobFault]:
+    return list(jobs)
+
+
 @attrs.define
 class Faults:
     """Seeded fault injection. Rates are probabilities in [0, 1].
@@ -74,8 +84,8 @@ class Faults:
     operations: frozenset[str] | None = None
     record_error_rate: float = 0.0
     retryable_record_error_rate: float = 0.0
-    record_error_ids: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
-    jobs: list[JobFault] = attrs.field(factory=list, converter=list)
+    record_error_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_frozen_ids)
+    jobs: list[JobFault] = attrs.field(factory=list, converter=_job_list)
     log: list[FaultEvent] = attrs.field(factory=list)
 
     def take_job_fault(self, job_name: str) -> JobFault | None:

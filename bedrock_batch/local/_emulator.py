@@ -132,7 +132,9 @@ class LocalBedrock:
             if self._mock_s3 and self._given_s3 is None:
                 from moto import mock_aws
 
-                self._moto = mock_aws(config={"core": {"passthrough": {"services": _MOTO_PASSTHROUGH}}})
+                self._moto = mock_aws(
+                    config={"core": {"passthrough": {"services": _MOTO_PASSTHROUGH}}}
+                )
                 self._moto.start()
             self._started = True
         return self
@@ -162,7 +164,9 @@ class LocalBedrock:
             kwargs["endpoint_url"] = self._server_url
         return boto3.session.Session().client("s3", **kwargs)
 
-    def _before_send(self, request: AWSPreparedRequest, event_name: str = "", **_: Any) -> AWSResponse:
+    def _before_send(
+        self, request: AWSPreparedRequest, event_name: str = "", **_: Any
+    ) -> AWSResponse:
         service = event_name.split(".")[1]
         body = request.body
         if body is None:
@@ -172,15 +176,23 @@ class LocalBedrock:
         elif isinstance(body, str):
             data = body.encode("utf-8")
         else:
-            data = body.read()
-        response = self.router.handle(service, Request.from_url(request.method or "GET", request.url or "/", dict(request.headers.items()), data))
+            raw = body.read()
+            data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+        response = self.router.handle(
+            service,
+            Request.from_url(
+                request.method or "GET", request.url or "/", dict(request.headers.items()), data
+            ),
+        )
         return AWSResponse(request.url, response.status, response.headers, _RawBody(response.body))  # type: ignore[arg-type]
 
     def wire(self, client: Any) -> Any:
         """Answer this boto3 client's Bedrock / runtime / Service Quotas calls locally; returns it."""
         service = client.meta.service_model.service_id.hyphenize()
         if service not in EMULATED_SERVICES:
-            raise ValueError(f"Local Bedrock emulates {', '.join(EMULATED_SERVICES)}, not {service}")
+            raise ValueError(
+                f"Local Bedrock emulates {', '.join(EMULATED_SERVICES)}, not {service}"
+            )
         client.meta.events.register(f"before-send.{service}", self._before_send)
         return client
 
@@ -193,9 +205,13 @@ class LocalBedrock:
     def session(self) -> boto3.Session:
         """A boto3 session whose clients (created afterwards) are wired to this emulator."""
         self.start()
-        session = boto3.Session(region_name=self.region, **_FAKE_CREDENTIALS)
+        session = boto3.Session(
+            region_name=self.region,
+            aws_access_key_id=_FAKE_CREDENTIALS["aws_access_key_id"],
+            aws_secret_access_key=_FAKE_CREDENTIALS["aws_secret_access_key"],
+        )
         for service in EMULATED_SERVICES:
-            session.events.register(f"before-send.{service}", self._before_send)
+            session.events.register(f"before-send.{service}", self._before_send)  # type: ignore[arg-type]
         return session
 
     # -- time and state --------------------------------------------------------------------

@@ -21,7 +21,8 @@ import pytest
 def pytest_configure(config: pytest.Config) -> None:
     """Declare the marker."""
     config.addinivalue_line(
-        "markers", "local_bedrock(**kwargs): keyword arguments for the local_bedrock fixture's LocalBedrock"
+        "markers",
+        "local_bedrock(**kwargs): keyword arguments for the local_bedrock fixture's LocalBedrock",
     )
 
 

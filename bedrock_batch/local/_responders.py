@@ -51,12 +51,14 @@ class RecordError(Exception):
 
 Responder = Callable[[RecordContext], dict[str, Any]]
 
-_WORDS = (
-    "the answer depends on context and on history ritual practice meaning community season "
-    "tradition temple offering memory family respect harmony nature balance renewal gratitude "
-    "purification ancestors festival symbol teaching path mindfulness impermanence compassion "
-    "ceremony moment place people time care form spirit way"
-).split()
+_VOCABULARY = (
+    "the answer depends on context and on history ritual practice meaning community",
+    "season tradition temple offering memory family respect harmony nature balance",
+    "renewal gratitude purification ancestors festival symbol teaching path mindfulness",
+    "impermanence compassion ceremony moment place people time care form spirit",
+    "way",
+)
+_WORDS = [word for line in _VOCABULARY for word in line.split()]
 _B62 = string.digits + string.ascii_letters
 
 
@@ -181,7 +183,11 @@ def synthetic(ctx: RecordContext) -> dict[str, Any]:
         if "messages" in body:
             return {
                 "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": text}, "stop_reason": reason}
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "stop_reason": reason,
+                    }
                 ]
             }
         return {"outputs": [{"text": text, "stop_reason": reason}]}

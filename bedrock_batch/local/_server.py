@@ -47,7 +47,9 @@ class LocalBedrockServer:
         local._mock_s3 = False  # S3 lives in moto's server app, reached over HTTP
         self._moto_app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server(host, port, self._app, threaded=True)
-        self.host, self.port = self._server.server_address[:2]
+        address = self._server.server_address
+        self.host: str = str(address[0] if isinstance(address[0], str) else address[0].decode())
+        self.port: int = int(address[1])
         self._thread: threading.Thread | None = None
 
     @property
@@ -59,7 +61,9 @@ class LocalBedrockServer:
         """Serve in a background thread."""
         self.local._server_url = self.endpoint_url
         self.local.start()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-bedrock", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="local-bedrock", daemon=True
+        )
         self._thread.start()
         log.info("Local Bedrock serving on %s", self.endpoint_url)
         return self
@@ -89,7 +93,9 @@ class LocalBedrockServer:
 
     def _app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         scope = _scope_service(environ)
-        raw_path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+        raw_path = (
+            environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+        )
         path = raw_path.split("?", 1)[0]
         if scope == "bedrock":
             service = "bedrock-runtime" if path.startswith("/model/") else "bedrock"
@@ -99,11 +105,15 @@ class LocalBedrockServer:
             return self._moto_app(environ, start_response)  # type: ignore[no-any-return]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        headers = {
+            k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
+        }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
         query = environ.get("QUERY_STRING", "")
         url = f"http://local{path}" + (f"?{query}" if query else "")
-        response = self.local.router.handle(service, Request.from_url(environ["REQUEST_METHOD"], url, headers, body))
+        response = self.local.router.handle(
+            service, Request.from_url(environ["REQUEST_METHOD"], url, headers, body)
+        )
         start_response(f"{response.status} X", list(response.headers.items()))
         return [response.body]

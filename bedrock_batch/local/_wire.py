@@ -24,9 +24,9 @@ from botocore.model import ServiceModel
 
 from .._catalog import QUOTA_NAME_TEMPLATES, ModelInfo
 from .._outputs import output_usage
+from .._shapes import constraint_violations
 from ._backend import Backend, ServiceException
 from ._responders import RecordError
-from .._shapes import constraint_violations
 
 __all__ = ["Request", "Response", "Router", "quota_code"]
 
@@ -69,7 +69,10 @@ class Request:
             method.upper(),
             parts.path or "/",
             parse_qs(parts.query, keep_blank_values=True),
-            {k.lower(): v.decode("latin-1") if isinstance(v, bytes) else str(v) for k, v in headers.items()},
+            {
+                k.lower(): v.decode("latin-1") if isinstance(v, bytes) else str(v)
+                for k, v in headers.items()
+            },
             body,
         )
 
@@ -80,7 +83,9 @@ class Request:
         try:
             return json.loads(self.body)
         except ValueError as err:
-            raise ServiceException("ValidationException", "The request body is not valid JSON.") from err
+            raise ServiceException(
+                "ValidationException", "The request body is not valid JSON."
+            ) from err
 
     def one(self, name: str) -> str | None:
         """First value of a query parameter."""
@@ -97,7 +102,9 @@ class Response:
     body: bytes
 
 
-def _json_response(payload: Any, status: int = 200, extra: Mapping[str, str] | None = None) -> Response:
+def _json_response(
+    payload: Any, status: int = 200, extra: Mapping[str, str] | None = None
+) -> Response:
     headers = {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4())}
     headers.update(extra or {})
     return Response(status, headers, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
@@ -161,9 +168,15 @@ class Router:
             if not m.group("stop") and req.method == "GET":
                 self._validated("bedrock", "GetModelInvocationJob", {"jobIdentifier": identifier})
                 return _json_response(b.get_job(identifier))
-        if req.method == "POST" and path in ("/tagResource", "/untagResource", "/listTagsForResource"):
+        if req.method == "POST" and path in (
+            "/tagResource",
+            "/untagResource",
+            "/listTagsForResource",
+        ):
             params = _object(req.json())
-            op = {"/tagResource": "TagResource", "/untagResource": "UntagResource"}.get(path, "ListTagsForResource")
+            op = {"/tagResource": "TagResource", "/untagResource": "UntagResource"}.get(
+                path, "ListTagsForResource"
+            )
             self._validated("bedrock", op, params)
             arn = params["resourceARN"]
             if op == "TagResource":
@@ -172,7 +185,9 @@ class Router:
                 return _json_response(b.untag(arn, params["tagKeys"]))
             return _json_response(b.list_tags(arn))
         raise ServiceException(
-            "UnknownOperationException", f"Local Bedrock does not implement {req.method} {path}.", 404
+            "UnknownOperationException",
+            f"Local Bedrock does not implement {req.method} {path}.",
+            404,
         )
 
     def _list_query(self, req: Request) -> dict[str, Any]:
@@ -204,7 +219,11 @@ class Router:
     def _runtime(self, req: Request) -> Response:
         m = _RUNTIME_PATH.match(req.path)
         if not m or req.method != "POST":
-            raise ServiceException("UnknownOperationException", f"Local Bedrock does not implement {req.method} {req.path}.", 404)
+            raise ServiceException(
+                "UnknownOperationException",
+                f"Local Bedrock does not implement {req.method} {req.path}.",
+                404,
+            )
         model_id = unquote(m.group("model"))
         converse = m.group("op") == "converse"
         operation = "Converse" if converse else "InvokeModel"
@@ -215,7 +234,12 @@ class Router:
             body = {k: v for k, v in _object(body).items() if k != "modelId"}
         try:
             output = self.backend.respond(
-                model, model_id, "Converse" if converse else "InvokeModel", "runtime", body, bucket=None
+                model,
+                model_id,
+                "Converse" if converse else "InvokeModel",
+                "runtime",
+                body,
+                bucket=None,
             )
         except RecordError as err:
             raise _runtime_error(err) from err
@@ -232,18 +256,31 @@ class Router:
         target = req.headers.get("x-amz-target", "")
         operation = target.rsplit(".", 1)[-1]
         params = _object(req.json())
-        if operation not in ("ListServiceQuotas", "ListAWSDefaultServiceQuotas", "GetServiceQuota", "GetAWSDefaultServiceQuota"):
-            raise ServiceException("UnknownOperationException", f"Local Bedrock does not implement Service Quotas {operation}.")
+        if operation not in (
+            "ListServiceQuotas",
+            "ListAWSDefaultServiceQuotas",
+            "GetServiceQuota",
+            "GetAWSDefaultServiceQuota",
+        ):
+            raise ServiceException(
+                "UnknownOperationException",
+                f"Local Bedrock does not implement Service Quotas {operation}.",
+            )
         self._validated("service-quotas", operation, params)
         defaults = "Default" in operation
         if params.get("ServiceCode") != "bedrock":
-            raise ServiceException("NoSuchResourceException", f"The service {params.get('ServiceCode')} is not emulated.")
+            raise ServiceException(
+                "NoSuchResourceException",
+                f"The service {params.get('ServiceCode')} is not emulated.",
+            )
         quotas = self._quota_list(defaults)
         if operation.startswith("Get"):
             for q in quotas:
                 if q["QuotaCode"] == params.get("QuotaCode"):
                     return _json_response({"Quota": q})
-            raise ServiceException("NoSuchResourceException", f"The quota {params.get('QuotaCode')} does not exist.")
+            raise ServiceException(
+                "NoSuchResourceException", f"The quota {params.get('QuotaCode')} does not exist."
+            )
         if params.get("QuotaCode"):
             quotas = [q for q in quotas if q["QuotaCode"] == params["QuotaCode"]]
         start = int(params.get("NextToken") or 0)
