@@ -169,12 +169,14 @@ def family_of(model_id: str) -> Family | None:
 
 
 def estimate_tokens(text: str) -> int:
-    """A cheap, deterministic token estimate: ~4 ASCII characters or 1 other character a token."""
+    """A cheap, deterministic token estimate: ~4 ASCII characters or ~1 other character a token."""
     if not text:
         return 0
-    ascii_chars = sum(1 for c in text if ord(c) < 128)
-    other = len(text) - ascii_chars
-    return max(1, -(-ascii_chars // 4) + other)
+    if text.isascii():
+        return max(1, -(-len(text) // 4))
+    extra = len(text.encode("utf-8")) - len(text)  # 1-3 extra bytes per non-ASCII character
+    other = min(len(text), max(1, extra // 2))
+    return max(1, -(-(len(text) - other) // 4) + other)
 
 
 #: Service Quotas names of the six batch quotas, keyed by the :class:`Quotas` field they set.

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import attrs
+
 from ._errors import BatchError, JobFailedError, PollTimeoutError, ServiceError, ValidationError
 from ._job import BatchJob
 from ._polling import PollConfig
@@ -176,9 +178,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve Local Bedrock on one loopback endpoint until interrupted."""
     from .local import Faults, Quotas
 
-    quotas = Quotas(
-        min_records_per_job=args.min_records, max_concurrent_jobs=args.max_concurrent_jobs
-    )
+    base = Quotas.legacy_2024() if args.legacy_quotas else Quotas()
+    overrides = {
+        "min_records_per_job": args.min_records,
+        "max_records_per_job": args.max_records_per_job,
+        "max_records_per_file": args.max_records_per_file,
+        "max_concurrent_jobs": args.max_concurrent_jobs,
+    }
+    quotas = attrs.evolve(base, **{k: v for k, v in overrides.items() if v is not None})
     faults = Faults(
         throttle_rate=args.throttle_rate,
         server_error_rate=args.server_error_rate,
@@ -248,8 +255,15 @@ def _parser() -> argparse.ArgumentParser:
         "--time-scale", type=float, default=1000.0, help="emulated seconds per real second"
     )
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--min-records", type=int, default=100)
-    s.add_argument("--max-concurrent-jobs", type=int, default=20)
+    s.add_argument(
+        "--legacy-quotas",
+        action="store_true",
+        help="the 2024 quotas (1,000 min, 200 MB/file, 1 GB/job, 3 jobs)",
+    )
+    s.add_argument("--min-records", type=int, help="minimum records per job (default 100)")
+    s.add_argument("--max-records-per-job", type=int, help="default 50,000")
+    s.add_argument("--max-records-per-file", type=int, help="default 50,000")
+    s.add_argument("--max-concurrent-jobs", type=int, help="default 20")
     s.add_argument("--throttle-rate", type=float, default=0.0)
     s.add_argument("--server-error-rate", type=float, default=0.0)
     s.add_argument("--record-error-rate", type=float, default=0.0)

@@ -223,6 +223,8 @@ class BatchJob:
             return Problem(
                 message, record_id=record_id, line=line, field="modelInput", source=source
             )
+        if self.family != "nova" and self.invocation_type != "Converse":
+            return None  # only Nova and Converse bodies reference S3 objects
         try:
             bucket = S3Uri.parse(self.input_uri).bucket
         except ValueError:
@@ -690,7 +692,7 @@ class BatchJob:
         lines = self._store.iter_lines()
         out = []
         for shard in plan.shards:
-            with tempfile.SpooledTemporaryFile(max_size=32 << 20) as fh:
+            with tempfile.SpooledTemporaryFile(max_size=8 << 20) as fh:
                 h = hashlib.sha256()
                 for _ in range(shard.records):
                     line = next(lines)
@@ -711,7 +713,7 @@ class BatchJob:
 
     def _upload_index(self, plan: Plan) -> None:
         uri = S3Uri.parse(plan.state_uri.rsplit("/", 1)[0] + "/" + INDEX_NAME)
-        with tempfile.SpooledTemporaryFile(max_size=32 << 20) as fh:
+        with tempfile.SpooledTemporaryFile(max_size=8 << 20) as fh:
             h = hashlib.sha256()
             for rid, key in self._store.iter_index():
                 line = (

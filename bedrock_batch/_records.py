@@ -207,8 +207,8 @@ def build_embedding(
     if family == "titan-embed-text":
         if image is not None:
             raise ValidationError("Titan Text Embeddings V2 takes no image")
-        if not text:
-            raise ValidationError("text is required for Titan Text Embeddings V2")
+        if not text or not text.strip():
+            raise ValidationError("non-blank text is required for Titan Text Embeddings V2")
         return _drop_none({"inputText": text, "dimensions": dimensions, "normalize": normalize})
     if family == "titan-embed-image":
         if not text and image is None:

@@ -1,7 +1,7 @@
 """Where added records live until upload: encoded lines in a spooled temporary file.
 
 Memory holds only the index (record id → ordinal, the caller's keys, line sizes); the lines
-themselves go to a :class:`tempfile.SpooledTemporaryFile` that moves to disk past 16 MiB.
+themselves go to a :class:`tempfile.SpooledTemporaryFile` that moves to disk past 8 MiB.
 A running SHA-256 of every line gives the job its content address without a second pass.
 """
 
@@ -24,7 +24,7 @@ class RecordStore:
     """Append-only record lines plus their index."""
 
     def __init__(self) -> None:
-        self._file = tempfile.SpooledTemporaryFile(max_size=16 << 20)  # noqa: SIM115
+        self._file = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115
         self._ids: dict[str, int] = {}
         self._order: list[str] = []
         self._keys: dict[int, Any] = {}

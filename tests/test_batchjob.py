@@ -439,3 +439,18 @@ def test_timings_scaled_clock_end_to_end() -> None:
         fill(job)
         results = job.run(progress=False)
         assert sum(1 for _ in results) == 120
+
+
+def test_ctrl_c_stops_waiting_not_the_job(make_job: MakeJob, caplog: pytest.LogCaptureFixture) -> None:
+    job = make_job()
+    fill(job)
+    job.submit()
+
+    def interrupt(desc: Any) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        job.wait(callback=interrupt)
+    assert job.describe().status not in ("Stopped", "Stopping")
+    assert f"BatchJob.attach({job.job_arn!r})" in caplog.text
+    assert job.wait().status == "Completed"

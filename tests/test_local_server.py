@@ -72,6 +72,8 @@ def test_whole_job_over_http(server: Any) -> None:
     assert pages[0]["invocationJobSummaries"][0]["jobArn"] == arn
     bedrock.tag_resource(resourceARN=arn, tags=[{"key": "k", "value": "v"}])
     assert bedrock.list_tags_for_resource(resourceARN=arn)["tags"] == [{"key": "k", "value": "v"}]
+    bedrock.untag_resource(resourceARN=arn, tagKeys=["k"])
+    assert bedrock.list_tags_for_resource(resourceARN=arn)["tags"] == []
     profile_arn = f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.{HAIKU}"
     body = json.loads(
         runtime.invoke_model(modelId=profile_arn, body=json.dumps(claude_body("hi")))["body"].read()

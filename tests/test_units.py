@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bedrock_batch import family_of
+from bedrock_batch import ValidationError, family_of
 from bedrock_batch._catalog import CATALOG, base_model_id
 from bedrock_batch._jsonl import dumps_line, iter_lines
 from bedrock_batch._records import build_embedding, build_prompt
@@ -140,6 +140,10 @@ def test_every_builder_output_passes_its_family_check(
     norm=st.none() | st.booleans(),
 )
 def test_embedding_builder_passes_check(text: str, dims: int | None, norm: bool | None) -> None:
+    if not text.strip():
+        with pytest.raises(ValidationError, match="non-blank"):
+            build_embedding("titan-embed-text", text, dimensions=dims, normalize=norm)
+        return
     body = build_embedding("titan-embed-text", text, dimensions=dims, normalize=norm)
     assert check_model_input(body, "titan-embed-text") is None
 

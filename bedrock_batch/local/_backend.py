@@ -197,6 +197,7 @@ class Backend:
         record_counters: bool = True,
         output_paths: str = "relative",
         shuffle_window: int = 256,
+        max_records_per_tick: int | None = None,
     ) -> None:
         if output_paths not in ("relative", "basename"):
             raise ValueError("output_paths must be 'relative' or 'basename'")
@@ -218,6 +219,9 @@ class Backend:
         self.record_counters = record_counters
         self.output_paths = output_paths
         self.shuffle_window = max(1, shuffle_window)
+        #: Bound on records answered per observation, so API calls stay quick while a big job
+        #: runs on a real-time clock (None: everything due is processed at once).
+        self.max_records_per_tick = max_records_per_tick
         self._rng = random.Random(seed)
         self._fault_rng = random.Random(seed ^ 0x5EED)
         self._lock = threading.RLock()
@@ -568,12 +572,18 @@ class Backend:
             limit = min(job.total, int(job.total * job.fault.at_fraction))
         done_at = job.phase_start + job.total / rate if limit == job.total else math.inf
         horizon = min(now, job.expiration, done_at)
-        target = min(limit, int((horizon - job.phase_start) * rate + 1e-9))
-        self._process_to(job, target)
+        due = (
+            job.total
+            if done_at <= horizon
+            else min(limit, int((horizon - job.phase_start) * rate + 1e-9))
+        )
+        cap = self.max_records_per_tick
+        self._process_to(job, due if cap is None else min(due, job.processed + cap))
+        if job.processed < due and job.runner is not None:
+            return  # still catching up with the clock: stay InProgress, continue next tick
         if job.fault and job.fault.kind == "stall":
             return
         if done_at <= now and done_at <= job.expiration:
-            self._process_to(job, job.total)
             if job.fault and job.fault.kind == "fail_late":
                 self._set(job, "Failed", done_at, job.fault.message)
                 self._cleanup(job)

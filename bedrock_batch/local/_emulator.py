@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +18,8 @@ from ._responders import Responder
 from ._wire import Request, Router
 
 __all__ = ["LocalBedrock"]
+
+log = logging.getLogger("bedrock_batch.local")
 
 #: botocore service ids Local Bedrock answers (S3 is moto's).
 EMULATED_SERVICES = ("bedrock", "bedrock-runtime", "service-quotas")
@@ -119,10 +123,13 @@ class LocalBedrock:
             record_counters=record_counters,
             output_paths=output_paths,
             shuffle_window=shuffle_window,
+            max_records_per_tick=None if isinstance(clock, ManualClock) else 2000,
         )
         self.router = Router(self.backend)
         self._started = False
         self._server_url: str | None = None
+        self._ticker: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -137,11 +144,29 @@ class LocalBedrock:
                 )
                 self._moto.start()
             self._started = True
+            if not isinstance(self.clock, ManualClock):
+                self._stopping.clear()
+                self._ticker = threading.Thread(
+                    target=self._tick_forever, name="local-bedrock-clock", daemon=True
+                )
+                self._ticker.start()
         return self
+
+    def _tick_forever(self) -> None:
+        """Real-time clocks: jobs progress even when nobody asks (outputs appear in S3)."""
+        while not self._stopping.wait(0.05):
+            try:
+                self.backend.tick()
+            except Exception:  # keep the clock alive; the next API call reports
+                log.exception("Local Bedrock background tick failed")
 
     def stop(self) -> None:
         """Stop moto (dropping its S3 data) and release temporary files."""
         if self._started:
+            self._stopping.set()
+            if self._ticker is not None:
+                self._ticker.join(timeout=5)
+                self._ticker = None
             self.backend.close()
             if self._moto is not None:
                 self._moto.stop()

@@ -68,24 +68,19 @@ def _seed(ctx: RecordContext) -> random.Random:
     return random.Random(digest)
 
 
-def _generate(ctx: RecordContext, max_tokens: int) -> tuple[str, int, int, bool]:
-    """(text, input tokens, output tokens, hit the token limit)."""
+def _generate(ctx: RecordContext, max_tokens: int) -> tuple[str, int, int, bool, random.Random]:
+    """(text, input tokens, output tokens, hit the token limit, the record's RNG)."""
     rng = _seed(ctx)
     prompt = input_text(ctx.model_input)
     in_tokens = estimate_tokens(prompt) + 7
     first = prompt.strip().split("\n", 1)[0][:60] if prompt.strip() else ""
     want = rng.randint(16, 160)
-    words: list[str] = []
-    out_tokens = estimate_tokens(first) + 2
-    truncated = False
-    while len(words) < want:
-        if out_tokens + 1 > max_tokens:
-            truncated = True
-            break
-        words.append(rng.choice(_WORDS))
-        out_tokens += 1
+    base = estimate_tokens(first) + 2
+    room = max(0, max_tokens - base)
+    words = rng.choices(_WORDS, k=min(want, room))
+    truncated = want > room
     text = (f"{first} — " if first else "") + " ".join(words) + ("" if truncated else ".")
-    return text, in_tokens, max(1, min(out_tokens, max_tokens)), truncated
+    return text, in_tokens, max(1, min(base + len(words), max_tokens)), truncated, rng
 
 
 def _embedding(ctx: RecordContext, dims: int, normalize: bool) -> tuple[list[float], int]:
@@ -139,7 +134,7 @@ def synthetic(ctx: RecordContext) -> dict[str, Any]:
         vec, n_in = _embedding(ctx, dims, True)
         return {"embedding": vec, "inputTextTokenCount": n_in, "message": None}
 
-    text, n_in, n_out, truncated = _generate(ctx, _max_tokens(ctx))
+    text, n_in, n_out, truncated, rng = _generate(ctx, _max_tokens(ctx))
     if ctx.invocation_type == "Converse":
         return {
             "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
@@ -148,7 +143,6 @@ def synthetic(ctx: RecordContext) -> dict[str, Any]:
             "metrics": {"latencyMs": 200 + 9 * n_out},
         }
     if family == "anthropic":
-        rng = _seed(ctx)
         short = ctx.model.model_id.removeprefix("anthropic.").rsplit("-v", 1)[0]
         return {
             "id": "msg_bdrk_01" + "".join(rng.choice(_B62) for _ in range(22)),
