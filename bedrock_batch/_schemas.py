@@ -19,6 +19,7 @@ __all__ = [
     "check_model_input",
     "input_text",
     "iter_s3_locations",
+    "requested_output_tokens",
 ]
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
@@ -448,6 +449,30 @@ def check_model_input(
         return _CHECKS[kind](model_input, model)
     except _Bad as bad:
         return str(bad)
+
+
+def requested_output_tokens(
+    model_input: Any, family: Family | None, *, invocation_type: str = "InvokeModel", default: int = 4096
+) -> int:
+    """The output-token ceiling a request asks for (``default`` when it names none)."""
+    if not isinstance(model_input, dict):
+        return default
+    value: Any
+    if invocation_type == "Converse" or family == "nova":
+        cfg = model_input.get("inferenceConfig") or {}
+        value = cfg.get("maxTokens", cfg.get("max_new_tokens")) if isinstance(cfg, dict) else None
+    elif family == "anthropic" or family == "mistral":
+        value = model_input.get("max_tokens")
+    elif family == "titan-text":
+        cfg = model_input.get("textGenerationConfig") or {}
+        value = cfg.get("maxTokenCount", 512) if isinstance(cfg, dict) else None
+    elif family == "llama":
+        value = model_input.get("max_gen_len", 512)
+    elif family in ("titan-embed-text", "titan-embed-image"):
+        return 0
+    else:
+        value = None
+    return value if _is_int(value) and value >= 0 else default
 
 
 def _texts(node: Any) -> Iterator[str]:

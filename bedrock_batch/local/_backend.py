@@ -171,6 +171,7 @@ class _Job:
     tags: dict[str, str] = attrs.field(factory=dict)
     runner: _Runner | None = None
     tmpdir: str | None = None
+    history: list[tuple[str, float]] = attrs.field(factory=list)
 
     @property
     def expiration(self) -> float:
@@ -520,6 +521,7 @@ class Backend:
     def _set(self, job: _Job, status: str, at: float, message: str | None = None) -> None:
         log.debug("job %s: %s -> %s", job.job_id, job.status, status)
         job.status = status
+        job.history.append((status, at))
         job.phase_start = at
         job.last_modified = at
         if message is not None:
@@ -904,6 +906,13 @@ class Backend:
             )
         self._set(job, status, at, message)
         self._cleanup(job)
+
+    def history(self, identifier: str) -> list[tuple[str, float]]:
+        """Every status a job has been in, with the emulated time it was entered."""
+        with self._lock:
+            job = self._job(identifier)
+            self._advance(job, self.clock.now())
+            return [("Submitted", job.submit), *job.history]
 
     def job_ids(self) -> list[str]:
         """Ids of every job, oldest first."""

@@ -259,6 +259,10 @@ class LocalBedrock:
             else:
                 time.sleep(0.05)
 
+    def history(self, job: str) -> list[tuple[str, float]]:
+        """The statuses a job (ARN or id) went through, with emulated times (for tests)."""
+        return self.backend.history(job)
+
     @property
     def fault_log(self) -> list[FaultEvent]:
         """Every fault injected so far."""

@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from .._catalog import ModelInfo, estimate_tokens
-from .._schemas import input_text
+from .._schemas import input_text, requested_output_tokens
 
 __all__ = ["RecordContext", "RecordError", "Responder", "constant", "synthetic"]
 
@@ -93,24 +93,11 @@ def _embedding(ctx: RecordContext, dims: int, normalize: bool) -> tuple[list[flo
 
 
 def _max_tokens(ctx: RecordContext) -> int:
-    body = ctx.model_input
     ceiling = ctx.model.max_output_tokens or 4096
-    if ctx.invocation_type == "Converse":
-        cfg = body.get("inferenceConfig") or {}
-        return int(cfg.get("maxTokens", ceiling))
-    family = ctx.model.family
-    if family == "anthropic":
-        return int(body.get("max_tokens", ceiling))
-    if family == "titan-text":
-        return int((body.get("textGenerationConfig") or {}).get("maxTokenCount", 512))
-    if family == "llama":
-        return int(body.get("max_gen_len", 512))
-    if family == "mistral":
-        return int(body.get("max_tokens", 512))
-    if family == "nova":
-        cfg = body.get("inferenceConfig") or {}
-        return int(cfg.get("maxTokens", cfg.get("max_new_tokens", 5000)))
-    return ceiling
+    nova_default = 5000 if ctx.model.family == "nova" and ctx.invocation_type != "Converse" else ceiling
+    return requested_output_tokens(
+        ctx.model_input, ctx.model.family, invocation_type=ctx.invocation_type, default=nova_default
+    )
 
 
 def synthetic(ctx: RecordContext) -> dict[str, Any]:
