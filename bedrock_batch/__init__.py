@@ -20,29 +20,38 @@ from ._errors import (
     StateError,
     ValidationError,
 )
-from ._job import BatchJob, Plan
+from ._job import BatchJob, BatchStatus, Mode, PartPlan, Plan
 from ._lifecycle import TERMINAL, JobDescription, JobStatus, iter_jobs
 from ._outputs import Usage
 from ._polling import PollConfig
+from ._pricing import PRICES, PRICES_DATE, Cost, Price
 from ._quotas import Quotas
-from ._results import Anomaly, ErrorInfo, Result, Results, ResultStatus, Summary
+from ._results import Anomaly, ErrorInfo, OutputSource, Result, Results, ResultStatus, Summary
 
 __all__ = [
     "CATALOG",
+    "PRICES",
+    "PRICES_DATE",
     "TERMINAL",
     "Anomaly",
     "BatchError",
     "BatchJob",
+    "BatchStatus",
+    "Cost",
     "ErrorInfo",
     "JobDescription",
     "JobExpiredError",
     "JobFailedError",
     "JobStatus",
     "JobStoppedError",
+    "Mode",
     "ModelInfo",
+    "OutputSource",
+    "PartPlan",
     "Plan",
     "PollConfig",
     "PollTimeoutError",
+    "Price",
     "Problem",
     "QuotaError",
     "Quotas",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 import attrs
 import tenacity as _t
 
 from ._errors import PollTimeoutError, ServiceError
-from ._lifecycle import JobDescription
 
 __all__ = ["PollConfig", "backoff", "wait_until_terminal"]
 
@@ -49,22 +49,36 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, ServiceError) and exc.code in _TRANSIENT
 
 
+class Pollable(Protocol):
+    """What polling needs to know of a job (or of a batch of jobs)."""
+
+    @property
+    def is_terminal(self) -> bool: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def job_arn(self) -> str | None: ...
+
+
+P = TypeVar("P", bound=Pollable)
+
+
 def wait_until_terminal(
-    get: Callable[[], JobDescription],
+    get: Callable[[], P],
     config: PollConfig,
     *,
     sleep: Callable[[float], None] = time.sleep,
-    on_update: Callable[[JobDescription], None] | None = None,
-) -> JobDescription:
+    on_update: Callable[[P], None] | None = None,
+) -> P:
     """Call ``get`` until the job is terminal; returns the last description.
 
     Throttling and 5xx that survive botocore's own retries are polled through. Raises
     :class:`PollTimeoutError` when the summed waits (or the real elapsed time) pass
     ``config.timeout``.
     """
-    last: list[JobDescription] = []
+    last: list[P] = []
 
-    def poll() -> JobDescription:
+    def poll() -> P:
         desc = get()
         last.append(desc)
         del last[:-1]
@@ -93,7 +107,7 @@ def wait_until_terminal(
             exc = state.exception()
             if exc is not None and not _transient(exc):
                 raise exc from None
-        arn = last[-1].job_arn if last else "the job"
+        arn = (last[-1].job_arn if last else None) or "the job"
         status = last[-1].status if last else "unknown"
         raise PollTimeoutError(
             arn, status, float(retrying.statistics.get("idle_for", 0.0))

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, TextIO
-
-from ._lifecycle import JobDescription
+from typing import Any, Protocol, TextIO
 
 __all__ = ["ProgressDisplay"]
+
+
+class Progressable(Protocol):
+    """A job or a batch of jobs, as the display reads it."""
+
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def total_records(self) -> int | None: ...
+    @property
+    def processed_records(self) -> int | None: ...
+    @property
+    def errored_records(self) -> int | None: ...
 
 
 class ProgressDisplay:
@@ -26,7 +39,7 @@ class ProgressDisplay:
             else:
                 self._bar = tqdm(total=0, unit="rec", file=self._stream, desc="Submitted")
 
-    def update(self, desc: JobDescription) -> None:
+    def update(self, desc: Progressable) -> None:
         """Render the latest description."""
         total = desc.total_records or 0
         done = desc.processed_records or 0

@@ -21,7 +21,7 @@ from ._jsonl import iter_lines, loads_line
 from ._outputs import Usage, output_embedding, output_text, output_usage
 from ._s3uri import S3Uri
 
-__all__ = ["Anomaly", "ErrorInfo", "Result", "ResultStatus", "Results", "Summary"]
+__all__ = ["Anomaly", "ErrorInfo", "OutputSource", "Result", "ResultStatus", "Results", "Summary"]
 
 ResultStatus = Literal["succeeded", "errored", "missing"]
 AnomalyKind = Literal[
@@ -75,6 +75,7 @@ class Result:
     error: ErrorInfo | None = None
     job_arn: str | None = None
     source: str | None = None  # "file:line" of the output line
+    attempt: int = 0  # 0 for the first submission, n for the n-th retry
 
     @property
     def ok(self) -> bool:
@@ -137,71 +138,137 @@ class Anomaly:
 InputReader = Callable[[set[str]], Iterator[tuple[str, Any]]]
 
 
+@attrs.frozen
+class OutputSource:
+    """Where one run's output lines are: a Bedrock job's ``{output}/{jobId}/`` folder, or the
+    single file an on-demand run wrote. ``attempt`` orders retries (latest wins)."""
+
+    location: str  # s3:// folder (batch) or file (on demand)
+    job_arn: str | None = None
+    attempt: int = 0
+    expected_files: tuple[str, ...] = ()
+    status: str | None = None
+    records: int | None = None
+
+    @property
+    def is_file(self) -> bool:
+        """True for an on-demand output file."""
+        return self.job_arn is None
+
+
+@attrs.define
+class SourceCounts:
+    """What one run's own output lines held (superseded lines included)."""
+
+    succeeded: int = 0
+    errored: int = 0
+    usage: Usage = attrs.field(factory=Usage)
+
+
 class Results(Iterable[Result]):
     """Streams a job's results; ``anomalies`` and ``counts`` fill in as you iterate.
 
-    Each iteration is a fresh pass over S3. Memory is bounded by the index of record ids.
+    Every input record comes back exactly once; when a record was retried, its latest attempt
+    with an output wins (:meth:`history` shows all of them). Each iteration is a fresh pass
+    over S3. Memory is bounded by the index of record ids.
     """
 
     def __init__(
         self,
         *,
         s3: Any,
-        job_arn: str,
-        output_uri: str,
+        sources: Iterable[OutputSource],
         index: Mapping[str, Any],
         read_inputs: InputReader,
-        expected_files: Iterable[str] = (),
         bucket_owner: str | None = None,
         chunk_size: int = 1 << 20,
     ) -> None:
         self._s3 = s3
-        self.job_arn = job_arn
-        self.job_id = job_arn.rsplit("/", 1)[-1]
-        self.output = S3Uri.parse(output_uri).join(self.job_id)
+        self.sources = sorted(sources, key=lambda src: -src.attempt)  # latest attempt first
+        self.job_arn = next((src.job_arn for src in reversed(self.sources) if src.job_arn), None)
         self._index = index
         self._read_inputs = read_inputs
-        self._expected = list(expected_files)
         self._extra = {"ExpectedBucketOwner": bucket_owner} if bucket_owner else {}
         self._chunk = chunk_size
         self.anomalies: list[Anomaly] = []
         self.counts: dict[str, int] = {"succeeded": 0, "errored": 0, "missing": 0}
         self.usage = Usage()
+        self.per_source: list[SourceCounts] = []
 
-    def _out_files(self) -> list[str]:
+    def _files(self, src: OutputSource) -> tuple[S3Uri, list[str]]:
+        if src.is_file:
+            uri = S3Uri.parse(src.location)
+            try:
+                self._s3.head_object(Bucket=uri.bucket, Key=uri.key, **self._extra)
+            except Exception as err:  # botocore ClientError: absent
+                if _code(err) in ("404", "NoSuchKey", "NotFound"):
+                    return uri, []
+                raise
+            return uri, [uri.key]
+        folder = S3Uri.parse(src.location).join(
+            src.job_arn.rsplit("/", 1)[-1] if src.job_arn else ""
+        )
         keys = []
         paginator = self._s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(
-            Bucket=self.output.bucket, Prefix=self.output.prefix, **self._extra
-        ):
+        for page in paginator.paginate(Bucket=folder.bucket, Prefix=folder.prefix, **self._extra):
             for obj in page.get("Contents", []):
                 key = obj["Key"]
                 if key.endswith(".out") and not key.endswith("/manifest.json.out"):
                     keys.append(key)
-        return sorted(keys)
+        return folder, sorted(keys)
 
-    def __iter__(self) -> Iterator[Result]:
-        self.anomalies = []
-        self.counts = {"succeeded": 0, "errored": 0, "missing": 0}
-        self.usage = Usage()
-        seen: set[str] = set()
-        files = self._out_files()
-        rel_found = {k[len(self.output.prefix) :] for k in files}
-        for expected in self._expected:
+    def _lines(self, src: OutputSource) -> Iterator[tuple[str, int, bytes]]:
+        folder, files = self._files(src)
+        if src.is_file and not files:
+            self.anomalies.append(
+                Anomaly("missing_output_file", "on-demand output file is absent", folder.key)
+            )
+        rel_found = {k[len(folder.prefix) :] for k in files}
+        for expected in src.expected_files if src.status == "Completed" else ():
             if expected not in rel_found:
                 self.anomalies.append(
                     Anomaly(
                         "missing_output_file",
                         "expected output file is absent; its records are missing",
-                        self.output.join(expected).key,
+                        folder.join(expected).key,
                     )
                 )
         for key in files:
-            body = self._s3.get_object(Bucket=self.output.bucket, Key=key, **self._extra)["Body"]
+            body = self._s3.get_object(Bucket=folder.bucket, Key=key, **self._extra)["Body"]
             for line_no, raw in iter_lines(body.iter_chunks(self._chunk)):
-                result = self._join(raw, key, line_no, seen)
-                if result is not None:
+                yield key, line_no, raw
+
+    def __iter__(self) -> Iterator[Result]:
+        self.anomalies = []
+        self.counts = {"succeeded": 0, "errored": 0, "missing": 0}
+        self.usage = Usage()
+        self.per_source = [SourceCounts() for _ in self.sources]
+        seen: dict[str, int] = {}
+        for n, src in enumerate(self.sources):
+            for key, line_no, raw in self._lines(src):
+                result = self._join(raw, key, line_no, src)
+                if result is None:
+                    continue
+                counts = self.per_source[n]
+                if result.status == "succeeded":
+                    counts.succeeded += 1
+                    counts.usage = counts.usage + result.usage
+                else:
+                    counts.errored += 1
+                first = seen.get(result.record_id)
+                if first is None:
+                    seen[result.record_id] = n
                     yield self._count(result)
+                elif first == n:
+                    self.anomalies.append(
+                        Anomaly(
+                            "duplicate_id",
+                            f"recordId {result.record_id!r} appears more than once; the first copy was kept",
+                            key,
+                            line_no,
+                            result.record_id,
+                        )
+                    )
         missing = {rid for rid in self._index if rid not in seen}
         if missing:
             for rid, model_input in self._read_inputs(missing):
@@ -213,48 +280,60 @@ class Results(Iterable[Result]):
             for rid in sorted(missing):  # not even in the inputs any more: still accounted for
                 yield self._count(Result(rid, self._index[rid], "missing", job_arn=self.job_arn))
 
+    def history(self, record_id: str) -> list[Result]:
+        """Every output of one record across attempts, oldest first."""
+        found = []
+        for src in reversed(self.sources):
+            for key, line_no, raw in self._lines(src):
+                if record_id.encode() in raw:
+                    result = self._join(raw, key, line_no, src, quiet=True)
+                    if result is not None and result.record_id == record_id:
+                        found.append(result)
+        return found
+
     def _count(self, result: Result) -> Result:
         self.counts[result.status] += 1
         if result.status == "succeeded":
             self.usage = self.usage + result.usage
         return result
 
-    def _join(self, raw: bytes, key: str, line_no: int, seen: set[str]) -> Result | None:
+    def _join(
+        self, raw: bytes, key: str, line_no: int, src: OutputSource, *, quiet: bool = False
+    ) -> Result | None:
         try:
             obj = loads_line(raw)
             if not isinstance(obj, dict) or not isinstance(obj.get("recordId"), str):
                 raise ValueError("not an object with a string recordId")
         except ValueError as err:
-            m = _RID.search(raw)
-            rid = m.group(1).decode("utf-8", "replace") if m else None
-            preview = raw[:80].decode("utf-8", "replace")
-            self.anomalies.append(
-                Anomaly(
-                    "unparseable_line", f"{err.__class__.__name__}: {preview!r}", key, line_no, rid
+            if not quiet:
+                m = _RID.search(raw)
+                rid = m.group(1).decode("utf-8", "replace") if m else None
+                preview = raw[:80].decode("utf-8", "replace")
+                self.anomalies.append(
+                    Anomaly(
+                        "unparseable_line",
+                        f"{err.__class__.__name__}: {preview!r}",
+                        key,
+                        line_no,
+                        rid,
+                    )
                 )
-            )
             return None
         rid = obj["recordId"]
         if rid not in self._index:
-            self.anomalies.append(
-                Anomaly(
-                    "unknown_id", f"recordId {rid!r} is not an input of this job", key, line_no, rid
+            if not quiet:
+                self.anomalies.append(
+                    Anomaly(
+                        "unknown_id",
+                        f"recordId {rid!r} is not an input of this job",
+                        key,
+                        line_no,
+                        rid,
+                    )
                 )
-            )
             return None
-        if rid in seen:
-            self.anomalies.append(
-                Anomaly(
-                    "duplicate_id",
-                    f"recordId {rid!r} appears more than once; the first copy was kept",
-                    key,
-                    line_no,
-                    rid,
-                )
-            )
-            return None
-        seen.add(rid)
-        source = f"{key}:{line_no}"
+        where = f"{key}:{line_no}"
+        arn = src.job_arn
         if "error" in obj and obj["error"] is not None:
             return Result(
                 rid,
@@ -263,8 +342,9 @@ class Results(Iterable[Result]):
                 obj.get("modelInput"),
                 None,
                 ErrorInfo.from_wire(obj["error"]),
-                self.job_arn,
-                source,
+                arn,
+                where,
+                src.attempt,
             )
         if "modelOutput" not in obj:
             return Result(
@@ -274,8 +354,9 @@ class Results(Iterable[Result]):
                 obj.get("modelInput"),
                 None,
                 ErrorInfo(0, "output line has neither modelOutput nor error"),
-                self.job_arn,
-                source,
+                arn,
+                where,
+                src.attempt,
             )
         return Result(
             rid,
@@ -284,27 +365,34 @@ class Results(Iterable[Result]):
             obj.get("modelInput"),
             obj["modelOutput"],
             None,
-            self.job_arn,
-            source,
+            arn,
+            where,
+            src.attempt,
         )
 
-    def read_manifest(self) -> dict[str, Any] | None:
-        """``manifest.json.out`` of the job, or None (recorded as an anomaly) when absent."""
-        key = self.output.join("manifest.json.out").key
-        try:
-            body = self._s3.get_object(Bucket=self.output.bucket, Key=key, **self._extra)[
-                "Body"
-            ].read()
-        except Exception as err:
-            code = getattr(err, "response", {}).get("Error", {}).get("Code", "")
-            if code in ("NoSuchKey", "404", "NotFound"):
-                self.anomalies.append(
-                    Anomaly("missing_manifest", "manifest.json.out is absent", key)
-                )
-                return None
-            raise
-        data = json.loads(body)
-        return data if isinstance(data, dict) else None
+    def manifests(self) -> list[tuple[OutputSource, dict[str, Any] | None]]:
+        """``manifest.json.out`` of every Bedrock job (None, and an anomaly, when absent)."""
+        out: list[tuple[OutputSource, dict[str, Any] | None]] = []
+        for src in self.sources:
+            if src.is_file or src.status in (None, "Expired", "Failed"):
+                continue
+            folder = S3Uri.parse(src.location).join((src.job_arn or "").rsplit("/", 1)[-1])
+            key = folder.join("manifest.json.out").key
+            try:
+                body = self._s3.get_object(Bucket=folder.bucket, Key=key, **self._extra)[
+                    "Body"
+                ].read()
+            except Exception as err:  # botocore ClientError
+                if _code(err) in ("NoSuchKey", "404", "NotFound"):
+                    self.anomalies.append(
+                        Anomaly("missing_manifest", "manifest.json.out is absent", key)
+                    )
+                    out.append((src, None))
+                    continue
+                raise
+            data = json.loads(body)
+            out.append((src, data if isinstance(data, dict) else None))
+        return out
 
     def to_jsonl(self, path: str) -> dict[str, int]:
         """Write one joined JSON line per input record to ``path``; returns the counts."""
@@ -314,31 +402,47 @@ class Results(Iterable[Result]):
         return dict(self.counts)
 
 
+def _code(err: BaseException) -> str:
+    response = getattr(err, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
 @attrs.frozen
 class Summary:
-    """Counts by status and tokens, reconciled with ``manifest.json.out`` and the job's counters."""
+    """Counts by status, tokens and cost, reconciled with every ``manifest.json.out`` and the
+    jobs' record counters."""
 
-    job_arn: str
+    job_arn: str | None
     status: str
     total: int
     succeeded: int
     errored: int
     missing: int
     usage: Usage
-    manifest: dict[str, Any] | None
+    manifests: tuple[dict[str, Any] | None, ...]
     job_counters: dict[str, int | None]
     anomalies: tuple[Anomaly, ...]
     discrepancies: tuple[str, ...]
+    jobs: int = 1
+    attempts: int = 1
+    cost_usd: float | None = None
+
+    @property
+    def manifest(self) -> dict[str, Any] | None:
+        """The first job's manifest (the only one for a single-job batch)."""
+        return self.manifests[0] if self.manifests else None
 
     @property
     def consistent(self) -> bool:
-        """True when results, manifest and counters agree and no anomaly was seen."""
+        """True when results, manifests and counters agree and no anomaly was seen."""
         return not self.discrepancies and not self.anomalies
 
     def rows(self) -> list[tuple[str, str]]:
         """(label, value) pairs, as the text and HTML renderings show them."""
-        return [
-            ("job", self.job_arn),
+        rows = [
+            ("job", self.job_arn or "on demand"),
             ("status", self.status),
             ("records", str(self.total)),
             ("succeeded", str(self.succeeded)),
@@ -346,12 +450,21 @@ class Summary:
             ("missing", str(self.missing)),
             ("input tokens", str(self.usage.input_tokens)),
             ("output tokens", str(self.usage.output_tokens)),
+        ]
+        if self.jobs != 1 or self.attempts != 1:
+            rows.append(("bedrock jobs", f"{self.jobs} in {self.attempts} attempt(s)"))
+        if self.cost_usd is not None:
+            rows.append(("cost (USD)", f"{self.cost_usd:.4f}"))
+        rows += [
             ("anomalies", str(len(self.anomalies))),
             (
                 "reconciled",
-                "yes" if self.consistent else "NO: " + "; ".join(self.discrepancies[:3]),
+                "yes"
+                if self.consistent
+                else "NO: " + "; ".join([*self.discrepancies[:3], *map(str, self.anomalies[:2])]),
             ),
         ]
+        return rows
 
     def __str__(self) -> str:
         width = max(len(k) for k, _ in self.rows())
@@ -365,52 +478,79 @@ class Summary:
         return f"<table>{cells}</table>"
 
 
+_COUNTERS = ("totalRecordCount", "processedRecordCount", "successRecordCount", "errorRecordCount")
+
+
 def reconcile(
     results: Results,
-    job_status: str,
-    counters: dict[str, int | None],
-    manifest: dict[str, Any] | None,
+    status: str,
+    counters: Mapping[str, Mapping[str, int | None]],
     total: int,
+    *,
+    cost_usd: float | None = None,
 ) -> Summary:
-    """Compare what the join found with the manifest and the job's counters."""
-    c = results.counts
-    found = {
-        "totalRecordCount": total,
-        "processedRecordCount": c["succeeded"] + c["errored"],
-        "successRecordCount": c["succeeded"],
-        "errorRecordCount": c["errored"],
-    }
-    problems = []
-    if manifest is not None:
+    """Compare what the join found, run by run, with each manifest and each job's counters.
+
+    ``counters`` maps a job ARN to its four record counters. Call after a full iteration.
+    """
+    problems: list[str] = []
+    manifests = results.manifests()
+    by_source = {id(src): n for n, src in enumerate(results.sources)}
+    for src, manifest in manifests:
+        own = results.per_source[by_source[id(src)]]
+        found = {
+            "totalRecordCount": src_records(src),
+            "processedRecordCount": own.succeeded + own.errored,
+            "successRecordCount": own.succeeded,
+            "errorRecordCount": own.errored,
+        }
+        label = (src.job_arn or "").rsplit("/", 1)[-1]
+        if manifest is not None:
+            for name, ours in found.items():
+                theirs = manifest.get(name)
+                if ours is not None and theirs is not None and theirs != ours:
+                    problems.append(f"{label} manifest {name}={theirs}, results {ours}")
+            for name, ours_tokens in (
+                ("inputTokenCount", own.usage.input_tokens),
+                ("outputTokenCount", own.usage.output_tokens),
+            ):
+                theirs = manifest.get(name)
+                if theirs is not None and ours_tokens and theirs != ours_tokens:
+                    problems.append(f"{label} manifest {name}={theirs}, results {ours_tokens}")
         for name, ours in found.items():
-            theirs = manifest.get(name)
-            if theirs is not None and theirs != ours:
-                problems.append(f"manifest {name}={theirs}, results {ours}")
-        for name, ours_tokens in (
-            ("inputTokenCount", results.usage.input_tokens),
-            ("outputTokenCount", results.usage.output_tokens),
-        ):
-            theirs = manifest.get(name)
-            if theirs is not None and ours_tokens and theirs != ours_tokens:
-                problems.append(f"manifest {name}={theirs}, results {ours_tokens}")
-    for name, ours in found.items():
-        theirs = counters.get(name)
-        if (
-            theirs is not None
-            and theirs != ours
-            and not (name == "totalRecordCount" and theirs == 0)
-        ):
-            problems.append(f"job {name}={theirs}, results {ours}")
+            theirs = counters.get(src.job_arn or "", {}).get(name)
+            if (
+                ours is not None
+                and theirs is not None
+                and theirs != ours
+                and not (name == "totalRecordCount" and theirs == 0)
+            ):
+                problems.append(f"{label} job {name}={theirs}, results {ours}")
+    totals: dict[str, int | None] = {}
+    for name in _COUNTERS:
+        values = [c.get(name) for c in counters.values()]
+        totals[name] = (
+            None if not values or any(v is None for v in values) else sum(v or 0 for v in values)
+        )
+    c = results.counts
     return Summary(
         job_arn=results.job_arn,
-        status=job_status,
+        status=status,
         total=total,
         succeeded=c["succeeded"],
         errored=c["errored"],
         missing=c["missing"],
         usage=results.usage,
-        manifest=manifest,
-        job_counters=counters,
+        manifests=tuple(m for _, m in manifests),
+        job_counters=totals,
         anomalies=tuple(results.anomalies),
         discrepancies=tuple(problems),
+        jobs=sum(1 for src in results.sources if not src.is_file),
+        attempts=len({src.attempt for src in results.sources}) or 1,
+        cost_usd=cost_usd,
     )
+
+
+def src_records(src: OutputSource) -> int | None:
+    """How many records the run was given (None when unknown)."""
+    return src.records

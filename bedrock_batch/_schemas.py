@@ -452,7 +452,11 @@ def check_model_input(
 
 
 def requested_output_tokens(
-    model_input: Any, family: Family | None, *, invocation_type: str = "InvokeModel", default: int = 4096
+    model_input: Any,
+    family: Family | None,
+    *,
+    invocation_type: str = "InvokeModel",
+    default: int = 4096,
 ) -> int:
     """The output-token ceiling a request asks for (``default`` when it names none)."""
     if not isinstance(model_input, dict):
@@ -461,7 +465,7 @@ def requested_output_tokens(
     if invocation_type == "Converse" or family == "nova":
         cfg = model_input.get("inferenceConfig") or {}
         value = cfg.get("maxTokens", cfg.get("max_new_tokens")) if isinstance(cfg, dict) else None
-    elif family == "anthropic" or family == "mistral":
+    elif family in {"anthropic", "mistral"}:
         value = model_input.get("max_tokens")
     elif family == "titan-text":
         cfg = model_input.get("textGenerationConfig") or {}

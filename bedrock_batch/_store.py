@@ -8,6 +8,7 @@ A running SHA-256 of every line gives the job its content address without a seco
 from __future__ import annotations
 
 import hashlib
+import itertools
 import tempfile
 from array import array
 from collections.abc import Iterator
@@ -120,3 +121,53 @@ def plan_shards(sizes: Any, max_records: int, max_bytes: int) -> list[Shard]:
     if len(sizes) > start:
         shards.append(Shard(len(shards), start, len(sizes), size))
     return shards
+
+
+@attrs.frozen
+class Part:
+    """Records ``[start, end)`` submitted as one Bedrock job, cut into ``shards`` files."""
+
+    index: int
+    start: int
+    end: int
+    size: int
+    shards: tuple[Shard, ...]
+
+    @property
+    def records(self) -> int:
+        """How many records the part holds."""
+        return self.end - self.start
+
+
+def plan_parts(
+    sizes: Any,
+    *,
+    max_records_per_job: int,
+    max_job_bytes: int,
+    max_records_per_file: int,
+    max_file_bytes: int,
+) -> list[Part]:
+    """Split records into as few jobs as the per-job quotas allow, of near-equal record counts
+    (so no job falls below the minimum when the total is above it), each cut into files."""
+    n = len(sizes)
+    if n == 0:
+        return []
+    prefix = [0]
+    for s in sizes:
+        prefix.append(prefix[-1] + s)
+    total = prefix[-1]
+    k = max(1, -(-n // max_records_per_job), -(-total // max_job_bytes))
+    while True:
+        bounds = [round(i * n / k) for i in range(k + 1)]
+        if (
+            all(prefix[b] - prefix[a] <= max_job_bytes for a, b in itertools.pairwise(bounds))
+            or k >= n
+        ):
+            break
+        k += 1
+    parts = []
+    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+        local = plan_shards(sizes[a:b], max_records_per_file, max_file_bytes)
+        shards = tuple(Shard(s.index, s.start + a, s.end + a, s.size) for s in local)
+        parts.append(Part(i, a, b, prefix[b] - prefix[a], shards))
+    return parts

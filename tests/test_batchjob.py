@@ -86,14 +86,34 @@ def test_submit_after_crash_between_upload_and_create_reuses_uploads(
 ) -> None:
     job = make_job()
     fill(job)
-    plan = job.plan()
-    job._upload_shards(plan)  # simulate a crash right after the upload
+
+    def crash(request: Any) -> str:
+        raise SystemExit("killed right after the uploads")
+
+    job._create = crash  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        job.submit()
     before = {o["Key"]: o["LastModified"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
     fresh = make_job()
     fill(fresh)
+    uploads = [k for k in before if k.endswith(".jsonl")]
+    assert len(uploads) == 2  # the input file and the index
+    etags = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    put_calls: list[str] = []
+    fresh._clients.s3.meta.events.register(
+        "provide-client-params.s3.PutObject", lambda params, **_: put_calls.append(params["Key"])
+    )
+    fresh._clients.s3.meta.events.register(
+        "provide-client-params.s3.CreateMultipartUpload",
+        lambda params, **_: put_calls.append(params["Key"]),
+    )
     fresh.submit()
-    after = {o["Key"]: o["LastModified"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
-    assert all(after[k] == v for k, v in before.items())
+    assert not [
+        k for k in put_calls if k in uploads
+    ]  # nothing re-uploaded, only the state rewritten
+    after = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert all(after[k] == etags[k] for k in uploads)
+    assert len(bedrock.list_model_invocation_jobs()["invocationJobSummaries"]) == 1
 
 
 def test_per_record_errors_inside_completed_job() -> None:
@@ -400,7 +420,9 @@ def test_add_jsonl_and_cli_style_run(make_job: MakeJob, tmp_path: Path) -> None:
 def test_quotas_from_service_quotas_are_used() -> None:
     with LocalBedrock(clock="manual", quotas={HAIKU: Quotas(min_records_per_job=150)}) as local:
         session = local.session()
-        job = BatchJob(HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session)
+        job = BatchJob(
+            HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, mode="batch"
+        )
         fill(job, 120)
         from bedrock_batch import QuotaError
 
@@ -441,7 +463,9 @@ def test_timings_scaled_clock_end_to_end() -> None:
         assert sum(1 for _ in results) == 120
 
 
-def test_ctrl_c_stops_waiting_not_the_job(make_job: MakeJob, caplog: pytest.LogCaptureFixture) -> None:
+def test_ctrl_c_stops_waiting_not_the_job(
+    make_job: MakeJob, caplog: pytest.LogCaptureFixture
+) -> None:
     job = make_job()
     fill(job)
     job.submit()

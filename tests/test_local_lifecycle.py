@@ -84,7 +84,13 @@ def test_history_on_manual_clock(local: LocalBedrock, s3: Any, bedrock: Any) -> 
     arn = create_job(bedrock)
     local.advance(hours=1)
     steps = local.history(arn)
-    assert [s for s, _ in steps] == ["Submitted", "Validating", "Scheduled", "InProgress", "Completed"]
+    assert [s for s, _ in steps] == [
+        "Submitted",
+        "Validating",
+        "Scheduled",
+        "InProgress",
+        "Completed",
+    ]
     assert [t - steps[0][1] for _, t in steps] == [0, 30, 90, 210, 230]
 
 

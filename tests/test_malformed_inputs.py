@@ -280,22 +280,22 @@ CASES: list[tuple[str, Callable[[Make], Any], type[Exception], str]] = [
         "too large",
     ),
     (
-        "quota: too few records",
-        lambda m: submit_with(m, n=50),
+        "quota: too few records (batch mode)",
+        lambda m: submit_with(m, n=50, mode="batch"),
         QuotaError,
         "below the minimum of 100",
     ),
     (
-        "quota: too many records",
+        "quota: too many records to split above the minimum",
         lambda m: submit_with(m, quotas=Quotas(max_records_per_job=100)),
         QuotaError,
-        "above the maximum of 100",
+        "cannot split 120 records",
     ),
     (
         "quota: job too big",
         lambda m: submit_with(m, quotas=Quotas(max_job_bytes=10_000)),
         QuotaError,
-        "job size quota",
+        "10000-byte job size",
     ),
     ("no records at all", lambda m: m().submit(), ValidationError, "no records"),
     # -- job parameters --------------------------------------------------------------------

@@ -25,9 +25,7 @@ def finished(make_job: Make, n: int = 100) -> tuple[BatchJob, str]:
         job.add_prompt(f"q{i}", max_tokens=50, key=i)
     job.submit()
     job.wait()
-    state = job._load_state()
-    assert state is not None
-    key = f"out/{(job.job_arn or '').rsplit('/', 1)[1]}/{state['shards'][0]['name']}.out"
+    key = f"out/{(job.job_arn or '').rsplit('/', 1)[1]}/part-00000.jsonl.out"
     return job, key
 
 
@@ -195,7 +193,7 @@ def test_stubber_pins_exact_create_parameters(session: Any, stubbed: tuple[Any, 
         assert job.submit().job_arn == arn
         stub.assert_no_pending_responses()
     assert plan.client_request_token.startswith("bb") and plan.job_input_uri.endswith(
-        f"{plan.content_id}/input/"
+        f"{plan.content_id}/runs/p000/"
     )
 
 
@@ -225,7 +223,7 @@ def test_create_is_retried_with_the_same_token_and_errors_are_translated(
     with stub:
         job.submit()
     stub.assert_no_pending_responses()
-    assert job._state is not None and job._state["client_request_token"] == token
+    assert job._state is not None and job._state["runs"][0]["token"] == token
 
     other = BatchJob(
         HAIKU,

@@ -94,7 +94,9 @@ def _embedding(ctx: RecordContext, dims: int, normalize: bool) -> tuple[list[flo
 
 def _max_tokens(ctx: RecordContext) -> int:
     ceiling = ctx.model.max_output_tokens or 4096
-    nova_default = 5000 if ctx.model.family == "nova" and ctx.invocation_type != "Converse" else ceiling
+    nova_default = (
+        5000 if ctx.model.family == "nova" and ctx.invocation_type != "Converse" else ceiling
+    )
     return requested_output_tokens(
         ctx.model_input, ctx.model.family, invocation_type=ctx.invocation_type, default=nova_default
     )
