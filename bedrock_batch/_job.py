@@ -994,6 +994,7 @@ class BatchJob:
             "input_uri": self.input_uri,
             "output_uri": self.output_uri,
             "bucket_owner": self.bucket_owner,
+            "mode": self.mode,
             "job_name": self._base_name(plan.content_id),
             "records": plan.records,
             "bytes": plan.bytes,
@@ -1588,7 +1589,7 @@ class BatchJob:
         ):
             job.input_uri = state["input_uri"]
             job.bucket_owner = state.get("bucket_owner")
-            job.mode = "batch"
+            job.mode = state.get("mode", "auto")
             job._state = state
         else:
             job._state = {

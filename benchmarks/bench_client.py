@@ -26,8 +26,12 @@ ROLE = "arn:aws:iam::123456789012:role/Bench"
 
 def make_job(url: str, bucket: str, n: int) -> BatchJob:
     job = BatchJob(
-        HAIKU, ROLE, f"s3://{bucket}/in/", f"s3://{bucket}/out/",
-        bedrock_client=client(url, "bedrock"), s3_client=client(url, "s3"),
+        HAIKU,
+        ROLE,
+        f"s3://{bucket}/in/",
+        f"s3://{bucket}/out/",
+        bedrock_client=client(url, "bedrock"),
+        s3_client=client(url, "s3"),
         quotas=Quotas(max_records_per_job=10**7, max_records_per_file=10**7, max_job_bytes=10**12),
         poll=PollConfig(initial=0.2, max_interval=1.0, jitter=0),
     )
@@ -46,9 +50,24 @@ def raw_upload(url: str, bucket: str, n: int) -> None:
     s3 = client(url, "s3")
     with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as fh:
         for i in range(n):
-            body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 300,
-                    "messages": [{"role": "user", "content": [{"type": "text", "text": f"日本の文化について質問 {i}: お茶の作法は?"}]}]}
-            fh.write((json.dumps({"recordId": f"R{i:010d}", "modelInput": body}, ensure_ascii=False) + "\n").encode())
+            body = {
+                "anthropic_version": "bedrock-2023-05-31",
+                "max_tokens": 300,
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": f"日本の文化について質問 {i}: お茶の作法は?"}
+                        ],
+                    }
+                ],
+            }
+            fh.write(
+                (
+                    json.dumps({"recordId": f"R{i:010d}", "modelInput": body}, ensure_ascii=False)
+                    + "\n"
+                ).encode()
+            )
     try:
         s3.upload_file(fh.name, bucket, f"raw/{time.time_ns()}.jsonl")
     finally:
@@ -75,7 +94,14 @@ def main() -> None:
     args = ap.parse_args()
     n = args.records
     rows: list[dict[str, Any]] = []
-    with server("--time-scale", "100000", "--max-records-per-job", str(10**7), "--max-records-per-file", str(10**7)) as url:
+    with server(
+        "--time-scale",
+        "100000",
+        "--max-records-per-job",
+        str(10**7),
+        "--max-records-per-file",
+        str(10**7),
+    ) as url:
         s3 = client(url, "s3")
         for b in ("bench-a", "bench-b", "bench-c"):
             s3.create_bucket(Bucket=b)
@@ -83,8 +109,16 @@ def main() -> None:
         t_ours, job = timed(lambda: ours_upload(url, "bench-a", n))
         m_raw = peak_mib(lambda: raw_upload(url, "bench-b", n))
         m_ours = peak_mib(lambda: ours_upload(url, "bench-c", n))
-        rows.append({"case": f"build+shard+upload {n}", "raw_s": round(t_raw, 2), "ours_s": round(t_ours, 2),
-                     "ratio": round(t_ours / t_raw, 2), "raw_peak_MiB": round(m_raw, 1), "ours_peak_MiB": round(m_ours, 1)})
+        rows.append(
+            {
+                "case": f"build+shard+upload {n}",
+                "raw_s": round(t_raw, 2),
+                "ours_s": round(t_ours, 2),
+                "ratio": round(t_ours / t_raw, 2),
+                "raw_peak_MiB": round(m_raw, 1),
+                "ours_peak_MiB": round(m_ours, 1),
+            }
+        )
         job.wait()
         job_id = (job.job_arn or "").rsplit("/", 1)[1]
         t_raw, got_raw = timed(lambda: raw_read(url, "bench-a", job_id))
@@ -92,8 +126,16 @@ def main() -> None:
         assert got_raw == got_ours == n, (got_raw, got_ours)
         m_raw = peak_mib(lambda: raw_read(url, "bench-a", job_id))
         m_ours = peak_mib(lambda: ours_read(job))
-        rows.append({"case": f"read+join {n}", "raw_s": round(t_raw, 2), "ours_s": round(t_ours, 2),
-                     "ratio": round(t_ours / t_raw, 2), "raw_peak_MiB": round(m_raw, 1), "ours_peak_MiB": round(m_ours, 1)})
+        rows.append(
+            {
+                "case": f"read+join {n}",
+                "raw_s": round(t_raw, 2),
+                "ours_s": round(t_ours, 2),
+                "ratio": round(t_ours / t_raw, 2),
+                "raw_peak_MiB": round(m_raw, 1),
+                "ours_peak_MiB": round(m_ours, 1),
+            }
+        )
     report("client", rows)
 
 

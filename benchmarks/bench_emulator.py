@@ -19,24 +19,42 @@ HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 
 
 def body(i: int) -> dict[str, Any]:
-    return {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 300,
-            "messages": [{"role": "user", "content": [{"type": "text", "text": f"日本の文化について質問 {i}: お茶の作法は?"}]}]}
+    return {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 300,
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": f"日本の文化について質問 {i}: お茶の作法は?"}],
+            }
+        ],
+    }
 
 
 def run_job(s3_url: str, n: int) -> tuple[float, float]:
     s3 = client(s3_url, "s3")
     bucket = f"bench-{n}-{time.time_ns() % 10**9}"
     s3.create_bucket(Bucket=bucket)
-    lines = "".join(json.dumps({"recordId": f"r{i}", "modelInput": body(i)}, ensure_ascii=False) + "\n" for i in range(n))
+    lines = "".join(
+        json.dumps({"recordId": f"r{i}", "modelInput": body(i)}, ensure_ascii=False) + "\n"
+        for i in range(n)
+    )
     s3.put_object(Bucket=bucket, Key="in/data.jsonl", Body=lines.encode())
     del lines
     elapsed = [0.0]
 
     def go() -> None:
-        with LocalBedrock(clock="manual", s3_client=s3, mock_s3=False, default_quotas=Quotas(max_records_per_job=10**7, max_records_per_file=10**7)) as local:
+        with LocalBedrock(
+            clock="manual",
+            s3_client=s3,
+            mock_s3=False,
+            default_quotas=Quotas(max_records_per_job=10**7, max_records_per_file=10**7),
+        ) as local:
             bedrock = local.client("bedrock")
             arn = bedrock.create_model_invocation_job(
-                jobName="bench", roleArn="arn:aws:iam::123456789012:role/R", modelId=HAIKU,
+                jobName="bench",
+                roleArn="arn:aws:iam::123456789012:role/R",
+                modelId=HAIKU,
                 inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{bucket}/in/"}},
                 outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{bucket}/out/"}},
             )["jobArn"]
@@ -60,7 +78,14 @@ def main() -> None:
     with moto_server() as url:
         for n in (int(x) for x in args.sizes.split(",")):
             secs, peak = run_job(url, n)
-            rows.append({"records": n, "seconds": round(secs, 2), "records_per_s": round(n / secs), "peak_MiB": round(peak, 1)})
+            rows.append(
+                {
+                    "records": n,
+                    "seconds": round(secs, 2),
+                    "records_per_s": round(n / secs),
+                    "peak_MiB": round(peak, 1),
+                }
+            )
     report("emulator", rows)
     if len(rows) > 1:
         growth = rows[-1]["peak_MiB"] / max(rows[0]["peak_MiB"], 0.1)

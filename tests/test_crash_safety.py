@@ -49,21 +49,33 @@ def test_sigkill_at_30_random_points_loses_and_duplicates_nothing(tmp_path: Path
         while kills < 32 and runs < 120:
             runs += 1
             proc = subprocess.Popen(
-                [sys.executable, str(DRIVER), str(N), str(out)], env=env,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                [sys.executable, str(DRIVER), str(N), str(out)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
             )
             time.sleep(rng.uniform(0.05, 0.7 if finished_once else 2.0))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
             stdout, _ = proc.communicate(timeout=30)
-            seen = [line for line in stdout.splitlines() if line in ("submitting", "waiting", "reading")]
+            seen = [
+                line for line in stdout.splitlines() if line in ("submitting", "waiting", "reading")
+            ]
             phases.append(seen[-1] if seen else "starting")
             finished_once = finished_once or proc.returncode == 0
             jobs = bedrock.list_model_invocation_jobs()["invocationJobSummaries"]
             names = [j["jobName"] for j in jobs]
             assert len(names) == len(set(names)) <= N // 60, names  # never a second job for a part
-        final = subprocess.run([sys.executable, str(DRIVER), str(N), str(out)], env=env, capture_output=True, text=True, timeout=300, check=False)
+        final = subprocess.run(
+            [sys.executable, str(DRIVER), str(N), str(out)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert final.returncode == 0, final.stderr
         report = json.loads(final.stdout.splitlines()[-1])
         assert report["counts"] == {"succeeded": N, "errored": 0, "missing": 0}

@@ -22,7 +22,9 @@ def new_job(local: LocalBedrock, **kwargs: Any) -> BatchJob:
         s3.create_bucket(Bucket=BUCKET)
     kwargs.setdefault("sleep", local.advance)
     kwargs.setdefault("poll", PollConfig(initial=30, max_interval=300, jitter=0))
-    return BatchJob(HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, **kwargs)
+    return BatchJob(
+        HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, **kwargs
+    )
 
 
 def fill(job: BatchJob, n: int) -> list[str]:
@@ -69,7 +71,12 @@ def test_five_jobs_with_a_concurrency_quota_of_two() -> None:
 
 
 def test_service_quota_exceeded_means_wait_and_submit_again() -> None:
-    with LocalBedrock(clock="manual", quotas={HAIKU: Quotas(min_records_per_job=50, max_records_per_job=100, max_concurrent_jobs=1)}) as local:
+    with LocalBedrock(
+        clock="manual",
+        quotas={
+            HAIKU: Quotas(min_records_per_job=50, max_records_per_job=100, max_concurrent_jobs=1)
+        },
+    ) as local:
         job = new_job(local, quotas=SMALL)  # the client believes 2 are allowed; Bedrock says 1
         fill(job, 300)
         job.submit()
@@ -77,7 +84,9 @@ def test_service_quota_exceeded_means_wait_and_submit_again() -> None:
         assert final.status == "Completed" and len(final.jobs) == 3
         assert max_overlap(local, final.job_arns) == 1
         assert job.calls["CreateModelInvocationJob"] > 3  # refused creates were retried later
-        assert len(local.client("bedrock").list_model_invocation_jobs()["invocationJobSummaries"]) == 3
+        assert (
+            len(local.client("bedrock").list_model_invocation_jobs()["invocationJobSummaries"]) == 3
+        )
         assert job.summary().succeeded == 300
 
 
@@ -91,7 +100,9 @@ def test_injected_throttling_and_server_errors_change_nothing() -> None:
         results = list(job.results())
         assert sorted(r.record_id for r in results) == sorted(ids)
         assert all(r.status == "succeeded" for r in results)
-        assert len(local.client("bedrock").list_model_invocation_jobs()["invocationJobSummaries"]) == 4
+        assert (
+            len(local.client("bedrock").list_model_invocation_jobs()["invocationJobSummaries"]) == 4
+        )
         kinds = {e.kind for e in local.fault_log}
         assert {"throttle", "server_error"} <= kinds
 
@@ -137,7 +148,9 @@ def test_on_demand_mode_and_converse() -> None:
 
 def test_retry_after_record_errors_ends_all_succeeded() -> None:
     faults = Faults(record_error_rate=0.15, retryable_record_error_rate=0.05)
-    with LocalBedrock(clock="manual", faults=faults, quotas={HAIKU: Quotas(min_records_per_job=20)}) as local:
+    with LocalBedrock(
+        clock="manual", faults=faults, quotas={HAIKU: Quotas(min_records_per_job=20)}
+    ) as local:
         job = new_job(local)
         ids = fill(job, 300)
         job.submit()
@@ -158,7 +171,9 @@ def test_retry_after_record_errors_ends_all_succeeded() -> None:
 
 
 def test_small_retry_goes_on_demand_and_filters_work() -> None:
-    faults = Faults(record_error_ids={"R0000000001", "R0000000002"}, retryable_record_error_rate=0.03)
+    faults = Faults(
+        record_error_ids={"R0000000001", "R0000000002"}, retryable_record_error_rate=0.03
+    )
     with LocalBedrock(clock="manual", faults=faults, seed=2) as local:
         job = new_job(local)
         fill(job, 200)
@@ -168,7 +183,12 @@ def test_small_retry_goes_on_demand_and_filters_work() -> None:
         retryable = {rid for rid, r in errored.items() if r.error and r.error.retryable}
         assert {"R0000000001", "R0000000002"} <= set(errored) and retryable
         assert job.retry(retryable_only=True) == len(retryable)
-        assert local.client("bedrock").list_model_invocation_jobs()["invocationJobSummaries"][0]["jobArn"] == job.job_arn
+        assert (
+            local.client("bedrock").list_model_invocation_jobs()["invocationJobSummaries"][0][
+                "jobArn"
+            ]
+            == job.job_arn
+        )
         left = {r.record_id for r in job.results() if r.status == "errored"}
         assert left == {"R0000000001", "R0000000002"}
         assert job.retry(record_ids=["R0000000001"]) == 1
@@ -177,7 +197,9 @@ def test_small_retry_goes_on_demand_and_filters_work() -> None:
 
 
 def test_partially_completed_is_salvaged_by_retry() -> None:
-    with LocalBedrock(clock="manual", faults=Faults(jobs=[JobFault("timeout", at_fraction=0.3)])) as local:
+    with LocalBedrock(
+        clock="manual", faults=Faults(jobs=[JobFault("timeout", at_fraction=0.3)])
+    ) as local:
         job = new_job(local, poll=PollConfig(initial=600, max_interval=7200, jitter=0))
         ids = fill(job, 200)
         job.submit()
@@ -209,11 +231,15 @@ def test_cost_estimate_and_actual() -> None:
         assert plan.max_output_tokens == 200 * 80
         custom = new_job(local, prices={HAIKU: Price(1000.0, 1000.0, batch_factor=0.25)})
         fill(custom, 200)
-        assert custom.plan().cost.batch == pytest.approx(0.25 * (custom.plan().estimated_input_tokens + 16000) * 1000 / 1e6)
+        assert custom.plan().cost.batch == pytest.approx(
+            0.25 * (custom.plan().estimated_input_tokens + 16000) * 1000 / 1e6
+        )
         job.submit()
         job.wait()
         summary = job.summary()
-        assert summary.cost_usd == pytest.approx((summary.usage.input_tokens * 0.25 + summary.usage.output_tokens * 1.25) / 1e6 / 2)
+        assert summary.cost_usd == pytest.approx(
+            (summary.usage.input_tokens * 0.25 + summary.usage.output_tokens * 1.25) / 1e6 / 2
+        )
         assert "cost (USD)" in str(summary)
 
 
