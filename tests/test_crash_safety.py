@@ -36,7 +36,7 @@ def test_sigkill_at_30_random_points_loses_and_duplicates_nothing(tmp_path: Path
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_CONFIG_FILE": os.devnull,
         }
-        creds = {k: "testing" for k in ("aws_access_key_id", "aws_secret_access_key")}
+        creds = dict.fromkeys(("aws_access_key_id", "aws_secret_access_key"), "testing")
         session = boto3.Session(region_name="us-east-1", **creds)
         s3 = session.client("s3", endpoint_url=server.endpoint_url)
         bedrock = session.client("bedrock", endpoint_url=server.endpoint_url)

@@ -166,7 +166,7 @@ def test_retry_after_record_errors_ends_all_succeeded() -> None:
         assert all(r.status == "succeeded" for r in results), job.summary()
         retried = next(r for r in results if r.attempt > 0)
         history = job.results().history(retried.record_id)
-        assert [h.status for h in history][0] == "errored" and history[-1].status == "succeeded"
+        assert history[0].status == "errored" and history[-1].status == "succeeded"
         assert job.summary().attempts > 1
 
 
