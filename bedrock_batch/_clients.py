@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
+
+if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
+    from mypy_boto3_bedrock import BedrockClient
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_service_quotas import ServiceQuotasClient
 
 __all__ = ["Clients", "default_config"]
 
@@ -30,10 +36,10 @@ class Clients:
         self,
         *,
         session: boto3.Session | None = None,
-        bedrock: Any = None,
-        s3: Any = None,
-        runtime: Any = None,
-        quotas: Any = None,
+        bedrock: BedrockClient | None = None,
+        s3: S3Client | None = None,
+        runtime: BedrockRuntimeClient | None = None,
+        quotas: ServiceQuotasClient | None = None,
     ) -> None:
         self._session = session
         self._given = {
@@ -53,21 +59,21 @@ class Clients:
         return self._made[name]
 
     @property
-    def bedrock(self) -> Any:
+    def bedrock(self) -> BedrockClient:
         """The Bedrock control-plane client."""
-        return self._get("bedrock")
+        return cast("BedrockClient", self._get("bedrock"))
 
     @property
-    def s3(self) -> Any:
+    def s3(self) -> S3Client:
         """The S3 client."""
-        return self._get("s3")
+        return cast("S3Client", self._get("s3"))
 
     @property
-    def runtime(self) -> Any:
+    def runtime(self) -> BedrockRuntimeClient:
         """The bedrock-runtime client."""
-        return self._get("bedrock-runtime")
+        return cast("BedrockRuntimeClient", self._get("bedrock-runtime"))
 
     @property
-    def quotas(self) -> Any:
+    def quotas(self) -> ServiceQuotasClient:
         """The Service Quotas client."""
-        return self._get("service-quotas")
+        return cast("ServiceQuotasClient", self._get("service-quotas"))

@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import attrs
 import boto3
@@ -69,6 +69,12 @@ from ._s3uri import S3Uri
 from ._schemas import check_model_input, input_text, iter_s3_locations, requested_output_tokens
 from ._shapes import constraint_violations
 from ._store import Part, RecordStore, Shard, plan_parts
+
+if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
+    from mypy_boto3_bedrock import BedrockClient
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_service_quotas import ServiceQuotasClient
 
 __all__ = ["BatchJob", "BatchStatus", "Mode", "PartPlan", "Plan"]
 
@@ -293,10 +299,10 @@ class BatchJob:
         output_uri: str,
         *,
         session: boto3.Session | None = None,
-        bedrock_client: Any = None,
-        s3_client: Any = None,
-        runtime_client: Any = None,
-        quotas_client: Any = None,
+        bedrock_client: BedrockClient | None = None,
+        s3_client: S3Client | None = None,
+        runtime_client: BedrockRuntimeClient | None = None,
+        quotas_client: ServiceQuotasClient | None = None,
         job_name: str | None = None,
         invocation_type: str = "InvokeModel",
         mode: Mode = "auto",
@@ -358,6 +364,7 @@ class BatchJob:
         self._index_cache: dict[str, Any] | None = None
         self._resolved_quotas: tuple[Quotas, str] | None = None
         self._last: dict[str, JobDescription] = {}
+        self._upload_display: Any = None
         #: Control-plane calls this object made, by operation (for cost and benchmarks).
         self.calls: Counter[str] = Counter()
 
@@ -605,6 +612,44 @@ class BatchJob:
         finally:
             if close:
                 fh.close()
+
+    def add_dataframe(
+        self,
+        df: Any,
+        *,
+        prompt: str | Callable[[Mapping[str, Any]], str] | None = None,
+        text: str | Callable[[Mapping[str, Any]], str] | None = None,
+        model_input: str | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
+        key: str | Callable[[Mapping[str, Any]], Any] | None = None,
+        record_id: str | Callable[[Mapping[str, Any]], str] | None = None,
+        **options: Any,
+    ) -> int:
+        """Add one record per row of a pandas (or polars) DataFrame; returns how many.
+
+        Say where the request comes from with exactly one of ``prompt`` (a text-generation
+        prompt, built for the model family), ``text`` (an embedding input) or ``model_input`` (a
+        complete body) — each a column name or a function of the row. ``key`` and ``record_id``
+        likewise; the key comes back on each result (``to_pandas()`` keeps it as a column).
+        Other keyword arguments go to :meth:`add_prompt` / :meth:`add_embedding`.
+        """
+        from ._frames import iter_frame_rows, pick, scalar_key
+
+        if sum(x is not None for x in (prompt, text, model_input)) != 1:
+            raise ValidationError(
+                "add_dataframe needs exactly one of prompt=, text= or model_input="
+            )
+        n = 0
+        for row in iter_frame_rows(df):
+            rid = pick(row, record_id)
+            k = scalar_key(pick(row, key))
+            if prompt is not None:
+                self.add_prompt(str(pick(row, prompt)), record_id=rid, key=k, **options)
+            elif text is not None:
+                self.add_embedding(str(pick(row, text)), record_id=rid, key=k, **options)
+            else:
+                self.add(pick(row, model_input), record_id=rid, key=k)
+            n += 1
+        return n
 
     def add_records(self, records: Iterable[Mapping[str, Any]]) -> int:
         """Add ``{"modelInput", "recordId"?, "key"?}`` mappings; returns how many were added."""
@@ -894,7 +939,7 @@ class BatchJob:
     # -- S3 helpers ------------------------------------------------------------------------
 
     @property
-    def _s3_extra(self) -> dict[str, str]:
+    def _s3_extra(self) -> dict[str, Any]:
         return {"ExpectedBucketOwner": self.bucket_owner} if self.bucket_owner else {}
 
     def _read_json(self, uri: S3Uri) -> dict[str, Any] | None:
@@ -956,6 +1001,8 @@ class BatchJob:
                 fh.seek(0)
                 self._upload(fh, uri, sha)
                 log.debug("uploaded %s (%d bytes)", uri, size)
+        if self._upload_display is not None:
+            self._upload_display.update(size)
         return size
 
     def _upload_index(self, content_id: str) -> None:
@@ -1022,7 +1069,7 @@ class BatchJob:
             ],
         }
 
-    def submit(self) -> BatchStatus:
+    def submit(self, *, progress: bool = False) -> BatchStatus:
         """Validate, upload and create the job(s). Safe to call again: same content, same jobs.
 
         The plan is recorded in S3 before anything acts on it, and each job's client request
@@ -1030,7 +1077,22 @@ class BatchJob:
         a second paid job and re-uploads nothing already there. Jobs beyond the model's
         concurrent-job quota wait their turn (:meth:`wait` creates them as slots free up).
         Records below the minimum go through bedrock-runtime here (``mode="auto"``).
+        ``progress=True`` shows the bytes uploaded.
         """
+        if progress:
+            from ._progress import CountDisplay
+
+            self._upload_display = CountDisplay(
+                "upload", total=self._store.total_bytes or None, unit="B"
+            )
+        try:
+            return self._submit()
+        finally:
+            if self._upload_display is not None:
+                self._upload_display.close()
+                self._upload_display = None
+
+    def _submit(self) -> BatchStatus:
         if self._state is None:
             plan = self.plan()
             state_uri = S3Uri.parse(plan.state_uri)
@@ -1541,10 +1603,10 @@ class BatchJob:
         job_arn: str,
         *,
         session: boto3.Session | None = None,
-        bedrock_client: Any = None,
-        s3_client: Any = None,
-        runtime_client: Any = None,
-        quotas_client: Any = None,
+        bedrock_client: BedrockClient | None = None,
+        s3_client: S3Client | None = None,
+        runtime_client: BedrockRuntimeClient | None = None,
+        quotas_client: ServiceQuotasClient | None = None,
         poll: PollConfig | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> BatchJob:

@@ -65,3 +65,55 @@ class ProgressDisplay:
         elif self._last_width:
             self._stream.write("\n")
             self._stream.flush()
+
+
+class CountDisplay:
+    """A count of records or bytes for long uploads and reads (tqdm when installed)."""
+
+    def __init__(
+        self,
+        desc: str,
+        *,
+        total: int | None = None,
+        unit: str = "rec",
+        stream: TextIO | None = None,
+    ) -> None:
+        self._stream = stream or sys.stderr
+        self._desc = desc
+        self._unit = unit
+        self._total = total
+        self._n = 0
+        self._bar: Any = None
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            pass
+        else:
+            scale = unit == "B"
+            self._bar = tqdm(
+                total=total,
+                desc=desc,
+                unit=unit,
+                unit_scale=scale,
+                unit_divisor=1024 if scale else 1000,
+                file=self._stream,
+            )
+
+    def update(self, n: int) -> None:
+        """Count ``n`` more."""
+        self._n += n
+        if self._bar is not None:
+            self._bar.update(n)
+        elif self._n % 1000 == 0 or n > 1:
+            total = f"/{self._total}" if self._total else ""
+            self._stream.write(f"\r{self._desc}: {self._n}{total} {self._unit}")
+            self._stream.flush()
+
+    def close(self) -> None:
+        """Finish the display."""
+        if self._bar is not None:
+            self._bar.close()
+        else:
+            total = f"/{self._total}" if self._total else ""
+            self._stream.write(f"\r{self._desc}: {self._n}{total} {self._unit}\n")
+            self._stream.flush()

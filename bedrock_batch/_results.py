@@ -394,12 +394,56 @@ class Results(Iterable[Result]):
             out.append((src, data if isinstance(data, dict) else None))
         return out
 
-    def to_jsonl(self, path: str) -> dict[str, int]:
+    def to_jsonl(self, path: str, *, progress: bool = False) -> dict[str, int]:
         """Write one joined JSON line per input record to ``path``; returns the counts."""
+        from ._progress import CountDisplay
+
+        display = CountDisplay("results", total=len(self._index), unit="rec") if progress else None
         with open(path, "w", encoding="utf-8") as fh:
             for result in self:
                 fh.write(json.dumps(result.to_dict(), ensure_ascii=False, default=str) + "\n")
+                if display is not None:
+                    display.update(1)
+        if display is not None:
+            display.close()
         return dict(self.counts)
+
+    def iter_arrow_batches(self, batch_size: int = 10_000) -> Iterator[Any]:
+        """Stream results as ``pyarrow.RecordBatch`` es (needs the ``arrow`` extra)."""
+        from ._frames import arrow_batches
+
+        return arrow_batches(self, batch_size)
+
+    def to_arrow(self, batch_size: int = 10_000) -> Any:
+        """A ``pyarrow.Table``, one row per input record (built from streamed record batches).
+
+        Columns: key (JSON text unless a string), record_id, status, text, embedding,
+        error_code, error_message, retryable, input_tokens, output_tokens, attempt.
+        """
+        import pyarrow as pa
+
+        from ._frames import arrow_schema
+
+        return pa.Table.from_batches(
+            list(self.iter_arrow_batches(batch_size)), schema=arrow_schema()
+        )
+
+    def to_pandas(self, chunk_size: int = 10_000) -> Any:
+        """A ``pandas.DataFrame``, one row per input record; ``key`` keeps your Python objects."""
+        import pandas as pd
+
+        from ._frames import ROW_COLUMNS, result_row
+
+        chunks = []
+        rows: list[dict[str, Any]] = []
+        for r in self:
+            rows.append(result_row(r))
+            if len(rows) >= chunk_size:
+                chunks.append(pd.DataFrame.from_records(rows, columns=list(ROW_COLUMNS)))
+                rows = []
+        if rows or not chunks:
+            chunks.append(pd.DataFrame.from_records(rows, columns=list(ROW_COLUMNS)))
+        return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
 
 def _code(err: BaseException) -> str:

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -16,6 +16,12 @@ from ._clock import Clock, ManualClock, ScaledClock
 from ._config import FaultEvent, Faults, Quotas, Timings
 from ._responders import Responder
 from ._wire import Request, Router
+
+if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
+    from mypy_boto3_bedrock import BedrockClient
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_service_quotas import ServiceQuotasClient
 
 __all__ = ["LocalBedrock"]
 
@@ -221,6 +227,16 @@ class LocalBedrock:
         client.meta.events.register(f"before-send.{service}", self._before_send)
         return client
 
+    @overload
+    def client(self, service: Literal["s3"], **kwargs: Any) -> S3Client: ...
+    @overload
+    def client(self, service: Literal["bedrock"], **kwargs: Any) -> BedrockClient: ...
+    @overload
+    def client(
+        self, service: Literal["bedrock-runtime"], **kwargs: Any
+    ) -> BedrockRuntimeClient: ...
+    @overload
+    def client(self, service: Literal["service-quotas"], **kwargs: Any) -> ServiceQuotasClient: ...
     def client(self, service: str, **kwargs: Any) -> Any:
         """A real boto3 client wired to this emulator ('s3', 'bedrock', 'bedrock-runtime',
         'service-quotas'). Keyword arguments go to ``boto3.client`` (e.g. ``config``)."""

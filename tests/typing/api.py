@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import boto3
+from mypy_boto3_bedrock import BedrockClient
+from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+from mypy_boto3_s3 import S3Client
 
 from bedrock_batch import (
     BatchJob,
+    BatchStatus,
     JobDescription,
     PollConfig,
     Quotas,
@@ -32,14 +36,38 @@ def pipeline(session: boto3.Session) -> list[str | None]:
         job.add({"bad": True}, record_id=rid)
     except ValidationError as err:
         print(err.problems[0].record_id)
-    desc: JobDescription = job.submit()
-    final: JobDescription = job.wait(progress=True)
+    desc: BatchStatus = job.submit()
+    final: BatchStatus = job.wait(progress=True)
     texts = [r.text for r in job.results()]
     first: Result = next(iter(job.results()))
     usage: Usage = first.usage
     summary: Summary = job.summary()
-    _ = (desc.job_id, final.status, usage.total_tokens, summary.consistent)
+    parts: tuple[JobDescription, ...] = final.jobs
+    _ = (desc.job_id, final.status, usage.total_tokens, summary.consistent, parts)
     return texts
+
+
+def typed_clients() -> None:
+    with LocalBedrock(clock="manual") as local:
+        s3: S3Client = local.client("s3")
+        bedrock: BedrockClient = local.client("bedrock")
+        runtime: BedrockRuntimeClient = local.client("bedrock-runtime")
+        s3.create_bucket(Bucket="bucket")
+        job = BatchJob(
+            "amazon.nova-lite-v1:0",
+            "arn:aws:iam::123456789012:role/R",
+            "s3://bucket/in/",
+            "s3://bucket/out/",
+            bedrock_client=bedrock,
+            s3_client=s3,
+            runtime_client=runtime,
+            mode="auto",
+        )
+        job.add_prompt("hi")
+        status: BatchStatus = job.submit()
+        arns: list[str] = status.job_arns
+        frame = job.results().to_pandas()
+        _ = (arns, frame)
 
 
 def emulator() -> None:
