@@ -34,7 +34,7 @@ def typing(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the docs with warnings as errors, and run their doctests against Local Bedrock."""
-    session.install("-e", ".[local]", "--group", "docs")
+    session.install("-e", ".[local,pandas,arrow]", "--group", "docs")
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
     session.run(
         "sphinx-build", "-W", "--keep-going", "-b", "doctest", "docs", "docs/_build/doctest"
