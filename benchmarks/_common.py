@@ -32,6 +32,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    """Block until something listens on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.2),
+        ):
+            return
+        time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def server(*args: str) -> Iterator[str]:
     """`bedrock-batch local serve` in a subprocess, so its memory is not counted as ours."""

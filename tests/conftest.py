@@ -108,3 +108,31 @@ def read_out(s3: Any, key: str) -> list[dict[str, Any]]:
     """Parse an output .jsonl.out (split on \\n only)."""
     body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     return [json.loads(line) for line in body.split(b"\n") if line.strip()]
+
+
+def job_on(local: LocalBedrock, model_id: str = HAIKU, **kwargs: Any) -> BatchJob:
+    """A BatchJob on an emulator (test bucket created), whose waits advance the emulated clock."""
+    session = local.session()
+    s3 = session.client("s3")
+    if BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=BUCKET)
+    kwargs.setdefault("sleep", local.advance)
+    kwargs.setdefault("poll", PollConfig(initial=30, max_interval=600, jitter=0))
+    return BatchJob(
+        model_id, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, **kwargs
+    )
+
+
+def endpoint_env(url: str) -> dict[str, str]:
+    """Environment for a subprocess that talks to a Local Bedrock server."""
+    import os
+
+    return {
+        **os.environ,
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }

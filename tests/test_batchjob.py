@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from bedrock_batch import (
 )
 from bedrock_batch.local import Faults, JobFault, LocalBedrock, Timings
 
-from .conftest import BUCKET, HAIKU, ROLE
+from .conftest import BUCKET, HAIKU, ROLE, endpoint_env, job_on
 
 MakeJob = Callable[..., BatchJob]
 
@@ -119,19 +119,9 @@ def test_submit_after_crash_between_upload_and_create_reuses_uploads(
 def test_per_record_errors_inside_completed_job() -> None:
     faults = Faults(record_error_ids={"R0000000003", "R0000000007"})
     with LocalBedrock(clock="manual", faults=faults) as local:
-        session = local.session()
-        session.client("s3").create_bucket(Bucket=BUCKET)
-        job = BatchJob(
-            HAIKU,
-            ROLE,
-            f"s3://{BUCKET}/in/",
-            f"s3://{BUCKET}/out/",
-            session=session,
-            sleep=local.advance,
-            poll=PollConfig(initial=30, max_interval=600, jitter=0),
-        )
+        job = job_on(local)
         fill(job)
-        assert job.wait if job.submit() else None
+        job.submit()
         assert job.wait().status == "Completed"
         by_status: dict[str, list[str]] = {}
         for r in job.results():
@@ -152,18 +142,7 @@ def test_per_record_errors_inside_completed_job() -> None:
 
 
 def _job_with(local: LocalBedrock, **kwargs: Any) -> BatchJob:
-    session = local.session()
-    session.client("s3").create_bucket(Bucket=BUCKET)
-    job = BatchJob(
-        HAIKU,
-        ROLE,
-        f"s3://{BUCKET}/in/",
-        f"s3://{BUCKET}/out/",
-        session=session,
-        sleep=local.advance,
-        poll=PollConfig(initial=60, max_interval=3600, jitter=0),
-        **kwargs,
-    )
+    job = job_on(local, poll=PollConfig(initial=60, max_interval=3600, jitter=0), **kwargs)
     fill(job, 200)
     job.submit()
     return job
@@ -334,14 +313,7 @@ def test_attach_from_a_fresh_process(tmp_path: Path) -> None:
                               "keys": sorted(r.key["row"] for r in job.results())}}))
             """
         )
-        env = {
-            **os.environ,
-            "AWS_ENDPOINT_URL": server.endpoint_url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_CONFIG_FILE": os.devnull,
-        }
+        env = endpoint_env(server.endpoint_url)
         proc = subprocess.run(
             [sys.executable, "-c", script],
             env=env,
@@ -448,15 +420,8 @@ def test_timings_scaled_clock_end_to_end() -> None:
         timings=Timings(submitted=1, validating=1, scheduled=1, records_per_second=1000),
         time_scale=100,
     ) as local:
-        session = local.session()
-        session.client("s3").create_bucket(Bucket=BUCKET)
-        job = BatchJob(
-            HAIKU,
-            ROLE,
-            f"s3://{BUCKET}/in/",
-            f"s3://{BUCKET}/out/",
-            session=session,
-            poll=PollConfig(initial=0.01, max_interval=0.05, jitter=0),
+        job = job_on(
+            local, sleep=time.sleep, poll=PollConfig(initial=0.01, max_interval=0.05, jitter=0)
         )
         fill(job)
         results = job.run(progress=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 
 from bedrock_batch.local import Faults, LocalBedrock, Quotas, Timings
 
-from .conftest import claude_body
+from .conftest import claude_body, endpoint_env
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 ROLE = "arn:aws:iam::123456789012:role/R"
@@ -50,14 +49,7 @@ def endpoint(server: Any) -> str:
 def bb(endpoint: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("bedrock-batch", path=str(Path(sys.executable).parent))
     cmd = [exe] if exe else [sys.executable, "-m", "bedrock_batch._cli"]
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": os.devnull,
-    }
+    env = endpoint_env(endpoint)
     proc = subprocess.run(
         [*cmd, *args], capture_output=True, text=True, env=env, timeout=300, check=False
     )

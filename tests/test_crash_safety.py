@@ -4,7 +4,6 @@ one Bedrock job per planned part and every record exactly once."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -17,6 +16,8 @@ import pytest
 
 from bedrock_batch.local import LocalBedrock, Quotas, Timings
 
+from .conftest import endpoint_env
+
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 N = 360
 DRIVER = Path(__file__).with_name("crash_driver.py")
@@ -28,14 +29,7 @@ def test_sigkill_at_30_random_points_loses_and_duplicates_nothing(tmp_path: Path
     timings = Timings(submitted=20, validating=20, scheduled=20, stopping=5, records_per_second=50)
     local = LocalBedrock(time_scale=100, timings=timings, quotas={HAIKU: quotas}, seed=9)
     with local.serve(port=0) as server:
-        env = {
-            **os.environ,
-            "AWS_ENDPOINT_URL": server.endpoint_url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_CONFIG_FILE": os.devnull,
-        }
+        env = endpoint_env(server.endpoint_url)
         creds = dict.fromkeys(("aws_access_key_id", "aws_secret_access_key"), "testing")
         session = boto3.Session(region_name="us-east-1", **creds)
         s3 = session.client("s3", endpoint_url=server.endpoint_url)

@@ -14,8 +14,22 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("builder", ["html", "doctest"])
 def test_docs_build_without_warnings(tmp_path: Path, builder: str) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", builder, str(ROOT / "docs"), str(tmp_path / builder)],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            builder,
+            str(ROOT / "docs"),
+            str(tmp_path / builder),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     if builder == "doctest":

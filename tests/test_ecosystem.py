@@ -14,23 +14,11 @@ import pytest
 from bedrock_batch import BatchJob, PollConfig, ValidationError
 from bedrock_batch.local import LocalBedrock
 
-from .conftest import BUCKET, ROLE
+from .conftest import job_on
 
 
 def job_for(local: LocalBedrock, model: str = "anthropic.claude-3-haiku-20240307-v1:0") -> BatchJob:
-    session = local.session()
-    s3 = session.client("s3")
-    if not s3.list_buckets()["Buckets"]:
-        s3.create_bucket(Bucket=BUCKET)
-    return BatchJob(
-        model,
-        ROLE,
-        f"s3://{BUCKET}/in/",
-        f"s3://{BUCKET}/out/",
-        session=session,
-        sleep=local.advance,
-        poll=PollConfig(initial=60, max_interval=600, jitter=0),
-    )
+    return job_on(local, model, poll=PollConfig(initial=60, max_interval=600, jitter=0))
 
 
 def test_pandas_in_and_out(local: LocalBedrock) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pytest
 
 from bedrock_batch.local import LocalBedrock
 
-from .conftest import BUCKET, HAIKU, ROLE, claude_body, jsonl
+from .conftest import BUCKET, HAIKU, ROLE, claude_body, endpoint_env, jsonl
 
 CREDS = {
     "aws_access_key_id": "testing",
@@ -104,15 +103,7 @@ def _aws_cli() -> list[str]:
 
 
 def test_aws_cli_drives_the_server(server: Any) -> None:
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": server.endpoint_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
+    env = endpoint_env(server.endpoint_url)
 
     def aws(*args: str) -> Any:
         proc = subprocess.run(

@@ -10,21 +10,14 @@ import pytest
 from bedrock_batch import BatchJob, PollConfig, Price, Quotas, StateError
 from bedrock_batch.local import Faults, JobFault, LocalBedrock
 
-from .conftest import BUCKET, HAIKU, ROLE
+from .conftest import HAIKU, job_on
 
 SMALL = Quotas(min_records_per_job=50, max_records_per_job=100, max_concurrent_jobs=2)
 
 
 def new_job(local: LocalBedrock, **kwargs: Any) -> BatchJob:
-    session = local.session()
-    s3 = session.client("s3")
-    if not s3.list_buckets()["Buckets"]:
-        s3.create_bucket(Bucket=BUCKET)
-    kwargs.setdefault("sleep", local.advance)
     kwargs.setdefault("poll", PollConfig(initial=30, max_interval=300, jitter=0))
-    return BatchJob(
-        HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, **kwargs
-    )
+    return job_on(local, **kwargs)
 
 
 def fill(job: BatchJob, n: int) -> list[str]:

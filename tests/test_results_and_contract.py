@@ -11,10 +11,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from bedrock_batch import BatchJob, PollConfig, ServiceError
+from bedrock_batch import BatchJob, ServiceError
 from bedrock_batch.local import LocalBedrock, RecordContext, synthetic
 
-from .conftest import BUCKET, HAIKU, ROLE
+from .conftest import BUCKET, HAIKU, ROLE, job_on
 
 Make = Callable[..., BatchJob]
 
@@ -92,17 +92,7 @@ def test_u2028_and_nel_inside_text_do_not_split_records() -> None:
         return out
 
     with LocalBedrock(clock="manual", responder=responder) as local:
-        session = local.session()
-        session.client("s3").create_bucket(Bucket=BUCKET)
-        job = BatchJob(
-            HAIKU,
-            ROLE,
-            f"s3://{BUCKET}/in/",
-            f"s3://{BUCKET}/out/",
-            session=session,
-            sleep=local.advance,
-            poll=PollConfig(initial=60, max_interval=600, jitter=0),
-        )
+        job = job_on(local)
         for i in range(100):
             job.add_prompt(f"q{i}")
         results = list(job.run())
