@@ -389,7 +389,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server_error_rate=args.server_error_rate,
         record_error_rate=args.record_error_rate,
     )
-    local = _local(args, time_scale=args.time_scale, default_quotas=quotas, faults=faults)
+    from .local import Timings
+
+    timings = Timings(records_per_second=args.records_per_second)
+    local = _local(
+        args, time_scale=args.time_scale, timings=timings, default_quotas=quotas, faults=faults
+    )
     server = local.serve(host=args.host, port=args.port)
     print(
         f"Local Bedrock on {server.endpoint_url} — export AWS_ENDPOINT_URL={server.endpoint_url}",
@@ -552,6 +557,9 @@ def _parser() -> argparse.ArgumentParser:
         "--time-scale", type=float, default=1000.0, help="emulated seconds per real second"
     )
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--records-per-second", type=float, default=5.0, help="emulated processing rate (default 5)"
+    )
     s.add_argument(
         "--legacy-quotas",
         action="store_true",

@@ -280,3 +280,52 @@ def test_iam_documents_structure() -> None:
     assert _doc(everything["permissions"], "EncryptOutputs")["Resource"] == [
         "arn:aws:kms:us-east-1:123456789012:key/x"
     ]
+
+
+def test_local_serve_command_serves_until_interrupted() -> None:
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    exe = shutil.which("bedrock-batch", path=str(Path(sys.executable).parent))
+    cmd = [exe] if exe else [sys.executable, "-m", "bedrock_batch._cli"]
+    proc = subprocess.Popen(
+        [
+            *cmd,
+            "local",
+            "serve",
+            "--port",
+            str(port),
+            "--records-per-second",
+            "1000",
+            "--legacy-quotas",
+            "--seed",
+            "3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in banner
+        import boto3
+
+        sq = boto3.session.Session().client(
+            "service-quotas",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="t",
+            aws_secret_access_key="t",
+        )
+        quota = sq.get_service_quota(ServiceCode="bedrock", QuotaCode="L-AE7F26D4")["Quota"]
+        assert quota["Value"] == 1000.0  # --legacy-quotas
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+        time.sleep(0)
+    assert proc.returncode == 0
