@@ -1504,8 +1504,8 @@ class BatchJob:
         attempt = 1 + max(run["attempt"] for run in state["runs"])
         digest = hashlib.sha256("\n".join(sorted(targets)).encode()).hexdigest()[:16]
         sizes: list[int] = []
-        for _, body in self._iter_inputs(targets):
-            sizes.append(len(dumps_line({"recordId": "x" * 11, "modelInput": body})))
+        for rid, body in self._iter_inputs(targets):
+            sizes.append(len(dumps_line({"recordId": rid, "modelInput": body})))
         self._put_lines(
             iter(["\n".join(sorted(targets)).encode()]), self._targets_uri(digest)
         )  # intent first
