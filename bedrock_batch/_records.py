@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from ._catalog import Family
-from ._errors import Problem, ValidationError
+from ._errors import ValidationError
 from ._schemas import ANTHROPIC_VERSION
 
 __all__ = [
@@ -236,8 +236,3 @@ def id_checker(pattern: str) -> Callable[[Any], str | None]:
         return None
 
     return check
-
-
-def problem(message: str, **where: Any) -> Problem:
-    """Shorthand for a :class:`Problem`."""
-    return Problem(message, **where)

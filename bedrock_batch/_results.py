@@ -543,7 +543,7 @@ def reconcile(
     for src, manifest in manifests:
         own = results.per_source[by_source[id(src)]]
         found = {
-            "totalRecordCount": src_records(src),
+            "totalRecordCount": src.records,
             "processedRecordCount": own.succeeded + own.errored,
             "successRecordCount": own.succeeded,
             "errorRecordCount": own.errored,
@@ -593,8 +593,3 @@ def reconcile(
         attempts=len({src.attempt for src in results.sources}) or 1,
         cost_usd=cost_usd,
     )
-
-
-def src_records(src: OutputSource) -> int | None:
-    """How many records the run was given (None when unknown)."""
-    return src.records

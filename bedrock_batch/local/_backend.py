@@ -25,7 +25,7 @@ import random
 import string
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 import attrs
@@ -913,18 +913,6 @@ class Backend:
             job = self._job(identifier)
             self._advance(job, self.clock.now())
             return [("Submitted", job.submit), *job.history]
-
-    def job_ids(self) -> list[str]:
-        """Ids of every job, oldest first."""
-        with self._lock:
-            return [j.job_id for j in sorted(self._jobs.values(), key=lambda j: j.submit)]
-
-    def iter_job_faults(self) -> Iterator[tuple[str, JobFault]]:
-        """(job id, fault) for every job that had a job-level fault."""
-        with self._lock:
-            for job in self._jobs.values():
-                if job.fault is not None:
-                    yield job.job_id, job.fault
 
     @staticmethod
     def catalog() -> dict[str, ModelInfo]:
