@@ -45,49 +45,29 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 @contextlib.contextmanager
-def server(*args: str) -> Iterator[str]:
-    """`bedrock-batch local serve` in a subprocess, so its memory is not counted as ours."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "bedrock_batch._cli", "local", "serve", "--port", str(port), *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    url = f"http://127.0.0.1:{port}"
+def _process(cmd: list[str], port: int) -> Iterator[str]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", port), timeout=0.2),
-            ):
-                break
-            time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's own S3 server in a subprocess."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", port), timeout=0.2),
-            ):
-                break
-            time.sleep(0.05)
+        wait_for_port(port)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def server(*args: str) -> contextlib.AbstractContextManager[str]:
+    """`bedrock-batch local serve` in a subprocess, so its memory is not counted as ours."""
+    port = free_port()
+    return _process(
+        [sys.executable, "-m", "bedrock_batch._cli", "local", "serve", "--port", str(port), *args],
+        port,
+    )
+
+
+def moto_server() -> contextlib.AbstractContextManager[str]:
+    """moto's own S3 server in a subprocess."""
+    port = free_port()
+    return _process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port)
 
 
 def client(url: str, name: str) -> Any:

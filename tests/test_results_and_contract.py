@@ -187,14 +187,12 @@ def test_stubber_pins_exact_create_parameters(session: Any, stubbed: tuple[Any, 
     )
 
 
-def test_create_is_retried_with_the_same_token_and_errors_are_translated(
-    session: Any, stubbed: tuple[Any, Stubber]
-) -> None:
-    client, stub = stubbed
+def stubbed_job(session: Any, client: Any, prefix: str = "in") -> BatchJob:
+    """100 records, S3 from the emulator, Bedrock from a stubbed client."""
     job = BatchJob(
         HAIKU,
         ROLE,
-        f"s3://{BUCKET}/in/",
+        f"s3://{BUCKET}/{prefix}/",
         f"s3://{BUCKET}/out/",
         s3_client=session.client("s3"),
         bedrock_client=client,
@@ -203,6 +201,14 @@ def test_create_is_retried_with_the_same_token_and_errors_are_translated(
     )
     for i in range(100):
         job.add_prompt(f"q{i}")
+    return job
+
+
+def test_create_is_retried_with_the_same_token_and_errors_are_translated(
+    session: Any, stubbed: tuple[Any, Stubber]
+) -> None:
+    client, stub = stubbed
+    job = stubbed_job(session, client)
     token = job.plan().client_request_token
     arn = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefabcdef"
     stub.add_client_error(
@@ -215,18 +221,7 @@ def test_create_is_retried_with_the_same_token_and_errors_are_translated(
     stub.assert_no_pending_responses()
     assert job._state is not None and job._state["runs"][0]["token"] == token
 
-    other = BatchJob(
-        HAIKU,
-        ROLE,
-        f"s3://{BUCKET}/in2/",
-        f"s3://{BUCKET}/out/",
-        s3_client=session.client("s3"),
-        bedrock_client=client,
-        use_service_quotas=False,
-        sleep=lambda s: None,
-    )
-    for i in range(100):
-        other.add_prompt(f"q{i}")
+    other = stubbed_job(session, client, prefix="in2")
     stub.add_client_error(
         "create_model_invocation_job", "AccessDeniedException", "no PassRole", 403
     )
@@ -246,18 +241,7 @@ def test_every_create_attempt_sends_one_token(session: Any, stubbed: tuple[Any, 
         "provide-client-params.bedrock.CreateModelInvocationJob",
         lambda params, **_: sent.append(params.get("clientRequestToken")),
     )
-    job = BatchJob(
-        HAIKU,
-        ROLE,
-        f"s3://{BUCKET}/in/",
-        f"s3://{BUCKET}/out/",
-        s3_client=session.client("s3"),
-        bedrock_client=client,
-        use_service_quotas=False,
-        sleep=lambda s: None,
-    )
-    for i in range(100):
-        job.add_prompt(f"q{i}")
+    job = stubbed_job(session, client)
     arn = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefabcdef"
     for _ in range(2):
         stub.add_client_error("create_model_invocation_job", "InternalServerException", "oops", 500)
