@@ -27,6 +27,7 @@ import attrs
 from botocore.exceptions import ClientError
 
 __all__ = [
+    "NOT_FOUND_CODES",
     "BatchError",
     "JobExpiredError",
     "JobFailedError",
@@ -39,6 +40,10 @@ __all__ = [
     "ValidationError",
     "translate_client_error",
 ]
+
+
+#: Error codes S3 uses for "no such object" (HeadObject answers with the bare status "404").
+NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 class BatchError(Exception):

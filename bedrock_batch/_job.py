@@ -38,6 +38,7 @@ from . import _lifecycle
 from ._catalog import Family, ModelInfo, estimate_tokens, family_of, lookup_model
 from ._clients import Clients
 from ._errors import (
+    NOT_FOUND_CODES,
     JobExpiredError,
     JobFailedError,
     JobStoppedError,
@@ -949,7 +950,7 @@ class BatchJob:
                     Bucket=uri.bucket, Key=uri.key, **self._s3_extra
                 )["Body"].read()
         except ServiceError as err:
-            if err.code in ("NoSuchKey", "404", "NotFound"):
+            if err.code in NOT_FOUND_CODES:
                 return None
             raise
         data = json.loads(body)
@@ -1335,8 +1336,8 @@ class BatchJob:
     # -- results ---------------------------------------------------------------------------
 
     def _load_index(self) -> dict[str, Any]:
-        if len(self._store):
-            return dict(self._store.iter_index())
+        if self._index_cache is None and len(self._store):
+            self._index_cache = dict(self._store.iter_index())  # records are frozen once submitted
         if self._index_cache is None:
             state = self._require_state()
             index: dict[str, Any] = {}

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import attrs
 
+from ._errors import NOT_FOUND_CODES, ServiceError, translate_client_error
 from ._jsonl import iter_lines, loads_line
 from ._outputs import Usage, output_embedding, output_text, output_usage
 from ._s3uri import S3Uri
@@ -199,9 +200,10 @@ class Results(Iterable[Result]):
         if src.is_file:
             uri = S3Uri.parse(src.location)
             try:
-                self._s3.head_object(Bucket=uri.bucket, Key=uri.key, **self._extra)
-            except Exception as err:  # botocore ClientError: absent
-                if _code(err) in ("404", "NoSuchKey", "NotFound"):
+                with translate_client_error("HeadObject"):
+                    self._s3.head_object(Bucket=uri.bucket, Key=uri.key, **self._extra)
+            except ServiceError as err:
+                if err.code in NOT_FOUND_CODES:
                     return uri, []
                 raise
             return uri, [uri.key]
@@ -379,11 +381,12 @@ class Results(Iterable[Result]):
             folder = S3Uri.parse(src.location).join((src.job_arn or "").rsplit("/", 1)[-1])
             key = folder.join("manifest.json.out").key
             try:
-                body = self._s3.get_object(Bucket=folder.bucket, Key=key, **self._extra)[
-                    "Body"
-                ].read()
-            except Exception as err:  # botocore ClientError
-                if _code(err) in ("NoSuchKey", "404", "NotFound"):
+                with translate_client_error("GetObject"):
+                    body = self._s3.get_object(Bucket=folder.bucket, Key=key, **self._extra)[
+                        "Body"
+                    ].read()
+            except ServiceError as err:
+                if err.code in NOT_FOUND_CODES:
                     self.anomalies.append(
                         Anomaly("missing_manifest", "manifest.json.out is absent", key)
                     )
@@ -444,13 +447,6 @@ class Results(Iterable[Result]):
         if rows or not chunks:
             chunks.append(pd.DataFrame.from_records(rows, columns=list(ROW_COLUMNS)))
         return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
-
-
-def _code(err: BaseException) -> str:
-    response = getattr(err, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
 
 
 @attrs.frozen

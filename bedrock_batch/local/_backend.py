@@ -157,6 +157,7 @@ class _Job:
     timeout_hours: int
     invocation_type: str
     fault: JobFault | None
+    input_bucket: str  # referenced S3 objects (Nova s3Location) must live there
     status: str = "Submitted"
     phase_start: float = 0.0
     last_modified: float = 0.0
@@ -371,6 +372,9 @@ class Backend:
                 timeout_hours=int(params.get("timeoutDurationInHours") or DEFAULT_TIMEOUT_HOURS),
                 invocation_type=params.get("modelInvocationType") or "InvokeModel",
                 fault=self.faults.take_job_fault(params["jobName"]),
+                input_bucket=S3Uri.parse(
+                    params["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
+                ).bucket,
                 phase_start=now,
                 last_modified=now,
                 tags={t["key"]: t["value"] for t in params.get("tags", [])},
@@ -827,7 +831,7 @@ class Backend:
             job.invocation_type,
             record_id,
             model_input,
-            bucket=S3Uri.parse(job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]).bucket,
+            bucket=job.input_bucket,
         )
 
     def respond(
