@@ -7,12 +7,14 @@ the model invocation job, waits for it, and joins every output back to its input
 
 from __future__ import annotations
 
+from ._bedrock import TERMINAL, JobDescription, JobStatus, iter_jobs
 from ._catalog import CATALOG, ModelInfo, family_of
 from ._errors import (
     BatchError,
     JobExpiredError,
     JobFailedError,
     JobStoppedError,
+    LedgerError,
     PollTimeoutError,
     Problem,
     QuotaError,
@@ -20,13 +22,17 @@ from ._errors import (
     StateError,
     ValidationError,
 )
-from ._job import BatchJob, BatchStatus, Mode, PartPlan, Plan
-from ._lifecycle import TERMINAL, JobDescription, JobStatus, iter_jobs
+from ._job import BatchJob
+from ._ledger import Ledger
 from ._outputs import Usage
 from ._polling import PollConfig
 from ._pricing import PRICES, PRICES_DATE, Cost, Price
 from ._quotas import Quotas
-from ._results import Anomaly, ErrorInfo, OutputSource, Result, Results, ResultStatus, Summary
+from ._results import Anomaly, ErrorInfo, OutputSource, Result, Results, ResultStatus
+from ._spec import Mode
+from ._status import BatchStatus
+from ._summary import Summary
+from ._uploader import PartPlan, Plan
 
 __all__ = [
     "CATALOG",
@@ -44,6 +50,8 @@ __all__ = [
     "JobFailedError",
     "JobStatus",
     "JobStoppedError",
+    "Ledger",
+    "LedgerError",
     "Mode",
     "ModelInfo",
     "OutputSource",

@@ -6,6 +6,7 @@ Shared by the client (record builders, pre-flight checks, quota names) and by Lo
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Literal
 
@@ -17,9 +18,11 @@ __all__ = [
     "Family",
     "ModelInfo",
     "base_model_id",
+    "canonical_model_id",
     "estimate_tokens",
     "family_of",
     "lookup_model",
+    "model_problem",
 ]
 
 Family = Literal[
@@ -129,6 +132,77 @@ def _strip(model_id: str) -> tuple[str, bool]:
         if model_id.startswith(prefix):
             return model_id[len(prefix) :], True
     return model_id, via_profile
+
+
+#: Which regions a geographic inference-profile prefix can be used from.
+_PROFILE_REGION_PREFIXES: dict[str, tuple[str, ...]] = {
+    "us.": ("us-east-", "us-west-"),
+    "us-gov.": ("us-gov-",),
+    "eu.": ("eu-",),
+    "apac.": ("ap-",),
+    "jp.": ("ap-northeast-1", "ap-northeast-3"),
+    "au.": ("ap-southeast-2", "ap-southeast-4"),
+    "ca.": ("ca-",),
+    "global.": ("",),
+}
+
+
+def canonical_model_id(model_id: str) -> str:
+    """One spelling per model: a foundation-model ARN becomes its model id, a system-defined
+    inference-profile ARN its profile id; other ids (custom models, application inference
+    profiles, plain ids) stay as given. Two spellings of one model are one batch."""
+    m = _ARN_RE.match(model_id)
+    if m is None:
+        return model_id
+    kind, rest = m.group("kind"), m.group("rest")
+    if kind == "foundation-model":
+        return rest
+    if kind == "inference-profile" and rest.startswith(_PROFILE_PREFIXES):
+        return rest
+    return model_id
+
+
+def _profile_prefix(model_id: str) -> str | None:
+    return next((p for p in _PROFILE_PREFIXES if model_id.startswith(p)), None)
+
+
+def model_problem(model_id: str, region: str | None) -> str | None:
+    """Why Bedrock would refuse this model id for a batch job in ``region``, or None.
+
+    Catches typos (with a "did you mean"), ARNs and inference profiles of another region, and
+    models that are only reachable through an inference profile. Models this version does not
+    know are refused too (``allow_unknown_model=True`` on the job skips this check).
+    """
+    m = _ARN_RE.match(model_id)
+    if m and region and m.group("region") and m.group("region") != region:
+        return (
+            f"{model_id} is in region {m.group('region')}, but the Bedrock client is in {region}; "
+            "batch jobs run in the region of the model"
+        )
+    bare = canonical_model_id(model_id)
+    prefix = _profile_prefix(bare)
+    if prefix and region:
+        allowed = _PROFILE_REGION_PREFIXES.get(prefix, ("",))
+        if not any(region.startswith(a) for a in allowed):
+            return (
+                f"the inference profile {bare} ({prefix} profiles) cannot be used from {region}; "
+                "use the profile of your region's geography (e.g. 'us.', 'eu.', 'apac.') or 'global.'"
+            )
+    info, via_profile = lookup_model(bare)
+    if info is None:
+        if m and m.group("kind") in ("custom-model", "application-inference-profile"):
+            return None  # ids we cannot know in advance
+        known = [*CATALOG, *(f"us.{k}" for k in CATALOG)]
+        close = difflib.get_close_matches(bare, known, n=3, cutoff=0.8)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "."
+        return (
+            f"{model_id!r} is not a model that supports batch inference (as far as this version "
+            f"of bedrock_batch knows){hint} Pass allow_unknown_model=True for a model released "
+            "after this version"
+        )
+    if info.requires_profile and not via_profile:
+        return f"{model_id} is only reachable through an inference profile: use e.g. 'us.{info.model_id}'"
+    return None
 
 
 def base_model_id(model_id: str) -> str:

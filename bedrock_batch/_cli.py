@@ -313,7 +313,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """List model invocation jobs, newest first."""
-    from ._lifecycle import iter_jobs
+    from ._bedrock import iter_jobs
 
     bedrock = _session(args).client("bedrock")
     jobs = []

@@ -10,11 +10,14 @@ Everything the library raises on purpose derives from :class:`BatchError`::
     │   ├── JobExpiredError                     the job ended Expired (never left Scheduled)
     │   └── JobStoppedError                     the job ended Stopped
     ├── PollTimeoutError (also TimeoutError)    ``wait()`` gave up before the job finished
-    └── StateError                              the job handle is missing or inconsistent
+    └── StateError                              the batch is not in a state for this call
+        └── LedgerError                         the batch's ledger in S3 is corrupt or unknown
 
-``botocore.exceptions.ClientError`` is translated into :class:`ServiceError` at exactly one
-boundary, :func:`translate_client_error`, which keeps the error code, the request id and the
-original exception as ``__cause__``.
+Every botocore error is translated at exactly one boundary, :func:`translate_client_error`:
+``ClientError`` and the transport/configuration errors (no credentials, no region, connection
+failures, timeouts) become :class:`ServiceError`, keeping the error code, the request id and the
+original exception as ``__cause__``; botocore's parameter validation becomes
+:class:`ValidationError`.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import attrs
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 __all__ = [
     "NOT_FOUND_CODES",
+    "TRANSIENT_CODES",
+    "LedgerError",
     "BatchError",
     "JobExpiredError",
     "JobFailedError",
@@ -38,12 +43,34 @@ __all__ = [
     "ServiceError",
     "StateError",
     "ValidationError",
+    "service_error_from",
     "translate_client_error",
 ]
 
 
 #: Error codes S3 uses for "no such object" (HeadObject answers with the bare status "404").
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+#: The one set of error codes that mean "try again later": the call did nothing. botocore's
+#: standard retry mode already retried them; we only decide what happens after that.
+TRANSIENT_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "ServiceUnavailableException",
+        "ServiceUnavailable",
+        "InternalServerException",
+        "InternalError",
+        "InternalFailure",
+        "SlowDown",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ModelNotReadyException",
+        "ModelTimeoutException",
+        "ConnectionError",
+    }
+)
 
 
 class BatchError(Exception):
@@ -137,6 +164,11 @@ class ServiceError(BatchError):
         rid = f", request id {self.request_id}" if self.request_id else ""
         return f"{self.operation} failed with {self.code}{rid}: {base}"
 
+    @property
+    def transient(self) -> bool:
+        """True when trying again later can succeed (throttling, 5xx, a lost connection)."""
+        return self.code in TRANSIENT_CODES or (self.status is not None and self.status >= 500)
+
 
 class JobFailedError(BatchError):
     """The batch job reached a terminal status other than Completed / PartiallyCompleted."""
@@ -171,7 +203,17 @@ class PollTimeoutError(BatchError, TimeoutError):
 
 
 class StateError(BatchError):
-    """A job handle or its persisted state is missing or does not match."""
+    """The batch is not in a state for this call (not submitted, already submitted, running...)."""
+
+
+class LedgerError(StateError):
+    """The batch's ledger in S3 cannot be read: corrupt JSON, an unknown format version, or a
+    shape this version does not understand. ``uri`` names the object."""
+
+    def __init__(self, uri: str, reason: str) -> None:
+        self.uri = uri
+        self.reason = reason
+        super().__init__(f"the batch ledger {uri} cannot be used: {reason}")
 
 
 def _client_error_parts(err: ClientError) -> tuple[str, str, int | None, str | None]:
@@ -185,13 +227,49 @@ def _client_error_parts(err: ClientError) -> tuple[str, str, int | None, str | N
     return code, message, status if isinstance(status, int) else None, request_id
 
 
+_BOTOCORE_HINTS = {
+    "NoCredentialsError": "no AWS credentials were found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID "
+    "and AWS_SECRET_ACCESS_KEY, or pass a boto3 session)",
+    "NoRegionError": "no AWS region is configured (pass a session with region_name, or set "
+    "AWS_DEFAULT_REGION)",
+    "ProfileNotFound": "the AWS profile does not exist in your AWS config",
+    "PartialCredentialsError": "the AWS credentials are incomplete",
+}
+
+
+def _transport_code(err: BotoCoreError) -> str:
+    name = type(err).__name__
+    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
+        return "ConnectionError"
+    if name.endswith("ConnectionError") or "Timeout" in name:
+        return "ConnectionError"
+    return name
+
+
+def service_error_from(err: BaseException, operation: str) -> BatchError:
+    """The library's error for a botocore exception (see :func:`translate_client_error`)."""
+    if isinstance(err, ClientError):
+        code, message, status, request_id = _client_error_parts(err)
+        return ServiceError(
+            message, code=code, operation=operation, status=status, request_id=request_id
+        )
+    if isinstance(err, ParamValidationError):
+        return ValidationError(f"{operation}: invalid request parameters: {err}")
+    assert isinstance(err, BotoCoreError)
+    name = type(err).__name__
+    message = _BOTOCORE_HINTS.get(name, str(err))
+    return ServiceError(message, code=_transport_code(err), operation=operation)
+
+
 @contextlib.contextmanager
 def translate_client_error(operation: str) -> Iterator[None]:
-    """Translate botocore's ``ClientError`` raised inside the block into :class:`ServiceError`."""
+    """Translate every botocore error raised inside the block into the library's errors.
+
+    ``ClientError`` and botocore's transport and configuration errors become
+    :class:`ServiceError` (connection failures and timeouts with the code ``ConnectionError``);
+    botocore's own parameter validation becomes :class:`ValidationError`.
+    """
     try:
         yield
-    except ClientError as err:
-        code, message, status, request_id = _client_error_parts(err)
-        raise ServiceError(
-            message, code=code, operation=operation, status=status, request_id=request_id
-        ) from err
+    except (ClientError, BotoCoreError) as err:
+        raise service_error_from(err, operation) from err

@@ -1,143 +1,246 @@
-"""Typed views of model invocation jobs, and the calls that create, read and stop them."""
+"""The *lifecycle* part: creating a batch's Bedrock jobs under the concurrent-job quota,
+polling them, answering on-demand runs, stopping, and adding retry attempts — every step
+announced in the ledger before it is taken.
+
+Creating a job is three ledger phases: ``uploaded`` → ``creating`` (stored *before*
+CreateModelInvocationJob is called, with the job's deterministic client request token) →
+``created`` (its ARN). A process that finds a job ``creating`` does not know whether the call
+reached Bedrock: it looks the job up by name before calling create again with the same token,
+so a job is never created twice even after the service's idempotency window. Before creating
+anything the latest ledger is read: a batch stopped by any process creates nothing more.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+import logging
+from collections import Counter
+from typing import Any
 
 import attrs
 
-from ._errors import translate_client_error
+from . import _bedrock
+from ._bedrock import JobDescription
+from ._errors import ServiceError, translate_client_error
+from ._ledger import Attempt, JobEntry, Ledger, LedgerStore, move_job, move_run
+from ._ondemand import OnDemandRunner
+from ._status import BatchStatus
 
-__all__ = ["TERMINAL", "JobDescription", "JobStatus", "iter_jobs"]
+__all__ = ["Lifecycle"]
 
-JobStatus = Literal[
-    "Submitted",
-    "Validating",
-    "Scheduled",
-    "InProgress",
-    "Stopping",
-    "Completed",
-    "PartiallyCompleted",
-    "Failed",
-    "Stopped",
-    "Expired",
-]
-
-#: Statuses a job never leaves.
-TERMINAL: frozenset[str] = frozenset(
-    {"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"}
-)
+log = logging.getLogger("bedrock_batch")
+#: Errors after which CreateModelInvocationJob surely created nothing: try again later.
+_NOT_CREATED = frozenset({"ServiceQuotaExceededException", "ThrottlingException"})
 
 
-def _dt(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+class Lifecycle:
+    """Creates, watches and stops a batch's Bedrock jobs (see the module docstring)."""
 
+    def __init__(
+        self, bedrock: Any, ledger: LedgerStore, runner: OnDemandRunner, *, calls: Counter[str]
+    ) -> None:
+        self.bedrock = bedrock
+        self.ledger = ledger
+        self.runner = runner
+        self.calls = calls
+        #: The latest description of every created job, by ARN.
+        self.last: dict[str, JobDescription] = {}
 
-def _opt_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    def advance(self) -> None:
+        """Move the batch forward once: create what the quota allows (after polling the jobs
+        already created), then answer the on-demand runs. Nothing happens for a stopped batch."""
+        ledger = self.ledger.refresh()
+        if ledger.job_arns:
+            self.poll()
+        if ledger.stopped:
+            return
+        if self.create_pending():
+            self.poll()
+        self.run_on_demand()
 
+    def run_on_demand(self) -> None:
+        """Answer every on-demand run that is uploaded and not done (slices other processes
+        hold are left to them)."""
+        store = self.ledger
+        for _, run in list(store.ledger.runs()) if store.ledger else ():
+            if run.phase not in ("uploaded", "running"):
+                continue
+            if run.phase == "uploaded":
+                store.transition(move_run(run.part, "uploaded", "running"))
+            progress = self.runner.run(run, active=lambda: not store.refresh().stopped)
+            if progress.done:
+                store.transition(move_run(run.part, "running", "done"))
 
-@attrs.frozen
-class JobDescription:
-    """A snapshot of one model invocation job, as GetModelInvocationJob describes it.
+    def add_attempt(self, attempt: Attempt, superseded: frozenset[str]) -> Ledger:
+        """Record a retry attempt (idempotent: the same retry added twice is added once)."""
 
-    The record counters are None when the service (or an SDK older than 2026-04-01) does not
-    report them.
-    """
+        def add(ledger: Ledger) -> Ledger | None:
+            if any(a.targets == attempt.targets for a in ledger.attempts):
+                return None  # another process added this very retry
+            return ledger.with_attempt(
+                attrs.evolve(attempt, number=len(ledger.attempts)), superseded
+            )
 
-    job_arn: str
-    job_name: str
-    model_id: str
-    status: str
-    role_arn: str = ""
-    message: str | None = None
-    submit_time: dt.datetime | None = None
-    last_modified_time: dt.datetime | None = None
-    end_time: dt.datetime | None = None
-    job_expiration_time: dt.datetime | None = None
-    input_uri: str = ""
-    output_uri: str = ""
-    invocation_type: str = "InvokeModel"
-    timeout_hours: int | None = None
-    client_request_token: str | None = None
-    total_records: int | None = None
-    processed_records: int | None = None
-    succeeded_records: int | None = None
-    errored_records: int | None = None
+        return self.ledger.transition(add)
 
-    @classmethod
-    def from_response(cls, resp: Mapping[str, Any]) -> JobDescription:
-        """Build from a Get response or a List summary."""
-        inp = resp.get("inputDataConfig", {}).get("s3InputDataConfig", {})
-        out = resp.get("outputDataConfig", {}).get("s3OutputDataConfig", {})
-        return cls(
-            job_arn=resp["jobArn"],
-            job_name=resp.get("jobName", ""),
-            model_id=resp.get("modelId", ""),
-            status=resp.get("status", "Submitted"),
-            role_arn=resp.get("roleArn", ""),
-            message=resp.get("message") or None,
-            submit_time=_dt(resp.get("submitTime")),
-            last_modified_time=_dt(resp.get("lastModifiedTime")),
-            end_time=_dt(resp.get("endTime")),
-            job_expiration_time=_dt(resp.get("jobExpirationTime")),
-            input_uri=inp.get("s3Uri", ""),
-            output_uri=out.get("s3Uri", ""),
-            invocation_type=resp.get("modelInvocationType") or "InvokeModel",
-            timeout_hours=_opt_int(resp.get("timeoutDurationInHours")),
-            client_request_token=resp.get("clientRequestToken"),
-            total_records=_opt_int(resp.get("totalRecordCount")),
-            processed_records=_opt_int(resp.get("processedRecordCount")),
-            succeeded_records=_opt_int(resp.get("successRecordCount")),
-            errored_records=_opt_int(resp.get("errorRecordCount")),
+    # -- creating ----------------------------------------------------------------------------
+
+    def create_pending(self) -> int:
+        """Create waiting jobs while the concurrent-job quota allows; returns how many.
+
+        Reads the latest ledger first: nothing is created for a stopped batch.
+        """
+        ledger = self.ledger.refresh()
+        if ledger.stopped:
+            return 0
+        limit = ledger.quotas.max_concurrent_jobs
+        active = sum(1 for d in self.last.values() if not d.is_terminal)
+        created = 0
+        for _, job in list(ledger.jobs()):
+            if job.phase not in ("uploaded", "creating"):
+                continue
+            if job.phase == "creating" and self._recover(job):
+                continue
+            if active >= limit:
+                break
+            outcome = self._create(job)
+            if outcome is None:
+                break
+            if outcome:
+                active += 1
+                created += 1
+        return created
+
+    def _recover(self, job: JobEntry) -> bool:
+        """A create was announced but its ARN not recorded: find the job if it exists."""
+        self.calls["ListModelInvocationJobs"] += 1
+        found = _bedrock.find_by_name(self.bedrock, job.name, job.token)
+        if found is None:
+            return False
+        self._record(job.part, found.job_arn)
+        self.last[found.job_arn] = found
+        return True
+
+    def _create(self, job: JobEntry) -> bool | None:
+        """Create one job; True when created, False when there was nothing to do, None when
+        Bedrock asked us to wait (quota or throttling)."""
+        part = job.part
+
+        def announce(ledger: Ledger) -> Ledger | None:
+            entry = ledger.find_job(part)
+            if ledger.stopped or entry.phase not in ("uploaded", "creating"):
+                return None
+            return ledger.with_job(part, phase="creating")
+
+        ledger = self.ledger.transition(announce)
+        entry = ledger.find_job(part)
+        if ledger.stopped or entry.phase != "creating":
+            return False
+        request = ledger.spec.request(entry.name, entry.input_uri, entry.token)
+        self.calls["CreateModelInvocationJob"] += 1
+        try:
+            arn = _bedrock.create(self.bedrock, request)
+        except ServiceError as err:
+            if err.code in _NOT_CREATED:
+                log.info("%s: %s; %s waits its turn", err.code, err.operation, entry.name)
+                self.ledger.transition(move_job(part, "creating", "uploaded"))
+                return None
+            if err.transient:  # a 5xx or a lost connection: the job may exist; stay "creating"
+                log.info("creating %s: %s; will look for it and try again", entry.name, err)
+                return None
+            raise
+        self._record(part, arn)
+        log.info("created %s (%s, %d records)", arn, entry.name, entry.records)
+        return True
+
+    def _record(self, part: str, arn: str) -> None:
+        def created(ledger: Ledger) -> Ledger | None:
+            entry = ledger.find_job(part)
+            if entry.job_arn == arn:
+                return None
+            if entry.phase == "cancelled":  # stopped while we created it: keep its ARN
+                return ledger.with_job(part, job_arn=arn)
+            return ledger.with_job(part, phase="created", job_arn=arn)
+
+        ledger = self.ledger.transition(created)
+        if ledger.find_job(part).phase == "cancelled":
+            log.warning("%s was created while the batch was being stopped; stopping it", arn)
+            self._stop_job(arn)
+
+    # -- watching ----------------------------------------------------------------------------
+
+    def poll(self) -> dict[str, JobDescription]:
+        """Describe every created job: one List call for many, one Get for a single job."""
+        ledger = self.ledger.ledger
+        arns = ledger.job_arns if ledger else []
+        found: dict[str, JobDescription] = {}
+        if len(arns) > 1 and ledger is not None:
+            wanted = set(arns)
+            prefix = ledger.spec.base_name(ledger.batch_id)[:63]
+            for page in self._list_pages(prefix):
+                for item in page.get("invocationJobSummaries", []):
+                    if item["jobArn"] in wanted:
+                        found[item["jobArn"]] = JobDescription.from_response(item)
+                if len(found) == len(wanted):
+                    break
+        for arn in arns:
+            if arn not in found:
+                self.calls["GetModelInvocationJob"] += 1
+                found[arn] = _bedrock.describe(self.bedrock, arn)
+        self.last = found
+        return found
+
+    def _list_pages(self, prefix: str) -> Any:
+        with translate_client_error("ListModelInvocationJobs"):
+            pages = self.bedrock.get_paginator("list_model_invocation_jobs").paginate(
+                nameContains=prefix, sortOrder="Descending", PaginationConfig={"PageSize": 1000}
+            )
+            for page in pages:
+                self.calls["ListModelInvocationJobs"] += 1
+                yield page
+
+    def status(self) -> BatchStatus:
+        """The batch's status from the last poll (on-demand progress is read from S3)."""
+        ledger = self.ledger.ledger
+        if ledger is None:
+            return BatchStatus(())
+        on_demand: dict[str, tuple[int, int]] = {}
+        for _, run in ledger.runs():
+            if run.phase == "done":
+                on_demand[run.part] = (run.records, 0)
+                continue
+            answered = self.runner.progress(run).answered
+            left = 0 if run.phase == "cancelled" or ledger.stopped else run.records - answered
+            on_demand[run.part] = (answered, left)
+        pending = sum(1 for _, j in ledger.jobs() if j.phase in ("planned", "uploaded", "creating"))
+        superseded = frozenset(j.job_arn for _, j in ledger.jobs() if j.superseded and j.job_arn)
+        jobs = tuple(self.last[a] for a in ledger.job_arns if a in self.last)
+        return BatchStatus(
+            jobs,
+            pending=pending,
+            on_demand_records=sum(done for done, _ in on_demand.values()),
+            on_demand_pending=sum(left for _, left in on_demand.values()),
+            superseded=superseded,
+            stopped=ledger.stopped,
         )
 
-    @property
-    def job_id(self) -> str:
-        """The last segment of the ARN, which names the folder Bedrock writes outputs to."""
-        return self.job_arn.rsplit("/", 1)[-1]
+    # -- stopping ----------------------------------------------------------------------------
 
-    @property
-    def is_terminal(self) -> bool:
-        """True once the job can no longer change."""
-        return self.status in TERMINAL
+    def stop(self) -> list[str]:
+        """Stop the batch: the ledger says so first (no process creates anything more), then
+        every running job is asked to stop. Returns the ARNs asked to stop."""
+        self.ledger.transition(lambda ledger: ledger.stop())
+        asked = []
+        for arn, desc in self.poll().items():
+            if not desc.is_terminal and desc.status != "Stopping" and self._stop_job(arn):
+                asked.append(arn)
+        return asked
 
-
-def describe(bedrock: Any, job_arn: str) -> JobDescription:
-    """GetModelInvocationJob, translated."""
-    with translate_client_error("GetModelInvocationJob"):
-        return JobDescription.from_response(bedrock.get_model_invocation_job(jobIdentifier=job_arn))
-
-
-def stop(bedrock: Any, job_arn: str) -> None:
-    """StopModelInvocationJob, translated."""
-    with translate_client_error("StopModelInvocationJob"):
-        bedrock.stop_model_invocation_job(jobIdentifier=job_arn)
-
-
-def iter_jobs(
-    bedrock: Any,
-    *,
-    status: str | None = None,
-    name_contains: str | None = None,
-    submitted_after: dt.datetime | None = None,
-    submitted_before: dt.datetime | None = None,
-) -> Iterator[JobDescription]:
-    """Every matching job, across pages (botocore's paginator), newest first."""
-    kwargs: dict[str, Any] = {"sortOrder": "Descending"}
-    if status:
-        kwargs["statusEquals"] = status
-    if name_contains:
-        kwargs["nameContains"] = name_contains
-    if submitted_after:
-        kwargs["submitTimeAfter"] = submitted_after
-    if submitted_before:
-        kwargs["submitTimeBefore"] = submitted_before
-    with translate_client_error("ListModelInvocationJobs"):
-        for page in bedrock.get_paginator("list_model_invocation_jobs").paginate(**kwargs):
-            for item in page.get("invocationJobSummaries", []):
-                yield JobDescription.from_response(item)
+    def _stop_job(self, arn: str) -> bool:
+        self.calls["StopModelInvocationJob"] += 1
+        try:
+            _bedrock.stop(self.bedrock, arn)
+        except ServiceError as err:
+            if err.code == "ConflictException":  # it ended meanwhile
+                return False
+            raise
+        return True

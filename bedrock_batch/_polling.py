@@ -14,10 +14,6 @@ from ._errors import PollTimeoutError, ServiceError
 
 __all__ = ["PollConfig", "backoff", "wait_until_terminal"]
 
-_TRANSIENT = frozenset(
-    {"ThrottlingException", "InternalServerException", "ServiceUnavailableException"}
-)
-
 
 @attrs.frozen
 class PollConfig:
@@ -46,7 +42,7 @@ def backoff(initial: float, cap: float, jitter: float) -> Callable[[_t.RetryCall
 
 
 def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, ServiceError) and exc.code in _TRANSIENT
+    return isinstance(exc, ServiceError) and exc.transient
 
 
 class Pollable(Protocol):
@@ -72,9 +68,10 @@ def wait_until_terminal(
 ) -> P:
     """Call ``get`` until the job is terminal; returns the last description.
 
-    Throttling and 5xx that survive botocore's own retries are polled through. Raises
-    :class:`PollTimeoutError` when the summed waits (or the real elapsed time) pass
-    ``config.timeout``.
+    Throttling, 5xx and lost connections that survive botocore's own retries are polled
+    through (the next poll is the retry). ``config.timeout`` is a deadline: each sleep is cut to
+    the time left, and :class:`PollTimeoutError` is raised once the summed waits (or the real
+    elapsed time) reach it.
     """
     last: list[P] = []
 
@@ -86,15 +83,23 @@ def wait_until_terminal(
             on_update(desc)
         return desc
 
+    def spent(state: _t.RetryCallState) -> float:
+        return max(state.idle_for, state.seconds_since_start or 0.0)
+
     def out_of_time(state: _t.RetryCallState) -> bool:
-        if config.timeout is None:
-            return False
-        elapsed = state.seconds_since_start or 0.0
-        return state.idle_for >= config.timeout or elapsed >= config.timeout
+        return config.timeout is not None and spent(state) >= config.timeout
+
+    interval = backoff(config.initial, config.max_interval, config.jitter)
+
+    def capped(state: _t.RetryCallState) -> float:
+        wait_for = interval(state)
+        if config.timeout is not None:
+            wait_for = max(0.0, min(wait_for, config.timeout - spent(state)))
+        return wait_for
 
     retrying = _t.Retrying(
         retry=_t.retry_if_result(lambda d: not d.is_terminal) | _t.retry_if_exception(_transient),
-        wait=backoff(config.initial, config.max_interval, config.jitter),
+        wait=capped,
         stop=out_of_time,
         sleep=sleep,
         reraise=False,

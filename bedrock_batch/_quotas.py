@@ -14,8 +14,9 @@ from typing import Any
 import attrs
 
 from ._catalog import QUOTA_NAME_TEMPLATES, ModelInfo
+from ._errors import BatchError, translate_client_error
 
-__all__ = ["Quotas", "read_service_quotas"]
+__all__ = ["Quotas", "QuotaSource", "read_service_quotas", "resolve_quotas"]
 
 log = logging.getLogger("bedrock_batch")
 
@@ -77,3 +78,47 @@ def read_service_quotas(
         if not token:
             break
     return attrs.evolve(base, **found), len(found)
+
+
+@attrs.frozen
+class QuotaSource:
+    """Where a plan's quota values came from, and what went wrong when they are defaults."""
+
+    name: str  # "override", "service-quotas", "defaults"
+    warning: str | None = None
+
+    def __str__(self) -> str:
+        return self.name if self.warning is None else f"{self.name} ({self.warning})"
+
+
+def resolve_quotas(
+    model: ModelInfo | None,
+    *,
+    override: Quotas | None,
+    use_service_quotas: bool,
+    list_quotas: Callable[[], Callable[..., Any]],
+) -> tuple[Quotas, QuotaSource]:
+    """The quotas a plan uses: the override, else Service Quotas, else the defaults.
+
+    When Service Quotas cannot be read (throttled, denied, no credentials), the defaults are
+    used *and the source says so* with a warning logged: a silent fallback could plan jobs the
+    account's real quotas refuse.
+    """
+    if override is not None:
+        return override, QuotaSource("override")
+    if not use_service_quotas:
+        return Quotas(), QuotaSource("defaults")
+    if model is None:
+        return Quotas(), QuotaSource("defaults", "model unknown to this version")
+    try:
+        with translate_client_error("ListServiceQuotas"):
+            quotas, found = read_service_quotas(model, list_quotas(), Quotas())
+    except BatchError as err:
+        warning = f"Service Quotas unreadable: {err}"
+        log.warning("using the default batch quotas for %s: %s", model.display_name, warning)
+        return Quotas(), QuotaSource("defaults", warning)
+    if not found:
+        return Quotas(), QuotaSource(
+            "defaults", f"Service Quotas has no batch quotas for {model.display_name}"
+        )
+    return quotas, QuotaSource("service-quotas")

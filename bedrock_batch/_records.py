@@ -1,227 +1,42 @@
-"""Records and the request-body builders of each model family."""
+"""The *records* part: intake (``add``, ``add_prompt``, ``add_embedding``, ``add_jsonl``,
+``add_records``, ``add_dataframe``), validation, and the record store.
+
+Every record is checked when it is added — its id, its body against the model family's rules,
+every value (``NaN``, lone surrogates), its key — and encoded once into the store. Each
+``add_*`` call is all-or-nothing: if any record of the call is refused, the call leaves nothing
+behind and raises one :class:`ValidationError` listing every problem.
+"""
 
 from __future__ import annotations
 
-import base64
+import math
 import re
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
 
-import attrs
+from ._builders import Image, build_embedding, build_prompt
+from ._catalog import ModelInfo, estimate_tokens, family_of, lookup_model
+from ._codec import EncodeError, decode, encode, encode_line, iter_lines
+from ._errors import Problem, StateError, ValidationError
+from ._s3uri import S3Uri
+from ._schemas import check_model_input, input_text, iter_s3_locations, requested_output_tokens
+from ._store import Mark, RecordStore
 
-from ._catalog import Family
-from ._errors import ValidationError
-from ._schemas import ANTHROPIC_VERSION
-
-__all__ = [
-    "DEFAULT_RECORD_ID_PATTERN",
-    "Record",
-    "build_embedding",
-    "build_prompt",
-    "default_id_factory",
-]
+__all__ = ["DEFAULT_RECORD_ID_PATTERN", "Records", "default_id_factory", "id_checker"]
 
 #: Record ids we accept from users. Bedrock's own rule is UNVERIFIED (facts §6): ids with ``_``
 #: and ``-`` are known to work; this pattern is deliberately conservative and configurable.
 DEFAULT_RECORD_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}"
 
+#: How many ids a generator may propose that are already taken before we give up on it.
+_MAX_ID_TRIES = 1000
+_READ_CHUNK = 1 << 20
+
 
 def default_id_factory(ordinal: int) -> str:
     """``R`` and ten digits: 11 alphanumerics, unique within a job (``R0000000042``)."""
     return f"R{ordinal:010d}"
-
-
-@attrs.frozen
-class Record:
-    """One input record: its id, the ``modelInput`` body and the caller's key (never sent)."""
-
-    record_id: str
-    model_input: dict[str, Any]
-    key: Any = None
-
-    def to_line(self) -> dict[str, Any]:
-        """The input line Bedrock reads: ``{"recordId", "modelInput"}``."""
-        return {"recordId": self.record_id, "modelInput": self.model_input}
-
-
-Image = bytes | tuple[bytes, str]
-
-
-def _image(image: Image) -> tuple[str, str]:
-    """(format, base64) for raw image bytes, detecting the format from magic numbers."""
-    data, fmt = image if isinstance(image, tuple) else (image, "")
-    if not isinstance(data, (bytes, bytearray)):
-        raise TypeError("images must be bytes or (bytes, format)")
-    if not fmt:
-        if data.startswith(b"\x89PNG"):
-            fmt = "png"
-        elif data.startswith(b"\xff\xd8"):
-            fmt = "jpeg"
-        elif data[:4] == b"GIF8":
-            fmt = "gif"
-        elif data[8:12] == b"WEBP":
-            fmt = "webp"
-        else:
-            raise ValidationError(
-                "cannot tell the image format; pass (bytes, 'png'|'jpeg'|'gif'|'webp')"
-            )
-    return fmt.lower().replace("jpg", "jpeg"), base64.b64encode(bytes(data)).decode("ascii")
-
-
-def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-def _llama_prompt(prompt: str, system: str | None) -> str:
-    parts = ["<|begin_of_text|>"]
-    if system:
-        parts.append(f"<|start_header_id|>system<|end_header_id|>\n\n{system}<|eot_id|>")
-    parts.append(f"<|start_header_id|>user<|end_header_id|>\n\n{prompt}<|eot_id|>")
-    parts.append("<|start_header_id|>assistant<|end_header_id|>\n\n")
-    return "".join(parts)
-
-
-def build_prompt(
-    family: Family | None,
-    prompt: str,
-    *,
-    invocation_type: str = "InvokeModel",
-    system: str | None = None,
-    max_tokens: int | None = None,
-    temperature: float | None = None,
-    top_p: float | None = None,
-    stop_sequences: Sequence[str] | None = None,
-    images: Sequence[Image] = (),
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A single-turn text-generation body in the family's format (or Converse's).
-
-    ``extra`` keys are merged into the body as given (e.g. ``top_k`` for Anthropic, or
-    ``additionalModelRequestFields`` for Converse).
-    """
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise ValidationError("the prompt must be a non-empty string")
-    stops = list(stop_sequences) if stop_sequences else None
-    imgs = [_image(i) for i in images]
-    body: dict[str, Any]
-    if invocation_type == "Converse" or family == "nova":
-        content: list[dict[str, Any]] = [{"text": prompt}]
-        content += [{"image": {"format": f, "source": {"bytes": b}}} for f, b in imgs]
-        config = _drop_none(
-            {
-                "maxTokens": max_tokens,
-                "temperature": temperature,
-                "topP": top_p,
-                "stopSequences": stops,
-            }
-        )
-        body = {"messages": [{"role": "user", "content": content}]}
-        if invocation_type != "Converse":
-            body = {"schemaVersion": "messages-v1", **body}
-        if system:
-            body["system"] = [{"text": system}]
-        if config:
-            body["inferenceConfig"] = config
-    elif family == "anthropic":
-        blocks: list[dict[str, Any]] = [
-            {"type": "image", "source": {"type": "base64", "media_type": f"image/{f}", "data": b}}
-            for f, b in imgs
-        ]
-        blocks.append({"type": "text", "text": prompt})
-        body = {
-            "anthropic_version": ANTHROPIC_VERSION,
-            "max_tokens": max_tokens if max_tokens is not None else 1024,
-            "messages": [{"role": "user", "content": blocks}],
-        }
-        body.update(
-            _drop_none(
-                {
-                    "system": system,
-                    "temperature": temperature,
-                    "top_p": top_p,
-                    "stop_sequences": stops,
-                }
-            )
-        )
-    elif family == "titan-text":
-        if imgs:
-            raise ValidationError("Titan Text takes no images")
-        text = f"{system}\n\n{prompt}" if system else prompt
-        config = _drop_none(
-            {
-                "maxTokenCount": max_tokens,
-                "temperature": temperature,
-                "topP": top_p,
-                "stopSequences": stops,
-            }
-        )
-        body = {"inputText": text}
-        if config:
-            body["textGenerationConfig"] = config
-    elif family == "llama":
-        if stops:
-            raise ValidationError("Llama's native format has no stop sequences; use Converse")
-        body = {"prompt": _llama_prompt(prompt, system)}
-        body.update(
-            _drop_none({"max_gen_len": max_tokens, "temperature": temperature, "top_p": top_p})
-        )
-        if imgs:
-            body["images"] = [b for _, b in imgs]
-    elif family == "mistral":
-        if imgs:
-            raise ValidationError("Mistral's chat format takes no images here; use Converse")
-        messages = ([{"role": "system", "content": system}] if system else []) + [
-            {"role": "user", "content": prompt}
-        ]
-        body = {"messages": messages}
-        body.update(
-            _drop_none(
-                {
-                    "max_tokens": max_tokens,
-                    "temperature": temperature,
-                    "top_p": top_p,
-                    "stop": stops,
-                }
-            )
-        )
-    elif family in ("titan-embed-text", "titan-embed-image"):
-        raise ValidationError("this is an embedding model: use add_embedding()")
-    else:
-        raise ValidationError(
-            "unknown model family: pass a complete modelInput with add(), or use invocation_type='Converse'"
-        )
-    if extra:
-        body.update(extra)
-    return body
-
-
-def build_embedding(
-    family: Family | None,
-    text: str | None = None,
-    *,
-    image: Image | None = None,
-    dimensions: int | None = None,
-    normalize: bool | None = None,
-) -> dict[str, Any]:
-    """An embeddings body for Titan Text Embeddings V2 or Titan Multimodal Embeddings G1."""
-    if family == "titan-embed-text":
-        if image is not None:
-            raise ValidationError("Titan Text Embeddings V2 takes no image")
-        if not text or not text.strip():
-            raise ValidationError("non-blank text is required for Titan Text Embeddings V2")
-        return _drop_none({"inputText": text, "dimensions": dimensions, "normalize": normalize})
-    if family == "titan-embed-image":
-        if not text and image is None:
-            raise ValidationError("text or image is required for Titan Multimodal Embeddings")
-        body = _drop_none({"inputText": text or None})
-        if image is not None:
-            body["inputImage"] = _image(image)[1]
-        if dimensions is not None:
-            body["embeddingConfig"] = {"outputEmbeddingLength": dimensions}
-        if normalize is not None:
-            raise ValidationError("Titan Multimodal Embeddings has no normalize option")
-        return body
-    raise ValidationError("add_embedding() needs an embedding model (Titan embeddings)")
 
 
 def id_checker(pattern: str) -> Callable[[Any], str | None]:
@@ -236,3 +51,389 @@ def id_checker(pattern: str) -> Callable[[Any], str | None]:
         return None
 
     return check
+
+
+def _is_empty(value: Any) -> bool:
+    """None, NaN, pandas' NA / NaT, or a blank string: a DataFrame cell with nothing in it."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+class _Call:
+    """One ``add_*`` call: collects problems, rolls back on failure, fixes id collisions."""
+
+    def __init__(self, records: Records, source: str | None) -> None:
+        self.records = records
+        self.source = source
+        self.mark: Mark = records.store.mark()
+        self.problems: list[Problem] = []
+        self.generated: dict[str, int] = {}  # ids generated in this call -> ordinal
+        self.renames: dict[int, str] = {}  # ordinal -> new id, decided at commit
+        self.explicit: set[str] = set()
+        self.tokens = 0
+        self.max_out = 0
+        self.count = 0
+
+    def problem(self, message: str, **where: Any) -> None:
+        self.problems.append(Problem(message, source=self.source, **where))
+
+    def finish(self, what: str) -> None:
+        store = self.records.store
+        if self.problems:
+            store.rollback(self.mark)
+            n = len(self.problems)
+            raise ValidationError(
+                f"{n} invalid record(s) in {what}; nothing from this call was added", self.problems
+            )
+        if self.renames:
+            taken = set(self.explicit)
+            for ordinal in sorted(self.renames):
+                self.renames[ordinal] = self.records.new_id(taken)
+                taken.add(self.renames[ordinal])
+            store.rename(self.renames, self.mark)
+        self.records.estimated_input_tokens += self.tokens
+        self.records.max_output_tokens += self.max_out
+
+
+class Records:
+    """Builds, checks and stores the records of one batch.
+
+    Args:
+        model_id: the job's model (its family decides the body rules and builders).
+        invocation_type: ``"InvokeModel"`` or ``"Converse"``.
+        input_uri: the batch's input prefix (objects a body references must be in its bucket).
+        id_factory: makes record ids from ordinals when the caller gives none.
+        record_id_pattern: what a record id must match.
+    """
+
+    def __init__(
+        self,
+        model_id: str,
+        *,
+        invocation_type: str = "InvokeModel",
+        input_uri: str = "",
+        id_factory: Callable[[int], str] = default_id_factory,
+        record_id_pattern: str = DEFAULT_RECORD_ID_PATTERN,
+    ) -> None:
+        self.model: ModelInfo | None = lookup_model(model_id)[0]
+        self.family = family_of(model_id)
+        self.invocation_type = invocation_type
+        try:
+            self._bucket: str | None = S3Uri.parse(input_uri).bucket
+        except ValueError:
+            self._bucket = None  # plan() reports the bad URI
+        self._id_factory = id_factory
+        self._record_id_pattern = record_id_pattern
+        self._check_id = id_checker(record_id_pattern)
+        self.store = RecordStore()
+        self.estimated_input_tokens = 0
+        self.max_output_tokens = 0
+        self._frozen: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def freeze(self, why: str) -> None:
+        """Refuse further records (the batch was submitted)."""
+        self._frozen = why
+
+    def close(self) -> None:
+        """Release the store's temporary file."""
+        self.store.close()
+
+    def _open(self) -> None:
+        if self._frozen:
+            raise StateError(self._frozen)
+        if self.store.closed:
+            raise StateError("this BatchJob was closed")
+
+    # -- ids -------------------------------------------------------------------------------
+
+    def new_id(self, also_taken: set[str] | frozenset[str] = frozenset()) -> str:
+        """A generated id that is free, valid, and not in ``also_taken``."""
+        n = len(self.store)
+        for _ in range(_MAX_ID_TRIES):
+            candidate = self._id_factory(n)
+            n += 1
+            if candidate in self.store or candidate in also_taken:
+                continue
+            why = self._check_id(candidate)
+            if why:
+                raise ValidationError(
+                    "id_factory made an invalid record id",
+                    [Problem(why, record_id=str(candidate), field="id_factory")],
+                )
+            return candidate
+        raise ValidationError(
+            f"id_factory proposed {_MAX_ID_TRIES} ids in a row that are already taken; "
+            "it must return a different id for each ordinal"
+        )
+
+    # -- one record ------------------------------------------------------------------------
+
+    def _take(self, call: _Call, model_input: Any, record_id: Any, key: Any, line: int) -> None:
+        """Check one record and append it; problems go to ``call``."""
+        store = self.store
+        rid: str
+        if record_id is None:
+            try:
+                rid = self.new_id(call.explicit)
+            except ValidationError as err:
+                call.problems.extend(err.problems or [Problem(err.summary, line=line)])
+                return
+        else:
+            why = self._check_id(record_id)
+            if why:
+                call.problem(why, record_id=str(record_id), line=line, field="recordId")
+                return
+            rid = record_id
+            if rid in call.explicit or (rid in store and rid not in call.generated):
+                call.problem("duplicate recordId", record_id=rid, line=line, field="recordId")
+                return
+            if rid in call.generated:  # an id generated earlier in this call: move that one
+                ordinal = call.generated.pop(rid)
+                store.forget_id(rid)
+                call.renames[ordinal] = ""
+            call.explicit.add(rid)
+        message = self._body_problem(model_input)
+        if message:
+            call.problem(message, record_id=rid, line=line, field="modelInput")
+            return
+        if key is not None:
+            try:
+                encode(key)
+            except EncodeError as err:
+                call.problem(
+                    f"the key must be JSON-serialisable (it is persisted for attach()): {err.reason}",
+                    record_id=rid,
+                    line=line,
+                    field=f"key{err.path[1:]}",
+                )
+                return
+        try:
+            encoded = encode_line({"recordId": rid, "modelInput": model_input})
+        except EncodeError as err:
+            where = err.path.replace("$.modelInput", "modelInput", 1).replace("$", "recordId", 1)
+            call.problem(err.reason, record_id=rid, line=line, field=where)
+            return
+        ordinal = store.append_line(rid, encoded, key)
+        if record_id is None:
+            call.generated[rid] = ordinal
+        call.count += 1
+        call.tokens += estimate_tokens(input_text(model_input))
+        ceiling = self.model.max_output_tokens if self.model else 4096
+        call.max_out += requested_output_tokens(
+            model_input, self.family, invocation_type=self.invocation_type, default=ceiling
+        )
+
+    def _body_problem(self, model_input: Any) -> str | None:
+        message = check_model_input(
+            model_input, self.family, invocation_type=self.invocation_type, model=self.model
+        )
+        if message:
+            return message
+        if self.family != "nova" and self.invocation_type != "Converse":
+            return None  # only Nova and Converse bodies reference S3 objects
+        for loc in iter_s3_locations(model_input):
+            if self._bucket is not None and not loc.startswith(f"s3://{self._bucket}/"):
+                return f"s3Location {loc} must be in the job's input bucket {self._bucket}"
+        return None
+
+    def _single(self, model_input: Any, record_id: str | None, key: Any) -> str:
+        self._open()
+        call = _Call(self, None)
+        line = len(self.store) + 1
+        self._take(call, model_input, record_id, key, line)
+        if call.problems:
+            self.store.rollback(call.mark)
+            first = call.problems[0]
+            if first.field == "recordId" and first.message == "duplicate recordId":
+                raise ValidationError(f"duplicate record id {first.record_id!r}", call.problems)
+            label = "invalid record id" if first.field == "recordId" else "invalid record"
+            if first.field == "modelInput":
+                label = f"record {first.record_id!r} would be refused by the model"
+            raise ValidationError(label, call.problems)
+        self.estimated_input_tokens += call.tokens
+        self.max_output_tokens += call.max_out
+        return self.store.ids(len(self.store) - 1)[0]
+
+    # -- intake ----------------------------------------------------------------------------
+
+    def add(self, model_input: Mapping[str, Any], *, record_id: str | None, key: Any) -> str:
+        """Add one record with a complete ``modelInput`` body; returns its record id."""
+        body = dict(model_input) if isinstance(model_input, Mapping) else model_input
+        return self._single(body, record_id, key)
+
+    def add_prompt(
+        self,
+        prompt: str,
+        *,
+        system: str | None,
+        max_tokens: int | None,
+        temperature: float | None,
+        top_p: float | None,
+        stop_sequences: Sequence[str] | None,
+        images: Sequence[Image],
+        record_id: str | None,
+        key: Any,
+        extra: dict[str, Any] | None,
+    ) -> str:
+        """Add a text-generation record built in the model family's format."""
+        self._open()
+        body = build_prompt(
+            self.family,
+            prompt,
+            invocation_type=self.invocation_type,
+            system=system,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            stop_sequences=stop_sequences,
+            images=images,
+            extra=extra,
+        )
+        return self._single(body, record_id, key)
+
+    def add_embedding(
+        self,
+        text: str | None,
+        *,
+        image: Image | None,
+        dimensions: int | None,
+        normalize: bool | None,
+        record_id: str | None,
+        key: Any,
+    ) -> str:
+        """Add an embeddings record (Titan Text Embeddings V2, Titan Multimodal Embeddings G1)."""
+        self._open()
+        body = build_embedding(
+            self.family, text, image=image, dimensions=dimensions, normalize=normalize
+        )
+        return self._single(body, record_id, key)
+
+    def add_jsonl(self, source: str | Path | IO[bytes] | IO[str], *, key_field: str | None) -> int:
+        """Add every ``{"recordId"?, "modelInput"}`` line of a JSONL source, read once."""
+        self._open()
+        name = (
+            str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "<stream>")
+        )
+        if isinstance(source, (str, Path)):
+            path = Path(source)
+            if not path.exists():
+                raise ValidationError(f"{name}: no such file")
+            if path.is_dir():
+                raise ValidationError(f"{name} is a directory, not a JSONL file")
+        call = _Call(self, str(name))
+        for line_no, raw in iter_lines(_chunks(source)):
+            try:
+                obj = decode(raw)
+            except ValueError as err:
+                call.problem(f"not valid JSON ({err.__class__.__name__})", line=line_no)
+                continue
+            if not isinstance(obj, dict):
+                call.problem("the line is not a JSON object", line=line_no)
+                continue
+            if not isinstance(obj.get("modelInput"), dict):
+                call.problem("the line has no modelInput object", line=line_no, field="modelInput")
+                continue
+            key = obj.get(key_field) if key_field else None
+            self._take(call, obj["modelInput"], obj.get("recordId"), key, line_no)
+        if not call.problems and call.count == 0:
+            raise ValidationError(f"{name} holds no records")
+        call.finish(str(name))
+        return call.count
+
+    def add_records(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Add ``{"modelInput", "recordId"?, "key"?}`` mappings; returns how many."""
+        self._open()
+        call = _Call(self, None)
+        for n, rec in enumerate(records, start=1):
+            if not isinstance(rec, Mapping) or not isinstance(rec.get("modelInput"), Mapping):
+                call.problem("expected a mapping with a modelInput object", line=n)
+                continue
+            self._take(call, dict(rec["modelInput"]), rec.get("recordId"), rec.get("key"), n)
+        call.finish("add_records()")
+        return call.count
+
+    def add_dataframe(
+        self,
+        df: Any,
+        *,
+        prompt: str | Callable[[Mapping[str, Any]], str] | None,
+        text: str | Callable[[Mapping[str, Any]], str] | None,
+        model_input: str | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None,
+        key: str | Callable[[Mapping[str, Any]], Any] | None,
+        record_id: str | Callable[[Mapping[str, Any]], str] | None,
+        options: dict[str, Any],
+    ) -> int:
+        """Add one record per DataFrame row (see :meth:`BatchJob.add_dataframe`)."""
+        from ._frames import iter_frame_rows, pick, scalar_key
+
+        self._open()
+        if sum(x is not None for x in (prompt, text, model_input)) != 1:
+            raise ValidationError(
+                "add_dataframe needs exactly one of prompt=, text= or model_input="
+            )
+        call = _Call(self, "DataFrame")
+        prompt_options = {
+            k: options.pop(k, None)
+            for k in ("system", "max_tokens", "temperature", "top_p", "stop_sequences")
+        }
+        images = options.pop("images", ())
+        for n, row in enumerate(iter_frame_rows(df)):
+            where = {"line": n + 1, "field": None}
+            rid = pick(row, record_id) if record_id is not None else None
+            if record_id is not None and _is_empty(rid):
+                call.problem(f"row {n}: the record id cell is empty", **where)
+                continue
+            k = scalar_key(pick(row, key)) if key is not None else None
+            if isinstance(k, float) and math.isnan(k):
+                k = None
+            try:
+                if model_input is not None:
+                    body: Any = pick(row, model_input)
+                    if _is_empty(body):
+                        call.problem(f"row {n}: the modelInput cell is empty", **where)
+                        continue
+                    body = dict(body) if isinstance(body, Mapping) else body
+                else:
+                    cell = pick(row, prompt if prompt is not None else text)
+                    if _is_empty(cell):
+                        what = "prompt" if prompt is not None else "text"
+                        call.problem(f"row {n}: the {what} cell is empty ({cell!r})", **where)
+                        continue
+                    if prompt is not None:
+                        body = build_prompt(
+                            self.family,
+                            str(cell),
+                            invocation_type=self.invocation_type,
+                            images=images,
+                            extra=dict(options) or None,
+                            **prompt_options,
+                        )
+                    else:
+                        body = build_embedding(self.family, str(cell), **options)
+            except ValidationError as err:
+                call.problem(f"row {n}: {err.summary}", **where)
+                continue
+            self._take(call, body, rid, k, n + 1)
+        call.finish("the DataFrame")
+        return call.count
+
+
+def _chunks(source: str | Path | IO[bytes] | IO[str]) -> Iterator[bytes]:
+    """The source's bytes in chunks, read once (pipes and FIFOs work; nothing is re-read)."""
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as fh:
+            yield from iter(lambda: fh.read(_READ_CHUNK), b"")
+        return
+    while True:
+        chunk = source.read(_READ_CHUNK)
+        if not chunk:
+            return
+        yield chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else chunk

@@ -1,4 +1,4 @@
-"""Reading a job's outputs and joining them to its inputs by ``recordId``.
+"""Results: every input record joined to its output by ``recordId``.
 
 Every input record comes back exactly once: ``succeeded`` (a ``modelOutput``), ``errored`` (an
 ``error`` object) or ``missing`` (no usable output line: the job stopped or timed out, a file
@@ -9,26 +9,26 @@ silently, and never joined by position.
 
 from __future__ import annotations
 
-import html
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 import attrs
 
-from ._errors import NOT_FOUND_CODES, ServiceError, translate_client_error
-from ._jsonl import iter_lines, loads_line
+from ._codec import decode, encode, has_lone_surrogate, scrub_surrogates
+from ._errors import NOT_FOUND_CODES, ServiceError
 from ._outputs import Usage, output_embedding, output_text, output_usage
+from ._s3 import S3Access
 from ._s3uri import S3Uri
 
-__all__ = ["Anomaly", "ErrorInfo", "OutputSource", "Result", "ResultStatus", "Results", "Summary"]
+__all__ = ["Anomaly", "ErrorInfo", "OutputSource", "Result", "ResultStatus", "Results"]
 
 ResultStatus = Literal["succeeded", "errored", "missing"]
 AnomalyKind = Literal[
     "unknown_id",
     "duplicate_id",
     "unparseable_line",
+    "invalid_unicode",
     "missing_output_file",
     "missing_manifest",
 ]
@@ -136,24 +136,23 @@ class Anomaly:
         return f"{self.kind}{where}: {self.detail}"
 
 
-InputReader = Callable[[set[str]], Iterator[tuple[str, Any]]]
-
-
 @attrs.frozen
 class OutputSource:
     """Where one run's output lines are: a Bedrock job's ``{output}/{jobId}/`` folder, or the
-    single file an on-demand run wrote. ``attempt`` orders retries (latest wins)."""
+    folder (or, for batches of version 0.1, the single file) an on-demand run wrote its
+    answers to. ``attempt`` orders retries (the latest wins)."""
 
-    location: str  # s3:// folder (batch) or file (on demand)
+    location: str
     job_arn: str | None = None
     attempt: int = 0
     expected_files: tuple[str, ...] = ()
     status: str | None = None
     records: int | None = None
+    single_file: bool = False
 
     @property
     def is_file(self) -> bool:
-        """True for an on-demand output file."""
+        """True for an on-demand run (its answers are not a Bedrock job's output)."""
         return self.job_arn is None
 
 
@@ -166,8 +165,11 @@ class SourceCounts:
     usage: Usage = attrs.field(factory=Usage)
 
 
+InputReader = Callable[[set[str]], Iterator[tuple[str, Any]]]
+
+
 class Results(Iterable[Result]):
-    """Streams a job's results; ``anomalies`` and ``counts`` fill in as you iterate.
+    """Streams a batch's results; ``anomalies`` and ``counts`` fill in as you iterate.
 
     Every input record comes back exactly once; when a record was retried, its latest attempt
     with an output wins (:meth:`history` shows all of them). Each iteration is a fresh pass
@@ -177,11 +179,10 @@ class Results(Iterable[Result]):
     def __init__(
         self,
         *,
-        s3: Any,
+        s3: S3Access,
         sources: Iterable[OutputSource],
         index: Mapping[str, Any],
         read_inputs: InputReader,
-        bucket_owner: str | None = None,
         chunk_size: int = 1 << 20,
     ) -> None:
         self._s3 = s3
@@ -189,7 +190,6 @@ class Results(Iterable[Result]):
         self.job_arn = next((src.job_arn for src in reversed(self.sources) if src.job_arn), None)
         self._index = index
         self._read_inputs = read_inputs
-        self._extra = {"ExpectedBucketOwner": bucket_owner} if bucket_owner else {}
         self._chunk = chunk_size
         self.anomalies: list[Anomaly] = []
         self.counts: dict[str, int] = {"succeeded": 0, "errored": 0, "missing": 0}
@@ -197,31 +197,23 @@ class Results(Iterable[Result]):
         self.per_source: list[SourceCounts] = []
 
     def _files(self, src: OutputSource) -> tuple[S3Uri, list[str]]:
-        if src.is_file:
+        if src.single_file:
             uri = S3Uri.parse(src.location)
-            try:
-                with translate_client_error("HeadObject"):
-                    self._s3.head_object(Bucket=uri.bucket, Key=uri.key, **self._extra)
-            except ServiceError as err:
-                if err.code in NOT_FOUND_CODES:
-                    return uri, []
-                raise
-            return uri, [uri.key]
-        folder = S3Uri.parse(src.location).join(
-            src.job_arn.rsplit("/", 1)[-1] if src.job_arn else ""
-        )
-        keys = []
-        paginator = self._s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=folder.bucket, Prefix=folder.prefix, **self._extra):
-            for obj in page.get("Contents", []):
-                key = obj["Key"]
-                if key.endswith(".out") and not key.endswith("/manifest.json.out"):
-                    keys.append(key)
-        return folder, sorted(keys)
+            return uri, [uri.key] if self._s3.exists(uri) else []
+        folder = S3Uri.parse(src.location)
+        if src.job_arn:
+            folder = folder.join(src.job_arn.rsplit("/", 1)[-1])
+        prefix = S3Uri(folder.bucket, folder.prefix)
+        keys = [
+            key
+            for key, _ in self._s3.list(prefix, suffix=".out")
+            if not key.endswith("/manifest.json.out")
+        ]
+        return prefix, sorted(keys)
 
     def _lines(self, src: OutputSource) -> Iterator[tuple[str, int, bytes]]:
         folder, files = self._files(src)
-        if src.is_file and not files:
+        if src.single_file and not files:
             self.anomalies.append(
                 Anomaly("missing_output_file", "on-demand output file is absent", folder.key)
             )
@@ -236,8 +228,7 @@ class Results(Iterable[Result]):
                     )
                 )
         for key in files:
-            body = self._s3.get_object(Bucket=folder.bucket, Key=key, **self._extra)["Body"]
-            for line_no, raw in iter_lines(body.iter_chunks(self._chunk)):
+            for line_no, raw in self._s3.lines(S3Uri(folder.bucket, key), chunk_size=self._chunk):
                 yield key, line_no, raw
 
     def __iter__(self) -> Iterator[Result]:
@@ -276,18 +267,17 @@ class Results(Iterable[Result]):
             for rid, model_input in self._read_inputs(missing):
                 if rid in missing:
                     missing.discard(rid)
-                    yield self._count(
-                        Result(rid, self._index[rid], "missing", model_input, job_arn=self.job_arn)
-                    )
+                    yield self._count(Result(rid, self._index[rid], "missing", model_input))
             for rid in sorted(missing):  # not even in the inputs any more: still accounted for
-                yield self._count(Result(rid, self._index[rid], "missing", job_arn=self.job_arn))
+                yield self._count(Result(rid, self._index[rid], "missing"))
 
     def history(self, record_id: str) -> list[Result]:
         """Every output of one record across attempts, oldest first."""
         found = []
+        needle = encode(record_id)
         for src in reversed(self.sources):
             for key, line_no, raw in self._lines(src):
-                if record_id.encode() in raw:
+                if needle in raw:
                     result = self._join(raw, key, line_no, src, quiet=True)
                     if result is not None and result.record_id == record_id:
                         found.append(result)
@@ -303,7 +293,7 @@ class Results(Iterable[Result]):
         self, raw: bytes, key: str, line_no: int, src: OutputSource, *, quiet: bool = False
     ) -> Result | None:
         try:
-            obj = loads_line(raw)
+            obj = decode(raw)
             if not isinstance(obj, dict) or not isinstance(obj.get("recordId"), str):
                 raise ValueError("not an object with a string recordId")
         except ValueError as err:
@@ -321,6 +311,19 @@ class Results(Iterable[Result]):
                     )
                 )
             return None
+        if has_lone_surrogate(raw, obj):
+            obj = scrub_surrogates(obj)
+            if not quiet:
+                self.anomalies.append(
+                    Anomaly(
+                        "invalid_unicode",
+                        "the line holds a lone surrogate (not valid Unicode); it was replaced "
+                        "by U+FFFD",
+                        key,
+                        line_no,
+                        obj["recordId"],
+                    )
+                )
         rid = obj["recordId"]
         if rid not in self._index:
             if not quiet:
@@ -336,41 +339,13 @@ class Results(Iterable[Result]):
             return None
         where = f"{key}:{line_no}"
         arn = src.job_arn
-        if "error" in obj and obj["error"] is not None:
-            return Result(
-                rid,
-                self._index[rid],
-                "errored",
-                obj.get("modelInput"),
-                None,
-                ErrorInfo.from_wire(obj["error"]),
-                arn,
-                where,
-                src.attempt,
-            )
+        if obj.get("error") is not None:
+            error = ErrorInfo.from_wire(obj["error"])
+            return Result(rid, self._index[rid], "errored", obj.get("modelInput"), None, error, arn, where, src.attempt)  # fmt: skip
         if "modelOutput" not in obj:
-            return Result(
-                rid,
-                self._index[rid],
-                "errored",
-                obj.get("modelInput"),
-                None,
-                ErrorInfo(0, "output line has neither modelOutput nor error"),
-                arn,
-                where,
-                src.attempt,
-            )
-        return Result(
-            rid,
-            self._index[rid],
-            "succeeded",
-            obj.get("modelInput"),
-            obj["modelOutput"],
-            None,
-            arn,
-            where,
-            src.attempt,
-        )
+            error = ErrorInfo(0, "output line has neither modelOutput nor error")
+            return Result(rid, self._index[rid], "errored", obj.get("modelInput"), None, error, arn, where, src.attempt)  # fmt: skip
+        return Result(rid, self._index[rid], "succeeded", obj.get("modelInput"), obj["modelOutput"], None, arn, where, src.attempt)  # fmt: skip
 
     def manifests(self) -> list[tuple[OutputSource, dict[str, Any] | None]]:
         """``manifest.json.out`` of every Bedrock job (None, and an anomaly, when absent)."""
@@ -379,21 +354,22 @@ class Results(Iterable[Result]):
             if src.is_file or src.status in (None, "Expired", "Failed"):
                 continue
             folder = S3Uri.parse(src.location).join((src.job_arn or "").rsplit("/", 1)[-1])
-            key = folder.join("manifest.json.out").key
+            uri = folder.join("manifest.json.out")
             try:
-                with translate_client_error("GetObject"):
-                    body = self._s3.get_object(Bucket=folder.bucket, Key=key, **self._extra)[
-                        "Body"
-                    ].read()
-            except ServiceError as err:
-                if err.code in NOT_FOUND_CODES:
-                    self.anomalies.append(
-                        Anomaly("missing_manifest", "manifest.json.out is absent", key)
-                    )
-                    out.append((src, None))
-                    continue
-                raise
-            data = json.loads(body)
+                found = self._s3.get_json(uri)
+            except ServiceError as err:  # pragma: no cover - get_json maps 404 to None
+                if err.code not in NOT_FOUND_CODES:
+                    raise
+                found = None
+            except ValueError:
+                found = (None, "")
+            if found is None:
+                self.anomalies.append(
+                    Anomaly("missing_manifest", "manifest.json.out is absent", uri.key)
+                )
+                out.append((src, None))
+                continue
+            data = found[0]
             out.append((src, data if isinstance(data, dict) else None))
         return out
 
@@ -402,9 +378,9 @@ class Results(Iterable[Result]):
         from ._progress import CountDisplay
 
         display = CountDisplay("results", total=len(self._index), unit="rec") if progress else None
-        with open(path, "w", encoding="utf-8") as fh:
+        with open(path, "wb") as fh:
             for result in self:
-                fh.write(json.dumps(result.to_dict(), ensure_ascii=False, default=str) + "\n")
+                fh.write(encode(result.to_dict()) + b"\n")
                 if display is not None:
                     display.update(1)
         if display is not None:
@@ -447,145 +423,3 @@ class Results(Iterable[Result]):
         if rows or not chunks:
             chunks.append(pd.DataFrame.from_records(rows, columns=list(ROW_COLUMNS)))
         return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
-
-
-@attrs.frozen
-class Summary:
-    """Counts by status, tokens and cost, reconciled with every ``manifest.json.out`` and the
-    jobs' record counters."""
-
-    job_arn: str | None
-    status: str
-    total: int
-    succeeded: int
-    errored: int
-    missing: int
-    usage: Usage
-    manifests: tuple[dict[str, Any] | None, ...]
-    job_counters: dict[str, int | None]
-    anomalies: tuple[Anomaly, ...]
-    discrepancies: tuple[str, ...]
-    jobs: int = 1
-    attempts: int = 1
-    cost_usd: float | None = None
-
-    @property
-    def manifest(self) -> dict[str, Any] | None:
-        """The first job's manifest (the only one for a single-job batch)."""
-        return self.manifests[0] if self.manifests else None
-
-    @property
-    def consistent(self) -> bool:
-        """True when results, manifests and counters agree and no anomaly was seen."""
-        return not self.discrepancies and not self.anomalies
-
-    def rows(self) -> list[tuple[str, str]]:
-        """(label, value) pairs, as the text and HTML renderings show them."""
-        rows = [
-            ("job", self.job_arn or "on demand"),
-            ("status", self.status),
-            ("records", str(self.total)),
-            ("succeeded", str(self.succeeded)),
-            ("errored", str(self.errored)),
-            ("missing", str(self.missing)),
-            ("input tokens", str(self.usage.input_tokens)),
-            ("output tokens", str(self.usage.output_tokens)),
-        ]
-        if self.jobs != 1 or self.attempts != 1:
-            rows.append(("bedrock jobs", f"{self.jobs} in {self.attempts} attempt(s)"))
-        if self.cost_usd is not None:
-            rows.append(("cost (USD)", f"{self.cost_usd:.4f}"))
-        rows += [
-            ("anomalies", str(len(self.anomalies))),
-            (
-                "reconciled",
-                "yes"
-                if self.consistent
-                else "NO: " + "; ".join([*self.discrepancies[:3], *map(str, self.anomalies[:2])]),
-            ),
-        ]
-        return rows
-
-    def __str__(self) -> str:
-        width = max(len(k) for k, _ in self.rows())
-        return "\n".join(f"{k:<{width}}  {v}" for k, v in self.rows())
-
-    def _repr_html_(self) -> str:
-        cells = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in self.rows()
-        )
-        return f"<table>{cells}</table>"
-
-
-_COUNTERS = ("totalRecordCount", "processedRecordCount", "successRecordCount", "errorRecordCount")
-
-
-def reconcile(
-    results: Results,
-    status: str,
-    counters: Mapping[str, Mapping[str, int | None]],
-    total: int,
-    *,
-    cost_usd: float | None = None,
-) -> Summary:
-    """Compare what the join found, run by run, with each manifest and each job's counters.
-
-    ``counters`` maps a job ARN to its four record counters. Call after a full iteration.
-    """
-    problems: list[str] = []
-    manifests = results.manifests()
-    by_source = {id(src): n for n, src in enumerate(results.sources)}
-    for src, manifest in manifests:
-        own = results.per_source[by_source[id(src)]]
-        found = {
-            "totalRecordCount": src.records,
-            "processedRecordCount": own.succeeded + own.errored,
-            "successRecordCount": own.succeeded,
-            "errorRecordCount": own.errored,
-        }
-        label = (src.job_arn or "").rsplit("/", 1)[-1]
-        if manifest is not None:
-            for name, ours in found.items():
-                theirs = manifest.get(name)
-                if ours is not None and theirs is not None and theirs != ours:
-                    problems.append(f"{label} manifest {name}={theirs}, results {ours}")
-            for name, ours_tokens in (
-                ("inputTokenCount", own.usage.input_tokens),
-                ("outputTokenCount", own.usage.output_tokens),
-            ):
-                theirs = manifest.get(name)
-                if theirs is not None and ours_tokens and theirs != ours_tokens:
-                    problems.append(f"{label} manifest {name}={theirs}, results {ours_tokens}")
-        for name, ours in found.items():
-            theirs = counters.get(src.job_arn or "", {}).get(name)
-            if (
-                ours is not None
-                and theirs is not None
-                and theirs != ours
-                and not (name == "totalRecordCount" and theirs == 0)
-            ):
-                problems.append(f"{label} job {name}={theirs}, results {ours}")
-    totals: dict[str, int | None] = {}
-    for name in _COUNTERS:
-        values = [c.get(name) for c in counters.values()]
-        totals[name] = (
-            None if not values or any(v is None for v in values) else sum(v or 0 for v in values)
-        )
-    c = results.counts
-    return Summary(
-        job_arn=results.job_arn,
-        status=status,
-        total=total,
-        succeeded=c["succeeded"],
-        errored=c["errored"],
-        missing=c["missing"],
-        usage=results.usage,
-        manifests=tuple(m for _, m in manifests),
-        job_counters=totals,
-        anomalies=tuple(results.anomalies),
-        discrepancies=tuple(problems),
-        jobs=sum(1 for src in results.sources if not src.is_file),
-        attempts=len({src.attempt for src in results.sources}) or 1,
-        cost_usd=cost_usd,
-    )

@@ -87,10 +87,12 @@ def test_submit_after_crash_between_upload_and_create_reuses_uploads(
     job = make_job()
     fill(job)
 
-    def crash(request: Any) -> str:
+    def crash(**_: Any) -> None:
         raise SystemExit("killed right after the uploads")
 
-    job._create = crash  # type: ignore[method-assign]
+    job._clients.bedrock.meta.events.register(
+        "before-call.bedrock.CreateModelInvocationJob", crash
+    )
     with pytest.raises(SystemExit):
         job.submit()
     before = {o["Key"]: o["LastModified"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
@@ -98,6 +100,9 @@ def test_submit_after_crash_between_upload_and_create_reuses_uploads(
     fill(fresh)
     uploads = [k for k in before if k.endswith(".jsonl")]
     assert len(uploads) == 2  # the input file and the index
+    ledger = next(k for k in before if k.endswith("bedrock-batch.json"))
+    body = s3.get_object(Bucket=BUCKET, Key=ledger)["Body"].read()
+    assert b'"phase":"creating"' in body  # the create was announced before it was called
     etags = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
     put_calls: list[str] = []
     fresh._clients.s3.meta.events.register(
@@ -441,5 +446,5 @@ def test_ctrl_c_stops_waiting_not_the_job(
     with pytest.raises(KeyboardInterrupt):
         job.wait(callback=interrupt)
     assert job.describe().status not in ("Stopped", "Stopping")
-    assert f"BatchJob.attach({job.job_arn!r})" in caplog.text
+    assert f"BatchJob.attach({job.state_uri!r})" in caplog.text
     assert job.wait().status == "Completed"

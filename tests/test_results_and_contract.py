@@ -204,9 +204,11 @@ def stubbed_job(session: Any, client: Any, prefix: str = "in") -> BatchJob:
     return job
 
 
-def test_create_is_retried_with_the_same_token_and_errors_are_translated(
+def test_throttled_create_waits_for_the_next_poll_with_the_same_token(
     session: Any, stubbed: tuple[Any, Stubber]
 ) -> None:
+    """One retry layer: botocore retries single calls; a create throttled after that leaves the
+    job waiting in the ledger, and the next poll creates it with the same token."""
     client, stub = stubbed
     job = stubbed_job(session, client)
     token = job.plan().client_request_token
@@ -214,12 +216,17 @@ def test_create_is_retried_with_the_same_token_and_errors_are_translated(
     stub.add_client_error(
         "create_model_invocation_job", "ThrottlingException", "slow down", 429, expected_params=None
     )
-    stub.add_response("create_model_invocation_job", {"jobArn": arn})
-    stub.add_response("get_model_invocation_job", _describe_response(arn))
     with stub:
-        job.submit()
+        status = job.submit()
+        stub.assert_no_pending_responses()
+    assert status.pending == 1 and status.jobs == () and not status.is_terminal
+    assert job.ledger is not None and job.ledger.find_job("p000").phase == "uploaded"
+    stub.add_response("create_model_invocation_job", {"jobArn": arn})
+    stub.add_response("get_model_invocation_job", {**_describe_response(arn), "status": "Completed"})
+    with stub:
+        assert job.wait().status == "Completed"
     stub.assert_no_pending_responses()
-    assert job._state is not None and job._state["runs"][0]["token"] == token
+    assert job.ledger.find_job("p000").token == token and job.job_arn == arn
 
     other = stubbed_job(session, client, prefix="in2")
     stub.add_client_error(
@@ -235,6 +242,8 @@ def test_create_is_retried_with_the_same_token_and_errors_are_translated(
 
 
 def test_every_create_attempt_sends_one_token(session: Any, stubbed: tuple[Any, Stubber]) -> None:
+    """After a 5xx the job may exist: before creating again, the job is looked up by name; every
+    create carries the same token."""
     client, stub = stubbed
     sent: list[str] = []
     client.meta.events.register(
@@ -243,10 +252,16 @@ def test_every_create_attempt_sends_one_token(session: Any, stubbed: tuple[Any, 
     )
     job = stubbed_job(session, client)
     arn = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefabcdef"
+    stub.add_client_error("create_model_invocation_job", "InternalServerException", "oops", 500)
     for _ in range(2):
+        stub.add_response("list_model_invocation_jobs", {"invocationJobSummaries": []})
         stub.add_client_error("create_model_invocation_job", "InternalServerException", "oops", 500)
+    stub.add_response("list_model_invocation_jobs", {"invocationJobSummaries": []})
     stub.add_response("create_model_invocation_job", {"jobArn": arn})
-    stub.add_response("get_model_invocation_job", _describe_response(arn))
+    stub.add_response("get_model_invocation_job", {**_describe_response(arn), "status": "Completed"})
     with stub:
         job.submit()
-    assert len(sent) == 3 and len(set(sent)) == 1 and sent[0] == job.plan().client_request_token
+        assert job.ledger is not None and job.ledger.find_job("p000").phase == "creating"
+        job.wait()
+    stub.assert_no_pending_responses()
+    assert len(sent) == 4 and len(set(sent)) == 1 and sent[0] == job.plan().client_request_token

@@ -48,6 +48,9 @@ class _RawBody:
         data, self._data = self._data, b""
         return data
 
+    def close(self) -> None:
+        self._data = b""
+
 
 class LocalBedrock:
     """An offline emulator of Amazon Bedrock batch inference.
