@@ -24,13 +24,13 @@ import attrs
 import boto3
 from boto3.s3.transfer import TransferConfig
 
-from . import _bedrock
 from ._builders import Image
 from ._clients import Clients
 from ._errors import JobExpiredError, JobFailedError, JobStoppedError, StateError
 from ._errors import translate_client_error as _translate
 from ._inputs import InputSource
-from ._ledger import LEDGER_NAME, Ledger, LedgerStore, ledger_uri_for
+from ._ledger import LEDGER_NAME, Ledger
+from ._ledgerstore import LedgerStore
 from ._lifecycle import Lifecycle
 from ._ondemand import OnDemandRunner
 from ._polling import PollConfig, wait_until_terminal
@@ -45,7 +45,7 @@ from ._s3uri import S3Uri
 from ._spec import JobParams, JobSpec, Mode, legacy_content_id, resolve
 from ._status import BatchStatus
 from ._summary import Summary
-from ._uploader import Plan, Uploader, attempt_from_parts, make_plan
+from ._uploader import Plan, Uploader, ledger_from_plan, make_plan
 
 if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
     from mypy_boto3_bedrock import BedrockClient
@@ -319,36 +319,6 @@ class BatchJob:
             raise StateError("the job has not been submitted yet")
         return self._ledger, self._lifecycle, self._reader
 
-    def _open_ledger(self, plan: Plan, spec: JobSpec) -> LedgerStore:
-        """Find the batch's ledger (ours, or one version 0.1 wrote) or create it: the plan is
-        stored before anything acts on it."""
-        s3 = S3Access(
-            self._clients.s3,
-            bucket_owner=spec.bucket_owner,
-            transfer_config=self.transfer_config,
-            upload_extra_args=self.params.upload_extra_args,
-        )
-        store = LedgerStore(s3, S3Uri.parse(plan.state_uri))
-        if store.load() is None:
-            digest = self._records.store.content_digest()
-            old = LedgerStore(
-                s3, spec.root.join(legacy_content_id(digest, self.params), LEDGER_NAME)
-            )
-            if old.load() is not None:
-                store = old
-        if store.ledger is not None:
-            log.info("resuming batch %s (quotas from %s)", store.uri, store.ledger.quota_source)
-            return store
-        first = attempt_from_parts(0, plan.parts, None)
-        ledger = Ledger(
-            plan.content_id, plan.identity, spec, plan.mode, plan.quotas, plan.quota_source,
-            plan.records, plan.bytes, (first,),
-        )  # fmt: skip
-        store.create(ledger)
-        if plan.mode == "on_demand":
-            log.info("%d records are below the batch minimum of %d: answering them on demand", plan.records, plan.quotas.min_records_per_job)  # fmt: skip
-        return store
-
     # -- submitting and progressing ----------------------------------------------------------
 
     def submit(self, *, progress: bool = False) -> BatchStatus:
@@ -362,9 +332,28 @@ class BatchJob:
         saved as it arrives. ``progress=True`` shows the bytes uploaded.
         """
         if self._ledger is None:
-            plan = self.plan()
-            self._wire(self._open_ledger(plan, self._spec()))
+            plan, spec = self.plan(), self._spec()
+            s3 = S3Access(
+                self._clients.s3,
+                bucket_owner=spec.bucket_owner,
+                transfer_config=self.transfer_config,
+                upload_extra_args=self.params.upload_extra_args,
+            )
+            legacy = legacy_content_id(self._records.store.content_digest(), self.params)
+            store = LedgerStore.open(
+                s3,
+                S3Uri.parse(plan.state_uri),
+                lambda: ledger_from_plan(plan, spec),
+                legacy=spec.root.join(legacy, LEDGER_NAME),
+            )
+            self._wire(store)
             self._records.freeze("this job was already submitted; records can no longer be added")
+            if plan.mode == "on_demand":
+                log.info(
+                    "%d records are below the batch minimum of %d: answering them on demand",
+                    plan.records,
+                    plan.quotas.min_records_per_job,
+                )
         total = self._records.store.total_bytes or None
         display = CountDisplay("upload", total=total, unit="B") if progress else None
         try:
@@ -378,25 +367,13 @@ class BatchJob:
         """Move the batch forward once: upload what is planned, then let the lifecycle create
         what the quota allows and answer on-demand records."""
         store, lifecycle, reader = self._parts()
-        ledger = store.refresh()
-        uploader = Uploader(store.s3)
-        for attempt in ledger.attempts if not ledger.stopped else ():
-            planned = [e for e in (*attempt.jobs, attempt.on_demand) if e and e.phase == "planned"]
-            if not planned:
-                continue
-            if attempt.number == 0:
-                if len(self._records) != ledger.records:
-                    raise StateError(
-                        "this batch's inputs were never uploaded and this process does not hold "
-                        "its records: call submit() on a BatchJob with the same records"
-                    )
-                uploader.upload_attempt(store, attempt, self._records.store, progress=display)
-                continue
-            source = uploader.retry_source(reader.inputs, ledger, reader.targets_of(ledger, attempt))  # fmt: skip
-            try:
-                uploader.upload_attempt(store, attempt, source, progress=display)
-            finally:
-                source.close()
+        Uploader(store.s3).upload_planned(
+            store,
+            reader.inputs,
+            self._records.store,
+            targets_of=reader.targets_of,
+            progress=display,
+        )
         lifecycle.advance()
 
     def describe(self) -> BatchStatus:
@@ -568,19 +545,7 @@ class BatchJob:
             session=session, bedrock=bedrock_client, s3=s3_client, runtime=runtime_client,
             quotas=quotas_client,
         )  # fmt: skip
-        desc = None if handle.startswith("s3://") else _bedrock.describe(clients.bedrock, handle)
-        owner = bucket_owner or (desc.bucket_owner if desc else None)
-        s3 = S3Access(clients.s3, bucket_owner=owner)
-        uri = S3Uri.parse(handle) if desc is None else ledger_uri_for(desc.input_uri)
-        store = LedgerStore(s3, uri)
-        ledger = store.load()
-        if desc is None and ledger is None:
-            raise StateError(f"there is no batch ledger at {handle}")
-        if desc is not None and (ledger is None or desc.job_arn not in ledger.job_arns):
-            store = LedgerStore(s3, uri, persistent=False)
-            store.adopt(Ledger.for_foreign_job(desc))
-        elif desc is not None and ledger is not None and ledger.migrated_from:
-            store.adopt(ledger.with_job_parameters(desc))
+        store, desc = LedgerStore.for_handle(handle, clients, bucket_owner=bucket_owner)
         assert store.ledger is not None
         spec = store.ledger.spec
         job = cls(
@@ -588,7 +553,7 @@ class BatchJob:
             bedrock_client=clients.bedrock, s3_client=clients.s3, runtime_client=runtime_client,
             quotas_client=quotas_client, invocation_type=spec.invocation_type,
             mode="on_demand" if store.ledger.mode == "on_demand" else "auto",
-            bucket_owner=owner, poll=poll, sleep=sleep, allow_unknown_model=True,
+            bucket_owner=store.s3.bucket_owner, poll=poll, sleep=sleep, allow_unknown_model=True,
         )  # fmt: skip
         job._records.freeze("an attached batch cannot take new records")
         job._wire(store)

@@ -21,7 +21,8 @@ import attrs
 from . import _bedrock
 from ._bedrock import JobDescription
 from ._errors import ServiceError, translate_client_error
-from ._ledger import Attempt, JobEntry, Ledger, LedgerStore, move_job, move_run
+from ._ledger import Attempt, JobEntry, Ledger, move_job, move_run
+from ._ledgerstore import LedgerStore
 from ._ondemand import OnDemandRunner
 from ._status import BatchStatus
 

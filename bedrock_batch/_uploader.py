@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
@@ -26,11 +26,11 @@ from ._ledger import (
     Attempt,
     JobEntry,
     Ledger,
-    LedgerStore,
     OnDemandEntry,
     move_job,
     move_run,
 )
+from ._ledgerstore import LedgerStore
 from ._outputs import Usage
 from ._pricing import Cost, Price, price_for
 from ._quotas import Quotas, QuotaSource
@@ -77,6 +77,15 @@ class PartPlan:
             self.bytes,
             self.shards,
         )
+
+
+def ledger_from_plan(plan: Plan, spec: JobSpec) -> Ledger:
+    """The ledger of a new batch: its plan, before anything acts on it."""
+    first = attempt_from_parts(0, plan.parts, None)
+    return Ledger(
+        plan.content_id, plan.identity, spec, plan.mode, plan.quotas, plan.quota_source,
+        plan.records, plan.bytes, (first,),
+    )  # fmt: skip
 
 
 def attempt_from_parts(number: int, parts: Sequence[PartPlan], targets: str | None) -> Attempt:
@@ -317,6 +326,36 @@ class Uploader:
         self.s3 = s3
 
     # -- attempts ----------------------------------------------------------------------------
+
+    def upload_planned(
+        self,
+        store: LedgerStore,
+        inputs: InputSource,
+        first: RecordStore,
+        *,
+        targets_of: Callable[[Ledger, Attempt], list[str]],
+        progress: object | None = None,
+    ) -> None:
+        """Upload every attempt's planned entries: the first attempt's from this process's
+        records (``first``), a retry's rebuilt from the first attempt's inputs."""
+        ledger = store.refresh()
+        for attempt in ledger.attempts if not ledger.stopped else ():
+            planned = [e for e in (*attempt.jobs, attempt.on_demand) if e and e.phase == "planned"]
+            if not planned:
+                continue
+            if attempt.number == 0:
+                if len(first) != ledger.records:
+                    raise StateError(
+                        "this batch's inputs were never uploaded and this process does not hold "
+                        "its records: call submit() on a BatchJob with the same records"
+                    )
+                self.upload_attempt(store, attempt, first, progress=progress)
+                continue
+            source = self.retry_source(inputs, ledger, targets_of(ledger, attempt))
+            try:
+                self.upload_attempt(store, attempt, source, progress=progress)
+            finally:
+                source.close()
 
     def upload_attempt(
         self,
