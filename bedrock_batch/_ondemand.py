@@ -67,7 +67,13 @@ class _Slice:
     seq: int
     buffer: list[bytes] = attrs.field(factory=list)
     pending: int = 0
+    submitted: bool = False  # every record of the slice was handed to the pool
     lost: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """Every record of the slice was asked for and answered."""
+        return self.submitted and self.pending == 0
 
 
 def _jsonable(response: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +118,8 @@ class OnDemandRunner:
         self.claim_ttl = claim_ttl
         self.clock = clock
         self.owner = uuid.uuid4().hex
+        #: Answers received whose chunk could not be stored yet, by run: stored first next time.
+        self._unsaved: dict[str, list[_Slice]] = {}
         #: bedrock-runtime calls made, by record id (tests check nothing is paid twice).
         self.calls: Counter[str] = Counter()
 
@@ -223,7 +231,8 @@ class OnDemandRunner:
         uri = self.answers_prefix(entry).join(
             f"s{sl.number:05d}-c{sl.seq:03d}-{self.owner[:12]}.jsonl.out"
         )
-        self.s3.put(uri, b"".join(sl.buffer), if_none_match=True)
+        with contextlib.suppress(PreconditionFailed):  # our own earlier write of it did land
+            self.s3.put(uri, b"".join(sl.buffer), if_none_match=True)
         sl.seq += 1
         sl.buffer.clear()
         self._refresh(entry, sl)
@@ -249,6 +258,19 @@ class OnDemandRunner:
                     ids.add(rid)
         return ids
 
+    def _save_unsaved(self, entry: OnDemandEntry) -> None:
+        """Store the answers an earlier call of this process could not store."""
+        pending = self._unsaved.pop(entry.part, [])
+        while pending:
+            try:
+                self._flush(entry, pending[0])
+            except ServiceError:
+                self._unsaved[entry.part] = pending
+                raise
+            sl = pending.pop(0)
+            if not sl.lost:
+                self.s3.delete(self._claim_uri(entry, sl.number))
+
     def run(self, entry: OnDemandEntry, *, active: Callable[[], bool]) -> RunProgress:
         """Answer every unclaimed, unanswered slice of ``entry``; returns the progress.
 
@@ -256,6 +278,7 @@ class OnDemandRunner:
         Raises :class:`ServiceError` when the connection is lost (every answer received is
         saved first).
         """
+        self._save_unsaved(entry)
         done, chunks = self._listing(entry)
         held = 0
         slices: dict[int, _Slice] = {}
@@ -278,7 +301,7 @@ class OnDemandRunner:
                     continue
                 if len(sl.buffer) >= self.chunk_records:
                     self._flush(entry, sl)
-                if sl.pending == 0 and not failures:
+                if sl.complete and not failures:
                     self._finish(entry, sl)
                     done.add(sl.number)
 
@@ -309,6 +332,11 @@ class OnDemandRunner:
                     sl.pending += 1
                     self.calls[rid] += 1
                     in_flight[pool.submit(self._invoke, rid, body)] = sl
+                else:
+                    sl.submitted = True
+                    if sl.complete and not failures:  # everything came back while submitting
+                        self._finish(entry, sl)
+                        done.add(k)
             while in_flight:
                 collect(block=True)
         finally:
@@ -318,9 +346,14 @@ class OnDemandRunner:
                 if not fut.cancelled() and fut.exception() is None:
                     sl.buffer.append(fut.result())
             for sl in slices.values():
-                self._flush(entry, sl)
+                try:
+                    self._flush(entry, sl)
+                except ServiceError as err:  # kept in memory (and claimed) until stored
+                    failures.append(err)
+                    self._unsaved.setdefault(entry.part, []).append(sl)
+                    continue
                 if sl.number not in done and not sl.lost:
-                    self.s3.delete(self._claim_uri(entry, sl.number))
+                    self.s3.delete(self._claim_uri(entry, sl.number))  # let others resume it
         if failures:
             raise failures[0]
         saved = sum(self._slice_size(entry, k) for k in done if k < entry.slices)

@@ -151,7 +151,7 @@ class Reader:
             if retryable_only and r.status == "errored" and not (r.error and r.error.retryable):
                 continue
             chosen.add(r.record_id)
-        ordered = tuple(rid for rid, _ in self.inputs.lines(ledger, chosen, strict=False))
+        ordered = tuple(rid for rid, _ in self.inputs.lines(ledger, chosen))
         blocked: set[str] = set()
         for rid, part in self._jobs_of(ledger, unanswered, latest).items():
             if rid not in chosen:

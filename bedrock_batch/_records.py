@@ -200,6 +200,12 @@ class Records:
                 store.forget_id(rid)
                 call.renames[ordinal] = ""
             call.explicit.add(rid)
+        try:
+            encoded = encode_line({"recordId": rid, "modelInput": model_input})
+        except EncodeError as err:
+            where = err.path.replace("$.modelInput", "modelInput", 1).replace("$", "recordId", 1)
+            call.problem(err.reason, record_id=rid, line=line, field=where)
+            return
         message = self._body_problem(model_input)
         if message:
             call.problem(message, record_id=rid, line=line, field="modelInput")
@@ -215,12 +221,6 @@ class Records:
                     field=f"key{err.path[1:]}",
                 )
                 return
-        try:
-            encoded = encode_line({"recordId": rid, "modelInput": model_input})
-        except EncodeError as err:
-            where = err.path.replace("$.modelInput", "modelInput", 1).replace("$", "recordId", 1)
-            call.problem(err.reason, record_id=rid, line=line, field=where)
-            return
         ordinal = store.append_line(rid, encoded, key)
         if record_id is None:
             call.generated[rid] = ordinal

@@ -22,7 +22,9 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ._codec import decode, iter_lines
 from ._errors import NOT_FOUND_CODES, ServiceError, translate_client_error
@@ -186,9 +188,17 @@ class S3Access:
         self.calls["Upload"] += 1
         try:
             with translate_client_error("PutObject"):
-                self.client.upload_file(
-                    path, uri.bucket, uri.key, ExtraArgs=extra, Config=self.transfer_config
-                )
+                try:
+                    self.client.upload_file(
+                        path, uri.bucket, uri.key, ExtraArgs=extra, Config=self.transfer_config
+                    )
+                except S3UploadFailedError as err:  # boto3 wraps the ClientError
+                    cause = err.__cause__ or err.__context__
+                    if isinstance(cause, (ClientError, BotoCoreError)):
+                        raise cause from err
+                    raise ServiceError(
+                        str(err), code="UploadFailed", operation="PutObject"
+                    ) from err
         except ServiceError:
             self.abort_incomplete_uploads(uri)
             raise

@@ -39,7 +39,7 @@ class RecordStore:
     """Append-only record lines plus their index."""
 
     def __init__(self) -> None:
-        self._file: IO[bytes] = tempfile.TemporaryFile(prefix="bedrock-batch-")  # noqa: SIM115
+        self._handle: IO[bytes] | None = None  # opened with the first record
         self._ids: dict[str, int] = {}
         self._order: list[str] = []
         self._keys: dict[int, Any] = {}
@@ -51,6 +51,14 @@ class RecordStore:
 
     def __len__(self) -> int:
         return len(self._order)
+
+    @property
+    def _file(self) -> IO[bytes]:
+        if self._handle is None:
+            if self.closed:
+                raise ValueError("the record store is closed")
+            self._handle = tempfile.TemporaryFile(prefix="bedrock-batch-")  # noqa: SIM115
+        return self._handle
 
     def __contains__(self, record_id: object) -> bool:
         return record_id in self._ids
@@ -187,6 +195,7 @@ class RecordStore:
 
     def close(self) -> None:
         """Delete the temporary file."""
-        if not self.closed:
-            self._file.close()
-            self.closed = True
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        self.closed = True

@@ -21,6 +21,20 @@ settings.register_profile(
 settings.load_profile("default")
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+_OPEN: list[BatchJob] = []
+
+
+def track(job: BatchJob) -> BatchJob:
+    """Close this job (its local copy of the records) when the test ends."""
+    _OPEN.append(job)
+    return job
+
+
+@pytest.fixture(autouse=True)
+def _close_jobs() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
 ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
 BUCKET = "bkt"
 
@@ -75,7 +89,7 @@ def make_job(local: LocalBedrock, session: Any) -> Callable[..., BatchJob]:
         role = kwargs.pop("role_arn", ROLE)
         input_uri = kwargs.pop("input_uri", f"s3://{BUCKET}/in/")
         output_uri = kwargs.pop("output_uri", f"s3://{BUCKET}/out/")
-        return BatchJob(model_id, role, input_uri, output_uri, **kwargs)
+        return track(BatchJob(model_id, role, input_uri, output_uri, **kwargs))
 
     return make
 
@@ -118,8 +132,10 @@ def job_on(local: LocalBedrock, model_id: str = HAIKU, **kwargs: Any) -> BatchJo
         s3.create_bucket(Bucket=BUCKET)
     kwargs.setdefault("sleep", local.advance)
     kwargs.setdefault("poll", PollConfig(initial=30, max_interval=600, jitter=0))
-    return BatchJob(
-        model_id, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, **kwargs
+    return track(
+        BatchJob(
+            model_id, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, **kwargs
+        )
     )
 
 

@@ -26,7 +26,7 @@ from bedrock_batch import (
 )
 from bedrock_batch.local import Faults, JobFault, LocalBedrock, Timings
 
-from .conftest import BUCKET, HAIKU, ROLE, endpoint_env, job_on
+from .conftest import BUCKET, HAIKU, ROLE, endpoint_env, job_on, track
 
 MakeJob = Callable[..., BatchJob]
 
@@ -90,9 +90,7 @@ def test_submit_after_crash_between_upload_and_create_reuses_uploads(
     def crash(**_: Any) -> None:
         raise SystemExit("killed right after the uploads")
 
-    job._clients.bedrock.meta.events.register(
-        "before-call.bedrock.CreateModelInvocationJob", crash
-    )
+    job._clients.bedrock.meta.events.register("before-call.bedrock.CreateModelInvocationJob", crash)
     with pytest.raises(SystemExit):
         job.submit()
     before = {o["Key"]: o["LastModified"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
@@ -295,14 +293,16 @@ def test_attach_from_a_fresh_process(tmp_path: Path) -> None:
             n: env_session.client(n, endpoint_url=server.endpoint_url) for n in ("s3", "bedrock")
         }  # type: ignore[call-overload]
         clients["s3"].create_bucket(Bucket=BUCKET)
-        job = BatchJob(
-            HAIKU,
-            ROLE,
-            f"s3://{BUCKET}/in/",
-            f"s3://{BUCKET}/out/",
-            bedrock_client=clients["bedrock"],
-            s3_client=clients["s3"],
-            use_service_quotas=False,
+        job = track(
+            BatchJob(
+                HAIKU,
+                ROLE,
+                f"s3://{BUCKET}/in/",
+                f"s3://{BUCKET}/out/",
+                bedrock_client=clients["bedrock"],
+                s3_client=clients["s3"],
+                use_service_quotas=False,
+            )
         )
         fill(job, 150)
         arn = job.submit().job_arn
@@ -333,15 +333,17 @@ def test_attach_from_a_fresh_process(tmp_path: Path) -> None:
 
 
 def test_converse_and_embedding_jobs(local: LocalBedrock, session: Any) -> None:
-    conv = BatchJob(
-        "us.anthropic.claude-haiku-4-5-20251001-v1:0",
-        ROLE,
-        f"s3://{BUCKET}/in/",
-        f"s3://{BUCKET}/out/",
-        session=session,
-        invocation_type="Converse",
-        sleep=local.advance,
-        poll=PollConfig(initial=60, max_interval=600, jitter=0),
+    conv = track(
+        BatchJob(
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+            ROLE,
+            f"s3://{BUCKET}/in/",
+            f"s3://{BUCKET}/out/",
+            session=session,
+            invocation_type="Converse",
+            sleep=local.advance,
+            poll=PollConfig(initial=60, max_interval=600, jitter=0),
+        )
     )
     for i in range(100):
         conv.add_prompt(f"q{i}", system="terse", max_tokens=64)
@@ -349,14 +351,16 @@ def test_converse_and_embedding_jobs(local: LocalBedrock, session: Any) -> None:
     conv.wait()
     texts = [r.text for r in conv.results()]
     assert len(texts) == 100 and all(texts)
-    emb = BatchJob(
-        "amazon.titan-embed-text-v2:0",
-        ROLE,
-        f"s3://{BUCKET}/in/",
-        f"s3://{BUCKET}/out/",
-        session=session,
-        sleep=local.advance,
-        poll=PollConfig(initial=60, max_interval=600, jitter=0),
+    emb = track(
+        BatchJob(
+            "amazon.titan-embed-text-v2:0",
+            ROLE,
+            f"s3://{BUCKET}/in/",
+            f"s3://{BUCKET}/out/",
+            session=session,
+            sleep=local.advance,
+            poll=PollConfig(initial=60, max_interval=600, jitter=0),
+        )
     )
     for i in range(100):
         emb.add_embedding(f"text {i}", dimensions=256)
@@ -397,8 +401,15 @@ def test_add_jsonl_and_cli_style_run(make_job: MakeJob, tmp_path: Path) -> None:
 def test_quotas_from_service_quotas_are_used() -> None:
     with LocalBedrock(clock="manual", quotas={HAIKU: Quotas(min_records_per_job=150)}) as local:
         session = local.session()
-        job = BatchJob(
-            HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session, mode="batch"
+        job = track(
+            BatchJob(
+                HAIKU,
+                ROLE,
+                f"s3://{BUCKET}/in/",
+                f"s3://{BUCKET}/out/",
+                session=session,
+                mode="batch",
+            )
         )
         fill(job, 120)
         from bedrock_batch import QuotaError

@@ -285,7 +285,6 @@ def test_iam_documents_structure() -> None:
 def test_local_serve_command_serves_until_interrupted() -> None:
     import signal
     import socket
-    import time
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -326,6 +325,5 @@ def test_local_serve_command_serves_until_interrupted() -> None:
         assert quota["Value"] == 1000.0  # --legacy-quotas
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=20)
-        time.sleep(0)
+        proc.communicate(timeout=20)  # waits and closes the pipes
     assert proc.returncode == 0

@@ -384,7 +384,153 @@ CASES: list[tuple[str, Callable[[Make], Any], type[Exception], str]] = [
         "inference profile",
     ),
     ("param: embeddings with Converse", lambda m: _embed_converse(m), ValidationError, "Converse"),
+    # -- values that are not JSON (NaN, Infinity, lone surrogates) -------------------------
+    (
+        "nan: titan temperature",
+        lambda m: m("amazon.titan-text-express-v1").add_prompt("x", temperature=float("nan")),
+        ValidationError,
+        "modelInput.textGenerationConfig.temperature",
+    ),
+    (
+        "nan: llama top_p infinity",
+        lambda m: m("meta.llama3-1-8b-instruct-v1:0").add_prompt("x", top_p=float("inf")),
+        ValidationError,
+        "NaN and Infinity are not JSON",
+    ),
+    (
+        "nan: mistral temperature",
+        lambda m: m("mistral.mistral-small-2402-v1:0").add_prompt("x", temperature=float("nan")),
+        ValidationError,
+        "modelInput.temperature",
+    ),
+    (
+        "nan: nova topP",
+        lambda m: m("amazon.nova-lite-v1:0").add_prompt("x", top_p=float("-inf")),
+        ValidationError,
+        "modelInput.inferenceConfig.topP",
+    ),
+    (
+        "nan: claude metadata",
+        lambda m: m().add({**claude_body("x"), "metadata": {"user_id": "u", "w": float("nan")}}),
+        ValidationError,
+        "modelInput.metadata.w",
+    ),
+    (
+        "nan: in a JSONL line",
+        lambda m: m().add_jsonl(
+            io.BytesIO(
+                b'{"modelInput": {"anthropic_version": "bedrock-2023-05-31", "max_tokens": NaN, "messages": []}}\n'
+            )
+        ),
+        ValidationError,
+        "not valid JSON",
+    ),
+    (
+        "surrogate: in the prompt",
+        lambda m: m().add_prompt("broken \ud800 text"),
+        ValidationError,
+        "lone surrogate",
+    ),
+    (
+        "surrogate: in the key",
+        lambda m: m().add(claude_body("x"), key={"name": "\udfff"}),
+        ValidationError,
+        "key.name",
+    ),
+    (
+        "surrogate: in a JSONL line (escaped)",
+        lambda m: m().add_jsonl(lines(rec("a"), rec("b", claude_body("\ud800")), rec("c"))),
+        ValidationError,
+        "line 2, record 'b', modelInput.messages[0].content[0].text: a lone surrogate",
+    ),
+    # -- ids ---------------------------------------------------------------------------------
+    (
+        "id_factory: repeats itself",
+        lambda m: _two(m(id_factory=lambda n: "same")),
+        ValidationError,
+        "already taken",
+    ),
+    (
+        "id_factory: invalid ids",
+        lambda m: m(id_factory=lambda n: f"bad id {n}").add(claude_body("x")),
+        ValidationError,
+        "does not match",
+    ),
+    # -- parameters --------------------------------------------------------------------------
+    (
+        "param: VPC subnet as a string",
+        lambda m: submit_with(
+            m, vpc_config={"subnetIds": "subnet-1", "securityGroupIds": ["sg-1"]}
+        ),
+        ValidationError,
+        "must be a list of strings, not str",
+    ),
+    (
+        "param: model id typo",
+        lambda m: submit_with(m, model="anthropic.claude-3-haiku-20240307-v1:1"),
+        ValidationError,
+        "did you mean 'anthropic.claude-3-haiku-20240307-v1:0'",
+    ),
+    (
+        "param: not a Bedrock model",
+        lambda m: _plan_raw(m("gpt-4")),
+        ValidationError,
+        "not a model that supports batch inference",
+    ),
+    (
+        "param: inference profile of another region",
+        lambda m: submit_with(m, model="eu.anthropic.claude-3-haiku-20240307-v1:0"),
+        ValidationError,
+        "cannot be used from us-east-1",
+    ),
+    (
+        "param: model ARN of another region",
+        lambda m: submit_with(
+            m,
+            model="arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+        ),
+        ValidationError,
+        "is in region eu-west-1",
+    ),
+    (
+        "param: role in another account than the buckets' owner",
+        lambda m: submit_with(
+            m, role_arn="arn:aws:iam::999999999999:role/R", bucket_owner="123456789012"
+        ),
+        ValidationError,
+        "account 999999999999",
+    ),
+    # -- DataFrames --------------------------------------------------------------------------
+    (
+        "dataframe: NaN prompt",
+        lambda m: m().add_dataframe(_frame(["a", float("nan"), "c"]), prompt="q"),
+        ValidationError,
+        "row 1: the prompt cell is empty",
+    ),
+    (
+        "dataframe: None prompt",
+        lambda m: m().add_dataframe(_frame(["a", "b", None]), prompt="q"),
+        ValidationError,
+        "row 2: the prompt cell is empty",
+    ),
 ]
+
+
+def _plan_raw(job: BatchJob) -> None:
+    for i in range(120):
+        job.add({"prompt": f"q{i}"})
+    job.plan()
+
+
+def _two(job: BatchJob) -> None:
+    job.add(claude_body("x"))
+    job.add(claude_body("y"))
+
+
+def _frame(values: list[Any]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame({"q": values})
 
 
 def _dup_added(m: Make) -> None:
@@ -404,8 +550,8 @@ def _embed_converse(m: Make) -> None:
     job.submit()
 
 
-def test_there_are_at_least_forty_cases() -> None:
-    assert len(CASES) >= 40
+def test_there_are_at_least_sixty_cases() -> None:
+    assert len(CASES) >= 60
 
 
 @pytest.mark.parametrize(("name", "action", "error", "fragment"), CASES, ids=[c[0] for c in CASES])
@@ -433,3 +579,62 @@ def test_jsonl_errors_list_every_bad_line_and_add_nothing(make_job: Make) -> Non
         job.add_jsonl(src)
     assert [p.line for p in info.value.problems] == [2, 3, 5]
     assert len(job) == 0
+
+
+def test_every_add_call_is_all_or_nothing(make_job: Make) -> None:
+    """A refused record leaves nothing of its call behind, whatever came before it."""
+    import pandas as pd
+
+    job = make_job()
+    job.add_prompt("kept")
+    bad_last = [rec(f"r{i}") for i in range(5)] + [rec("bad", {"prompt": "x"})]
+    with pytest.raises(ValidationError):
+        job.add_jsonl(lines(*bad_last))
+    with pytest.raises(ValidationError):
+        job.add_records(
+            [{"modelInput": claude_body(f"q{i}")} for i in range(5)] + [{"modelInput": {}}]
+        )
+    with pytest.raises(ValidationError):
+        job.add_dataframe(pd.DataFrame({"q": ["a", "b", "c", ""]}), prompt="q")
+    with pytest.raises(ValidationError):
+        job.add_jsonl(lines(rec("s1"), {"recordId": "s2", "modelInput": claude_body("\ud800")}))
+    assert len(job) == 1
+    assert job.add_jsonl(lines(*[rec(f"r{i}") for i in range(5)])) == 5  # the ids were freed
+    assert len(job) == 6
+
+
+def test_add_jsonl_reads_a_pipe_once(make_job: Make, tmp_path: Any) -> None:
+    """A FIFO can be read only once: every line is added (and validated) from that one read."""
+    import os
+    import threading
+
+    fifo = tmp_path / "records.fifo"
+    os.mkfifo(fifo)
+    data = b"".join(json.dumps(rec(f"p{i}")).encode() + b"\n" for i in range(30))
+
+    def write() -> None:
+        with open(fifo, "wb") as fh:
+            fh.write(data)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    job = make_job()
+    assert job.add_jsonl(fifo) == 30
+    writer.join()
+    assert len(job) == 30 and job.plan().records == 30
+
+
+def test_generated_ids_never_collide_with_later_explicit_ids(make_job: Make) -> None:
+    """A line without recordId must not get an id that a later line claims explicitly."""
+    job = make_job()
+    rows = [{"modelInput": claude_body(f"anon {i}"), "n": i} for i in range(60)]
+    rows += [
+        {"recordId": f"R{i:010d}", "modelInput": claude_body(f"named {i}"), "n": 60 + i}
+        for i in range(60)
+    ]
+    assert job.add_jsonl(lines(*rows), key_field="n") == 120
+    results = list(job.run())
+    assert len(results) == 120 and len({r.record_id for r in results}) == 120
+    assert sorted(r.key for r in results) == list(range(120))
+    named = {r.record_id: r.key for r in results if r.key >= 60}
+    assert named == {f"R{i:010d}": 60 + i for i in range(60)}  # explicit ids kept as given

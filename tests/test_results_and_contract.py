@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 from bedrock_batch import BatchJob, ServiceError
 from bedrock_batch.local import LocalBedrock, RecordContext, synthetic
 
-from .conftest import BUCKET, HAIKU, ROLE, job_on
+from .conftest import BUCKET, HAIKU, ROLE, job_on, track
 
 Make = Callable[..., BatchJob]
 
@@ -130,21 +130,23 @@ def stubbed(local: LocalBedrock, session: Any) -> tuple[Any, Stubber]:
 
 def test_stubber_pins_exact_create_parameters(session: Any, stubbed: tuple[Any, Stubber]) -> None:
     client, stub = stubbed
-    job = BatchJob(
-        HAIKU,
-        ROLE,
-        f"s3://{BUCKET}/in/",
-        f"s3://{BUCKET}/out/",
-        s3_client=session.client("s3"),
-        bedrock_client=client,
-        use_service_quotas=False,
-        job_name="japan-questions",
-        timeout_hours=72,
-        tags={"team": "ml"},
-        vpc_config={"subnetIds": ["subnet-1"], "securityGroupIds": ["sg-1"]},
-        kms_key_id="alias/batch",
-        bucket_owner="123456789012",
-        invocation_type="Converse",
+    job = track(
+        BatchJob(
+            HAIKU,
+            ROLE,
+            f"s3://{BUCKET}/in/",
+            f"s3://{BUCKET}/out/",
+            s3_client=session.client("s3"),
+            bedrock_client=client,
+            use_service_quotas=False,
+            job_name="japan-questions",
+            timeout_hours=72,
+            tags={"team": "ml"},
+            vpc_config={"subnetIds": ["subnet-1"], "securityGroupIds": ["sg-1"]},
+            kms_key_id="alias/batch",
+            bucket_owner="123456789012",
+            invocation_type="Converse",
+        )
     )
     for i in range(100):
         job.add_prompt(f"q{i}", max_tokens=10)
@@ -189,15 +191,17 @@ def test_stubber_pins_exact_create_parameters(session: Any, stubbed: tuple[Any, 
 
 def stubbed_job(session: Any, client: Any, prefix: str = "in") -> BatchJob:
     """100 records, S3 from the emulator, Bedrock from a stubbed client."""
-    job = BatchJob(
-        HAIKU,
-        ROLE,
-        f"s3://{BUCKET}/{prefix}/",
-        f"s3://{BUCKET}/out/",
-        s3_client=session.client("s3"),
-        bedrock_client=client,
-        use_service_quotas=False,
-        sleep=lambda s: None,
+    job = track(
+        BatchJob(
+            HAIKU,
+            ROLE,
+            f"s3://{BUCKET}/{prefix}/",
+            f"s3://{BUCKET}/out/",
+            s3_client=session.client("s3"),
+            bedrock_client=client,
+            use_service_quotas=False,
+            sleep=lambda s: None,
+        )
     )
     for i in range(100):
         job.add_prompt(f"q{i}")
@@ -222,7 +226,9 @@ def test_throttled_create_waits_for_the_next_poll_with_the_same_token(
     assert status.pending == 1 and status.jobs == () and not status.is_terminal
     assert job.ledger is not None and job.ledger.find_job("p000").phase == "uploaded"
     stub.add_response("create_model_invocation_job", {"jobArn": arn})
-    stub.add_response("get_model_invocation_job", {**_describe_response(arn), "status": "Completed"})
+    stub.add_response(
+        "get_model_invocation_job", {**_describe_response(arn), "status": "Completed"}
+    )
     with stub:
         assert job.wait().status == "Completed"
     stub.assert_no_pending_responses()
@@ -258,7 +264,9 @@ def test_every_create_attempt_sends_one_token(session: Any, stubbed: tuple[Any, 
         stub.add_client_error("create_model_invocation_job", "InternalServerException", "oops", 500)
     stub.add_response("list_model_invocation_jobs", {"invocationJobSummaries": []})
     stub.add_response("create_model_invocation_job", {"jobArn": arn})
-    stub.add_response("get_model_invocation_job", {**_describe_response(arn), "status": "Completed"})
+    stub.add_response(
+        "get_model_invocation_job", {**_describe_response(arn), "status": "Completed"}
+    )
     with stub:
         job.submit()
         assert job.ledger is not None and job.ledger.find_job("p000").phase == "creating"

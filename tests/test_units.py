@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bedrock_batch import ValidationError, family_of
+from bedrock_batch._builders import build_embedding, build_prompt
 from bedrock_batch._catalog import CATALOG, base_model_id
 from bedrock_batch._codec import encode_line as dumps_line
 from bedrock_batch._codec import iter_lines
-from bedrock_batch._builders import build_embedding, build_prompt
 from bedrock_batch._s3uri import S3Uri
 from bedrock_batch._schemas import check_model_input
 from bedrock_batch._sharding import plan_shards

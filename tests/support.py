@@ -1,0 +1,113 @@
+"""Test helpers that act at botocore's boundary: fault injection into S3 calls and a count of the
+bedrock-runtime calls each record cost. Both hook a boto3 session's events, so they reach every
+client the session creates afterwards (BatchJob creates its clients lazily)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+
+@attrs.define
+class _Http:
+    status_code: int
+    headers: dict[str, str] = attrs.field(factory=dict)
+    content: bytes = b""
+
+
+@attrs.define
+class _Rule:
+    operation: str
+    when: Callable[[dict[str, Any]], bool]
+    times: int
+    code: str
+    status: int
+
+
+class S3Faults:
+    """Make chosen S3 calls fail (the call never reaches S3), e.g.::
+
+    faults.fail("PutObject", when=lambda p: p["Key"].endswith("bedrock-batch.json"))
+    """
+
+    def __init__(self, session: Any) -> None:
+        self.rules: list[_Rule] = []
+        self.injected: Counter[str] = Counter()
+        self._params = threading.local()  # before-call sees the wire request, not API params
+        session.events.register_first("provide-client-params.s3", self._remember)
+        session.events.register_first("before-call.s3", self._before_call)
+
+    def _remember(self, params: dict[str, Any], **_: Any) -> None:
+        self._params.value = dict(params)
+
+    def fail(
+        self,
+        operation: str,
+        *,
+        when: Callable[[dict[str, Any]], bool] = lambda _: True,
+        times: int = 1,
+        code: str = "InternalError",
+        status: int = 500,
+    ) -> None:
+        """Fail the next ``times`` calls of ``operation`` whose parameters match ``when``."""
+        self.rules.append(_Rule(operation, when, times, code, status))
+
+    def clear(self) -> None:
+        """Stop injecting."""
+        self.rules.clear()
+
+    def _before_call(self, model: Any, **_: Any) -> Any:
+        params = getattr(self._params, "value", {})
+        for rule in self.rules:
+            if rule.times > 0 and rule.operation == model.name and rule.when(params):
+                rule.times -= 1
+                self.injected[model.name] += 1
+                parsed = {
+                    "Error": {"Code": rule.code, "Message": f"injected {rule.code}"},
+                    "ResponseMetadata": {"HTTPStatusCode": rule.status, "RequestId": "injected"},
+                }
+                return _Http(rule.status), parsed
+        return None
+
+
+def prompt_of(body: Any) -> str:
+    """The first text of a Claude (or Converse) request body."""
+    messages = body.get("messages") or [{}]
+    content = messages[0].get("content")
+    if isinstance(content, str):
+        return content
+    block = content[0]
+    return str(block.get("text"))
+
+
+class RuntimeCalls:
+    """Counts bedrock-runtime calls by prompt (what each record was paid for on demand)."""
+
+    def __init__(self, session: Any) -> None:
+        self.by_prompt: Counter[str] = Counter()
+        self.hooks: list[Callable[[str], None]] = []
+        for op in ("InvokeModel", "Converse"):
+            session.events.register_first(f"before-call.bedrock-runtime.{op}", self._count)
+
+    def _count(self, params: dict[str, Any], **_: Any) -> None:
+        body = params.get("body")
+        data = json.loads(body) if isinstance(body, (bytes, str)) else params
+        prompt = prompt_of(data)
+        self.by_prompt[prompt] += 1
+        for hook in self.hooks:
+            hook(prompt)
+
+    @property
+    def total(self) -> int:
+        """All calls made."""
+        return sum(self.by_prompt.values())
+
+    @property
+    def paid_twice(self) -> list[str]:
+        """Prompts asked more than once."""
+        return [p for p, n in self.by_prompt.items() if n > 1]
