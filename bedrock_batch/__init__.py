@@ -1,8 +1,21 @@
 """bedrock_batch: Amazon Bedrock batch inference made easy, safe and fast.
 
 ``BatchJob`` builds records in each model family's format, shards and uploads them, creates
-the model invocation job, waits for it, and joins every output back to its input by
+the model invocation jobs, waits for them, and joins every output back to its input by
 ``recordId``. ``bedrock_batch.local`` is an offline emulator of the service.
+
+The modules, in the order the data flows through them::
+
+    _builders, _schemas, _codec    request bodies, the model families' rules, JSON
+    _records, _store               records: intake, validation, the local store
+    _sharding, _uploader           files and jobs under the quotas; the upload
+    _ledger, _ledgerstore          the batch's typed state, stored in S3 before each action
+    _lifecycle, _ondemand          Bedrock jobs (create, poll, stop) and on-demand runs
+    _bedrock, _polling, _status    control-plane calls, waiting, one status for many jobs
+    _reader, _inputs               outputs and inputs read back from S3
+    _results, _summary             the join by recordId, accounting and reconciliation
+    _job                           BatchJob: composes the parts above
+    _s3, _clients, _errors         the one S3 access object, boto3 clients, the error tree
 """
 
 from __future__ import annotations
