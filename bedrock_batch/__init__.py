@@ -20,32 +20,78 @@ The modules, in the order the data flows through them::
 
 from __future__ import annotations
 
-from ._bedrock import TERMINAL, JobDescription, JobStatus, iter_jobs
-from ._catalog import CATALOG, ModelInfo, family_of
-from ._errors import (
-    BatchError,
-    JobExpiredError,
-    JobFailedError,
-    JobStoppedError,
-    LedgerError,
-    PollTimeoutError,
-    Problem,
-    QuotaError,
-    ServiceError,
-    StateError,
-    ValidationError,
-)
-from ._job import BatchJob
-from ._ledger import Ledger
-from ._outputs import Usage
-from ._polling import PollConfig
-from ._pricing import PRICES, PRICES_DATE, Cost, Price
-from ._quotas import Quotas
-from ._results import Anomaly, ErrorInfo, OutputSource, Result, Results, ResultStatus
-from ._spec import Mode
-from ._status import BatchStatus
-from ._summary import Summary
-from ._uploader import PartPlan, Plan
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what type checkers see; at run time each name is imported when first used
+    from ._bedrock import TERMINAL, JobDescription, JobStatus, iter_jobs
+    from ._catalog import CATALOG, ModelInfo, family_of
+    from ._errors import (
+        BatchError,
+        JobExpiredError,
+        JobFailedError,
+        JobStoppedError,
+        LedgerError,
+        PollTimeoutError,
+        Problem,
+        QuotaError,
+        ServiceError,
+        StateError,
+        ValidationError,
+    )
+    from ._job import BatchJob
+    from ._ledger import Ledger
+    from ._outputs import Usage
+    from ._polling import PollConfig
+    from ._pricing import PRICES, PRICES_DATE, Cost, Price
+    from ._quotas import Quotas
+    from ._results import Anomaly, ErrorInfo, OutputSource, Result, Results, ResultStatus
+    from ._spec import Mode
+    from ._status import BatchStatus
+    from ._summary import Summary
+    from ._uploader import PartPlan, Plan
+
+#: Where each public name lives (imported on first use, so ``import bedrock_batch`` is cheap).
+_LAZY: dict[str, str] = {
+    "Anomaly": "._results",
+    "BatchError": "._errors",
+    "BatchJob": "._job",
+    "BatchStatus": "._status",
+    "CATALOG": "._catalog",
+    "Cost": "._pricing",
+    "ErrorInfo": "._results",
+    "JobDescription": "._bedrock",
+    "JobExpiredError": "._errors",
+    "JobFailedError": "._errors",
+    "JobStatus": "._bedrock",
+    "JobStoppedError": "._errors",
+    "Ledger": "._ledger",
+    "LedgerError": "._errors",
+    "Mode": "._spec",
+    "ModelInfo": "._catalog",
+    "OutputSource": "._results",
+    "PRICES": "._pricing",
+    "PRICES_DATE": "._pricing",
+    "PartPlan": "._uploader",
+    "Plan": "._uploader",
+    "PollConfig": "._polling",
+    "PollTimeoutError": "._errors",
+    "Price": "._pricing",
+    "Problem": "._errors",
+    "QuotaError": "._errors",
+    "Quotas": "._quotas",
+    "Result": "._results",
+    "ResultStatus": "._results",
+    "Results": "._results",
+    "ServiceError": "._errors",
+    "StateError": "._errors",
+    "Summary": "._summary",
+    "TERMINAL": "._bedrock",
+    "Usage": "._outputs",
+    "ValidationError": "._errors",
+    "family_of": "._catalog",
+    "iter_jobs": "._bedrock",
+}
 
 __all__ = [
     "CATALOG",
@@ -89,9 +135,17 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> str:
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value  # next time, a plain attribute
+        return value
     if name == "__version__":
         from importlib.metadata import version
 
         return version("bedrock-batch")
-    raise AttributeError(name)
+    raise AttributeError(f"module 'bedrock_batch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*__all__, "__version__"])

@@ -68,10 +68,10 @@ def build_prompt(
     ``extra`` keys are merged into the body as given (e.g. ``top_k`` for Anthropic, or
     ``additionalModelRequestFields`` for Converse).
     """
-    if not isinstance(prompt, str) or not prompt.strip():
+    if not isinstance(prompt, str) or not prompt or prompt.isspace():
         raise ValidationError("the prompt must be a non-empty string")
     stops = list(stop_sequences) if stop_sequences else None
-    imgs = [_image(i) for i in images]
+    imgs = [_image(i) for i in images] if images else []
     body: dict[str, Any]
     if invocation_type == "Converse" or family == "nova":
         content: list[dict[str, Any]] = [{"text": prompt}]
@@ -102,16 +102,14 @@ def build_prompt(
             "max_tokens": max_tokens if max_tokens is not None else 1024,
             "messages": [{"role": "user", "content": blocks}],
         }
-        body.update(
-            _drop_none(
-                {
-                    "system": system,
-                    "temperature": temperature,
-                    "top_p": top_p,
-                    "stop_sequences": stops,
-                }
-            )
-        )
+        if system is not None:
+            body["system"] = system
+        if temperature is not None:
+            body["temperature"] = temperature
+        if top_p is not None:
+            body["top_p"] = top_p
+        if stops is not None:
+            body["stop_sequences"] = stops
     elif family == "titan-text":
         if imgs:
             raise ValidationError("Titan Text takes no images")

@@ -1,8 +1,15 @@
 """JSON on the wire: every encode and decode of the client goes through here. No I/O.
 
-- **Strict encoding.** ``NaN`` and ``Infinity`` are not JSON, and a lone surrogate (``"\\ud800"``)
-  cannot be written as UTF-8: both are refused with :class:`EncodeError`, which names the path of
-  the offending value, before anything is stored or uploaded.
+- **One behaviour, the fastest backend.** ``orjson`` or ``msgspec`` when installed (the
+  ``fast`` extra), else the standard library; chosen once at import (``BEDROCK_BATCH_JSON`` =
+  ``orjson`` | ``msgspec`` | ``json`` forces one). Whatever the backend, the same inputs give the
+  same JSON or the same error (number keys become strings, as ``json`` does). The bytes are
+  the same too, except the exponent of very large or small floats (``1e-09`` / ``1e-9``).
+- **Strict.** ``NaN`` and ``Infinity`` are not JSON and a lone surrogate (``"\\ud800"``) cannot be
+  written as UTF-8: :func:`encode` refuses both with :class:`EncodeError`, naming the path of the
+  value; :func:`decode` refuses them too (Python's own parser would accept ``NaN``, ``1e999``).
+  The fast encoders write NaN as ``null``, so their output is re-checked whenever it holds a
+  ``null`` at all (rare in request bodies).
 - **Bedrock's line format.** Compact JSON, raw UTF-8 (no ``\\uXXXX`` escapes), one object per line.
 - **Splitting on ``\\n`` only.** Bedrock's text may contain U+2028, U+0085 and other characters
   that :meth:`str.splitlines` treats as line breaks, so lines are split on the byte ``\\n``
@@ -13,11 +20,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 __all__ = [
+    "BACKEND",
     "EncodeError",
     "decode",
     "encode",
@@ -28,9 +37,9 @@ __all__ = [
     "scrub_surrogates",
 ]
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_STRICT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _SURROGATE = re.compile("[\ud800-\udfff]")
-#: A JSON escape of a surrogate code unit in raw output bytes (``\\ud83d`` and the like).
+#: A JSON escape of a surrogate code unit in raw bytes (``\\ud83d`` and the like).
 _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
@@ -63,9 +72,9 @@ def find_invalid(obj: Any, path: str = "$") -> tuple[str, str] | None:
         elif isinstance(value, dict):
             items = []
             for key, item in value.items():
-                if not isinstance(key, str):
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
                     return where, f"the key {key!r} is not a string"
-                if _SURROGATE.search(key):
+                if isinstance(key, str) and _SURROGATE.search(key):
                     return where, f"the key {key!r} holds a lone surrogate"
                 items.append((f"{where}.{key}", item))
             stack.extend(reversed(items))
@@ -76,15 +85,114 @@ def find_invalid(obj: Any, path: str = "$") -> tuple[str, str] | None:
     return None
 
 
-def encode(obj: Any) -> bytes:
-    """Compact JSON as UTF-8; raises :class:`EncodeError` for anything that is not JSON."""
+def _refuse(obj: Any, err: BaseException) -> EncodeError:
+    found = find_invalid(obj)
+    return EncodeError(*found) if found else EncodeError("$", str(err))
+
+
+def _strict_encode(obj: Any) -> bytes:
     try:
-        return _ENCODER.encode(obj).encode("utf-8")
+        return _STRICT.encode(obj).encode("utf-8")
     except (ValueError, TypeError, UnicodeEncodeError, RecursionError) as err:
-        found = find_invalid(obj)
-        if found is None:  # pragma: no cover - json refused something find_invalid accepts
-            raise EncodeError("$", str(err)) from err
-        raise EncodeError(*found) from err
+        raise _refuse(obj, err) from err
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range for a JSON number")
+    return value
+
+
+def _strict_decode(data: bytes | str) -> Any:
+    return json.loads(data, parse_constant=_no_constant, parse_float=_finite_float)
+
+
+_FALLIBLE = (ValueError, TypeError, UnicodeError, OverflowError, RecursionError)
+
+
+def _orjson_encode() -> Callable[[Any], bytes] | None:
+    try:
+        import orjson
+    except ImportError:
+        return None
+    dumps = orjson.dumps
+    # Like the standard library: dates, dataclasses and str/int subclasses are not JSON;
+    # number keys become strings (the slower option, used only when a body needs it).
+    strict = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS  # fmt: skip
+    keys = strict | orjson.OPT_NON_STR_KEYS
+
+    def no_default(value: Any) -> Any:
+        raise TypeError(f"a value of type {type(value).__name__} is not JSON")
+
+    def encode(obj: Any) -> bytes:
+        """Compact JSON as UTF-8; raises :class:`EncodeError` for anything that is not JSON."""
+        try:
+            out = dumps(obj, no_default, strict)
+        except _FALLIBLE:
+            try:
+                out = dumps(obj, no_default, keys)  # number keys
+            except _FALLIBLE:
+                return _strict_encode(obj)  # integers beyond 64 bits; or the exact error
+        if b"null" in out:  # orjson writes NaN and Infinity as null: check the slow way
+            _strict_encode(obj)
+        return out
+
+    return encode
+
+
+def _msgspec_encode() -> Callable[[Any], bytes] | None:
+    try:
+        import msgspec
+    except ImportError:
+        return None
+    dumps = msgspec.json.Encoder().encode
+
+    def encode(obj: Any) -> bytes:
+        """Compact JSON as UTF-8; raises :class:`EncodeError` for anything that is not JSON."""
+        try:
+            out = dumps(obj)
+        except _FALLIBLE:
+            return _strict_encode(obj)  # integers beyond 64 bits; or the exact error
+        if b"null" in out:  # msgspec writes NaN and Infinity as null: check the slow way
+            _strict_encode(obj)
+        return out
+
+    return encode
+
+
+def _strict_encode_public(obj: Any) -> bytes:
+    """Compact JSON as UTF-8; raises :class:`EncodeError` for anything that is not JSON."""
+    return _strict_encode(obj)
+
+
+def _select() -> tuple[str, Callable[[Any], bytes], Callable[[bytes | str], Any]]:
+    wanted = os.environ.get("BEDROCK_BATCH_JSON", "")
+    if wanted in ("", "orjson"):
+        encoder = _orjson_encode()
+        if encoder is not None:
+            import orjson
+
+            return "orjson", encoder, orjson.loads
+        if wanted:
+            raise ImportError("BEDROCK_BATCH_JSON=orjson, but orjson is not installed")
+    if wanted in ("", "msgspec"):
+        encoder = _msgspec_encode()
+        if encoder is not None:
+            import msgspec
+
+            return "msgspec", encoder, msgspec.json.Decoder().decode
+        if wanted:
+            raise ImportError("BEDROCK_BATCH_JSON=msgspec, but msgspec is not installed")
+    return "json", _strict_encode_public, _strict_decode
+
+
+#: The JSON backend in use: ``orjson``, ``msgspec`` or ``json``.
+BACKEND, encode, _fast_decode = _select()
 
 
 def encode_line(obj: Any) -> bytes:
@@ -92,19 +200,20 @@ def encode_line(obj: Any) -> bytes:
     return encode(obj) + b"\n"
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def decode(data: bytes | str) -> Any:
-    """Parse one JSON document; raises ``ValueError`` on bad UTF-8 or bad JSON (``NaN`` and
-    ``Infinity`` included: Python's parser would accept them)."""
-    return json.loads(data, parse_constant=_no_constants)
+    """Parse one JSON document; raises ``ValueError`` on bad UTF-8 or bad JSON (``NaN``,
+    ``Infinity`` and numbers beyond a float's range included)."""
+    try:
+        return _fast_decode(data)
+    except _FALLIBLE:
+        if BACKEND == "json":
+            raise
+    return _strict_decode(data)  # the same verdict whatever the backend (escaped surrogates)
 
 
 def has_lone_surrogate(raw: bytes, value: Any) -> bool:
     """Whether a decoded line holds a lone surrogate (checked only when ``raw`` escapes one)."""
-    if not _ESCAPED_SURROGATE.search(raw):
+    if b"\\u" not in raw or not _ESCAPED_SURROGATE.search(raw):
         return False
     return find_invalid(value) is not None
 
@@ -133,18 +242,12 @@ def iter_lines(chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
         if not chunk:
             continue
         data = pending + chunk if pending else chunk
-        start = 0
-        while True:
-            end = data.find(b"\n", start)
-            if end < 0:
-                break
+        lines = data.split(b"\n")
+        pending = lines.pop()
+        for raw in lines:
             number += 1
-            line = data[start:end]
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if line.strip():
+            line = raw[:-1] if raw.endswith(b"\r") else raw
+            if line and not line.isspace():
                 yield number, line
-            start = end + 1
-        pending = data[start:]
     if pending.strip():
         yield number + 1, pending.rstrip(b"\r")

@@ -6,10 +6,10 @@ record batches of a fixed schema, one row per input record.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from ._codec import encode
 from ._results import Result
 
 __all__ = ["ROW_COLUMNS", "iter_frame_rows", "result_row"]
@@ -58,7 +58,6 @@ def scalar_key(value: Any) -> Any:
 
 def result_row(r: Result) -> dict[str, Any]:
     """One result as a flat row (see ``ROW_COLUMNS``)."""
-    usage = r.usage
     emb = r.embedding
     return {
         "key": r.key,
@@ -69,10 +68,38 @@ def result_row(r: Result) -> dict[str, Any]:
         "error_code": r.error.code if r.error else None,
         "error_message": r.error.message if r.error else None,
         "retryable": r.error.retryable if r.error else None,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
+        "input_tokens": r.usage.input_tokens,
+        "output_tokens": r.usage.output_tokens,
         "attempt": r.attempt,
     }
+
+
+def column_batches(results: Iterable[Result], batch_size: int) -> Iterator[dict[str, list[Any]]]:
+    """Results as columns (``ROW_COLUMNS``), ``batch_size`` rows at a time; no row objects."""
+    cols: dict[str, list[Any]] = {name: [] for name in ROW_COLUMNS}
+    key, rid, status, text, emb_col, code, message, retryable, tin, tout, attempt = cols.values()
+    for r in results:
+        emb = r.embedding
+        error = r.error
+        key.append(r.key)
+        rid.append(r.record_id)
+        status.append(r.status)
+        text.append(r.text if emb is None else None)
+        emb_col.append(emb)
+        code.append(error.code if error else None)
+        message.append(error.message if error else None)
+        retryable.append(error.retryable if error else None)
+        tin.append(r.usage.input_tokens)
+        tout.append(r.usage.output_tokens)
+        attempt.append(r.attempt)
+        if len(rid) >= batch_size:
+            yield cols
+            cols = {name: [] for name in ROW_COLUMNS}
+            key, rid, status, text, emb_col, code, message, retryable, tin, tout, attempt = (
+                cols.values()
+            )
+    if rid:
+        yield cols
 
 
 def arrow_schema() -> Any:
@@ -101,20 +128,22 @@ def arrow_batches(results: Iterable[Result], batch_size: int) -> Iterator[Any]:
     import pyarrow as pa
 
     schema = arrow_schema()
-    rows: list[dict[str, Any]] = []
-
-    def flush() -> Any:
-        cols = {name: [row[name] for row in rows] for name in ROW_COLUMNS}
+    for cols in column_batches(results, batch_size):
         cols["key"] = [
-            k if isinstance(k, str) or k is None else json.dumps(k, ensure_ascii=False)
-            for k in cols["key"]
+            k if isinstance(k, str) or k is None else encode(k).decode() for k in cols["key"]
         ]
-        return pa.RecordBatch.from_pydict(cols, schema=schema)
+        yield pa.RecordBatch.from_pydict(cols, schema=schema)
 
-    for r in results:
-        rows.append(result_row(r))
-        if len(rows) >= batch_size:
-            yield flush()
-            rows = []
-    if rows:
-        yield flush()
+
+def pandas_frame(results: Iterable[Result]) -> Any:
+    """One ``pandas.DataFrame`` built from columns at once (no chunk frames to concatenate)."""
+    import pandas as pd
+
+    merged: dict[str, list[Any]] = {name: [] for name in ROW_COLUMNS}
+    for cols in column_batches(results, 50_000):
+        for name, values in cols.items():
+            merged[name].extend(values)
+    frame = pd.DataFrame(merged, columns=list(ROW_COLUMNS))
+    for name in ("input_tokens", "output_tokens", "attempt"):
+        frame[name] = frame[name].astype("int64")
+    return frame

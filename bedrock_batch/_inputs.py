@@ -8,7 +8,7 @@ Retries rebuild their input files from here, and results show a missing record's
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from ._codec import decode
@@ -16,7 +16,7 @@ from ._errors import NOT_FOUND_CODES, ServiceError, StateError
 from ._ledger import INDEX_NAME, Ledger
 from ._s3 import S3Access
 from ._s3uri import S3Uri
-from ._store import RecordStore
+from ._store import RecordIndex, RecordStore
 
 __all__ = ["InputSource"]
 
@@ -29,7 +29,7 @@ class InputSource:
     def __init__(self, s3: S3Access, store: RecordStore | None) -> None:
         self.s3 = s3
         self.store = store if store is not None and len(store) else None
-        self._index: dict[str, Any] | None = None
+        self._index: RecordIndex | None = None
 
     def files(self, ledger: Ledger) -> list[S3Uri]:
         """The first attempt's input files, in record order (cancelled jobs' files included)."""
@@ -92,20 +92,20 @@ class InputSource:
             except (ValueError, AttributeError):
                 continue
 
-    def index(self, ledger: Ledger, *, persisted: bool) -> Mapping[str, Any]:
-        """Record id → the caller's key, for every record of the batch (loaded once)."""
+    def index(self, ledger: Ledger, *, persisted: bool) -> RecordIndex:
+        """Every record of the batch: its id by ordinal and the caller's key (loaded once)."""
         if self._index is None:
             if self.store is not None:
-                self._index = dict(self.store.iter_index())
+                self._index = self.store.index
             elif persisted:
                 uri = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, INDEX_NAME)
-                index: dict[str, Any] = {}
-                for _, raw in self.s3.lines(uri):
-                    entry = decode(raw)
-                    index[entry["recordId"]] = entry.get("key")
-                self._index = index
+                self._index = RecordIndex.from_lines(raw for _, raw in self.s3.lines(uri))
             else:  # a job we did not create: its inputs are the index
-                self._index = {rid: None for rid, _ in self.lines(ledger, strict=False)}
+                index = RecordIndex()
+                for rid, _ in self.lines(ledger, strict=False):
+                    if rid not in index:
+                        index.add(rid)
+                self._index = index
         return self._index
 
 

@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import attrs
-import boto3
-from boto3.s3.transfer import TransferConfig
 
 from ._builders import Image
 from ._clients import Clients
@@ -48,6 +46,8 @@ from ._summary import Summary
 from ._uploader import Plan, Uploader, ledger_from_plan, make_plan
 
 if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
+    import boto3
+    from boto3.s3.transfer import TransferConfig
     from mypy_boto3_bedrock import BedrockClient
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
     from mypy_boto3_s3 import S3Client

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Usage", "output_embedding", "output_text", "output_usage"]
+__all__ = ["NO_USAGE", "Usage", "output_embedding", "output_text", "output_usage"]
 
 
 @attrs.frozen
@@ -29,7 +29,7 @@ class Usage:
 
 
 def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return value if type(value) is int else 0
 
 
 def output_text(output: Mapping[str, Any] | None) -> str | None:
@@ -86,12 +86,18 @@ def output_embedding(output: Mapping[str, Any] | None) -> list[float] | None:
     return None
 
 
+#: No tokens (shared: most results of a failed record carry it).
+NO_USAGE = Usage()
+
+
 def output_usage(output: Mapping[str, Any] | None) -> Usage:
     """Token usage from any family's ``modelOutput`` (zeros when the family reports none)."""
-    if not isinstance(output, Mapping):
-        return Usage()
+    if type(output) is not dict:  # decoded JSON: a dict or nothing usable
+        if not isinstance(output, Mapping):
+            return NO_USAGE
+        output = dict(output)
     usage = output.get("usage")
-    if isinstance(usage, Mapping):
+    if type(usage) is dict:
         if "input_tokens" in usage or "output_tokens" in usage:  # Anthropic
             return Usage(_int(usage.get("input_tokens")), _int(usage.get("output_tokens")))
         return Usage(_int(usage.get("inputTokens")), _int(usage.get("outputTokens")))
@@ -99,9 +105,10 @@ def output_usage(output: Mapping[str, Any] | None) -> Usage:
         return Usage(
             _int(output.get("prompt_token_count")), _int(output.get("generation_token_count"))
         )
-    if isinstance(output.get("results"), list):  # Titan Text
-        out = sum(_int(r.get("tokenCount")) for r in output["results"] if isinstance(r, Mapping))
+    results = output.get("results")
+    if type(results) is list:  # Titan Text
+        out = sum(_int(r.get("tokenCount")) for r in results if type(r) is dict)
         return Usage(_int(output.get("inputTextTokenCount")), out)
     if "inputTextTokenCount" in output:  # Titan embeddings
         return Usage(_int(output.get("inputTextTokenCount")), 0)
-    return Usage()
+    return NO_USAGE

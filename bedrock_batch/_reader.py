@@ -198,11 +198,12 @@ class Reader:
             wanted = by_attempt.get(attempt.number)
             if not wanted or not attempt.jobs:
                 continue
-            order: Iterable[str] = (
-                self.inputs.index(ledger, persisted=True)
-                if attempt.number == 0
-                else self.targets_of(ledger, attempt)
-            )
+            order: Iterable[str]
+            if attempt.number == 0:
+                index = self.inputs.index(ledger, persisted=True)
+                order = (index.id_at(o) for o in range(len(index)))
+            else:
+                order = self.targets_of(ledger, attempt)
             jobs = sorted(attempt.jobs, key=lambda j: j.start)
             starts = [j.start for j in jobs]
             for ordinal, rid in enumerate(order):

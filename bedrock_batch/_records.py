@@ -10,7 +10,6 @@ behind and raises one :class:`ValidationError` listing every problem.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -19,38 +18,18 @@ from ._builders import Image, build_embedding, build_prompt
 from ._catalog import ModelInfo, estimate_tokens, family_of, lookup_model
 from ._codec import EncodeError, decode, encode, encode_line, iter_lines
 from ._errors import Problem, StateError, ValidationError
+from ._ids import DEFAULT_RECORD_ID_PATTERN, default_id_factory, id_checker
 from ._s3uri import S3Uri
-from ._schemas import check_model_input, input_text, iter_s3_locations, requested_output_tokens
+from ._schemas import check_model_input, iter_s3_locations, requested_output_tokens
 from ._store import Mark, RecordStore
 
 __all__ = ["DEFAULT_RECORD_ID_PATTERN", "Records", "default_id_factory", "id_checker"]
 
-#: Record ids we accept from users. Bedrock's own rule is UNVERIFIED (facts §6): ids with ``_``
-#: and ``-`` are known to work; this pattern is deliberately conservative and configurable.
-DEFAULT_RECORD_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}"
-
 #: How many ids a generator may propose that are already taken before we give up on it.
 _MAX_ID_TRIES = 1000
+#: Characters of a line that are JSON syntax rather than prompt text (``{"recordId":...``).
+_ENVELOPE = 120
 _READ_CHUNK = 1 << 20
-
-
-def default_id_factory(ordinal: int) -> str:
-    """``R`` and ten digits: 11 alphanumerics, unique within a job (``R0000000042``)."""
-    return f"R{ordinal:010d}"
-
-
-def id_checker(pattern: str) -> Callable[[Any], str | None]:
-    """A function returning why a record id is invalid, or None."""
-    compiled = re.compile(pattern)
-
-    def check(record_id: Any) -> str | None:
-        if not isinstance(record_id, str):
-            return f"recordId must be a string, not {type(record_id).__name__}"
-        if not compiled.fullmatch(record_id):
-            return f"recordId {record_id!r} does not match {pattern}"
-        return None
-
-    return check
 
 
 def _is_empty(value: Any) -> bool:
@@ -62,6 +41,15 @@ def _is_empty(value: Any) -> bool:
     if type(value).__name__ in ("NAType", "NaTType"):
         return True
     return isinstance(value, str) and not value.strip()
+
+
+class _Refused(Exception):
+    """One record refused: what is wrong, and in which field."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
 
 
 class _Call:
@@ -93,7 +81,7 @@ class _Call:
         if self.renames:
             taken = set(self.explicit)
             for ordinal in sorted(self.renames):
-                self.renames[ordinal] = self.records.new_id(taken)
+                self.renames[ordinal] = self.records.new_id(taken)[0]
                 taken.add(self.renames[ordinal])
             store.rename(self.renames, self.mark)
         self.records.estimated_input_tokens += self.tokens
@@ -130,6 +118,11 @@ class Records:
         self._id_factory = id_factory
         self._record_id_pattern = record_id_pattern
         self._check_id = id_checker(record_id_pattern)
+        #: The default generator's ids always match the default pattern: no need to check them.
+        self._trusted_factory = (
+            id_factory is default_id_factory and record_id_pattern == DEFAULT_RECORD_ID_PATTERN
+        )
+        self._ceiling = self.model.max_output_tokens if self.model else 4096
         self.store = RecordStore()
         self.estimated_input_tokens = 0
         self.max_output_tokens = 0
@@ -154,21 +147,24 @@ class Records:
 
     # -- ids -------------------------------------------------------------------------------
 
-    def new_id(self, also_taken: set[str] | frozenset[str] = frozenset()) -> str:
-        """A generated id that is free, valid, and not in ``also_taken``."""
-        n = len(self.store)
+    def new_id(self, also_taken: set[str] | frozenset[str] = frozenset()) -> tuple[str, bool]:
+        """A generated id that is free, valid, and not in ``also_taken``; and whether it is the
+        default id of the next ordinal (such ids need no memory in the index)."""
+        ordinal = n = len(self.store)
+        if self._trusted_factory and not also_taken and not self.store.index.has_named:
+            return default_id_factory(ordinal), True  # only default ids so far: it is free
         for _ in range(_MAX_ID_TRIES):
             candidate = self._id_factory(n)
             n += 1
             if candidate in self.store or candidate in also_taken:
                 continue
-            why = self._check_id(candidate)
+            why = None if self._trusted_factory else self._check_id(candidate)
             if why:
                 raise ValidationError(
                     "id_factory made an invalid record id",
                     [Problem(why, record_id=str(candidate), field="id_factory")],
                 )
-            return candidate
+            return candidate, self._trusted_factory and n - 1 == ordinal
         raise ValidationError(
             f"id_factory proposed {_MAX_ID_TRIES} ids in a row that are already taken; "
             "it must return a different id for each ordinal"
@@ -176,13 +172,50 @@ class Records:
 
     # -- one record ------------------------------------------------------------------------
 
+    def _check(self, model_input: Any, rid: str, key: Any) -> tuple[bytes, bytes | None]:
+        """Encode one record and its key and check its values, body and key; raises
+        :class:`_Refused`."""
+        try:
+            encoded = encode_line({"recordId": rid, "modelInput": model_input})
+        except EncodeError as err:
+            where = err.path.replace("$.modelInput", "modelInput", 1).replace("$", "recordId", 1)
+            raise _Refused(err.reason, where) from err
+        message = self._body_problem(model_input)
+        if message:
+            raise _Refused(message, "modelInput")
+        if key is None:
+            return encoded, None
+        try:
+            return encoded, encode(key)
+        except EncodeError as err:
+            raise _Refused(
+                f"the key must be JSON-serialisable (it is persisted for attach()): {err.reason}",
+                f"key{err.path[1:]}",
+            ) from err
+
+    def _estimate(self, model_input: Any, encoded: bytes, text: str | None) -> tuple[int, int]:
+        """(estimated input tokens, requested output tokens) of one record, without walking the
+        body: from the prompt text when a builder made it, else from the encoded line."""
+        if text is not None:
+            n = len(text)
+            tokens = (n + 3) // 4 if text.isascii() else estimate_tokens(text)
+        else:
+            chars = len(encoded) if encoded.isascii() else len(encoded.decode("utf-8"))
+            wide = (len(encoded) - chars) // 2  # non-ASCII characters: about a token each
+            tokens = max(1, (chars - wide - _ENVELOPE) // 4 + wide)
+        out = requested_output_tokens(
+            model_input, self.family, invocation_type=self.invocation_type, default=self._ceiling
+        )
+        return tokens, out
+
     def _take(self, call: _Call, model_input: Any, record_id: Any, key: Any, line: int) -> None:
-        """Check one record and append it; problems go to ``call``."""
+        """Check one record of a many-record call and append it; problems go to ``call``."""
         store = self.store
         rid: str
+        default = False
         if record_id is None:
             try:
-                rid = self.new_id(call.explicit)
+                rid, default = self.new_id(call.explicit)
             except ValidationError as err:
                 call.problems.extend(err.problems or [Problem(err.summary, line=line)])
                 return
@@ -201,35 +234,17 @@ class Records:
                 call.renames[ordinal] = ""
             call.explicit.add(rid)
         try:
-            encoded = encode_line({"recordId": rid, "modelInput": model_input})
-        except EncodeError as err:
-            where = err.path.replace("$.modelInput", "modelInput", 1).replace("$", "recordId", 1)
-            call.problem(err.reason, record_id=rid, line=line, field=where)
+            encoded, encoded_key = self._check(model_input, rid, key)
+        except _Refused as refused:
+            call.problem(refused.message, record_id=rid, line=line, field=refused.field)
             return
-        message = self._body_problem(model_input)
-        if message:
-            call.problem(message, record_id=rid, line=line, field="modelInput")
-            return
-        if key is not None:
-            try:
-                encode(key)
-            except EncodeError as err:
-                call.problem(
-                    f"the key must be JSON-serialisable (it is persisted for attach()): {err.reason}",
-                    record_id=rid,
-                    line=line,
-                    field=f"key{err.path[1:]}",
-                )
-                return
-        ordinal = store.append_line(rid, encoded, key)
+        ordinal = store.append_line(rid, encoded, encoded_key, default=default)
         if record_id is None:
             call.generated[rid] = ordinal
         call.count += 1
-        call.tokens += estimate_tokens(input_text(model_input))
-        ceiling = self.model.max_output_tokens if self.model else 4096
-        call.max_out += requested_output_tokens(
-            model_input, self.family, invocation_type=self.invocation_type, default=ceiling
-        )
+        tokens, out = self._estimate(model_input, encoded, None)
+        call.tokens += tokens
+        call.max_out += out
 
     def _body_problem(self, model_input: Any) -> str | None:
         message = check_model_input(
@@ -244,23 +259,37 @@ class Records:
                 return f"s3Location {loc} must be in the job's input bucket {self._bucket}"
         return None
 
-    def _single(self, model_input: Any, record_id: str | None, key: Any) -> str:
+    def _single(
+        self, model_input: Any, record_id: str | None, key: Any, text: str | None = None
+    ) -> str:
+        """Add one record: checked completely before it is stored, so nothing to undo."""
         self._open()
-        call = _Call(self, None)
         line = len(self.store) + 1
-        self._take(call, model_input, record_id, key, line)
-        if call.problems:
-            self.store.rollback(call.mark)
-            first = call.problems[0]
-            if first.field == "recordId" and first.message == "duplicate recordId":
-                raise ValidationError(f"duplicate record id {first.record_id!r}", call.problems)
-            label = "invalid record id" if first.field == "recordId" else "invalid record"
-            if first.field == "modelInput":
-                label = f"record {first.record_id!r} would be refused by the model"
-            raise ValidationError(label, call.problems)
-        self.estimated_input_tokens += call.tokens
-        self.max_output_tokens += call.max_out
-        return self.store.ids(len(self.store) - 1)[0]
+        default = False
+        if record_id is None:
+            rid, default = self.new_id()
+        else:
+            why = self._check_id(record_id)
+            if why:
+                where = Problem(why, record_id=str(record_id), line=line, field="recordId")
+                raise ValidationError("invalid record id", [where])
+            if record_id in self.store:
+                where = Problem("duplicate recordId", record_id=record_id, line=line, field="recordId")  # fmt: skip
+                raise ValidationError(f"duplicate record id {record_id!r}", [where])
+            rid = record_id
+        try:
+            encoded, encoded_key = self._check(model_input, rid, key)
+        except _Refused as refused:
+            label = "invalid record"
+            if refused.field == "modelInput":
+                label = f"record {rid!r} would be refused by the model"
+            problem = Problem(refused.message, record_id=rid, line=line, field=refused.field)
+            raise ValidationError(label, [problem]) from None
+        self.store.append_line(rid, encoded, encoded_key, default=default)
+        tokens, out = self._estimate(model_input, encoded, text)
+        self.estimated_input_tokens += tokens
+        self.max_output_tokens += out
+        return rid
 
     # -- intake ----------------------------------------------------------------------------
 
@@ -297,7 +326,9 @@ class Records:
             images=images,
             extra=extra,
         )
-        return self._single(body, record_id, key)
+        return self._single(
+            body, record_id, key, prompt if system is None else f"{system}\n{prompt}"
+        )
 
     def add_embedding(
         self,
@@ -314,7 +345,7 @@ class Records:
         body = build_embedding(
             self.family, text, image=image, dimensions=dimensions, normalize=normalize
         )
-        return self._single(body, record_id, key)
+        return self._single(body, record_id, key, text or "")
 
     def add_jsonl(self, source: str | Path | IO[bytes] | IO[str], *, key_field: str | None) -> int:
         """Add every ``{"recordId"?, "modelInput"}`` line of a JSONL source, read once."""

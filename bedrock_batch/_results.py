@@ -17,9 +17,10 @@ import attrs
 
 from ._codec import decode, encode, has_lone_surrogate, scrub_surrogates
 from ._errors import NOT_FOUND_CODES, ServiceError
-from ._outputs import Usage, output_embedding, output_text, output_usage
+from ._outputs import NO_USAGE, Usage, output_embedding, output_text, output_usage
 from ._s3 import S3Access
 from ._s3uri import S3Uri
+from ._store import RecordIndex
 
 __all__ = ["Anomaly", "ErrorInfo", "OutputSource", "Result", "ResultStatus", "Results"]
 
@@ -77,6 +78,15 @@ class Result:
     job_arn: str | None = None
     source: str | None = None  # "file:line" of the output line
     attempt: int = 0  # 0 for the first submission, n for the n-th retry
+    #: Input and output tokens of this record (zeros when it has no output).
+    usage: Usage = attrs.field(default=NO_USAGE)
+
+    @classmethod
+    def from_output(
+        cls, record_id: str, key: Any, output: dict[str, Any], job_arn: str | None, source: str, attempt: int
+    ) -> Result:  # fmt: skip
+        """A succeeded result, its usage read once from the output."""
+        return cls(record_id, key, "succeeded", output.get("modelInput"), output["modelOutput"], None, job_arn, source, attempt, output_usage(output["modelOutput"]))  # fmt: skip
 
     @property
     def ok(self) -> bool:
@@ -92,11 +102,6 @@ class Result:
     def embedding(self) -> list[float] | None:
         """The float embedding, for the Titan embedding models; None otherwise."""
         return output_embedding(self.model_output)
-
-    @property
-    def usage(self) -> Usage:
-        """Input and output tokens of this record (zeros when it has no output)."""
-        return output_usage(self.model_output)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: ids, key, status, text/embedding, error, tokens and the raw output."""
@@ -162,7 +167,13 @@ class SourceCounts:
 
     succeeded: int = 0
     errored: int = 0
-    usage: Usage = attrs.field(factory=Usage)
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens of the run's succeeded lines."""
+        return Usage(self.input_tokens, self.output_tokens)
 
 
 InputReader = Callable[[set[str]], Iterator[tuple[str, Any]]]
@@ -173,7 +184,7 @@ class Results(Iterable[Result]):
 
     Every input record comes back exactly once; when a record was retried, its latest attempt
     with an output wins (:meth:`history` shows all of them). Each iteration is a fresh pass
-    over S3. Memory is bounded by the index of record ids.
+    over S3. Memory: the compact index of record ids, and a byte per record.
     """
 
     def __init__(
@@ -181,7 +192,7 @@ class Results(Iterable[Result]):
         *,
         s3: S3Access,
         sources: Iterable[OutputSource],
-        index: Mapping[str, Any],
+        index: RecordIndex,
         read_inputs: InputReader,
         chunk_size: int = 1 << 20,
     ) -> None:
@@ -193,8 +204,13 @@ class Results(Iterable[Result]):
         self._chunk = chunk_size
         self.anomalies: list[Anomaly] = []
         self.counts: dict[str, int] = {"succeeded": 0, "errored": 0, "missing": 0}
-        self.usage = Usage()
+        self._tokens = [0, 0]
         self.per_source: list[SourceCounts] = []
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens of every result yielded so far (the latest attempt of each record)."""
+        return Usage(*self._tokens)
 
     def _files(self, src: OutputSource) -> tuple[S3Uri, list[str]]:
         if src.single_file:
@@ -234,25 +250,28 @@ class Results(Iterable[Result]):
     def __iter__(self) -> Iterator[Result]:
         self.anomalies = []
         self.counts = {"succeeded": 0, "errored": 0, "missing": 0}
-        self.usage = Usage()
+        self._tokens = [0, 0]
         self.per_source = [SourceCounts() for _ in self.sources]
-        seen: dict[str, int] = {}
+        index = self._index
+        seen = bytearray(len(index))  # 0: not yet; else 1 + the source that answered it
         for n, src in enumerate(self.sources):
             for key, line_no, raw in self._lines(src):
-                result = self._join(raw, key, line_no, src)
-                if result is None:
+                joined = self._join(raw, key, line_no, src)
+                if joined is None:
                     continue
+                ordinal, result = joined
                 counts = self.per_source[n]
                 if result.status == "succeeded":
                     counts.succeeded += 1
-                    counts.usage = counts.usage + result.usage
+                    counts.input_tokens += result.usage.input_tokens
+                    counts.output_tokens += result.usage.output_tokens
                 else:
                     counts.errored += 1
-                first = seen.get(result.record_id)
-                if first is None:
-                    seen[result.record_id] = n
+                first = seen[ordinal]
+                if not first:
+                    seen[ordinal] = min(n + 1, 255)
                     yield self._count(result)
-                elif first == n:
+                elif first == min(n + 1, 255):
                     self.anomalies.append(
                         Anomaly(
                             "duplicate_id",
@@ -262,14 +281,14 @@ class Results(Iterable[Result]):
                             result.record_id,
                         )
                     )
-        missing = {rid for rid in self._index if rid not in seen}
+        missing = {index.id_at(o): o for o, hit in enumerate(seen) if not hit}
         if missing:
-            for rid, model_input in self._read_inputs(missing):
-                if rid in missing:
-                    missing.discard(rid)
-                    yield self._count(Result(rid, self._index[rid], "missing", model_input))
-            for rid in sorted(missing):  # not even in the inputs any more: still accounted for
-                yield self._count(Result(rid, self._index[rid], "missing"))
+            for rid, model_input in self._read_inputs(set(missing)):
+                ordinal = missing.pop(rid, -1)
+                if ordinal >= 0:
+                    yield self._count(Result(rid, index.key_at(ordinal), "missing", model_input))
+            for rid, ordinal in sorted(missing.items()):  # not even in the inputs any more
+                yield self._count(Result(rid, index.key_at(ordinal), "missing"))
 
     def history(self, record_id: str) -> list[Result]:
         """Every output of one record across attempts, oldest first."""
@@ -278,20 +297,21 @@ class Results(Iterable[Result]):
         for src in reversed(self.sources):
             for key, line_no, raw in self._lines(src):
                 if needle in raw:
-                    result = self._join(raw, key, line_no, src, quiet=True)
-                    if result is not None and result.record_id == record_id:
-                        found.append(result)
+                    joined = self._join(raw, key, line_no, src, quiet=True)
+                    if joined is not None and joined[1].record_id == record_id:
+                        found.append(joined[1])
         return found
 
     def _count(self, result: Result) -> Result:
         self.counts[result.status] += 1
         if result.status == "succeeded":
-            self.usage = self.usage + result.usage
+            self._tokens[0] += result.usage.input_tokens
+            self._tokens[1] += result.usage.output_tokens
         return result
 
     def _join(
         self, raw: bytes, key: str, line_no: int, src: OutputSource, *, quiet: bool = False
-    ) -> Result | None:
+    ) -> tuple[int, Result] | None:
         try:
             obj = decode(raw)
             if not isinstance(obj, dict) or not isinstance(obj.get("recordId"), str):
@@ -325,7 +345,8 @@ class Results(Iterable[Result]):
                     )
                 )
         rid = obj["recordId"]
-        if rid not in self._index:
+        ordinal = self._index.ordinal_of(rid)
+        if ordinal is None:
             if not quiet:
                 self.anomalies.append(
                     Anomaly(
@@ -339,13 +360,14 @@ class Results(Iterable[Result]):
             return None
         where = f"{key}:{line_no}"
         arn = src.job_arn
+        caller_key = self._index.key_at(ordinal)
         if obj.get("error") is not None:
             error = ErrorInfo.from_wire(obj["error"])
-            return Result(rid, self._index[rid], "errored", obj.get("modelInput"), None, error, arn, where, src.attempt)  # fmt: skip
+            return ordinal, Result(rid, caller_key, "errored", obj.get("modelInput"), None, error, arn, where, src.attempt)  # fmt: skip
         if "modelOutput" not in obj:
             error = ErrorInfo(0, "output line has neither modelOutput nor error")
-            return Result(rid, self._index[rid], "errored", obj.get("modelInput"), None, error, arn, where, src.attempt)  # fmt: skip
-        return Result(rid, self._index[rid], "succeeded", obj.get("modelInput"), obj["modelOutput"], None, arn, where, src.attempt)  # fmt: skip
+            return ordinal, Result(rid, caller_key, "errored", obj.get("modelInput"), None, error, arn, where, src.attempt)  # fmt: skip
+        return ordinal, Result.from_output(rid, caller_key, obj, arn, where, src.attempt)
 
     def manifests(self) -> list[tuple[OutputSource, dict[str, Any] | None]]:
         """``manifest.json.out`` of every Bedrock job (None, and an anomaly, when absent)."""
@@ -407,19 +429,12 @@ class Results(Iterable[Result]):
             list(self.iter_arrow_batches(batch_size)), schema=arrow_schema()
         )
 
-    def to_pandas(self, chunk_size: int = 10_000) -> Any:
-        """A ``pandas.DataFrame``, one row per input record; ``key`` keeps your Python objects."""
-        import pandas as pd
+    def to_pandas(self, chunk_size: int | None = None) -> Any:
+        """A ``pandas.DataFrame``, one row per input record; ``key`` keeps your Python objects.
 
-        from ._frames import ROW_COLUMNS, result_row
+        Built from columns in one step: its peak memory stays close to the frame's own
+        (``chunk_size`` is accepted for compatibility and no longer used).
+        """
+        from ._frames import pandas_frame
 
-        chunks = []
-        rows: list[dict[str, Any]] = []
-        for r in self:
-            rows.append(result_row(r))
-            if len(rows) >= chunk_size:
-                chunks.append(pd.DataFrame.from_records(rows, columns=list(ROW_COLUMNS)))
-                rows = []
-        if rows or not chunks:
-            chunks.append(pd.DataFrame.from_records(rows, columns=list(ROW_COLUMNS)))
-        return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+        return pandas_frame(self)

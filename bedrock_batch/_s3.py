@@ -23,7 +23,6 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from boto3.exceptions import S3UploadFailedError
-from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ._codec import decode, iter_lines
@@ -31,6 +30,7 @@ from ._errors import NOT_FOUND_CODES, ServiceError, translate_client_error
 from ._s3uri import S3Uri
 
 if TYPE_CHECKING:
+    from boto3.s3.transfer import TransferConfig
     from mypy_boto3_s3 import S3Client
 
 __all__ = ["PreconditionFailed", "S3Access"]

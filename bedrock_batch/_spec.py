@@ -16,7 +16,6 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import attrs
-from boto3.s3.transfer import S3Transfer
 
 from ._catalog import canonical_model_id, lookup_model, model_problem
 from ._errors import Problem, ValidationError
@@ -217,6 +216,8 @@ def resolve(params: JobParams, *, region: str | None) -> JobSpec:
             uris[name] = _normalise_prefix(getattr(p, name))
         except ValueError as err:
             problems.append(Problem(str(err), field=name))
+    from boto3.s3.transfer import S3Transfer  # heavy (s3transfer): only when planning
+
     unknown = set(p.upload_extra_args or {}) - set(S3Transfer.ALLOWED_UPLOAD_ARGS)
     if unknown:
         problems.append(

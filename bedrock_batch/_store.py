@@ -1,11 +1,14 @@
-"""Where added records live until upload: encoded lines in a local temporary file.
+"""Where added records live until upload, and the compact index of their ids and keys.
 
-Memory holds only the index (record id → ordinal, the caller's keys, line sizes and offsets);
-the lines themselves are in a temporary file on disk, written once, read back by byte range
-when a job's input files are cut. A running SHA-256 of every line gives the batch its content
-address without a second pass.
+:class:`RecordStore` keeps the encoded lines in a local temporary file (written in batches, read
+back by byte range when the input files are cut) with a running SHA-256 that gives the batch its
+content address. Appends can be undone back to a :class:`Mark` (``add_*`` calls are
+all-or-nothing).
 
-Appends can be undone back to a :class:`Mark` (``add_*`` calls are all-or-nothing).
+:class:`RecordIndex` says which ids a batch holds and the caller's keys, in little memory: an
+id made by the default generator (``R`` + its ordinal) costs nothing, other ids a dict entry;
+keys are kept encoded in one byte blob that moves to a temporary file past a bound. The same
+index, loaded from ``index.jsonl``, serves the join of any process (``attach()``).
 """
 
 from __future__ import annotations
@@ -14,16 +17,234 @@ import hashlib
 import os
 import tempfile
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 import attrs
 
-from ._codec import decode, encode_line
+from ._codec import decode, encode, encode_line
+from ._ids import default_id_factory, default_ordinal
 
-__all__ = ["Mark", "RecordStore"]
+__all__ = ["INDEX_FORMAT", "Mark", "RecordIndex", "RecordStore"]
 
 _COPY_CHUNK = 1 << 20
+_FLUSH_BYTES = 1 << 20
+#: Encoded keys held in memory before they move to a temporary file.
+_KEYS_IN_MEMORY = 32 << 20
+#: The first line of an ``index.jsonl`` that lists only what its ordinals do not say.
+INDEX_FORMAT = "bedrock-batch-index/1"
+
+
+class _Blob:
+    """Append-only bytes: in memory up to a bound, then in a temporary file."""
+
+    def __init__(self, bound: int = _KEYS_IN_MEMORY) -> None:
+        self._memory = bytearray()
+        self._file: IO[bytes] | None = None
+        self._bound = bound
+        self.size = 0
+
+    def append(self, data: bytes) -> int:
+        offset = self.size
+        if self._file is not None:
+            self._file.write(data)
+        else:
+            self._memory += data
+            if len(self._memory) > self._bound:
+                self._file = tempfile.TemporaryFile(prefix="bedrock-batch-keys-")  # noqa: SIM115
+                self._file.write(self._memory)
+                self._memory = bytearray()
+        self.size += len(data)
+        return offset
+
+    def read(self, offset: int, size: int) -> bytes:
+        if self._file is None:
+            return bytes(self._memory[offset : offset + size])
+        self._file.flush()
+        return os.pread(self._file.fileno(), size, offset)
+
+    def truncate(self, size: int) -> None:
+        if self._file is None:
+            del self._memory[size:]
+        else:
+            self._file.flush()
+            self._file.truncate(size)
+            self._file.seek(size)
+        self.size = size
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._memory = bytearray()
+
+
+class RecordIndex:
+    """Record ids in order and the caller's keys, compact (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._named: dict[str, int] = {}  # id -> ordinal, for ids that are not the default
+        self._explicit: dict[int, str] = {}  # ordinal -> id, the same ids ("" while renamed)
+        self._key_offsets: array[int] | None = None  # blob offset + 1 of each key; 0: none
+        self._key_sizes: array[int] | None = None
+        self._keys = _Blob()
+
+    def __len__(self) -> int:
+        return self.count
+
+    @property
+    def has_named(self) -> bool:
+        """Whether any record has an id other than its ordinal's default."""
+        return bool(self._explicit)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def add(self, record_id: str, key: bytes | None = None, *, default: bool = False) -> int:
+        """Append an id (``default``: the caller knows it is the default id of its ordinal)
+        and its encoded key; returns the ordinal. The caller checked that the id is new."""
+        ordinal = self.count
+        if not default and default_ordinal(record_id) != ordinal:
+            self._named[record_id] = ordinal
+            self._explicit[ordinal] = record_id
+        if key is not None or self._key_offsets is not None:
+            self._add_key(ordinal, key)
+        self.count = ordinal + 1
+        return ordinal
+
+    def _add_key(self, ordinal: int, key: bytes | None) -> None:
+        if self._key_offsets is None:
+            self._key_offsets = array("Q", bytes(8 * ordinal))
+            self._key_sizes = array("I", bytes(4 * ordinal))
+        assert self._key_sizes is not None
+        if key is None:
+            self._key_offsets.append(0)
+            self._key_sizes.append(0)
+        else:
+            self._key_offsets.append(self._keys.append(key) + 1)
+            self._key_sizes.append(len(key))
+
+    def forget(self, record_id: str) -> int:
+        """Free an id for another record (its ordinal keeps no id until :meth:`rename`)."""
+        ordinal = self.ordinal_of(record_id)
+        assert ordinal is not None
+        self._named.pop(record_id, None)
+        self._explicit[ordinal] = ""
+        return ordinal
+
+    def rename(self, ordinal: int, record_id: str) -> None:
+        """Give a record another id."""
+        old = self._explicit.get(ordinal)
+        if old:
+            self._named.pop(old, None)
+        if default_ordinal(record_id) == ordinal:
+            self._explicit.pop(ordinal, None)
+        else:
+            self._explicit[ordinal] = record_id
+            self._named[record_id] = ordinal
+
+    def truncate(self, count: int) -> None:
+        """Forget every record from ordinal ``count`` on."""
+        for ordinal in [o for o in self._explicit if o >= count]:
+            self._named.pop(self._explicit.pop(ordinal), None)
+        if self._key_offsets is not None and self._key_sizes is not None:
+            first = next((o for o in self._key_offsets[count:] if o), 0)
+            if first:
+                self._keys.truncate(first - 1)
+            del self._key_offsets[count:]
+            del self._key_sizes[count:]
+        self.count = min(self.count, count)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def ordinal_of(self, record_id: str) -> int | None:
+        """The ordinal of an id, or None when the batch has no such record."""
+        ordinal = self._named.get(record_id)
+        if ordinal is not None:
+            return ordinal
+        ordinal = default_ordinal(record_id)
+        if ordinal is None or ordinal >= self.count or ordinal in self._explicit:
+            return None
+        return ordinal
+
+    def __contains__(self, record_id: object) -> bool:
+        return isinstance(record_id, str) and self.ordinal_of(record_id) is not None
+
+    def id_at(self, ordinal: int) -> str:
+        """The id of the record at ``ordinal``."""
+        return self._explicit.get(ordinal) or default_id_factory(ordinal)
+
+    def ids(self, start: int = 0, end: int | None = None) -> list[str]:
+        """Ids ``[start, end)`` in order."""
+        explicit = self._explicit
+        stop = self.count if end is None else min(end, self.count)
+        return [explicit.get(o) or default_id_factory(o) for o in range(start, stop)]
+
+    def encoded_key_at(self, ordinal: int) -> bytes | None:
+        """The caller's key of a record, as JSON (None when it has none)."""
+        if self._key_offsets is None or self._key_sizes is None:
+            return None
+        offset = self._key_offsets[ordinal]
+        return self._keys.read(offset - 1, self._key_sizes[ordinal]) if offset else None
+
+    def key_at(self, ordinal: int) -> Any:
+        """The caller's key of a record (None when it has none)."""
+        raw = self.encoded_key_at(ordinal)
+        return None if raw is None else decode(raw)
+
+    def key_of(self, record_id: str) -> Any:
+        """The caller's key for a record id (None when none was given)."""
+        ordinal = self.ordinal_of(record_id)
+        return None if ordinal is None else self.key_at(ordinal)
+
+    def iter_index(self) -> Iterator[tuple[str, Any]]:
+        """(record id, key) in order."""
+        for ordinal in range(self.count):
+            yield self.id_at(ordinal), self.key_at(ordinal)
+
+    # -- index.jsonl -------------------------------------------------------------------------
+
+    def index_lines(self) -> Iterator[bytes]:
+        """``index.jsonl``: a header, then only what the ordinals do not say (ids that are not
+        the default, and keys)."""
+        yield encode_line({"format": INDEX_FORMAT, "records": self.count})
+        ordinals = set(self._explicit)
+        if self._key_offsets is not None:
+            ordinals.update(o for o, off in enumerate(self._key_offsets) if off)
+        for ordinal in sorted(ordinals):
+            parts = [b'{"n":', str(ordinal).encode()]
+            if ordinal in self._explicit:
+                parts += [b',"recordId":', encode(self._explicit[ordinal])]
+            key = self.encoded_key_at(ordinal)
+            if key is not None:
+                parts += [b',"key":', key]
+            parts.append(b"}\n")
+            yield b"".join(parts)
+
+    @classmethod
+    def from_lines(cls, lines: Iterable[bytes]) -> RecordIndex:
+        """Load an ``index.jsonl`` (either this version's or version 0.1's, which lists every
+        record)."""
+        index = cls()
+        total: int | None = None
+        for raw in lines:
+            entry = decode(raw)
+            if entry.get("format") == INDEX_FORMAT:
+                total = int(entry["records"])
+                continue
+            ordinal = int(entry.get("n", index.count))
+            while index.count < ordinal:
+                index.add(default_id_factory(index.count), default=True)
+            record_id = entry.get("recordId") or default_id_factory(ordinal)
+            key = entry.get("key")
+            index.add(record_id, None if key is None else encode(key))
+        while total is not None and index.count < total:
+            index.add(default_id_factory(index.count), default=True)
+        return index
+
+    def close(self) -> None:
+        """Release the keys' memory or file."""
+        self._keys.close()
 
 
 @attrs.frozen
@@ -39,18 +260,21 @@ class RecordStore:
     """Append-only record lines plus their index."""
 
     def __init__(self) -> None:
+        self.index = RecordIndex()
         self._handle: IO[bytes] | None = None  # opened with the first record
-        self._ids: dict[str, int] = {}
-        self._order: list[str] = []
-        self._keys: dict[int, Any] = {}
-        self.sizes = array("Q")
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self.sizes = array("I")
         self._offsets = array("Q")
         self._hash = hashlib.sha256()
         self.total_bytes = 0
         self.closed = False
 
     def __len__(self) -> int:
-        return len(self._order)
+        return self.index.count
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self.index
 
     @property
     def _file(self) -> IO[bytes]:
@@ -60,73 +284,82 @@ class RecordStore:
             self._handle = tempfile.TemporaryFile(prefix="bedrock-batch-")  # noqa: SIM115
         return self._handle
 
-    def __contains__(self, record_id: object) -> bool:
-        return record_id in self._ids
+    def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._file.write(data)
+            self._hash.update(data)
+            self._pending.clear()
+            self._pending_bytes = 0
+        if self._handle is not None:
+            self._handle.flush()
 
     # -- appending -------------------------------------------------------------------------
 
-    def append_line(self, record_id: str, line: bytes, key: Any = None) -> int:
-        """Store an encoded line (ending in ``\\n``); returns its 0-based ordinal.
+    def append_line(
+        self, record_id: str, line: bytes, key: bytes | None = None, *, default: bool = False
+    ) -> int:
+        """Store an encoded line (ending in ``\\n``) and its encoded key; returns its ordinal.
 
-        The caller checked that the id is new.
+        The caller checked that the id is new; ``default`` says it is its ordinal's default id.
         """
-        ordinal = len(self._order)
-        self._file.write(line)
-        self._hash.update(line)
-        self._ids[record_id] = ordinal
-        self._order.append(record_id)
-        if key is not None:
-            self._keys[ordinal] = key
-        self.sizes.append(len(line))
+        index = self.index
+        if default and key is None and index._key_offsets is None:
+            ordinal = index.count  # the common case: nothing to remember about this record
+            index.count = ordinal + 1
+        else:
+            ordinal = index.add(record_id, key, default=default)
+        size = len(line)
+        self._pending.append(line)
+        self._pending_bytes += size
+        self.sizes.append(size)
         self._offsets.append(self.total_bytes)
-        self.total_bytes += len(line)
+        self.total_bytes += size
+        if self._pending_bytes >= _FLUSH_BYTES:
+            self._flush()
         return ordinal
 
     def mark(self) -> Mark:
         """Remember this point (see :meth:`rollback`)."""
-        return Mark(len(self._order), self.total_bytes, self._hash.copy())
+        self._flush()
+        return Mark(len(self), self.total_bytes, self._hash.copy())
 
     def rollback(self, mark: Mark) -> None:
         """Forget every record appended since ``mark``."""
-        for record_id in self._order[mark.records :]:
-            self._ids.pop(record_id, None)
-        for ordinal in range(mark.records, len(self._order)):
-            self._keys.pop(ordinal, None)
-        del self._order[mark.records :]
+        self._flush()
+        self.index.truncate(mark.records)
         del self.sizes[mark.records :]
         del self._offsets[mark.records :]
-        self._file.flush()
-        self._file.truncate(mark.total_bytes)
-        self._file.seek(mark.total_bytes)
+        if self._handle is not None:
+            self._handle.truncate(mark.total_bytes)
+            self._handle.seek(mark.total_bytes)
         self.total_bytes = mark.total_bytes
         self._hash = mark.digest.copy()
 
     def forget_id(self, record_id: str) -> int:
         """Free an id for another record; its line keeps the old id until :meth:`rename`."""
-        return self._ids.pop(record_id)
+        return self.index.forget(record_id)
 
-    def rename(self, new_ids: Mapping[int, str], since: Mark) -> None:
+    def rename(self, new_ids: dict[int, str], since: Mark) -> None:
         """Give the records at these ordinals new ids, rewriting their lines (rare: a generated
         id that a later explicit id claimed in the same call). ``since`` is the call's mark."""
+        self._flush()
         first = min(new_ids)
-        self._file.flush()
         lines = list(self.iter_lines(first))
+        head = list(self.iter_lines(since.records, first))
         self._file.truncate(self._offsets[first])
         self._file.seek(self._offsets[first])
         self.total_bytes = self._offsets[first]
         self._hash = since.digest.copy()
-        for line in self.iter_lines(since.records, first):
+        for line in head:
             self._hash.update(line)
-        self._file.seek(self.total_bytes)
         for ordinal, old in enumerate(lines, start=first):
             line = old
             if ordinal in new_ids:
-                record_id = new_ids[ordinal]
                 obj = decode(old)
-                obj["recordId"] = record_id
+                obj["recordId"] = new_ids[ordinal]
                 line = encode_line(obj)
-                self._order[ordinal] = record_id
-                self._ids[record_id] = ordinal
+                self.index.rename(ordinal, new_ids[ordinal])
             self._file.write(line)
             self._hash.update(line)
             self.sizes[ordinal] = len(line)
@@ -137,26 +370,38 @@ class RecordStore:
 
     def content_digest(self) -> str:
         """SHA-256 of every line so far, in order."""
+        self._flush()
         return self._hash.hexdigest()
 
     def iter_lines(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """The stored lines of records ``[start, end)``, in order (a fresh pass each call)."""
-        end = len(self._order) if end is None else end
+        end = len(self) if end is None else end
         if start >= end:
             return
-        self._file.flush()
+        self._flush()
         fd = self._file.fileno()
         pos = self._offsets[start]
-        for ordinal in range(start, end):
-            size = self.sizes[ordinal]
-            yield os.pread(fd, size, pos)
-            pos += size
+        stop = self._offsets[end] if end < len(self) else self.total_bytes
+        sizes = self.sizes
+        ordinal = start
+        while pos < stop:  # read in large blocks, cut by the known sizes
+            block = os.pread(fd, min(_COPY_CHUNK, stop - pos), pos)
+            cut = 0
+            while ordinal < end and cut + sizes[ordinal] <= len(block):
+                yield block[cut : cut + sizes[ordinal]]
+                cut += sizes[ordinal]
+                ordinal += 1
+            if cut == 0:  # one line longer than the block
+                yield os.pread(fd, sizes[ordinal], pos)
+                cut = sizes[ordinal]
+                ordinal += 1
+            pos += cut
 
     def copy_range(self, start: int, end: int, dest: IO[bytes]) -> tuple[int, str]:
         """Write the lines of records ``[start, end)`` to ``dest``; returns (bytes, SHA-256)."""
-        self._file.flush()
+        self._flush()
         fd = self._file.fileno()
-        n = len(self._order)
+        n = len(self)
         begin = self._offsets[start] if start < n else self.total_bytes
         stop = self._offsets[end] if end < n else self.total_bytes
         digest = hashlib.sha256()
@@ -170,32 +415,21 @@ class RecordStore:
 
     def ids(self, start: int = 0, end: int | None = None) -> list[str]:
         """Record ids ``[start, end)`` in order."""
-        return self._order[start:end]
+        return self.index.ids(start, end)
 
     def iter_index(self) -> Iterator[tuple[str, Any]]:
         """(record id, key) in order."""
-        keys = self._keys
-        for ordinal, record_id in enumerate(self._order):
-            yield record_id, keys.get(ordinal)
+        return self.index.iter_index()
 
     def key_of(self, record_id: str) -> Any:
         """The caller's key for a record id (None when none was given)."""
-        return self._keys.get(self._ids[record_id])
-
-    def ordinal_of(self, record_id: str) -> int | None:
-        """The record's position, or None when it is not stored."""
-        return self._ids.get(record_id)
-
-    def line_of(self, record_id: str) -> bytes | None:
-        """The stored line of one record, or None."""
-        ordinal = self._ids.get(record_id)
-        if ordinal is None:
-            return None
-        return next(self.iter_lines(ordinal, ordinal + 1))
+        return self.index.key_of(record_id)
 
     def close(self) -> None:
         """Delete the temporary file."""
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+        self._pending.clear()
+        self.index.close()
         self.closed = True

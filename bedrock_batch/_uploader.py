@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import attrs
 
 from ._catalog import Family
-from ._codec import encode_line
 from ._errors import Problem, QuotaError, StateError, ValidationError
 from ._inputs import InputSource
 from ._ledger import (
@@ -475,11 +474,6 @@ class Uploader:
             self._put_file(fh.name, uri, size, digest.hexdigest())
 
     def upload_index(self, uri: S3Uri, store: RecordStore) -> None:
-        """``index.jsonl``: record id → the caller's key, for ``attach()`` from anywhere."""
-        self.upload_lines(
-            uri,
-            (
-                encode_line({"recordId": rid, "key": key} if key is not None else {"recordId": rid})
-                for rid, key in store.iter_index()
-            ),
-        )
+        """``index.jsonl``: what ``attach()`` needs to know of the records beyond their
+        ordinals (ids that are not the default, and the caller's keys)."""
+        self.upload_lines(uri, store.index.index_lines())

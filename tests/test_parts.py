@@ -304,8 +304,9 @@ def test_a_job_is_a_context_manager_that_releases_its_records(local: LocalBedroc
 
     with job_on(local) as job:
         job.add_prompt("hello")
+        assert len(job) == 1 and job.plan().records == 1  # the lines went to the store's file
         assert job._records.store._handle is not None
-    assert job._records.store.closed
+    assert job._records.store.closed and job._records.store._handle is None
     with pytest.raises(StateError, match="closed"):
         job.add_prompt("again")
 
