@@ -24,10 +24,10 @@ import attrs
 
 from ._builders import Image
 from ._clients import Clients
-from ._errors import JobExpiredError, JobFailedError, JobStoppedError, StateError
+from ._errors import JobExpiredError, JobFailedError, JobStoppedError, Problem, StateError
 from ._errors import translate_client_error as _translate
 from ._inputs import InputSource
-from ._ledger import LEDGER_NAME, Ledger
+from ._ledger import LEDGER_NAME, REJECTS_NAME, Ledger
 from ._ledgerstore import LedgerStore
 from ._lifecycle import Lifecycle
 from ._ondemand import OnDemandRunner
@@ -40,7 +40,7 @@ from ._records import DEFAULT_RECORD_ID_PATTERN, Records, default_id_factory
 from ._results import Results
 from ._s3 import S3Access
 from ._s3uri import S3Uri
-from ._spec import JobParams, JobSpec, Mode, legacy_content_id, resolve
+from ._spec import JobParams, JobSpec, Mode, OnInvalid, legacy_content_id, resolve
 from ._status import BatchStatus
 from ._summary import Summary
 from ._uploader import Plan, Uploader, ledger_from_plan, make_plan
@@ -237,18 +237,34 @@ class BatchJob:
         )  # fmt: skip
 
     def add_jsonl(
-        self, source: str | Path | IO[bytes] | IO[str], *, key_field: str | None = None
+        self,
+        source: str | Path | IO[bytes] | IO[str],
+        *,
+        key_field: str | None = None,
+        on_invalid: OnInvalid = "raise",
     ) -> int:
         """Add every ``{"recordId"?, "modelInput"}`` line of a JSONL file or stream (read once,
-        so pipes work); returns the count. All-or-nothing: every bad line is listed in one
-        :class:`ValidationError` and nothing of the file is added. ``key_field`` names a
-        top-level field kept as each record's key."""
-        return self._records.add_jsonl(source, key_field=key_field)
+        so pipes work); returns how many were added. ``key_field`` names a top-level field kept
+        as each record's key.
 
-    def add_records(self, records: Iterable[Mapping[str, Any]]) -> int:
-        """Add ``{"modelInput", "recordId"?, "key"?}`` mappings (all-or-nothing); returns how
-        many."""
-        return self._records.add_records(records)
+        By default all-or-nothing: every bad line is listed in one :class:`ValidationError` and
+        nothing of the file is added. ``on_invalid="skip"`` adds the valid lines and keeps each
+        refused one (:attr:`rejected`); they come back from :meth:`results` as
+        ``status="rejected"`` and are counted in :meth:`summary`.
+        """
+        return self._records.add_jsonl(source, key_field=key_field, on_invalid=on_invalid)
+
+    def add_records(
+        self, records: Iterable[Mapping[str, Any]], *, on_invalid: OnInvalid = "raise"
+    ) -> int:
+        """Add ``{"modelInput", "recordId"?, "key"?}`` mappings; returns how many were added
+        (all-or-nothing, or ``on_invalid="skip"`` as for :meth:`add_jsonl`)."""
+        return self._records.add_records(records, on_invalid=on_invalid)
+
+    @property
+    def rejected(self) -> list[Problem]:
+        """Records refused by an ``add_*`` call with ``on_invalid="skip"``, in order."""
+        return list(self._records.rejected)
 
     def add_dataframe(
         self,
@@ -259,6 +275,7 @@ class BatchJob:
         model_input: str | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
         key: str | Callable[[Mapping[str, Any]], Any] | None = None,
         record_id: str | Callable[[Mapping[str, Any]], str] | None = None,
+        on_invalid: OnInvalid = "raise",
         **options: Any,
     ) -> int:
         """Add one record per row of a pandas (or polars) DataFrame; returns how many.
@@ -267,11 +284,12 @@ class BatchJob:
         prompt, built for the model family), ``text`` (an embedding input) or ``model_input`` (a
         complete body) — each a column name or a function of the row. ``key`` and ``record_id``
         likewise. Other keyword arguments go to :meth:`add_prompt` / :meth:`add_embedding`.
-        All-or-nothing; an empty cell (None, NaN, blank) is refused naming its row.
+        An empty cell (None, NaN, blank) is refused naming its row; all-or-nothing, or
+        ``on_invalid="skip"`` as for :meth:`add_jsonl`.
         """
         return self._records.add_dataframe(
             df, prompt=prompt, text=text, model_input=model_input, key=key,
-            record_id=record_id, options=options,
+            record_id=record_id, options=options, on_invalid=on_invalid,
         )  # fmt: skip
 
     # -- planning --------------------------------------------------------------------------
@@ -340,10 +358,13 @@ class BatchJob:
                 upload_extra_args=self.params.upload_extra_args,
             )
             legacy = legacy_content_id(self._records.store.content_digest(), self.params)
+            rejected = self._records.rejected
+            if rejected:  # kept beside the batch, before the ledger that counts them
+                Uploader(s3).upload_rejects(spec.root.join(plan.content_id, REJECTS_NAME), rejected)
             store = LedgerStore.open(
                 s3,
                 S3Uri.parse(plan.state_uri),
-                lambda: ledger_from_plan(plan, spec),
+                lambda: ledger_from_plan(plan, spec, rejected=len(rejected)),
                 legacy=spec.root.join(legacy, LEDGER_NAME),
             )
             self._wire(store)

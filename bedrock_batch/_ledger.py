@@ -46,6 +46,7 @@ __all__ = [
 log = logging.getLogger("bedrock_batch")
 
 LEDGER_NAME = "bedrock-batch.json"
+REJECTS_NAME = "rejected.jsonl"
 INDEX_NAME = "index.jsonl"
 
 JobPhase = Literal["planned", "uploaded", "creating", "created", "cancelled"]
@@ -147,6 +148,9 @@ class Ledger:
     phase: BatchPhase = "active"
     revision: int = 0
     created_at: str = ""
+    #: Records refused when they were added (``on_invalid="skip"``), listed in
+    #: ``rejected.jsonl`` beside the ledger.
+    rejected: int = 0
     #: The format this ledger was read from, when it was converted (``bedrock-batch/2``).
     migrated_from: str | None = None
 

@@ -160,6 +160,7 @@ def _structure_ledger(d: dict[str, Any]) -> Ledger:
         phase=phase,
         revision=int(d.get("revision", 0)),
         created_at=str(d.get("created_at", "")),
+        rejected=int(d.get("rejected", 0)),
     )
 
 

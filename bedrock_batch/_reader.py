@@ -16,7 +16,7 @@ import attrs
 from ._bedrock import JobDescription
 from ._codec import decode
 from ._inputs import InputSource
-from ._ledger import Attempt, JobEntry, Ledger
+from ._ledger import REJECTS_NAME, Attempt, JobEntry, Ledger
 from ._ondemand import OnDemandRunner
 from ._pricing import Price
 from ._results import OutputSource, Results
@@ -85,11 +85,15 @@ class Reader:
         self, ledger: Ledger, described: Mapping[str, JobDescription], *, persisted: bool
     ) -> Results:
         """Every input record exactly once, joined by recordId (streams from S3)."""
+        rejects = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, REJECTS_NAME)
         return Results(
             s3=self.s3,
             sources=self.sources(ledger, described),
             index=self.inputs.index(ledger, persisted=persisted),
             read_inputs=lambda wanted: self.inputs.bodies(ledger, wanted),
+            read_rejects=(lambda: (decode(raw) for _, raw in self.s3.lines(rejects)))
+            if ledger.rejected
+            else None,
         )
 
     def summary(

@@ -9,6 +9,7 @@ behind and raises one :class:`ValidationError` listing every problem.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -24,6 +25,8 @@ from ._schemas import check_model_input, iter_s3_locations, requested_output_tok
 from ._store import Mark, RecordStore
 
 __all__ = ["DEFAULT_RECORD_ID_PATTERN", "Records", "default_id_factory", "id_checker"]
+
+log = logging.getLogger("bedrock_batch")
 
 #: How many ids a generator may propose that are already taken before we give up on it.
 _MAX_ID_TRIES = 1000
@@ -55,9 +58,12 @@ class _Refused(Exception):
 class _Call:
     """One ``add_*`` call: collects problems, rolls back on failure, fixes id collisions."""
 
-    def __init__(self, records: Records, source: str | None) -> None:
+    def __init__(self, records: Records, source: str | None, on_invalid: str = "raise") -> None:
+        if on_invalid not in ("raise", "skip"):
+            raise ValidationError("on_invalid must be 'raise' or 'skip'")
         self.records = records
         self.source = source
+        self.skip = on_invalid == "skip"
         self.mark: Mark = records.store.mark()
         self.problems: list[Problem] = []
         self.generated: dict[str, int] = {}  # ids generated in this call -> ordinal
@@ -72,6 +78,9 @@ class _Call:
 
     def finish(self, what: str) -> None:
         store = self.records.store
+        if self.problems and self.skip:  # the valid records stay; the others are reported
+            self.records.rejected.extend(self.problems)
+            self.problems = []
         if self.problems:
             store.rollback(self.mark)
             n = len(self.problems)
@@ -124,6 +133,8 @@ class Records:
         )
         self._ceiling = self.model.max_output_tokens if self.model else 4096
         self.store = RecordStore()
+        #: Records refused by a call with ``on_invalid="skip"``: where they were and why.
+        self.rejected: list[Problem] = []
         self.estimated_input_tokens = 0
         self.max_output_tokens = 0
         self._frozen: str | None = None
@@ -347,7 +358,13 @@ class Records:
         )
         return self._single(body, record_id, key, text or "")
 
-    def add_jsonl(self, source: str | Path | IO[bytes] | IO[str], *, key_field: str | None) -> int:
+    def add_jsonl(
+        self,
+        source: str | Path | IO[bytes] | IO[str],
+        *,
+        key_field: str | None,
+        on_invalid: str = "raise",
+    ) -> int:
         """Add every ``{"recordId"?, "modelInput"}`` line of a JSONL source, read once."""
         self._open()
         name = (
@@ -359,7 +376,7 @@ class Records:
                 raise ValidationError(f"{name}: no such file")
             if path.is_dir():
                 raise ValidationError(f"{name} is a directory, not a JSONL file")
-        call = _Call(self, str(name))
+        call = _Call(self, str(name), on_invalid)
         for line_no, raw in iter_lines(_chunks(source)):
             try:
                 obj = decode(raw)
@@ -376,13 +393,17 @@ class Records:
             self._take(call, obj["modelInput"], obj.get("recordId"), key, line_no)
         if not call.problems and call.count == 0:
             raise ValidationError(f"{name} holds no records")
+        if call.problems and call.skip:
+            log.warning("%s: %d invalid line(s) skipped (see BatchJob.rejected)", name, len(call.problems))  # fmt: skip
         call.finish(str(name))
         return call.count
 
-    def add_records(self, records: Iterable[Mapping[str, Any]]) -> int:
+    def add_records(
+        self, records: Iterable[Mapping[str, Any]], *, on_invalid: str = "raise"
+    ) -> int:
         """Add ``{"modelInput", "recordId"?, "key"?}`` mappings; returns how many."""
         self._open()
-        call = _Call(self, None)
+        call = _Call(self, None, on_invalid)
         for n, rec in enumerate(records, start=1):
             if not isinstance(rec, Mapping) or not isinstance(rec.get("modelInput"), Mapping):
                 call.problem("expected a mapping with a modelInput object", line=n)
@@ -401,6 +422,7 @@ class Records:
         key: str | Callable[[Mapping[str, Any]], Any] | None,
         record_id: str | Callable[[Mapping[str, Any]], str] | None,
         options: dict[str, Any],
+        on_invalid: str = "raise",
     ) -> int:
         """Add one record per DataFrame row (see :meth:`BatchJob.add_dataframe`)."""
         from ._frames import iter_frame_rows, pick, scalar_key
@@ -410,7 +432,7 @@ class Records:
             raise ValidationError(
                 "add_dataframe needs exactly one of prompt=, text= or model_input="
             )
-        call = _Call(self, "DataFrame")
+        call = _Call(self, "DataFrame", on_invalid)
         prompt_options = {
             k: options.pop(k, None)
             for k in ("system", "max_tokens", "temperature", "top_p", "stop_sequences")

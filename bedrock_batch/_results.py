@@ -2,7 +2,8 @@
 
 Every input record comes back exactly once: ``succeeded`` (a ``modelOutput``), ``errored`` (an
 ``error`` object) or ``missing`` (no usable output line: the job stopped or timed out, a file
-is missing, or its line was unparseable). Output lines that cannot be joined — unknown ids,
+is missing, or its line was unparseable) — and, when records were skipped as they were added
+(``on_invalid="skip"``), ``rejected`` (never sent; ``error.message`` says why). Output lines that cannot be joined — unknown ids,
 second copies of an id, unparseable lines — are reported as :class:`Anomaly`, never dropped
 silently, and never joined by position.
 """
@@ -24,7 +25,7 @@ from ._store import RecordIndex
 
 __all__ = ["Anomaly", "ErrorInfo", "OutputSource", "Result", "ResultStatus", "Results"]
 
-ResultStatus = Literal["succeeded", "errored", "missing"]
+ResultStatus = Literal["succeeded", "errored", "missing", "rejected"]
 AnomalyKind = Literal[
     "unknown_id",
     "duplicate_id",
@@ -120,6 +121,24 @@ class Result:
         return out
 
 
+def _empty_counts() -> dict[str, int]:
+    """The three statuses every batch counts; others (``rejected``, ``invalid_output``) are
+    added when they occur."""
+    return {"succeeded": 0, "errored": 0, "missing": 0}
+
+
+def _rejected(problem: dict[str, Any]) -> Result:
+    """A record skipped when it was added: never sent; ``error.message`` says why."""
+    where = problem.get("source") or "record"
+    line = problem.get("line")
+    record_id = problem.get("record_id") or f"<{where}:{line}>"
+    message = str(problem.get("message", ""))
+    if problem.get("field"):
+        message = f"{problem['field']}: {message}"
+    source = f"{where}:{line}" if line is not None else where
+    return Result(str(record_id), None, "rejected", None, None, ErrorInfo(0, message), None, source)
+
+
 @attrs.frozen
 class Anomaly:
     """Something in the output that could not be joined cleanly."""
@@ -177,6 +196,7 @@ class SourceCounts:
 
 
 InputReader = Callable[[set[str]], Iterator[tuple[str, Any]]]
+RejectReader = Callable[[], Iterator[dict[str, Any]]]
 
 
 class Results(Iterable[Result]):
@@ -194,6 +214,7 @@ class Results(Iterable[Result]):
         sources: Iterable[OutputSource],
         index: RecordIndex,
         read_inputs: InputReader,
+        read_rejects: RejectReader | None = None,
         chunk_size: int = 1 << 20,
     ) -> None:
         self._s3 = s3
@@ -201,9 +222,10 @@ class Results(Iterable[Result]):
         self.job_arn = next((src.job_arn for src in reversed(self.sources) if src.job_arn), None)
         self._index = index
         self._read_inputs = read_inputs
+        self._read_rejects = read_rejects
         self._chunk = chunk_size
         self.anomalies: list[Anomaly] = []
-        self.counts: dict[str, int] = {"succeeded": 0, "errored": 0, "missing": 0}
+        self.counts: dict[str, int] = _empty_counts()
         self._tokens = [0, 0]
         self.per_source: list[SourceCounts] = []
 
@@ -249,7 +271,7 @@ class Results(Iterable[Result]):
 
     def __iter__(self) -> Iterator[Result]:
         self.anomalies = []
-        self.counts = {"succeeded": 0, "errored": 0, "missing": 0}
+        self.counts = _empty_counts()
         self._tokens = [0, 0]
         self.per_source = [SourceCounts() for _ in self.sources]
         index = self._index
@@ -289,6 +311,8 @@ class Results(Iterable[Result]):
                     yield self._count(Result(rid, index.key_at(ordinal), "missing", model_input))
             for rid, ordinal in sorted(missing.items()):  # not even in the inputs any more
                 yield self._count(Result(rid, index.key_at(ordinal), "missing"))
+        for rejected in self._read_rejects() if self._read_rejects else ():
+            yield self._count(_rejected(rejected))
 
     def history(self, record_id: str) -> list[Result]:
         """Every output of one record across attempts, oldest first."""
@@ -303,7 +327,7 @@ class Results(Iterable[Result]):
         return found
 
     def _count(self, result: Result) -> Result:
-        self.counts[result.status] += 1
+        self.counts[result.status] = self.counts.get(result.status, 0) + 1
         if result.status == "succeeded":
             self._tokens[0] += result.usage.input_tokens
             self._tokens[1] += result.usage.output_tokens

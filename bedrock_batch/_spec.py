@@ -23,9 +23,20 @@ from ._quotas import Quotas
 from ._s3uri import S3Uri
 from ._shapes import constraint_violations
 
-__all__ = ["JobParams", "JobSpec", "Mode", "VpcConfig", "content_id", "identity", "resolve"]
+__all__ = [
+    "JobParams",
+    "JobSpec",
+    "Mode",
+    "OnInvalid",
+    "VpcConfig",
+    "content_id",
+    "identity",
+    "resolve",
+]
 
 Mode = Literal["auto", "batch", "on_demand"]
+#: What an ``add_*`` call does with a record it refuses: refuse the whole call, or skip it.
+OnInvalid = Literal["raise", "skip"]
 
 
 @attrs.frozen

@@ -34,6 +34,8 @@ class Summary:
     jobs: int = 1
     attempts: int = 1
     cost_usd: float | None = None
+    #: Records refused when they were added (``on_invalid="skip"``): never sent.
+    rejected: int = 0
 
     @property
     def manifest(self) -> dict[str, Any] | None:
@@ -54,6 +56,7 @@ class Summary:
             ("succeeded", str(self.succeeded)),
             ("errored", str(self.errored)),
             ("missing", str(self.missing)),
+            *([("rejected", str(self.rejected))] if self.rejected else []),
             ("input tokens", str(self.usage.input_tokens)),
             ("output tokens", str(self.usage.output_tokens)),
         ]
@@ -142,7 +145,7 @@ def reconcile(
     return Summary(
         job_arn=results.job_arn,
         status=status,
-        total=total,
+        total=total + c.get("rejected", 0),
         succeeded=c["succeeded"],
         errored=c["errored"],
         missing=c["missing"],
@@ -154,4 +157,5 @@ def reconcile(
         jobs=sum(1 for src in results.sources if not src.is_file),
         attempts=len({src.attempt for src in results.sources}) or 1,
         cost_usd=cost_usd,
+        rejected=c.get("rejected", 0),
     )

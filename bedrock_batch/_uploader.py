@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import attrs
 
 from ._catalog import Family
+from ._codec import encode_line
 from ._errors import Problem, QuotaError, StateError, ValidationError
 from ._inputs import InputSource
 from ._ledger import (
@@ -78,12 +79,12 @@ class PartPlan:
         )
 
 
-def ledger_from_plan(plan: Plan, spec: JobSpec) -> Ledger:
+def ledger_from_plan(plan: Plan, spec: JobSpec, *, rejected: int = 0) -> Ledger:
     """The ledger of a new batch: its plan, before anything acts on it."""
     first = attempt_from_parts(0, plan.parts, None)
     return Ledger(
         plan.content_id, plan.identity, spec, plan.mode, plan.quotas, plan.quota_source,
-        plan.records, plan.bytes, (first,),
+        plan.records, plan.bytes, (first,), rejected=rejected,
     )  # fmt: skip
 
 
@@ -472,6 +473,16 @@ class Uploader:
                 size += len(line)
             fh.flush()
             self._put_file(fh.name, uri, size, digest.hexdigest())
+
+    def upload_rejects(self, uri: S3Uri, rejected: Sequence[Problem]) -> None:
+        """``rejected.jsonl``: each record an ``add_*`` call skipped, where it was and why."""
+        self.upload_lines(
+            uri,
+            (
+                encode_line({k: v for k, v in attrs.asdict(p).items() if v is not None})
+                for p in rejected
+            ),
+        )
 
     def upload_index(self, uri: S3Uri, store: RecordStore) -> None:
         """``index.jsonl``: what ``attach()`` needs to know of the records beyond their

@@ -18,7 +18,7 @@ from bedrock_batch._codec import EncodeError, decode, encode, find_invalid
 from bedrock_batch._records import Records
 from bedrock_batch._store import RecordStore
 
-from .conftest import HAIKU, claude_body
+from .conftest import HAIKU, claude_body, track
 
 
 def records(**kwargs: Any) -> Records:
@@ -193,3 +193,47 @@ def test_token_estimates_count_every_add_path() -> None:
     recs.add_records([{"modelInput": claude_body("world", 50)}])
     assert recs.max_output_tokens == 150 and recs.estimated_input_tokens > 0
     recs.close()
+
+
+# -- skip and report -----------------------------------------------------------------------------
+
+
+def test_skip_and_report_sends_the_valid_records_and_accounts_for_the_rest(
+    make_job: Any, session: Any
+) -> None:
+    import pandas as pd
+
+    from bedrock_batch import BatchJob
+
+    job = make_job()
+    good = [{"recordId": f"g{i}", "modelInput": claude_body(f"q{i}")} for i in range(110)]
+    bad = [
+        b"{not json",
+        json.dumps({"recordId": "no-body"}).encode(),
+        json.dumps({"recordId": "wrong-family", "modelInput": {"prompt": "x"}}).encode(),
+        json.dumps({"recordId": "dup", "modelInput": claude_body("a")}).encode(),
+        json.dumps({"recordId": "dup", "modelInput": claude_body("b")}).encode(),
+    ]
+    lines = [json.dumps(g).encode() for g in good[:50]] + bad + [json.dumps(g).encode() for g in good[50:]]
+    assert job.add_jsonl(io.BytesIO(b"\n".join(lines)), on_invalid="skip") == 111  # incl. first dup
+    assert job.add_dataframe(pd.DataFrame({"q": ["fine", None, ""]}), prompt="q", on_invalid="skip") == 1
+    assert [(p.line, p.record_id) for p in job.rejected] == [
+        (51, None), (52, None), (53, "wrong-family"), (55, "dup"), (2, None), (3, None)
+    ]  # fmt: skip
+    with pytest.raises(ValidationError):  # the default stays: refuse everything
+        job.add_records([{"modelInput": {"prompt": "x"}}])
+    job.run()
+    results = job.results()
+    by_status: dict[str, list[Any]] = {}
+    for r in results:
+        by_status.setdefault(r.status, []).append(r)
+    assert len(by_status["succeeded"]) == 112 and len(by_status["rejected"]) == 6
+    refused = {r.record_id: r for r in by_status["rejected"]}
+    assert "anthropic_version: Field required" in refused["wrong-family"].error.message  # type: ignore[union-attr]
+    assert refused["<<stream>:51>"].source == "<stream>:51"
+    assert results.counts == {"succeeded": 112, "errored": 0, "missing": 0, "rejected": 6}
+    summary = job.summary()
+    assert summary.rejected == 6 and summary.total == 118 and "rejected" in str(summary)
+    attached = track(BatchJob.attach(job.state_uri or "", session=session))
+    assert sum(r.status == "rejected" for r in attached.results()) == 6
+    assert job.retry() == 0  # rejected records are not sent again by a retry
