@@ -62,11 +62,13 @@ def build_prompt(
     stop_sequences: Sequence[str] | None = None,
     images: Sequence[Image] = (),
     extra: dict[str, Any] | None = None,
+    tool: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A single-turn text-generation body in the family's format (or Converse's).
 
     ``extra`` keys are merged into the body as given (e.g. ``top_k`` for Anthropic, or
-    ``additionalModelRequestFields`` for Converse).
+    ``additionalModelRequestFields`` for Converse); ``tool`` holds the fields of a forced tool
+    (:func:`bedrock_batch._structured.forced_tool`).
     """
     if not isinstance(prompt, str) or not prompt or prompt.isspace():
         raise ValidationError("the prompt must be a non-empty string")
@@ -157,6 +159,8 @@ def build_prompt(
         raise ValidationError(
             "unknown model family: pass a complete modelInput with add(), or use invocation_type='Converse'"
         )
+    if tool:
+        body.update(tool)
     if extra:
         body.update(extra)
     return body

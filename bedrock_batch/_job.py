@@ -42,6 +42,7 @@ from ._s3 import S3Access
 from ._s3uri import S3Uri
 from ._spec import JobParams, JobSpec, Mode, OnInvalid, legacy_content_id, resolve
 from ._status import BatchStatus
+from ._structured import DEFAULT_TOOL
 from ._summary import Summary
 from ._uploader import Plan, Uploader, ledger_from_plan, make_plan
 
@@ -145,7 +146,7 @@ class BatchJob:
         )  # fmt: skip
         self._records = Records(
             model_id, invocation_type=invocation_type, input_uri=input_uri,
-            id_factory=id_factory, record_id_pattern=record_id_pattern,
+            id_factory=id_factory, record_id_pattern=record_id_pattern, mode=mode,
         )  # fmt: skip
         self.family = self._records.family
         self._quota_cache: tuple[Quotas, QuotaSource] | None = None
@@ -210,14 +211,23 @@ class BatchJob:
         images: Sequence[Image] = (),
         record_id: str | None = None,
         key: Any = None,
+        output_schema: Any = None,
+        tool_name: str = DEFAULT_TOOL,
         **extra: Any,
     ) -> str:
         """Add a text-generation record built in the model family's format (or Converse's);
-        ``extra`` keywords are merged into the body as given (e.g. ``top_k``)."""
+        ``extra`` keywords are merged into the body as given (e.g. ``top_k``).
+
+        ``output_schema`` (a JSON Schema dict or a pydantic model class) asks for a structured
+        output: the model is made to answer by calling a tool (``tool_name``) whose input is
+        that schema. Each answer is validated: ``Result.parsed`` is the model's instance (or
+        the dict), and an answer that does not validate is ``status="invalid_output"``.
+        Claude and Nova support it in batch jobs; the Converse API only on demand.
+        """
         return self._records.add_prompt(
             prompt, system=system, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
             stop_sequences=stop_sequences, images=images, record_id=record_id, key=key,
-            extra=extra or None,
+            extra=extra or None, output_schema=output_schema, tool_name=tool_name,
         )  # fmt: skip
 
     def add_embedding(
@@ -466,17 +476,25 @@ class BatchJob:
 
     # -- results ---------------------------------------------------------------------------
 
-    def results(self) -> Results:
+    def results(self, *, output_model: Any = None) -> Results:
         """Every input record exactly once, joined by recordId (an iterable; streams from S3).
 
         Where records were retried, each record's latest attempt with an output wins;
-        ``results().history(record_id)`` shows every attempt.
+        ``results().history(record_id)`` shows every attempt. Structured outputs are validated
+        with the pydantic models given to :meth:`add_prompt`; ``output_model`` supplies one in
+        another process (by default for the tool name ``structured_output``; a mapping of tool
+        names to models for several).
         """
         store, lifecycle, reader = self._parts()
         ledger = store.sync()
         if ledger.job_arns and not lifecycle.last:
             lifecycle.poll()
-        return reader.results(ledger, lifecycle.last, persisted=store.persistent)
+        models = dict(self._records.output_models)
+        if isinstance(output_model, Mapping):
+            models.update(output_model)
+        elif output_model is not None:
+            models[DEFAULT_TOOL] = output_model
+        return reader.results(ledger, lifecycle.last, persisted=store.persistent, models=models)
 
     def summary(self) -> Summary:
         """Counts by status, tokens and cost, reconciled with each manifest and job's counters."""

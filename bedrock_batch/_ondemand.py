@@ -65,6 +65,7 @@ class _Slice:
     records: list[tuple[str, Any]]
     claim_etag: str
     seq: int
+    claimed_at: float = 0.0
     buffer: list[bytes] = attrs.field(factory=list)
     pending: int = 0
     submitted: bool = False  # every record of the slice was handed to the pool
@@ -213,7 +214,11 @@ class OnDemandRunner:
             return None
 
     def _refresh(self, entry: OnDemandEntry, sl: _Slice) -> None:
-        body = encode({"owner": self.owner, "at": self.clock()})
+        now = self.clock()
+        if now - sl.claimed_at < self.claim_ttl / 3:
+            return  # still fresh: no write needed
+        sl.claimed_at = now
+        body = encode({"owner": self.owner, "at": now})
         try:
             sl.claim_etag = self.s3.put(
                 self._claim_uri(entry, sl.number),
@@ -317,7 +322,7 @@ class OnDemandRunner:
                     continue
                 answered = self._answered_ids(chunks.get(k, []), bucket)
                 todo = [(rid, body) for rid, body in records if rid not in answered]
-                sl = _Slice(k, todo, etag, len(chunks.get(k, [])))
+                sl = _Slice(k, todo, etag, len(chunks.get(k, [])), self.clock())
                 slices[k] = sl
                 if not todo:
                     self._finish(entry, sl)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -82,7 +83,12 @@ class Reader:
         return sources
 
     def results(
-        self, ledger: Ledger, described: Mapping[str, JobDescription], *, persisted: bool
+        self,
+        ledger: Ledger,
+        described: Mapping[str, JobDescription],
+        *,
+        persisted: bool,
+        models: Mapping[str, Any] | None = None,
     ) -> Results:
         """Every input record exactly once, joined by recordId (streams from S3)."""
         rejects = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, REJECTS_NAME)
@@ -94,6 +100,7 @@ class Reader:
             read_rejects=(lambda: (decode(raw) for _, raw in self.s3.lines(rejects)))
             if ledger.rejected
             else None,
+            models=models,
         )
 
     def summary(

@@ -23,6 +23,7 @@ from ._ids import DEFAULT_RECORD_ID_PATTERN, default_id_factory, id_checker
 from ._s3uri import S3Uri
 from ._schemas import check_model_input, iter_s3_locations, requested_output_tokens
 from ._store import Mark, RecordStore
+from ._structured import DEFAULT_TOOL, forced_tool, schema_of
 
 __all__ = ["DEFAULT_RECORD_ID_PATTERN", "Records", "default_id_factory", "id_checker"]
 
@@ -116,10 +117,14 @@ class Records:
         input_uri: str = "",
         id_factory: Callable[[int], str] = default_id_factory,
         record_id_pattern: str = DEFAULT_RECORD_ID_PATTERN,
+        mode: str = "auto",
     ) -> None:
         self.model: ModelInfo | None = lookup_model(model_id)[0]
         self.family = family_of(model_id)
         self.invocation_type = invocation_type
+        self.mode = mode
+        #: pydantic models of structured outputs, by tool name (``Result.parsed`` is one).
+        self.output_models: dict[str, Any] = {}
         try:
             self._bucket: str | None = S3Uri.parse(input_uri).bucket
         except ValueError:
@@ -258,8 +263,11 @@ class Records:
         call.max_out += out
 
     def _body_problem(self, model_input: Any) -> str | None:
+        checked = model_input
+        if self.mode == "on_demand" and self.invocation_type == "Converse" and isinstance(model_input, dict) and "toolConfig" in model_input:  # fmt: skip
+            checked = {k: v for k, v in model_input.items() if k != "toolConfig"}  # on demand only
         message = check_model_input(
-            model_input, self.family, invocation_type=self.invocation_type, model=self.model
+            checked, self.family, invocation_type=self.invocation_type, model=self.model
         )
         if message:
             return message
@@ -322,9 +330,24 @@ class Records:
         record_id: str | None,
         key: Any,
         extra: dict[str, Any] | None,
+        output_schema: Any = None,
+        tool_name: str = DEFAULT_TOOL,
     ) -> str:
-        """Add a text-generation record built in the model family's format."""
+        """Add a text-generation record built in the model family's format (with a forced tool
+        when ``output_schema`` is given)."""
         self._open()
+        tool = None
+        if output_schema is not None:
+            schema, model = schema_of(output_schema)
+            tool = forced_tool(self.family, self.invocation_type, schema, tool_name)
+            if self.invocation_type == "Converse" and self.mode != "on_demand":
+                raise ValidationError(
+                    "Converse batch jobs refuse toolConfig: structured outputs with the Converse "
+                    "API need mode='on_demand'; in batch, use invocation_type='InvokeModel' "
+                    "(Claude, Nova)"
+                )
+            if model is not None:
+                self.output_models[tool_name] = model
         body = build_prompt(
             self.family,
             prompt,
@@ -336,6 +359,7 @@ class Records:
             stop_sequences=stop_sequences,
             images=images,
             extra=extra,
+            tool=tool,
         )
         return self._single(
             body, record_id, key, prompt if system is None else f"{system}\n{prompt}"

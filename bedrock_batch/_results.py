@@ -3,7 +3,8 @@
 Every input record comes back exactly once: ``succeeded`` (a ``modelOutput``), ``errored`` (an
 ``error`` object) or ``missing`` (no usable output line: the job stopped or timed out, a file
 is missing, or its line was unparseable) — and, when records were skipped as they were added
-(``on_invalid="skip"``), ``rejected`` (never sent; ``error.message`` says why). Output lines that cannot be joined — unknown ids,
+(``on_invalid="skip"``), ``rejected`` (never sent; ``error.message`` says why); and, for
+structured outputs, ``invalid_output`` (the model answered, but not as the schema asks). Output lines that cannot be joined — unknown ids,
 second copies of an id, unparseable lines — are reported as :class:`Anomaly`, never dropped
 silently, and never joined by position.
 """
@@ -22,10 +23,11 @@ from ._outputs import NO_USAGE, Usage, output_embedding, output_text, output_usa
 from ._s3 import S3Access
 from ._s3uri import S3Uri
 from ._store import RecordIndex
+from ._structured import parse_answer
 
 __all__ = ["Anomaly", "ErrorInfo", "OutputSource", "Result", "ResultStatus", "Results"]
 
-ResultStatus = Literal["succeeded", "errored", "missing", "rejected"]
+ResultStatus = Literal["succeeded", "errored", "missing", "rejected", "invalid_output"]
 AnomalyKind = Literal[
     "unknown_id",
     "duplicate_id",
@@ -81,6 +83,8 @@ class Result:
     attempt: int = 0  # 0 for the first submission, n for the n-th retry
     #: Input and output tokens of this record (zeros when it has no output).
     usage: Usage = attrs.field(default=NO_USAGE)
+    #: A structured output's validated answer: the pydantic model's instance, or the dict.
+    parsed: Any = None
 
     @classmethod
     def from_output(
@@ -116,6 +120,9 @@ class Result:
             usage = self.usage
             out["usage"] = {"inputTokens": usage.input_tokens, "outputTokens": usage.output_tokens}
             out["modelOutput"] = self.model_output
+        if self.parsed is not None:
+            dump = getattr(self.parsed, "model_dump", None)
+            out["parsed"] = dump(mode="json") if callable(dump) else self.parsed
         if self.error is not None:
             out["error"] = attrs.asdict(self.error)
         return out
@@ -215,6 +222,7 @@ class Results(Iterable[Result]):
         index: RecordIndex,
         read_inputs: InputReader,
         read_rejects: RejectReader | None = None,
+        models: Mapping[str, Any] | None = None,
         chunk_size: int = 1 << 20,
     ) -> None:
         self._s3 = s3
@@ -223,15 +231,41 @@ class Results(Iterable[Result]):
         self._index = index
         self._read_inputs = read_inputs
         self._read_rejects = read_rejects
+        self._models = dict(models or {})
         self._chunk = chunk_size
-        self.anomalies: list[Anomaly] = []
-        self.counts: dict[str, int] = _empty_counts()
+        self._anomalies: list[Anomaly] = []
+        self._counts: dict[str, int] = _empty_counts()
         self._tokens = [0, 0]
-        self.per_source: list[SourceCounts] = []
+        self._per_source: list[SourceCounts] = []
+        self._passes = 0  # passes started over the outputs
+
+    def _ensure_read(self) -> None:
+        if self._passes == 0:  # asked before any iteration: read everything once
+            for _ in self:
+                pass
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Results by status: of the pass under way or done, else of a full pass made now."""
+        self._ensure_read()
+        return self._counts
+
+    @property
+    def anomalies(self) -> list[Anomaly]:
+        """Output lines that could not be joined cleanly (see :attr:`counts` for when)."""
+        self._ensure_read()
+        return self._anomalies
+
+    @property
+    def per_source(self) -> list[SourceCounts]:
+        """What each run's own output lines held (see :attr:`counts` for when)."""
+        self._ensure_read()
+        return self._per_source
 
     @property
     def usage(self) -> Usage:
-        """Tokens of every result yielded so far (the latest attempt of each record)."""
+        """Tokens of the results (the latest attempt of each record; see :attr:`counts`)."""
+        self._ensure_read()
         return Usage(*self._tokens)
 
     def _files(self, src: OutputSource) -> tuple[S3Uri, list[str]]:
@@ -252,13 +286,13 @@ class Results(Iterable[Result]):
     def _lines(self, src: OutputSource) -> Iterator[tuple[str, int, bytes]]:
         folder, files = self._files(src)
         if src.single_file and not files:
-            self.anomalies.append(
+            self._anomalies.append(
                 Anomaly("missing_output_file", "on-demand output file is absent", folder.key)
             )
         rel_found = {k[len(folder.prefix) :] for k in files}
         for expected in src.expected_files if src.status == "Completed" else ():
             if expected not in rel_found:
-                self.anomalies.append(
+                self._anomalies.append(
                     Anomaly(
                         "missing_output_file",
                         "expected output file is absent; its records are missing",
@@ -270,10 +304,11 @@ class Results(Iterable[Result]):
                 yield key, line_no, raw
 
     def __iter__(self) -> Iterator[Result]:
-        self.anomalies = []
-        self.counts = _empty_counts()
+        self._passes += 1
+        self._anomalies = []
+        self._counts = _empty_counts()
         self._tokens = [0, 0]
-        self.per_source = [SourceCounts() for _ in self.sources]
+        self._per_source = [SourceCounts() for _ in self.sources]
         index = self._index
         seen = bytearray(len(index))  # 0: not yet; else 1 + the source that answered it
         for n, src in enumerate(self.sources):
@@ -282,7 +317,7 @@ class Results(Iterable[Result]):
                 if joined is None:
                     continue
                 ordinal, result = joined
-                counts = self.per_source[n]
+                counts = self._per_source[n]
                 if result.status == "succeeded":
                     counts.succeeded += 1
                     counts.input_tokens += result.usage.input_tokens
@@ -294,7 +329,7 @@ class Results(Iterable[Result]):
                     seen[ordinal] = min(n + 1, 255)
                     yield self._count(result)
                 elif first == min(n + 1, 255):
-                    self.anomalies.append(
+                    self._anomalies.append(
                         Anomaly(
                             "duplicate_id",
                             f"recordId {result.record_id!r} appears more than once; the first copy was kept",
@@ -327,7 +362,7 @@ class Results(Iterable[Result]):
         return found
 
     def _count(self, result: Result) -> Result:
-        self.counts[result.status] = self.counts.get(result.status, 0) + 1
+        self._counts[result.status] = self._counts.get(result.status, 0) + 1
         if result.status == "succeeded":
             self._tokens[0] += result.usage.input_tokens
             self._tokens[1] += result.usage.output_tokens
@@ -345,7 +380,7 @@ class Results(Iterable[Result]):
                 m = _RID.search(raw)
                 rid = m.group(1).decode("utf-8", "replace") if m else None
                 preview = raw[:80].decode("utf-8", "replace")
-                self.anomalies.append(
+                self._anomalies.append(
                     Anomaly(
                         "unparseable_line",
                         f"{err.__class__.__name__}: {preview!r}",
@@ -358,7 +393,7 @@ class Results(Iterable[Result]):
         if has_lone_surrogate(raw, obj):
             obj = scrub_surrogates(obj)
             if not quiet:
-                self.anomalies.append(
+                self._anomalies.append(
                     Anomaly(
                         "invalid_unicode",
                         "the line holds a lone surrogate (not valid Unicode); it was replaced "
@@ -372,7 +407,7 @@ class Results(Iterable[Result]):
         ordinal = self._index.ordinal_of(rid)
         if ordinal is None:
             if not quiet:
-                self.anomalies.append(
+                self._anomalies.append(
                     Anomaly(
                         "unknown_id",
                         f"recordId {rid!r} is not an input of this job",
@@ -391,7 +426,14 @@ class Results(Iterable[Result]):
         if "modelOutput" not in obj:
             error = ErrorInfo(0, "output line has neither modelOutput nor error")
             return ordinal, Result(rid, caller_key, "errored", obj.get("modelInput"), None, error, arn, where, src.attempt)  # fmt: skip
-        return ordinal, Result.from_output(rid, caller_key, obj, arn, where, src.attempt)
+        result = Result.from_output(rid, caller_key, obj, arn, where, src.attempt)
+        if b'"tool_choice"' in raw or b'"toolConfig"' in raw:  # a structured output, perhaps
+            forced, parsed, problem = parse_answer(result.model_input, result.model_output, self._models)  # fmt: skip
+            if problem is not None:
+                return ordinal, attrs.evolve(result, status="invalid_output", error=ErrorInfo(0, problem))  # fmt: skip
+            if forced:
+                return ordinal, attrs.evolve(result, parsed=parsed)
+        return ordinal, result
 
     def manifests(self) -> list[tuple[OutputSource, dict[str, Any] | None]]:
         """``manifest.json.out`` of every Bedrock job (None, and an anomaly, when absent)."""
@@ -410,7 +452,7 @@ class Results(Iterable[Result]):
             except ValueError:
                 found = (None, "")
             if found is None:
-                self.anomalies.append(
+                self._anomalies.append(
                     Anomaly("missing_manifest", "manifest.json.out is absent", uri.key)
                 )
                 out.append((src, None))
@@ -431,7 +473,7 @@ class Results(Iterable[Result]):
                     display.update(1)
         if display is not None:
             display.close()
-        return dict(self.counts)
+        return dict(self._counts)
 
     def iter_arrow_batches(self, batch_size: int = 10_000) -> Iterator[Any]:
         """Stream results as ``pyarrow.RecordBatch`` es (needs the ``arrow`` extra)."""

@@ -111,3 +111,21 @@ class RuntimeCalls:
     def paid_twice(self) -> list[str]:
         """Prompts asked more than once."""
         return [p for p, n in self.by_prompt.items() if n > 1]
+
+
+class SerialS3:
+    """Serialize the calls into moto's in-process S3. moto closes a key's value when the key is
+    overwritten, which races with a concurrent read of the old value (getmoto/moto #5934, #5939);
+    real S3 has no such race. The order of calls, and so the protocol under test, is unchanged."""
+
+    def __init__(self, session: Any) -> None:
+        self._lock = threading.RLock()
+        session.events.register_first("before-call.s3", self._enter)
+        session.events.register("after-call.s3", self._leave)
+        session.events.register("after-call-error.s3", self._leave)
+
+    def _enter(self, **_: Any) -> None:
+        self._lock.acquire()
+
+    def _leave(self, **_: Any) -> None:
+        self._lock.release()

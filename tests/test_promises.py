@@ -25,7 +25,7 @@ from bedrock_batch import (
 from bedrock_batch.local import Faults, JobFault, LocalBedrock
 
 from .conftest import BUCKET, HAIKU, ROLE, track
-from .support import RuntimeCalls, S3Faults
+from .support import RuntimeCalls, S3Faults, SerialS3
 
 FAST = PollConfig(initial=30, max_interval=600, jitter=0)
 
@@ -214,6 +214,7 @@ def test_two_processes_racing_on_a_small_batch_pay_each_record_once(
     emulator: LocalBedrock, sess: Any
 ) -> None:
     calls = RuntimeCalls(sess)
+    SerialS3(sess)
     a, b = (new(emulator, sess, 130, quotas=ON_DEMAND) for _ in range(2))
     threads = [threading.Thread(target=j.submit) for j in (a, b)]
     for t in threads:
