@@ -17,21 +17,20 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._builders import Image
 from ._clients import Clients
-from ._errors import JobExpiredError, JobFailedError, JobStoppedError, Problem, StateError
+from ._errors import JobExpiredError, JobFailedError, JobStoppedError, StateError
 from ._errors import translate_client_error as _translate
 from ._inputs import InputSource
+from ._intake import RecordIntake
 from ._ledger import LEDGER_NAME, REJECTS_NAME, Ledger
 from ._ledgerstore import LedgerStore
 from ._lifecycle import Lifecycle
 from ._ondemand import OnDemandRunner
-from ._polling import PollConfig, wait_until_terminal
+from ._polling import PollConfig, Waited, wait_until_terminal
 from ._pricing import Price, price_for
 from ._progress import CountDisplay, ProgressDisplay
 from ._quotas import Quotas, QuotaSource, resolve_quotas
@@ -40,7 +39,7 @@ from ._records import DEFAULT_RECORD_ID_PATTERN, Records, default_id_factory
 from ._results import Results
 from ._s3 import S3Access
 from ._s3uri import S3Uri
-from ._spec import JobParams, JobSpec, Mode, OnInvalid, legacy_content_id, resolve
+from ._spec import JobParams, JobSpec, Mode, legacy_content_id, resolve
 from ._status import BatchStatus
 from ._structured import DEFAULT_TOOL
 from ._summary import Summary
@@ -54,6 +53,8 @@ if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_service_quotas import ServiceQuotasClient
 
+    from .events import EventQueue
+
 __all__ = ["BatchJob"]
 
 log = logging.getLogger("bedrock_batch")
@@ -61,7 +62,7 @@ log = logging.getLogger("bedrock_batch")
 _ERRORS = {"Failed": JobFailedError, "Expired": JobExpiredError, "Stopped": JobStoppedError}
 
 
-class BatchJob:
+class BatchJob(RecordIntake):
     """One logical batch of records, from building them to joined results.
 
     ``__init__`` only stores what it is given: no network, no files. Records are checked as
@@ -163,9 +164,6 @@ class BatchJob:
     invocation_type = property(lambda self: self.params.invocation_type, doc="The API type.")
     mode = property(lambda self: self.params.mode, doc="auto, batch or on_demand.")
 
-    def __len__(self) -> int:
-        return len(self._records)
-
     @property
     def job_arns(self) -> list[str]:
         """Every Bedrock job created for this batch, retries included."""
@@ -185,122 +183,6 @@ class BatchJob:
     def state_uri(self) -> str | None:
         """Where the ledger is stored: a handle for :meth:`attach` (None before submit)."""
         return str(self._ledger.uri) if self._ledger and self._ledger.persistent else None
-
-    # -- records (the records part does the work) ------------------------------------------
-
-    def add(
-        self, model_input: Mapping[str, Any], *, record_id: str | None = None, key: Any = None
-    ) -> str:
-        """Add one record with a complete ``modelInput`` body; returns its record id.
-
-        Raises :class:`ValidationError` for an invalid or duplicate id, a key that cannot be
-        persisted, a value that is not JSON (``NaN``, a lone surrogate), or a body the model
-        would refuse.
-        """
-        return self._records.add(model_input, record_id=record_id, key=key)
-
-    def add_prompt(
-        self,
-        prompt: str,
-        *,
-        system: str | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        stop_sequences: Sequence[str] | None = None,
-        images: Sequence[Image] = (),
-        record_id: str | None = None,
-        key: Any = None,
-        output_schema: Any = None,
-        tool_name: str = DEFAULT_TOOL,
-        **extra: Any,
-    ) -> str:
-        """Add a text-generation record built in the model family's format (or Converse's);
-        ``extra`` keywords are merged into the body as given (e.g. ``top_k``).
-
-        ``output_schema`` (a JSON Schema dict or a pydantic model class) asks for a structured
-        output: the model is made to answer by calling a tool (``tool_name``) whose input is
-        that schema. Each answer is validated: ``Result.parsed`` is the model's instance (or
-        the dict), and an answer that does not validate is ``status="invalid_output"``.
-        Claude and Nova support it in batch jobs; the Converse API only on demand.
-        """
-        return self._records.add_prompt(
-            prompt, system=system, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
-            stop_sequences=stop_sequences, images=images, record_id=record_id, key=key,
-            extra=extra or None, output_schema=output_schema, tool_name=tool_name,
-        )  # fmt: skip
-
-    def add_embedding(
-        self,
-        text: str | None = None,
-        *,
-        image: Image | None = None,
-        dimensions: int | None = None,
-        normalize: bool | None = None,
-        record_id: str | None = None,
-        key: Any = None,
-    ) -> str:
-        """Add an embeddings record (Titan Text Embeddings V2, Titan Multimodal Embeddings G1)."""
-        return self._records.add_embedding(
-            text, image=image, dimensions=dimensions, normalize=normalize, record_id=record_id,
-            key=key,
-        )  # fmt: skip
-
-    def add_jsonl(
-        self,
-        source: str | Path | IO[bytes] | IO[str],
-        *,
-        key_field: str | None = None,
-        on_invalid: OnInvalid = "raise",
-    ) -> int:
-        """Add every ``{"recordId"?, "modelInput"}`` line of a JSONL file or stream (read once,
-        so pipes work); returns how many were added. ``key_field`` names a top-level field kept
-        as each record's key.
-
-        By default all-or-nothing: every bad line is listed in one :class:`ValidationError` and
-        nothing of the file is added. ``on_invalid="skip"`` adds the valid lines and keeps each
-        refused one (:attr:`rejected`); they come back from :meth:`results` as
-        ``status="rejected"`` and are counted in :meth:`summary`.
-        """
-        return self._records.add_jsonl(source, key_field=key_field, on_invalid=on_invalid)
-
-    def add_records(
-        self, records: Iterable[Mapping[str, Any]], *, on_invalid: OnInvalid = "raise"
-    ) -> int:
-        """Add ``{"modelInput", "recordId"?, "key"?}`` mappings; returns how many were added
-        (all-or-nothing, or ``on_invalid="skip"`` as for :meth:`add_jsonl`)."""
-        return self._records.add_records(records, on_invalid=on_invalid)
-
-    @property
-    def rejected(self) -> list[Problem]:
-        """Records refused by an ``add_*`` call with ``on_invalid="skip"``, in order."""
-        return list(self._records.rejected)
-
-    def add_dataframe(
-        self,
-        df: Any,
-        *,
-        prompt: str | Callable[[Mapping[str, Any]], str] | None = None,
-        text: str | Callable[[Mapping[str, Any]], str] | None = None,
-        model_input: str | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
-        key: str | Callable[[Mapping[str, Any]], Any] | None = None,
-        record_id: str | Callable[[Mapping[str, Any]], str] | None = None,
-        on_invalid: OnInvalid = "raise",
-        **options: Any,
-    ) -> int:
-        """Add one record per row of a pandas (or polars) DataFrame; returns how many.
-
-        Say where the request comes from with exactly one of ``prompt`` (a text-generation
-        prompt, built for the model family), ``text`` (an embedding input) or ``model_input`` (a
-        complete body) — each a column name or a function of the row. ``key`` and ``record_id``
-        likewise. Other keyword arguments go to :meth:`add_prompt` / :meth:`add_embedding`.
-        An empty cell (None, NaN, blank) is refused naming its row; all-or-nothing, or
-        ``on_invalid="skip"`` as for :meth:`add_jsonl`.
-        """
-        return self._records.add_dataframe(
-            df, prompt=prompt, text=text, model_input=model_input, key=key,
-            record_id=record_id, options=options, on_invalid=on_invalid,
-        )  # fmt: skip
 
     # -- planning --------------------------------------------------------------------------
 
@@ -432,6 +314,7 @@ class BatchJob:
         timeout: float | None = None,
         callback: Callable[[BatchStatus], None] | None = None,
         raise_on_failure: bool = True,
+        events: EventQueue | None = None,
     ) -> BatchStatus:
         """Poll until every job has ended, creating waiting jobs as slots free; returns the status.
 
@@ -442,13 +325,24 @@ class BatchJob:
         returns: its unprocessed records come back missing, and :meth:`retry` runs them again.
         ``progress=True`` shows a bar on stderr; ``callback`` gets every status. Ctrl-C stops
         waiting, not the jobs.
+
+        ``events`` (:class:`bedrock_batch.events.EventQueue`) learns of the jobs' state changes
+        from Bedrock's EventBridge events instead of polling Bedrock at every step; a full poll
+        still runs every ``events.safety_interval`` seconds, so a missed event never hangs it.
         """
-        _, lifecycle, _ = self._parts()
+        store, lifecycle, _ = self._parts()
         config = self.poll if timeout is None else attrs.evolve(self.poll, timeout=timeout)
         display = ProgressDisplay() if progress else None
+        clock = Waited(self.sleep)
+        next_full = [0.0]
 
         def poll() -> BatchStatus:
-            self._step()
+            if events is None or clock.waited() >= next_full[0]:
+                self._step()
+                if events is not None:
+                    next_full[0] = clock.waited() + events.safety_interval
+            elif lifecycle.apply(events.receive(frozenset(store.ledger.job_arns if store.ledger else ()))):  # fmt: skip
+                lifecycle.advance(poll=False)
             status = lifecycle.status()
             if display is not None:
                 display.update(status)
@@ -456,8 +350,11 @@ class BatchJob:
                 callback(status)
             return status
 
+        def sleep(seconds: float) -> None:  # with events, the receive's long poll waits too
+            clock.sleep(max(0.0, seconds - events.wait_seconds) if events else seconds)
+
         try:
-            final = wait_until_terminal(poll, config, sleep=self.sleep)
+            final = wait_until_terminal(poll, config, sleep=sleep)
         except KeyboardInterrupt:
             hint = f"stopped waiting; the job(s) keep running. Resume with BatchJob.attach({self.state_uri or self.job_arn!r})"  # fmt: skip
             log.warning(hint)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -25,6 +26,9 @@ from ._ledger import Attempt, JobEntry, Ledger, move_job, move_run
 from ._ledgerstore import LedgerStore
 from ._ondemand import OnDemandRunner
 from ._status import BatchStatus
+
+if TYPE_CHECKING:
+    from .events import JobEvent
 
 __all__ = ["Lifecycle"]
 
@@ -46,17 +50,36 @@ class Lifecycle:
         #: The latest description of every created job, by ARN.
         self.last: dict[str, JobDescription] = {}
 
-    def advance(self) -> None:
+    def advance(self, *, poll: bool = True) -> None:
         """Move the batch forward once: create what the quota allows (after polling the jobs
-        already created), then answer the on-demand runs. Nothing happens for a stopped batch."""
+        already created, unless ``poll`` is False because events told their states), then
+        answer the on-demand runs. Nothing is created or answered for a stopped batch."""
         ledger = self.ledger.refresh()
-        if ledger.job_arns:
+        if poll and ledger.job_arns:
             self.poll()
         if ledger.stopped:
             return
         if self.create_pending():
             self.poll()
         self.run_on_demand()
+
+    def apply(self, events: Iterable[JobEvent]) -> bool:
+        """Update the jobs' states from state-change events; returns whether anything changed.
+
+        An event never moves a job back from a terminal state (events may arrive out of order).
+        """
+        ledger = self.ledger.ledger
+        known = set(ledger.job_arns) if ledger else set()
+        changed = False
+        for event in events:
+            desc = self.last.get(event.job_arn)
+            if event.job_arn not in known or desc is None or desc.is_terminal:
+                continue
+            if desc.status != event.status:
+                message = event.failure_message or desc.message
+                self.last[event.job_arn] = attrs.evolve(desc, status=event.status, message=message)
+                changed = True
+        return changed
 
     def run_on_demand(self) -> None:
         """Answer every on-demand run that is uploaded and not done (slices other processes

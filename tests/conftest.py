@@ -35,6 +35,8 @@ def _close_jobs() -> Iterator[None]:
     yield
     while _OPEN:
         _OPEN.pop().close()
+
+
 ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
 BUCKET = "bkt"
 

@@ -214,9 +214,16 @@ def test_skip_and_report_sends_the_valid_records_and_accounts_for_the_rest(
         json.dumps({"recordId": "dup", "modelInput": claude_body("a")}).encode(),
         json.dumps({"recordId": "dup", "modelInput": claude_body("b")}).encode(),
     ]
-    lines = [json.dumps(g).encode() for g in good[:50]] + bad + [json.dumps(g).encode() for g in good[50:]]
+    lines = (
+        [json.dumps(g).encode() for g in good[:50]]
+        + bad
+        + [json.dumps(g).encode() for g in good[50:]]
+    )
     assert job.add_jsonl(io.BytesIO(b"\n".join(lines)), on_invalid="skip") == 111  # incl. first dup
-    assert job.add_dataframe(pd.DataFrame({"q": ["fine", None, ""]}), prompt="q", on_invalid="skip") == 1
+    assert (
+        job.add_dataframe(pd.DataFrame({"q": ["fine", None, ""]}), prompt="q", on_invalid="skip")
+        == 1
+    )
     assert [(p.line, p.record_id) for p in job.rejected] == [
         (51, None), (52, None), (53, "wrong-family"), (55, "dup"), (2, None), (3, None)
     ]  # fmt: skip

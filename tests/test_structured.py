@@ -93,7 +93,12 @@ def test_structured_outputs_end_to_end_with_invalid_answers_retried(spec: Any) -
         else:
             assert good.parsed == answer(0, broken=False)
         summary = job.summary()
-        assert job.results().counts == {"succeeded": 97, "errored": 0, "missing": 0, "invalid_output": 3}
+        assert job.results().counts == {
+            "succeeded": 97,
+            "errored": 0,
+            "missing": 0,
+            "invalid_output": 3,
+        }
         assert summary.succeeded == 97 and summary.total == 100
         broken.clear()  # the model does better the second time
         assert job.retry(statuses=["invalid_output"]) == 3
@@ -101,7 +106,9 @@ def test_structured_outputs_end_to_end_with_invalid_answers_retried(spec: Any) -
         assert all(r.status == "succeeded" and r.parsed is not None for r in job.results())
 
 
-def test_another_process_validates_with_the_schema_the_requests_carried(local: LocalBedrock, session: Any) -> None:
+def test_another_process_validates_with_the_schema_the_requests_carried(
+    local: LocalBedrock, session: Any
+) -> None:
     local.backend.responder = tool_responder({5})
     job = job_on(local)
     for i in range(100):

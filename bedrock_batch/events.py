@@ -1,0 +1,193 @@
+"""Event-driven waiting: Bedrock's job state-change events, delivered by EventBridge to SQS.
+
+Bedrock emits a "Batch Inference Job State Change" event on the default event bus for every
+status change of a model invocation job (``source`` ``aws.bedrock``; ``detail.batchJobArn``,
+``detail.status``, ``detail.failureMessage``). An EventBridge rule can send them to an SQS
+queue; :meth:`BatchJob.wait` with ``events=`` then learns of each change from the queue instead
+of calling ``GetModelInvocationJob``/``ListModelInvocationJobs`` on every poll. Events are
+best-effort (AWS says so), so a full poll still runs every ``safety_interval`` seconds: a
+missed event delays the wait, it never hangs it.
+
+::
+
+    queue = create_event_queue(session, "my-batches")     # rule + queue + policy, once
+    job.submit()
+    job.wait(events=queue)
+    delete_event_queue(session, queue)                      # when no longer needed
+
+The caller needs ``events:PutRule``, ``events:PutTargets`` (and ``events:RemoveTargets``,
+``events:DeleteRule`` to clean up), ``sqs:CreateQueue``, ``sqs:GetQueueAttributes``,
+``sqs:SetQueueAttributes``, ``sqs:ReceiveMessage``, ``sqs:DeleteMessage`` (and
+``sqs:DeleteQueue``); see ``bedrock_batch.iam.event_queue_policy``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+from ._codec import decode
+from ._errors import translate_client_error
+
+__all__ = [
+    "DETAIL_TYPE",
+    "EventQueue",
+    "JobEvent",
+    "create_event_queue",
+    "delete_event_queue",
+    "event_pattern",
+]
+
+#: The ``detail-type`` of Bedrock's batch job events.
+DETAIL_TYPE = "Batch Inference Job State Change"
+
+
+def event_pattern(job_name_prefix: str | None = None) -> dict[str, Any]:
+    """The EventBridge pattern that matches Bedrock's batch job state changes (optionally
+    only for jobs whose name starts with ``job_name_prefix``)."""
+    pattern: dict[str, Any] = {"source": ["aws.bedrock"], "detail-type": [DETAIL_TYPE]}
+    if job_name_prefix:
+        pattern["detail"] = {"batchJobName": [{"prefix": job_name_prefix}]}
+    return pattern
+
+
+@attrs.frozen
+class JobEvent:
+    """One job state change, as Bedrock reported it."""
+
+    job_arn: str
+    status: str
+    job_name: str = ""
+    failure_message: str = ""
+
+    @classmethod
+    def from_message(cls, body: str | bytes) -> JobEvent | None:
+        """From an SQS message body holding an EventBridge event (None if it is not one)."""
+        try:
+            event = decode(body)
+        except ValueError:
+            return None
+        if not isinstance(event, dict) or event.get("detail-type") != DETAIL_TYPE:
+            return None
+        detail = event.get("detail")
+        if not isinstance(detail, dict):
+            return None
+        arn, status = detail.get("batchJobArn"), detail.get("status")
+        if not isinstance(arn, str) or not isinstance(status, str):
+            return None
+        return cls(
+            arn,
+            status,
+            str(detail.get("batchJobName") or ""),
+            str(detail.get("failureMessage") or ""),
+        )
+
+
+@attrs.define
+class EventQueue:
+    """An SQS queue that receives Bedrock's job state-change events (see the module docstring).
+
+    Args:
+        queue_url: the queue.
+        sqs: an SQS client in the queue's region.
+        rule_name: the EventBridge rule that feeds it (for :func:`delete_event_queue`).
+        wait_seconds: SQS long polling (0 to 20): how long one receive may wait for events.
+        safety_interval: seconds of waiting between two full polls of the jobs (events are
+            best-effort).
+    """
+
+    queue_url: str
+    sqs: Any
+    rule_name: str | None = None
+    wait_seconds: int = 20
+    safety_interval: float = 600.0
+    #: Messages received, by outcome (tests and benchmarks read it).
+    received: int = 0
+
+    def receive(self, arns: set[str] | frozenset[str] | None = None) -> Iterator[JobEvent]:
+        """Events waiting in the queue (up to ten per call), deleting those consumed.
+
+        With ``arns``, only events of those jobs are consumed; others stay in the queue for
+        whoever waits on them.
+        """
+        with translate_client_error("ReceiveMessage"):
+            reply = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=self.wait_seconds,
+            )
+        done: list[dict[str, str]] = []
+        others: list[dict[str, Any]] = []
+        events: list[JobEvent] = []
+        for message in reply.get("Messages", []):
+            self.received += 1
+            event = JobEvent.from_message(message.get("Body", ""))
+            if event is not None and arns is not None and event.job_arn not in arns:
+                handle = message["ReceiptHandle"]  # another batch's: visible again at once
+                others.append({"Id": str(len(others)), "ReceiptHandle": handle, "VisibilityTimeout": 0})  # fmt: skip
+                continue
+            done.append({"Id": str(len(done)), "ReceiptHandle": message["ReceiptHandle"]})
+            if event is not None:
+                events.append(event)
+        if done:
+            with translate_client_error("DeleteMessageBatch"):
+                self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=done)
+        if others:
+            with translate_client_error("ChangeMessageVisibilityBatch"):
+                self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=others)
+        yield from events
+
+
+def create_event_queue(
+    session: Any,
+    name: str,
+    *,
+    job_name_prefix: str | None = None,
+    wait_seconds: int = 20,
+    safety_interval: float = 600.0,
+) -> EventQueue:
+    """Create (or reuse) the SQS queue ``name``, an EventBridge rule of the same name on the
+    default bus sending Bedrock's batch job events to it, and the queue policy that lets
+    EventBridge deliver them (only from that rule). Idempotent."""
+    sqs = session.client("sqs")
+    events = session.client("events")
+    with translate_client_error("CreateQueue"):
+        queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+    with translate_client_error("PutRule"):
+        rule_arn = events.put_rule(
+            Name=name, EventPattern=json.dumps(event_pattern(job_name_prefix)), State="ENABLED"
+        )["RuleArn"]
+        events.put_targets(Rule=name, Targets=[{"Id": "bedrock-batch", "Arn": queue_arn}])
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "BedrockBatchEvents",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+            }
+        ],
+    }
+    with translate_client_error("SetQueueAttributes"):
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
+    return EventQueue(queue_url, sqs, name, wait_seconds, safety_interval)
+
+
+def delete_event_queue(session: Any, queue: EventQueue) -> None:
+    """Remove the rule's target, the rule and the queue."""
+    events = session.client("events")
+    if queue.rule_name:
+        with translate_client_error("DeleteRule"):
+            events.remove_targets(Rule=queue.rule_name, Ids=["bedrock-batch"])
+            events.delete_rule(Name=queue.rule_name)
+    with translate_client_error("DeleteQueue"):
+        queue.sqs.delete_queue(QueueUrl=queue.queue_url)
