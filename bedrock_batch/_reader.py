@@ -85,12 +85,14 @@ class Reader:
         self, ledger: Ledger, described: Mapping[str, JobDescription], *, persisted: bool
     ) -> Results:
         """Every input record exactly once, joined by recordId (streams from S3)."""
-        return Results(
+        results = Results(
             s3=self.s3,
             sources=self.sources(ledger, described),
             index=self.inputs.index(ledger, persisted=persisted),
             read_inputs=lambda wanted: self.inputs.bodies(ledger, wanted),
         )
+        results.ledger, results.index_in_s3 = ledger, persisted  # for Results.partitions()
+        return results
 
     def summary(
         self,
