@@ -208,10 +208,9 @@ class AsyncBatchJob:
                 on_update=update,
             )
         except asyncio.CancelledError:
-            handle = job.state_uri or job.job_arn
-            log.warning(
+            log.info(  # routine in a service (a client went away): the jobs are fine
                 "stopped waiting; the job(s) keep running. Resume with AsyncBatchJob.attach(%r)",
-                handle,
+                job.state_uri or job.job_arn,
             )
             raise
         finally:
