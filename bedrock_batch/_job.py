@@ -30,7 +30,7 @@ from ._ledger import LEDGER_NAME, REJECTS_NAME, Ledger
 from ._ledgerstore import LedgerStore
 from ._lifecycle import Lifecycle
 from ._ondemand import OnDemandRunner
-from ._polling import PollConfig, Waited, wait_until_terminal
+from ._polling import PollConfig, wait_until_terminal
 from ._pricing import Price, price_for
 from ._progress import CountDisplay, ProgressDisplay
 from ._quotas import Quotas, QuotaSource, resolve_quotas
@@ -60,6 +60,48 @@ __all__ = ["BatchJob"]
 log = logging.getLogger("bedrock_batch")
 
 _ERRORS = {"Failed": JobFailedError, "Expired": JobExpiredError, "Stopped": JobStoppedError}
+
+
+class WaitSteps:
+    """The steps of a wait, shared by :meth:`BatchJob.wait` and the asyncio API.
+
+    Each call moves the batch forward and returns its status: a full step (upload what is
+    planned, create what the quota allows, describe every job) or, with an event queue and
+    between full steps, only the state changes its events announce. A full step still runs
+    every ``events.safety_interval`` seconds, so a lost event never hangs a wait.
+    """
+
+    def __init__(self, job: BatchJob, events: EventQueue | None = None) -> None:
+        self._job = job
+        self._events = events
+        self._slept = 0.0
+        self._start = time.monotonic()
+        self._next_full = 0.0
+
+    def waited(self) -> float:
+        """Seconds waited so far: slept (virtual time in tests) or elapsed, whichever is more."""
+        return max(self._slept, time.monotonic() - self._start)
+
+    def __call__(self) -> BatchStatus:
+        store, lifecycle, _ = self._job._parts()
+        events = self._events
+        if events is None or self.waited() >= self._next_full:
+            self._job._step()
+            if events is not None:
+                self._next_full = self.waited() + events.safety_interval
+        else:
+            arns = frozenset(store.ledger.job_arns if store.ledger else ())
+            if lifecycle.apply(events.receive(arns)):
+                lifecycle.advance(poll=False)
+        return lifecycle.status()
+
+    def pause(self, seconds: float) -> float:
+        """How long to sleep for a pause of ``seconds``: an event queue's long poll already
+        waits part of it."""
+        if self._events is not None:
+            seconds = max(0.0, seconds - self._events.wait_seconds)
+        self._slept += seconds
+        return seconds
 
 
 class BatchJob(RecordIntake):
@@ -330,28 +372,20 @@ class BatchJob(RecordIntake):
         from Bedrock's EventBridge events instead of polling Bedrock at every step; a full poll
         still runs every ``events.safety_interval`` seconds, so a missed event never hangs it.
         """
-        store, lifecycle, _ = self._parts()
         config = self.poll if timeout is None else attrs.evolve(self.poll, timeout=timeout)
         display = ProgressDisplay() if progress else None
-        clock = Waited(self.sleep)
-        next_full = [0.0]
+        steps = WaitSteps(self, events)
 
         def poll() -> BatchStatus:
-            if events is None or clock.waited() >= next_full[0]:
-                self._step()
-                if events is not None:
-                    next_full[0] = clock.waited() + events.safety_interval
-            elif lifecycle.apply(events.receive(frozenset(store.ledger.job_arns if store.ledger else ()))):  # fmt: skip
-                lifecycle.advance(poll=False)
-            status = lifecycle.status()
+            status = steps()
             if display is not None:
                 display.update(status)
             if callback is not None:
                 callback(status)
             return status
 
-        def sleep(seconds: float) -> None:  # with events, the receive's long poll waits too
-            clock.sleep(max(0.0, seconds - events.wait_seconds) if events else seconds)
+        def sleep(seconds: float) -> None:
+            self.sleep(steps.pause(seconds))
 
         try:
             final = wait_until_terminal(poll, config, sleep=sleep)

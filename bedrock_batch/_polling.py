@@ -12,7 +12,7 @@ import tenacity as _t
 
 from ._errors import PollTimeoutError, ServiceError
 
-__all__ = ["PollConfig", "Waited", "backoff", "wait_until_terminal"]
+__all__ = ["PollConfig", "backoff", "wait_until_terminal"]
 
 
 @attrs.frozen
@@ -117,21 +117,3 @@ def wait_until_terminal(
         raise PollTimeoutError(
             arn, status, float(retrying.statistics.get("idle_for", 0.0))
         ) from None
-
-
-class Waited:
-    """A sleep that remembers how long it slept (virtual time in tests, real time otherwise)."""
-
-    def __init__(self, sleep: Callable[[float], None]) -> None:
-        self._sleep = sleep
-        self._slept = 0.0
-        self._start = time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        """Sleep, and count it."""
-        self._sleep(seconds)
-        self._slept += seconds
-
-    def waited(self) -> float:
-        """Seconds waited so far: slept, or elapsed, whichever is more."""
-        return max(self._slept, time.monotonic() - self._start)

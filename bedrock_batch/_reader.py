@@ -92,7 +92,7 @@ class Reader:
     ) -> Results:
         """Every input record exactly once, joined by recordId (streams from S3)."""
         rejects = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, REJECTS_NAME)
-        return Results(
+        results = Results(
             s3=self.s3,
             sources=self.sources(ledger, described),
             index=self.inputs.index(ledger, persisted=persisted),
@@ -102,6 +102,8 @@ class Reader:
             else None,
             models=models,
         )
+        results.ledger, results.index_in_s3 = ledger, persisted  # for Results.partitions()
+        return results
 
     def summary(
         self,

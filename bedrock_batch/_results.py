@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -24,6 +24,10 @@ from ._s3 import S3Access
 from ._s3uri import S3Uri
 from ._store import RecordIndex
 from ._structured import parse_answer
+
+if TYPE_CHECKING:
+    from ._ledger import Ledger
+    from ._partitions import Partition, S3Config
 
 __all__ = ["Anomaly", "ErrorInfo", "OutputSource", "Result", "ResultStatus", "Results"]
 
@@ -214,6 +218,11 @@ class Results(Iterable[Result]):
     over S3. Memory: the compact index of record ids, and a byte per record.
     """
 
+    #: The batch's ledger, and whether its index is stored in S3 (set by the reader; what
+    #: :meth:`partitions` plans from).
+    ledger: Ledger | None = None
+    index_in_s3: bool = False
+
     def __init__(
         self,
         *,
@@ -348,6 +357,21 @@ class Results(Iterable[Result]):
                 yield self._count(Result(rid, index.key_at(ordinal), "missing"))
         for rejected in self._read_rejects() if self._read_rejects else ():
             yield self._count(_rejected(rejected))
+
+    def partitions(self, *, s3: S3Config | None = None) -> list[Partition]:
+        """Independent, picklable units of these results, to read on a cluster (Dask, Ray,
+        Spark): one per output file (and one per range of records with no output file), each
+        carrying its bucket and key and what its join needs. Together they give every record
+        exactly once, the latest attempt with an output winning, as iterating here does.
+
+        Reading ahead the retries' and on-demand runs' outputs, the planner tells each file
+        what to skip (see :mod:`bedrock_batch._partitions`). A worker reads ids and keys from
+        the batch's index in S3, with a client built from ``s3`` (by default this batch's
+        endpoint and region; credentials from the worker's environment).
+        """
+        from ._partitions import plan_partitions
+
+        return plan_partitions(self, s3)
 
     def history(self, record_id: str) -> list[Result]:
         """Every output of one record across attempts, oldest first."""
