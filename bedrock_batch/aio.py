@@ -297,7 +297,9 @@ class AsyncResults:
         """The blocking :class:`~bedrock_batch.Results` underneath (read once, then kept)."""
         if self._results is None:
             job = self._owner.job
-            self._results = await self._owner._runner.run(job.results, output_model=self._output_model)
+            self._results = await self._owner._runner.run(
+                job.results, output_model=self._output_model
+            )
         return self._results
 
     @property
