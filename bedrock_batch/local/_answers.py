@@ -16,6 +16,7 @@ from .._catalog import ModelInfo
 from ._responders import RecordContext, RecordError, Responder
 from ._rules import check_body, s3_locations
 from ._s3 import split_s3_uri
+from ._synthetic import synthetic
 
 __all__ = ["Answerer"]
 
@@ -30,6 +31,37 @@ class Answerer:
         self.validate_inputs = validate_inputs
         self._s3 = s3
 
+    @property
+    def synthetic(self) -> bool:
+        """Whether the synthetic models answer (their batch answers have a fast path)."""
+        return self.responder is synthetic
+
+    def check(
+        self,
+        model: ModelInfo,
+        invocation_type: str,
+        body: Any,
+        *,
+        bucket: str | None,
+        on_demand: bool,
+    ) -> None:
+        """Refuse ``body`` like the model does (raises :class:`RecordError`)."""
+        if not self.validate_inputs:
+            return
+        problem = check_body(body, model, invocation_type, on_demand=on_demand)
+        if problem is not None:
+            raise RecordError(400, problem)
+        if model.family == "nova" or invocation_type == "Converse":
+            for uri in s3_locations(body):
+                self._check_object(uri, bucket)
+
+    def respond(self, ctx: RecordContext) -> dict[str, Any]:
+        """The responder's answer (checked to be a dict)."""
+        output = self.responder(ctx)
+        if not isinstance(output, dict):
+            raise TypeError(f"responder returned {type(output).__name__}, expected a dict")
+        return output
+
     def answer(
         self,
         model: ModelInfo,
@@ -38,26 +70,14 @@ class Answerer:
         record_id: str,
         body: Any,
         *,
-        seed: int | None = None,
         bucket: str | None,
         on_demand: bool,
     ) -> dict[str, Any]:
-        """The responder's answer to ``body`` (raises :class:`RecordError` when refused)."""
-        if self.validate_inputs:
-            problem = check_body(body, model, invocation_type, on_demand=on_demand)
-            if problem is not None:
-                raise RecordError(400, problem)
-            if model.family == "nova" or invocation_type == "Converse":
-                for uri in s3_locations(body):
-                    self._check_object(uri, bucket)
-        if seed is None:
-            ctx = RecordContext(record_id, model_id, model, invocation_type, body, on_demand)
-        else:
-            ctx = RecordContext(record_id, model_id, model, invocation_type, body, on_demand, seed)
-        output = self.responder(ctx)
-        if not isinstance(output, dict):
-            raise TypeError(f"responder returned {type(output).__name__}, expected a dict")
-        return output
+        """Check ``body``, then answer it (raises :class:`RecordError` when refused)."""
+        self.check(model, invocation_type, body, bucket=bucket, on_demand=on_demand)
+        return self.respond(
+            RecordContext(record_id, model_id, model, invocation_type, body, on_demand)
+        )
 
     def _check_object(self, uri: str, bucket: str | None) -> None:
         try:

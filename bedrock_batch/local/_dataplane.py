@@ -15,14 +15,17 @@ the backend's lock; the backend calls in from its worker and commits the results
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
+import re
 import shutil
 import tempfile
 import zlib
 from collections.abc import Callable
 from typing import IO, Any
+from zlib import crc32
 
 import attrs
 from botocore.exceptions import ClientError
@@ -31,8 +34,9 @@ from ._answers import Answerer
 from ._config import FaultEvent, Faults, Quotas
 from ._encoding import ENCODER
 from ._lifecycle import Job
-from ._responders import RecordError
+from ._responders import RecordContext, RecordError
 from ._s3 import S3Location, split_s3_uri
+from ._synthetic import encoded_answer
 from ._usage import usage_of
 
 __all__ = ["DataPlane", "JobWork", "StageFailure", "Tally"]
@@ -43,6 +47,14 @@ _CONVERSE_BLOCK_KEYS = (
     "audio", "cachePoint", "citationsContent", "document", "guardContent", "image",
     "reasoningContent", "searchResult", "text", "toolResult", "toolUse", "video",
 )  # fmt: skip
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.:-]*").fullmatch
+
+
+def _quote(text: str) -> str:
+    """A JSON string literal (fast for the plain ids records usually have)."""
+    return f'"{text}"' if _PLAIN(text) else ENCODER.encode(text)
 
 
 class StageFailure(Exception):
@@ -101,13 +113,14 @@ class JobWork:
         return None
 
     def emit(self, line: bytes) -> None:
+        """Buffer one output line; every ``window`` lines, write a shuffled half of the buffer."""
         buffer = self.buffer
         buffer.append(line)
-        if len(buffer) >= self.window:
-            i = self.shuffle.randrange(len(buffer))
-            buffer[i], buffer[-1] = buffer[-1], buffer[i]
+        if len(buffer) >= 2 * self.window:
+            self.shuffle.shuffle(buffer)
             assert self.writer is not None
-            self.writer.write(buffer.pop())
+            self.writer.writelines(buffer[: self.window])
+            del buffer[: self.window]
 
     def _next_file(self) -> None:
         self.shuffle.shuffle(self.buffer)
@@ -308,12 +321,16 @@ class DataPlane:
             for chunk in body.iter_chunks(1 << 20):
                 lines = (pending + chunk).split(b"\n")
                 pending = lines.pop()
+                kept = []
                 for line in lines:
                     line_no += 1
                     if line.strip():
                         _check_line(line, line_no, key)
-                        out.write(line + b"\n")
-                        records += 1
+                        kept.append(line)
+                if kept:
+                    kept.append(b"")
+                    out.write(b"\n".join(kept))
+                    records += len(kept) - 1
             if pending.strip():
                 _check_line(pending, line_no + 1, key)
                 out.write(pending + b"\n")
@@ -324,10 +341,21 @@ class DataPlane:
 
     def process(self, job: Job, count: int) -> Tally:
         """Answer up to ``count`` records of ``job`` (fewer at the end of its input)."""
-        work = job.work
-        if work is None:
+        if job.work is None:
             return Tally()
+        # Records allocate many short-lived, acyclic objects: reference counting frees them,
+        # and pausing the cyclic collector meanwhile makes processing about a third faster.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self._process(job, job.work, count)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _process(self, job: Job, work: JobWork, count: int) -> Tally:
         encode = ENCODER.encode
+        quote = _quote
         loads = json.loads
         answer = self._answer
         processed = success = errors = tokens_in = tokens_out = 0
@@ -351,12 +379,12 @@ class DataPlane:
                     "expired": err.expired,
                     "retryable": err.retryable,
                 }
-                line = f'{{"modelInput":{body_json},"error":{encode(error)},"recordId":{encode(record_id)}}}\n'
+                line = f'{{"modelInput":{body_json},"error":{encode(error)},"recordId":{quote(record_id)}}}\n'
             else:
                 success += 1
                 tokens_in += used_in
                 tokens_out += used_out
-                line = f'{{"modelInput":{body_json},"modelOutput":{encode(output)},"recordId":{encode(record_id)}}}\n'
+                line = f'{{"modelInput":{body_json},"modelOutput":{output},"recordId":{quote(record_id)}}}\n'
             work.emit(line.encode("utf-8"))
             processed += 1
         return Tally(processed, success, errors, tokens_in, tokens_out)
@@ -370,9 +398,8 @@ class DataPlane:
             chars.append(_RID_ALPHABET[digit])
         return "".join(chars)
 
-    def _answer(
-        self, job: Job, record_id: str, body: Any, body_json: str
-    ) -> tuple[dict[str, Any], int, int]:
+    def _answer(self, job: Job, record_id: str, body: Any, body_json: str) -> tuple[str, int, int]:
+        """The record's ``modelOutput`` as JSON text, and its input and output tokens."""
         faults = self.faults
         if record_id in faults.record_error_ids:
             faults.log.append(FaultEvent("record_error", job_id=job.job_id, record_id=record_id))
@@ -391,21 +418,28 @@ class DataPlane:
                 raise RecordError(
                     429, "Too many tokens, please wait before trying again.", retryable=True
                 )
-        seed = zlib.crc32(body_json.encode("utf-8"))
-        output = self.answerer.answer(
-            job.model,
-            job.model_id,
-            job.invocation_type,
-            record_id,
-            body,
-            seed=seed,
-            bucket=job.input_bucket,
-            on_demand=False,
+        answerer = self.answerer
+        answerer.check(
+            job.model, job.invocation_type, body, bucket=job.input_bucket, on_demand=False
         )
+        ctx = RecordContext(
+            record_id,
+            job.model_id,
+            job.model,
+            job.invocation_type,
+            body,
+            False,
+            crc32(body_json.encode("utf-8")),
+        )
+        if answerer.synthetic:
+            fast = encoded_answer(ctx)
+            if fast is not None:
+                return fast
+        output = answerer.respond(ctx)
         used_in, used_out = usage_of(job.model.family, job.invocation_type, output)
         if job.invocation_type == "Converse":
             output = _batch_converse(output)
-        return output, used_in, used_out
+        return ENCODER.encode(output), used_in, used_out
 
     # -- the end ---------------------------------------------------------------------------
 

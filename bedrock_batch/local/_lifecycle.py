@@ -211,10 +211,8 @@ def _in_progress(job: Job, now: float, rate: float) -> Step | None:
     limit = job.record_limit
     done_at = job.phase_start + job.total / rate if limit == job.total else math.inf
     horizon = min(now, job.expiration_at, done_at)
-    if done_at <= horizon:
-        due = job.total
-    else:
-        due = min(limit, int((horizon - job.phase_start) * rate + 1e-9))
+    by_time = int((horizon - job.phase_start) * rate + 1e-9)
+    due = job.total if done_at <= horizon else min(limit, by_time)
     if job.processed < due and job.work is not None:
         return Process(due)
     if job.fault is not None and job.fault.kind == "stall":

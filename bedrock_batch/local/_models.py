@@ -19,6 +19,7 @@ Custom models, provisioned models and application inference profiles are not emu
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import attrs
 
@@ -94,6 +95,7 @@ class Capabilities:
 _NO_TOOL_LLAMAS = ("meta.llama3-2-1b", "meta.llama3-2-3b")
 
 
+@lru_cache(maxsize=128)
 def capabilities(info: ModelInfo) -> Capabilities:
     """The emulated model's capabilities, from the Bedrock "supported features" tables."""
     family = info.family

@@ -22,9 +22,10 @@ from typing import Any
 __all__ = ["instance_for"]
 
 _WORDS = (
-    "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november "
-    "oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu"
-).split()
+    *("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india"),
+    *("juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo"),
+    *("sierra", "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu"),
+)
 _FORMATS = {
     "date-time": "2026-01-01T12:00:00Z",
     "date": "2026-01-01",
@@ -55,8 +56,8 @@ class _Generator:
             ref = schema["$ref"]
             if not ref.startswith("#"):
                 return {}
-            for part in filter(None, ref[1:].split("/")):
-                part = part.replace("~1", "/").replace("~0", "~")
+            for raw in filter(None, ref[1:].split("/")):
+                part = raw.replace("~1", "/").replace("~0", "~")
                 target = target.get(part, {}) if isinstance(target, Mapping) else {}
             rest = {k: v for k, v in schema.items() if k != "$ref"}
             schema = _merge([target, rest]) if rest and isinstance(target, Mapping) else target
@@ -183,10 +184,7 @@ class _Generator:
                 if hi != math.inf and value > hi:
                     break
             return start * step
-        if lo == -math.inf:
-            lo_fin = min(0.0, hi - 100.0) if hi != math.inf else 0.0
-        else:
-            lo_fin = lo
+        lo_fin = lo if lo != -math.inf else (min(0.0, hi - 100.0) if hi != math.inf else 0.0)
         hi_fin = hi if hi != math.inf else lo_fin + 100.0
         for value in (
             round(lo_fin + (hi_fin - lo_fin) * (0.1 + 0.8 * self.rng.random()), 2),
@@ -222,10 +220,10 @@ class _Generator:
         return out
 
     def make_object(self, schema: Mapping[str, Any], depth: int) -> Any:
-        properties = (
-            schema.get("properties") if isinstance(schema.get("properties"), Mapping) else {}
-        )
-        required = [r for r in schema.get("required", []) if isinstance(r, str)]
+        given = schema.get("properties")
+        properties: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+        listed = schema.get("required")
+        required = [r for r in listed if isinstance(r, str)] if isinstance(listed, list) else []
         extra = schema.get("additionalProperties", {})
         cap = int(schema.get("maxProperties", 10**6))
         out: dict[str, Any] = {}
@@ -251,10 +249,10 @@ class _Generator:
 
 def _multiple(value: float, step: float) -> bool:
     """``value`` is a multiple of ``step`` the way JSON-schema validators check it."""
-    if isinstance(step, float) or isinstance(value, float):
-        quotient = value / step
-        return math.isfinite(quotient) and int(quotient) == quotient
-    return value % step == 0
+    if isinstance(value, int) and isinstance(step, int):
+        return value % step == 0
+    quotient = value / step
+    return math.isfinite(quotient) and int(quotient) == quotient
 
 
 def _merge(parts: list[Any]) -> dict[str, Any]:

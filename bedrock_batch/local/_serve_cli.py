@@ -63,7 +63,9 @@ def parse_job_fault(text: str) -> JobFault:
     """``KIND[:key=value,...]`` → :class:`JobFault` (a message may contain commas)."""
     kind, _, rest = text.partition(":")
     if kind not in JOB_FAULT_KINDS:
-        raise argparse.ArgumentTypeError(f"unknown job fault {kind!r}; one of {', '.join(JOB_FAULT_KINDS)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown job fault {kind!r}; one of {', '.join(JOB_FAULT_KINDS)}"
+        )
     pairs: list[list[str]] = []
     for part in rest.split(",") if rest else []:
         key, sep, value = part.partition("=")
@@ -94,15 +96,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EXAMPLES
     net = parser.add_argument_group("server")
-    net.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1, loopback only)")
+    net.add_argument(
+        "--host", default="127.0.0.1", help="bind address (default 127.0.0.1, loopback only)"
+    )
     net.add_argument("--port", type=int, default=4566, help="default 4566; 0 picks a free port")
-    net.add_argument("--region", default="us-east-1", help="region of unsigned requests (signed ones use their own)")
+    net.add_argument(
+        "--region",
+        default="us-east-1",
+        help="region of unsigned requests (signed ones use their own)",
+    )
     net.add_argument("--account-id", default="123456789012")
     net.add_argument("--seed", type=int, default=0, help="job ids, output order, faults and events")
 
     time = parser.add_argument_group("time")
-    time.add_argument("--time-scale", type=float, default=1000.0, help="emulated seconds per real second")
-    time.add_argument("--records-per-second", type=float, default=5.0, help="emulated processing rate (default 5)")
+    time.add_argument(
+        "--time-scale", type=float, default=1000.0, help="emulated seconds per real second"
+    )
+    time.add_argument(
+        "--records-per-second", type=float, default=5.0, help="emulated processing rate (default 5)"
+    )
     defaults = Timings()
     for phase in ("submitted", "validating", "scheduled", "stopping"):
         time.add_argument(
@@ -111,11 +123,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             default=getattr(defaults, phase),
             help=f"emulated length of {phase.capitalize()} (default {getattr(defaults, phase):g})",
         )
-    time.add_argument("--default-timeout-hours", type=int, default=24, help="when a request omits it (UNVERIFIED)")
-    time.add_argument("--idempotency-window-hours", type=float, default=24.0, help="clientRequestToken lifetime (UNVERIFIED)")
+    time.add_argument(
+        "--default-timeout-hours", type=int, default=24, help="when a request omits it (UNVERIFIED)"
+    )
+    time.add_argument(
+        "--idempotency-window-hours",
+        type=float,
+        default=24.0,
+        help="clientRequestToken lifetime (UNVERIFIED)",
+    )
 
     quotas = parser.add_argument_group("quotas")
-    quotas.add_argument("--legacy-quotas", action="store_true", help="the 2024 quotas (1,000 min, 200 MB/file, 1 GB/job, 3 jobs)")
+    quotas.add_argument(
+        "--legacy-quotas",
+        action="store_true",
+        help="the 2024 quotas (1,000 min, 200 MB/file, 1 GB/job, 3 jobs)",
+    )
     quotas.add_argument("--min-records", type=int, help="minimum records per job (default 100)")
     quotas.add_argument("--max-records-per-job", type=int, help="default 50,000")
     quotas.add_argument("--max-records-per-file", type=int, help="default 50,000")
@@ -124,22 +147,78 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     quotas.add_argument("--max-concurrent-jobs", type=int, help="default 20")
 
     faults = parser.add_argument_group("faults")
-    faults.add_argument("--throttle-rate", type=_rate, default=0.0, help="429 ThrottlingException on any call")
-    faults.add_argument("--server-error-rate", type=_rate, default=0.0, help="500 InternalServerException on any call")
-    faults.add_argument("--throttle", type=_operation_rate, action="append", default=[], metavar="OPERATION=RATE", help="throttling rate of one operation (repeatable)")
-    faults.add_argument("--server-error", type=_operation_rate, action="append", default=[], metavar="OPERATION=RATE", help="5xx rate of one operation (repeatable)")
-    faults.add_argument("--record-error-rate", type=_rate, default=0.0, help="records failing with a 400")
-    faults.add_argument("--retryable-record-error-rate", type=_rate, default=0.0, help="records failing with a retryable 429")
-    faults.add_argument("--record-error-id", action="append", default=[], metavar="ID", help="a record id that always fails (repeatable)")
-    faults.add_argument("--job-fault", type=parse_job_fault, action="append", default=[], metavar="KIND[:key=value,...]", help="a job fault (repeatable; see below)")
+    faults.add_argument(
+        "--throttle-rate", type=_rate, default=0.0, help="429 ThrottlingException on any call"
+    )
+    faults.add_argument(
+        "--server-error-rate",
+        type=_rate,
+        default=0.0,
+        help="500 InternalServerException on any call",
+    )
+    faults.add_argument(
+        "--throttle",
+        type=_operation_rate,
+        action="append",
+        default=[],
+        metavar="OPERATION=RATE",
+        help="throttling rate of one operation (repeatable)",
+    )
+    faults.add_argument(
+        "--server-error",
+        type=_operation_rate,
+        action="append",
+        default=[],
+        metavar="OPERATION=RATE",
+        help="5xx rate of one operation (repeatable)",
+    )
+    faults.add_argument(
+        "--record-error-rate", type=_rate, default=0.0, help="records failing with a 400"
+    )
+    faults.add_argument(
+        "--retryable-record-error-rate",
+        type=_rate,
+        default=0.0,
+        help="records failing with a retryable 429",
+    )
+    faults.add_argument(
+        "--record-error-id",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a record id that always fails (repeatable)",
+    )
+    faults.add_argument(
+        "--job-fault",
+        type=parse_job_fault,
+        action="append",
+        default=[],
+        metavar="KIND[:key=value,...]",
+        help="a job fault (repeatable; see below)",
+    )
 
     behaviour = parser.add_argument_group("behaviour")
     behaviour.add_argument("--no-events", action="store_true", help="emit no EventBridge events")
-    behaviour.add_argument("--event-drop-rate", type=_rate, default=0.0, help="fraction of EventBridge events dropped")
-    behaviour.add_argument("--output-paths", choices=["relative", "basename"], default="relative", help="outputs of nested inputs (UNVERIFIED)")
-    behaviour.add_argument("--stoppable", default=",".join(sorted(ACTIVE)), help="statuses a stop is accepted in (UNVERIFIED)")
-    behaviour.add_argument("--no-record-counters", action="store_true", help="omit the 2026-04-01 record counters")
-    behaviour.add_argument("--no-validate-inputs", action="store_true", help="answer records without checking them")
+    behaviour.add_argument(
+        "--event-drop-rate", type=_rate, default=0.0, help="fraction of EventBridge events dropped"
+    )
+    behaviour.add_argument(
+        "--output-paths",
+        choices=["relative", "basename"],
+        default="relative",
+        help="outputs of nested inputs (UNVERIFIED)",
+    )
+    behaviour.add_argument(
+        "--stoppable",
+        default=",".join(sorted(ACTIVE)),
+        help="statuses a stop is accepted in (UNVERIFIED)",
+    )
+    behaviour.add_argument(
+        "--no-record-counters", action="store_true", help="omit the 2026-04-01 record counters"
+    )
+    behaviour.add_argument(
+        "--no-validate-inputs", action="store_true", help="answer records without checking them"
+    )
 
 
 def build(args: argparse.Namespace) -> LocalBedrock:
@@ -156,9 +235,13 @@ def build(args: argparse.Namespace) -> LocalBedrock:
     quotas = attrs.evolve(base, **{k: v for k, v in overrides.items() if v is not None})
     per_operation: dict[str, OperationFaults] = {}
     for operation, rate in args.throttle:
-        per_operation[operation] = attrs.evolve(per_operation.get(operation, OperationFaults()), throttle_rate=rate)
+        per_operation[operation] = attrs.evolve(
+            per_operation.get(operation, OperationFaults()), throttle_rate=rate
+        )
     for operation, rate in args.server_error:
-        per_operation[operation] = attrs.evolve(per_operation.get(operation, OperationFaults()), server_error_rate=rate)
+        per_operation[operation] = attrs.evolve(
+            per_operation.get(operation, OperationFaults()), server_error_rate=rate
+        )
     faults = Faults(
         throttle_rate=args.throttle_rate,
         server_error_rate=args.server_error_rate,
@@ -204,7 +287,10 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
     server = build(args).serve(host=args.host, port=args.port)
-    print(f"Local Bedrock on {server.endpoint_url} — export AWS_ENDPOINT_URL={server.endpoint_url}", flush=True)
+    print(
+        f"Local Bedrock on {server.endpoint_url} — export AWS_ENDPOINT_URL={server.endpoint_url}",
+        flush=True,
+    )
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0

@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
@@ -163,7 +163,7 @@ class _Walker:
             return True
         return False
 
-    _BY_TYPE: dict[str, Callable[[_Walker, Shape, Any, str], None]] = {
+    _BY_TYPE: ClassVar[dict[str, Callable[[_Walker, Shape, Any, str], None]]] = {
         "structure": structure,
         "list": list_,
         "map": map_,

@@ -25,14 +25,16 @@ from ._usage import latency_ms
 if TYPE_CHECKING:
     from ._responders import RecordContext
 
-__all__ = ["estimate_tokens", "prompt_text", "synthetic"]
+__all__ = ["encoded_answer", "estimate_tokens", "prompt_text", "synthetic"]
 
 _VOCABULARY = (
-    "the answer depends on context and on history ritual practice meaning community "
-    "season tradition temple offering memory family respect harmony nature balance "
-    "renewal gratitude purification ancestors festival symbol teaching path mindfulness "
-    "impermanence compassion ceremony moment place people time care form spirit way"
-).split()
+    *("the", "answer", "depends", "on", "context", "and", "on", "history", "ritual"),
+    *("practice", "meaning", "community", "season", "tradition", "temple", "offering"),
+    *("memory", "family", "respect", "harmony", "nature", "balance", "renewal", "gratitude"),
+    *("purification", "ancestors", "festival", "symbol", "teaching", "path", "mindfulness"),
+    *("impermanence", "compassion", "ceremony", "moment", "place", "people", "time", "care"),
+    *("form", "spirit", "way"),
+)
 
 
 def _word_pool(size: int = 8192) -> tuple[str, list[int]]:
@@ -70,10 +72,32 @@ def _id(seed: int, record_id: str, size: int = 22) -> str:
     return base64.b64encode(digest).translate(_ID_ALPHABET)[:size].decode("ascii")
 
 
-def prompt_text(node: Any) -> str:
-    """The prompt text of a request body (message texts, system, prompt, inputText), in order."""
+def prompt_text(body: Any) -> str:
+    """The prompt text of a request body: message texts, then system, prompt and inputText."""
     parts: list[str] = []
-    _collect(node, parts)
+    if not isinstance(body, dict):
+        return ""
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        for message in messages:
+            content = message.get("content") if isinstance(message, dict) else None
+            if isinstance(content, str):
+                parts.append(content)
+            elif isinstance(content, list):
+                for block in content:
+                    text = block.get("text") if isinstance(block, dict) else None
+                    if isinstance(text, str):
+                        parts.append(text)
+                    else:
+                        _collect(block, parts)
+    system = body.get("system")
+    if isinstance(system, str):
+        parts.append(system)
+    elif isinstance(system, list):
+        _collect(system, parts)
+    for key in ("prompt", "inputText"):
+        if isinstance(body.get(key), str):
+            parts.append(body[key])
     return "\n".join(parts)
 
 
@@ -176,6 +200,8 @@ def _tool_input(schema: Any, seed: int) -> Any:
 
 def _anthropic_tool(ctx: RecordContext) -> tuple[str, Any] | None:
     body = ctx.model_input
+    if not body.get("tools"):
+        return None
     tools = [
         (t["name"], t.get("input_schema") or {})
         for t in body.get("tools") or []
@@ -187,7 +213,7 @@ def _anthropic_tool(ctx: RecordContext) -> tuple[str, Any] | None:
 
 
 def _converse_tool(ctx: RecordContext) -> tuple[str, Any] | None:
-    config = ctx.model_input.get("toolConfig")
+    config = ctx.model_input.get("toolConfig")  # absent in almost every record
     if not isinstance(config, dict):
         return None
     tools = [
@@ -237,6 +263,30 @@ def _anthropic(ctx: RecordContext, max_tokens: int) -> dict[str, Any]:
         "stop_sequence": None,
         "usage": {"input_tokens": text.input_tokens, "output_tokens": out_tokens},
     }
+
+
+def encoded_answer(ctx: RecordContext) -> tuple[str, int, int] | None:
+    """A batch fast path: :func:`synthetic`'s answer already encoded as compact JSON, with its
+    input and output tokens; None when there is no fast path for this request (the caller
+    encodes ``synthetic(ctx)`` instead). ``json.loads`` of the text equals ``synthetic(ctx)``.
+    """
+    if (
+        ctx.model.family != "anthropic"
+        or ctx.invocation_type == "Converse"
+        or ctx.model_input.get("tools")
+    ):
+        return None
+    text = _Text(ctx, _max_tokens(ctx))
+    stop = "max_tokens" if text.truncated else "end_turn"
+    name = capabilities(ctx.model).anthropic_name
+    return (
+        f'{{"id":"msg_bdrk_01{_id(ctx.seed, ctx.record_id)}","type":"message","role":"assistant",'
+        f'"model":"{name}","content":[{{"type":"text","text":{encode(text.text)}}}],'
+        f'"stop_reason":"{stop}","stop_sequence":null,'
+        f'"usage":{{"input_tokens":{text.input_tokens},"output_tokens":{text.output_tokens}}}}}',
+        text.input_tokens,
+        text.output_tokens,
+    )
 
 
 def _structured(ctx: RecordContext) -> Any:
