@@ -127,7 +127,7 @@ def output_config(schema: str) -> dict[str, Any]:
     }
 
 
-A, T, E, I, L, M, N = HAIKU, TITAN_TEXT, TITAN_EMBED, TITAN_IMAGE, LLAMA, MISTRAL, NOVA
+A, T, E, IMG, L, M, N = HAIKU, TITAN_TEXT, TITAN_EMBED, TITAN_IMAGE, LLAMA, MISTRAL, NOVA
 IM, CV = "InvokeModel", "Converse"
 
 CASES: list[Case] = [
@@ -202,12 +202,12 @@ CASES: list[Case] = [
     Case("e_normalize_text", E, IM, "batch", {"inputText": "x", "normalize": "yes"}, mal("#/normalize", "expected type: Boolean")),
     Case("e_types_int8", E, IM, "batch", {"inputText": "x", "embeddingTypes": ["int8"]}, mal("#/embeddingTypes", "expected a non-empty subset of [float, binary]")),
     # --- Titan Multimodal Embeddings G1 ---------------------------------------------------------
-    Case("i_ok", I, IM, "both", {"inputText": "a cat", "embeddingConfig": {"outputEmbeddingLength": 384}}, None),
-    Case("i_neither", I, IM, "batch", {"embeddingConfig": {"outputEmbeddingLength": 256}}, mal("#", "at least one of [inputText, inputImage] is required")),
-    Case("i_extra_key", I, IM, "batch", {"inputText": "x", "dimensions": 256}, mal("#", "extraneous key [dimensions] is not permitted")),
-    Case("i_length_512", I, IM, "batch", {"inputText": "x", "embeddingConfig": {"outputEmbeddingLength": 512}}, mal("#/embeddingConfig/outputEmbeddingLength", "not a valid enum value")),
-    Case("i_config_text", I, IM, "batch", {"inputText": "x", "embeddingConfig": "x"}, mal("#/embeddingConfig", "expected type: JSONObject")),
-    Case("i_image_number", I, IM, "batch", {"inputImage": 5}, mal("#/inputImage", "expected type: String, found: int")),
+    Case("i_ok", IMG, IM, "both", {"inputText": "a cat", "embeddingConfig": {"outputEmbeddingLength": 384}}, None),
+    Case("i_neither", IMG, IM, "batch", {"embeddingConfig": {"outputEmbeddingLength": 256}}, mal("#", "at least one of [inputText, inputImage] is required")),
+    Case("i_extra_key", IMG, IM, "batch", {"inputText": "x", "dimensions": 256}, mal("#", "extraneous key [dimensions] is not permitted")),
+    Case("i_length_512", IMG, IM, "batch", {"inputText": "x", "embeddingConfig": {"outputEmbeddingLength": 512}}, mal("#/embeddingConfig/outputEmbeddingLength", "not a valid enum value")),
+    Case("i_config_text", IMG, IM, "batch", {"inputText": "x", "embeddingConfig": "x"}, mal("#/embeddingConfig", "expected type: JSONObject")),
+    Case("i_image_number", IMG, IM, "batch", {"inputImage": 5}, mal("#/inputImage", "expected type: String, found: int")),
     # --- Meta Llama -----------------------------------------------------------------------------
     Case("l_ok", L, IM, "both", {"prompt": "hi", "max_gen_len": 100}, None),
     Case("l_no_prompt", L, IM, "both", {"max_gen_len": 10}, mal("#", "required key [prompt] not found")),

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bedrock_batch.local._service_model import matches_pattern as pattern_fullmatch
 from bedrock_batch.local import LocalBedrock
 from bedrock_batch.local._http import Request, Response
+from bedrock_batch.local._service_model import matches_pattern as pattern_fullmatch
 
 from .conftest import HAIKU, ROLE
 
