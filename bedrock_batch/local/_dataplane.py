@@ -69,6 +69,7 @@ class StagedFile:
     rel: str  # its output name, relative to {output}/{jobId}/
     path: str  # local copy
     records: int
+    out_key: str = ""  # S3 key of its output
 
 
 @attrs.frozen
@@ -97,6 +98,10 @@ class JobWork:
     out_paths: list[str] = attrs.field(factory=list)
     buffer: list[bytes] = attrs.field(factory=list)
     written: bool = False
+    #: Where outputs go: the bucket and the arguments of every write.
+    out_bucket: str = ""
+    out_prefix: str = ""
+    out_extra: dict[str, Any] = attrs.field(factory=dict)
 
     def next_line(self) -> bytes | None:
         while self.file_index < len(self.files):
@@ -245,7 +250,15 @@ class DataPlane:
             )
         name = job.model.display_name
         tmpdir = tempfile.mkdtemp(dir=self._tmp.name, prefix=job.job_id)
+        out = split_s3_uri(out_cfg["s3Uri"]).join(job.job_id)
         work = JobWork([], tmpdir, random.Random(f"{self.seed}:{job.job_id}"), self.shuffle_window)
+        work.out_bucket, work.out_prefix = out.bucket, out.key
+        if out_cfg.get("s3EncryptionKeyId"):
+            work.out_extra.update(
+                ServerSideEncryption="aws:kms", SSEKMSKeyId=out_cfg["s3EncryptionKeyId"]
+            )
+        if out_cfg.get("s3BucketOwner"):
+            work.out_extra["ExpectedBucketOwner"] = out_cfg["s3BucketOwner"]
         try:
             total_bytes = 0
             for n, (key, rel, size) in enumerate(files):
@@ -259,7 +272,7 @@ class DataPlane:
                     raise StageFailure(
                         f"The input file {key} has {records} records, over the quota of {quota.max_records_per_file} records per file for {name}."
                     )
-                work.files.append(StagedFile(key, rel, path, records))
+                work.files.append(StagedFile(key, rel, path, records, out.join(rel + ".out").key))
                 total_bytes += size
             total = sum(f.records for f in work.files)
             if total_bytes > quota.max_job_bytes:
@@ -448,20 +461,14 @@ class DataPlane:
         work = job.work
         if work is None or work.written:
             return
-        cfg = job.request["outputDataConfig"]["s3OutputDataConfig"]
-        out = split_s3_uri(cfg["s3Uri"]).join(job.job_id)
-        extra: dict[str, Any] = {}
-        if cfg.get("s3EncryptionKeyId"):
-            extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=cfg["s3EncryptionKeyId"])
-        if cfg.get("s3BucketOwner"):
-            extra["ExpectedBucketOwner"] = cfg["s3BucketOwner"]
         s3 = self._s3()
         for staged, path in work.finish():
             if path is not None:
                 with open(path, "rb") as fh:
                     s3.put_object(
-                        Bucket=out.bucket, Key=out.join(staged.rel + ".out").key, Body=fh, **extra
+                        Bucket=work.out_bucket, Key=staged.out_key, Body=fh, **work.out_extra
                     )
+        manifest_key = S3Location(work.out_bucket, work.out_prefix).join("manifest.json.out").key
         manifest = {
             "totalRecordCount": job.total,
             "processedRecordCount": job.processed,
@@ -471,9 +478,9 @@ class DataPlane:
             "outputTokenCount": job.output_tokens,
         }
         s3.put_object(
-            Bucket=out.bucket,
-            Key=out.join("manifest.json.out").key,
+            Bucket=work.out_bucket,
+            Key=manifest_key,
             Body=json.dumps(manifest).encode(),
-            **extra,
+            **work.out_extra,
         )
         work.written = True

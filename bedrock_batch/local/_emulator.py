@@ -247,9 +247,10 @@ class LocalBedrock:
         kwargs = self._client_kwargs(region)
         if self._given_s3 is not None and not self._endpoint:
             endpoint = str(self._given_s3.meta.endpoint_url)
-            if "amazonaws.com" in endpoint:
+            if "amazonaws.com" not in endpoint:
+                kwargs["endpoint_url"] = endpoint
+            elif not _moto_is_mocking():
                 return None  # never put events on a real bus
-            kwargs["endpoint_url"] = endpoint
         return boto3.session.Session().client("events", **kwargs)
 
     def wire(self, client: Any) -> Any:
@@ -339,6 +340,15 @@ class LocalBedrock:
         from ._server import LocalBedrockServer
 
         return LocalBedrockServer(self, host=host, port=port)
+
+
+def _moto_is_mocking() -> bool:
+    """Whether moto's ``mock_aws`` intercepts AWS calls in this process right now."""
+    try:
+        from moto.core.models import botocore_stubber
+    except ImportError:
+        return False
+    return bool(getattr(botocore_stubber, "enabled", False))
 
 
 def _default_endpoint(session: boto3.Session, url: str) -> None:

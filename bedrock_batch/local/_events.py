@@ -130,9 +130,11 @@ class EventBus:
             )
         for region, entries in by_region.items():
             try:
-                client = self._clients.get(region)
-                if client is None:
-                    client = self._clients[region] = self._client(region)
+                if region not in self._clients:
+                    self._clients[region] = self._client(region)
+                client = self._clients[region]
+                if client is None:  # no EventBridge to put them on (S3 is not moto's)
+                    continue
                 for i in range(0, len(entries), 10):
                     client.put_events(Entries=entries[i : i + 10])
             except Exception as err:  # best-effort, like EventBridge itself
