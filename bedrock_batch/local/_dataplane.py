@@ -19,11 +19,11 @@ import gc
 import json
 import os
 import random
-import re
 import shutil
 import tempfile
 import zlib
 from collections.abc import Callable
+from json.encoder import encode_basestring
 from typing import IO, Any
 from zlib import crc32
 
@@ -47,14 +47,6 @@ _CONVERSE_BLOCK_KEYS = (
     "audio", "cachePoint", "citationsContent", "document", "guardContent", "image",
     "reasoningContent", "searchResult", "text", "toolResult", "toolUse", "video",
 )  # fmt: skip
-
-
-_PLAIN = re.compile(r"[A-Za-z0-9_.:-]*").fullmatch
-
-
-def _quote(text: str) -> str:
-    """A JSON string literal (fast for the plain ids records usually have)."""
-    return f'"{text}"' if _PLAIN(text) else ENCODER.encode(text)
 
 
 class StageFailure(Exception):
@@ -368,15 +360,16 @@ class DataPlane:
 
     def _process(self, job: Job, work: JobWork, count: int) -> Tally:
         encode = ENCODER.encode
-        quote = _quote
-        loads = json.loads
+        quote = encode_basestring
+        decoder = json.JSONDecoder()
+        loads = decoder.decode
         answer = self._answer
         processed = success = errors = tokens_in = tokens_out = 0
         for _ in range(count):
             raw = work.next_line()
             if raw is None:
                 break
-            obj = loads(raw)
+            obj = loads(raw.decode("utf-8"))
             record_id = obj.get("recordId")
             if not isinstance(record_id, str) or not record_id:
                 record_id = self._record_id(job, work.line_no)

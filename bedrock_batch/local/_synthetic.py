@@ -15,6 +15,7 @@ import json
 import math
 import random
 from collections.abc import Mapping
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from ._encoding import encode
@@ -281,7 +282,7 @@ def encoded_answer(ctx: RecordContext) -> tuple[str, int, int] | None:
     name = capabilities(ctx.model).anthropic_name
     return (
         f'{{"id":"msg_bdrk_01{_id(ctx.seed, ctx.record_id)}","type":"message","role":"assistant",'
-        f'"model":"{name}","content":[{{"type":"text","text":{encode(text.text)}}}],'
+        f'"model":"{name}","content":[{{"type":"text","text":{encode_basestring(text.text)}}}],'
         f'"stop_reason":"{stop}","stop_sequence":null,'
         f'"usage":{{"input_tokens":{text.input_tokens},"output_tokens":{text.output_tokens}}}}}',
         text.input_tokens,
