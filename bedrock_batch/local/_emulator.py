@@ -6,9 +6,12 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
+import botocore.loaders
+import botocore.session
 
 from ._backend import Backend
 from ._clock import Clock, ManualClock, ScaledClock, is_realtime
@@ -240,7 +243,7 @@ class LocalBedrock:
         if self._given_s3 is not None:
             return self._given_s3
         if self._s3 is None:
-            self._s3 = boto3.session.Session().client("s3", **self._client_kwargs())
+            self._s3 = _boto3_session().client("s3", **self._client_kwargs())
         return self._s3
 
     def _events_client(self, region: str) -> Any:
@@ -251,7 +254,7 @@ class LocalBedrock:
                 kwargs["endpoint_url"] = endpoint
             elif not _moto_is_mocking():
                 return None  # never put events on a real bus
-        return boto3.session.Session().client("events", **kwargs)
+        return _boto3_session().client("events", **kwargs)
 
     def wire(self, client: Any) -> Any:
         """Answer this boto3 client's Bedrock / runtime / Service Quotas calls locally; returns it."""
@@ -285,7 +288,7 @@ class LocalBedrock:
         """A boto3 session whose clients (created afterwards) are wired to this emulator."""
         self.start()
         kwargs = self._client_kwargs(region)
-        session = boto3.Session(
+        session = _boto3_session(
             region_name=kwargs["region_name"],
             aws_access_key_id=kwargs["aws_access_key_id"],
             aws_secret_access_key=kwargs["aws_secret_access_key"],
@@ -340,6 +343,19 @@ class LocalBedrock:
         from ._server import LocalBedrockServer
 
         return LocalBedrockServer(self, host=host, port=port)
+
+
+@lru_cache(maxsize=1)
+def _loader() -> botocore.loaders.Loader:
+    """One loader of botocore's service models for every session the emulator makes: each
+    new session would otherwise parse the same JSON models again."""
+    return botocore.loaders.create_loader()
+
+
+def _boto3_session(**kwargs: Any) -> boto3.Session:
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _loader())
+    return boto3.Session(botocore_session=core, **kwargs)
 
 
 def _moto_is_mocking() -> bool:
