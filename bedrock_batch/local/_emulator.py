@@ -40,9 +40,6 @@ _FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "t
 #: Records one job processes per background pass on a real-time clock.
 _SLICE_RECORDS = 2000
 
-    def close(self) -> None:
-        self._data = b""
-
 
 class LocalBedrock:
     """An offline emulator of Amazon Bedrock batch inference.

@@ -33,6 +33,9 @@ class _RawBody:
         data, self._data = self._data, b""
         return data
 
+    def close(self) -> None:
+        self._data = b""
+
 
 def _body_bytes(body: Any) -> bytes:
     if body is None:
