@@ -374,35 +374,9 @@ def cmd_iam_policy(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve Local Bedrock on one loopback endpoint until interrupted."""
-    from .local import Faults, Quotas
+    from .local._serve_cli import run
 
-    base = Quotas.legacy_2024() if args.legacy_quotas else Quotas()
-    overrides = {
-        "min_records_per_job": args.min_records,
-        "max_records_per_job": args.max_records_per_job,
-        "max_records_per_file": args.max_records_per_file,
-        "max_concurrent_jobs": args.max_concurrent_jobs,
-    }
-    quotas = attrs.evolve(base, **{k: v for k, v in overrides.items() if v is not None})
-    faults = Faults(
-        throttle_rate=args.throttle_rate,
-        server_error_rate=args.server_error_rate,
-        record_error_rate=args.record_error_rate,
-    )
-    from .local import Timings
-
-    timings = Timings(records_per_second=args.records_per_second)
-    local = _local(
-        args, time_scale=args.time_scale, timings=timings, default_quotas=quotas, faults=faults
-    )
-    server = local.serve(host=args.host, port=args.port)
-    print(
-        f"Local Bedrock on {server.endpoint_url} — export AWS_ENDPOINT_URL={server.endpoint_url}",
-        flush=True,
-    )
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
-    return EXIT_OK
+    return run(args)
 
 
 EXAMPLES = f"""examples:
@@ -549,29 +523,9 @@ def _parser() -> argparse.ArgumentParser:
         "serve",
         help="serve S3, Bedrock, bedrock-runtime and Service Quotas on one loopback endpoint",
     )
-    s.add_argument(
-        "--host", default="127.0.0.1", help="bind address (default 127.0.0.1, loopback only)"
-    )
-    s.add_argument("--port", type=int, default=4566)
-    s.add_argument(
-        "--time-scale", type=float, default=1000.0, help="emulated seconds per real second"
-    )
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument(
-        "--records-per-second", type=float, default=5.0, help="emulated processing rate (default 5)"
-    )
-    s.add_argument(
-        "--legacy-quotas",
-        action="store_true",
-        help="the 2024 quotas (1,000 min, 200 MB/file, 1 GB/job, 3 jobs)",
-    )
-    s.add_argument("--min-records", type=int, help="minimum records per job (default 100)")
-    s.add_argument("--max-records-per-job", type=int, help="default 50,000")
-    s.add_argument("--max-records-per-file", type=int, help="default 50,000")
-    s.add_argument("--max-concurrent-jobs", type=int, help="default 20")
-    s.add_argument("--throttle-rate", type=float, default=0.0)
-    s.add_argument("--server-error-rate", type=float, default=0.0)
-    s.add_argument("--record-error-rate", type=float, default=0.0)
+    from .local._serve_cli import add_arguments
+
+    add_arguments(s)
     s.set_defaults(func=cmd_serve)
     return p
 
