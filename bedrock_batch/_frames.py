@@ -136,14 +136,50 @@ def arrow_batches(results: Iterable[Result], batch_size: int) -> Iterator[Any]:
 
 
 def pandas_frame(results: Iterable[Result]) -> Any:
-    """One ``pandas.DataFrame`` built from columns at once (no chunk frames to concatenate)."""
+    """One ``pandas.DataFrame``; ``key`` keeps the caller's Python objects.
+
+    With pyarrow installed the columns are built as Arrow record batches of 10,000 rows and
+    handed to pandas at once (``self_destruct``: each Arrow column is released as it is
+    converted), so the peak stays near the frame's own size instead of holding every row's
+    Python objects and their copy. Without pyarrow: Python lists of columns.
+    """
+    import pandas as pd
+
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - the test group installs pyarrow
+        return _pandas_from_lists(results)
+    schema = arrow_schema()
+    for name in ("key", "embedding"):  # Python objects in the frame: kept as they are
+        schema = schema.remove(schema.get_field_index(name))
+    keys: list[Any] = []
+    embeddings: list[Any] = []
+    batches = []
+    for cols in column_batches(results, 10_000):
+        keys.extend(cols.pop("key"))
+        embeddings.extend(cols.pop("embedding"))
+        batches.append(pa.RecordBatch.from_pydict(cols, schema=schema))
+    table = pa.Table.from_batches(batches, schema=schema)
+    del batches
+    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
+    frame.insert(0, "key", pd.Series(keys, dtype=object, index=frame.index))
+    frame.insert(4, "embedding", pd.Series(embeddings, dtype=object, index=frame.index))
+    return _typed(frame)
+
+
+def _pandas_from_lists(results: Iterable[Result]) -> Any:
     import pandas as pd
 
     merged: dict[str, list[Any]] = {name: [] for name in ROW_COLUMNS}
     for cols in column_batches(results, 50_000):
         for name, values in cols.items():
             merged[name].extend(values)
-    frame = pd.DataFrame(merged, columns=list(ROW_COLUMNS))
+    return _typed(pd.DataFrame(merged, columns=list(ROW_COLUMNS)))
+
+
+def _typed(frame: Any) -> Any:
+    """The same column types whichever way the frame was built."""
     for name in ("input_tokens", "output_tokens", "attempt"):
         frame[name] = frame[name].astype("int64")
     return frame

@@ -143,3 +143,43 @@ def test_plain_progress_line_without_tqdm() -> None:
         display.update(1)
     display.close()
     assert stream.getvalue().endswith("results: 2000/2000 rec\n")
+
+
+@pytest.mark.parametrize(
+    "model", ["anthropic.claude-3-haiku-20240307-v1:0", "amazon.titan-embed-text-v2:0"]
+)
+def test_the_arrow_built_frame_equals_the_list_built_one(local: LocalBedrock, model: str) -> None:
+    """to_pandas builds through Arrow (bounded memory); the frame is the one Python lists give:
+    same columns, types and values, keys as the caller's objects, embeddings at full precision."""
+    from bedrock_batch._frames import _pandas_from_lists, pandas_frame
+
+    local.faults.record_error_ids = frozenset({"R0000000003"})
+    job = job_for(local, model)
+    for i in range(110):
+        key = {"row": i} if i % 2 else i
+        if "embed" in model:
+            job.add_embedding(f"doc {i}", key=key, dimensions=256)
+        else:
+            job.add_prompt(f"q{i}", key=key, max_tokens=30)
+    job.run()
+    rows = list(job.results())
+    arrow_built, list_built = pandas_frame(rows), _pandas_from_lists(rows)
+
+    def plain(frame: Any) -> list[dict[str, Any]]:
+        cells = frame.astype(object).where(frame.notna(), None)
+        return [
+            {k: v for k, v in row.items() if k != "embedding"} for row in cells.to_dict("records")
+        ]
+
+    assert list(arrow_built.columns) == list(list_built.columns)
+    assert plain(arrow_built) == plain(list_built)
+    assert list(arrow_built["embedding"]) == list(list_built["embedding"])
+    for name in ("input_tokens", "output_tokens", "attempt"):
+        assert arrow_built[name].dtype == "int64"
+    by_id = arrow_built.set_index("record_id")
+    assert by_id.loc["R0000000001", "key"] == {"row": 1} and by_id.loc["R0000000002", "key"] == 2
+    assert by_id.loc["R0000000003", "status"] == "errored"
+    if "embed" in model:
+        first = next(r for r in rows if r.ok)
+        got = arrow_built.loc[arrow_built["record_id"] == first.record_id, "embedding"].iloc[0]
+        assert got == first.embedding  # float64, not float32
