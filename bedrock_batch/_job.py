@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._clients import Clients
-from ._errors import JobExpiredError, JobFailedError, JobStoppedError, StateError
+from ._errors import (
+    JobExpiredError,
+    JobFailedError,
+    JobStoppedError,
+    NotFinishedError,
+    StateError,
+)
 from ._errors import translate_client_error as _translate
 from ._inputs import InputSource
 from ._intake import RecordIntake
@@ -60,6 +66,12 @@ __all__ = ["BatchJob"]
 log = logging.getLogger("bedrock_batch")
 
 _ERRORS = {"Failed": JobFailedError, "Expired": JobExpiredError, "Stopped": JobStoppedError}
+
+
+def _finished(status: BatchStatus) -> None:
+    """Raise :class:`NotFinishedError` unless the batch has ended."""
+    if not status.is_terminal:
+        raise NotFinishedError(status.status, status.processed_records, status.total_records)
 
 
 class WaitSteps:
@@ -407,9 +419,11 @@ class BatchJob(RecordIntake):
 
     # -- results ---------------------------------------------------------------------------
 
-    def results(self, *, output_model: Any = None) -> Results:
+    def results(self, *, output_model: Any = None, partial: bool = False) -> Results:
         """Every input record exactly once, joined by recordId (an iterable; streams from S3).
 
+        Raises :class:`NotFinishedError` while the batch is still running (its unanswered
+        records would read as ``missing``); ``partial=True`` reads what there is so far.
         Where records were retried, each record's latest attempt with an output wins;
         ``results().history(record_id)`` shows every attempt. Structured outputs are validated
         with the pydantic models given to :meth:`add_prompt`; ``output_model`` supplies one in
@@ -418,8 +432,11 @@ class BatchJob(RecordIntake):
         """
         store, lifecycle, reader = self._parts()
         ledger = store.sync()
-        if ledger.job_arns and not lifecycle.last:
+        last = lifecycle.last
+        if set(ledger.job_arns) - set(last) or any(not d.is_terminal for d in last.values()):
             lifecycle.poll()
+        if not partial:
+            _finished(lifecycle.status())
         models = dict(self._records.output_models)
         if isinstance(output_model, Mapping):
             models.update(output_model)
@@ -427,15 +444,21 @@ class BatchJob(RecordIntake):
             models[DEFAULT_TOOL] = output_model
         return reader.results(ledger, lifecycle.last, persisted=store.persistent, models=models)
 
-    def summary(self) -> Summary:
-        """Counts by status, tokens and cost, reconciled with each manifest and job's counters."""
+    def summary(self, *, partial: bool = False) -> Summary:
+        """Counts by status, tokens and cost, reconciled with each manifest and job's counters.
+
+        Raises :class:`NotFinishedError` while the batch is still running, unless ``partial``.
+        """
         status = self.describe()
+        if not partial:
+            _finished(status)
         store, lifecycle, reader = self._parts()
         ledger = store.sync()
         price = price_for(ledger.spec.model_id, self.prices)
         return reader.summary(
-            ledger, self.results(), status=status.status, described=lifecycle.last, price=price
-        )
+            ledger, self.results(partial=True), status=status.status, described=lifecycle.last,
+            price=price,
+        )  # fmt: skip
 
     def run(self, *, progress: bool = False, timeout: float | None = None) -> Results:
         """submit(), wait() and return results() — the whole batch in one call."""
