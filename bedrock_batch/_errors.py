@@ -220,10 +220,11 @@ class NotFinishedError(StateError):
         self.status = status
         self.processed = processed
         self.total = total
-        if total:
-            so_far = f"{processed or 0} of {total} records answered so far"
-        else:
-            so_far = "no records answered yet"
+        so_far = (
+            f"{processed or 0} of {total} records answered so far"
+            if total
+            else "no records answered yet"
+        )
         super().__init__(f"the batch is {status}: {so_far}; pass partial=True to read them")
 
 

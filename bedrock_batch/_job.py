@@ -13,7 +13,6 @@ second paid job or a lost record.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,7 +37,7 @@ from ._lifecycle import Lifecycle
 from ._ondemand import OnDemandRunner
 from ._polling import PollConfig, wait_until_terminal
 from ._pricing import Price, price_for
-from ._progress import CountDisplay, ProgressDisplay
+from ._progress import CountDisplay, ProgressDisplay, sliced
 from ._quotas import Quotas, QuotaSource, resolve_quotas
 from ._reader import Reader
 from ._records import DEFAULT_RECORD_ID_PATTERN, Records, default_id_factory
@@ -397,17 +396,15 @@ class BatchJob(RecordIntake):
             return status
 
         def sleep(seconds: float) -> None:
-            self.sleep(steps.pause(seconds))
+            sliced(steps.pause(seconds), self.sleep, display)
 
         try:
             final = wait_until_terminal(poll, config, sleep=sleep)
         except KeyboardInterrupt:
-            hint = f"stopped waiting; the job(s) keep running. Resume with BatchJob.attach({self.state_uri or self.job_arn!r})"  # fmt: skip
-            log.warning(hint)
-            if display is not None:
-                display.close()
-                display = None
-                sys.stderr.write(hint + "\n")
+            log.info(
+                "stopped waiting; the job(s) keep running. Resume with BatchJob.attach(%r)",
+                self.state_uri or self.job_arn,
+            )
             raise
         finally:
             if display is not None:

@@ -202,7 +202,7 @@ class AsyncBatchJob:
             final = await poll_until_terminal(
                 functools.partial(self._runner.run, steps),
                 config,
-                sleep=lambda seconds: self._sleep(steps.pause(seconds)),
+                sleep=functools.partial(self._sliced, steps, display),
                 on_update=update,
             )
         except asyncio.CancelledError:
@@ -218,6 +218,20 @@ class AsyncBatchJob:
             failed = final.failures[0]
             raise _ERRORS[failed.status](failed.job_arn, failed.status, failed.message)
         return final
+
+    async def _sliced(
+        self, steps: WaitSteps, display: ProgressDisplay | None, seconds: float
+    ) -> None:
+        """Sleep a pause in slices, redrawing the progress display after each."""
+        left = steps.pause(seconds)
+        if display is None:
+            await self._sleep(left)
+            return
+        while left > 0:
+            step = min(left, display.tick_interval)
+            await self._sleep(step)
+            left -= step
+            display.tick()
 
     def results(
         self, *, chunk_size: int = 1000, output_model: Any = None, partial: bool = False
