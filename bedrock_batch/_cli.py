@@ -333,7 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from . import _cli_commands
 
-        return int(getattr(_cli_commands, "cmd_" + args.func.replace("-", "_"))(args))
+        code = int(getattr(_cli_commands, "cmd_" + args.func.replace("-", "_"))(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except KeyboardInterrupt:
         if args.resume:
             print(f"\nstopped waiting; the batch keeps running. Resume with: {args.resume}", file=sys.stderr)  # fmt: skip

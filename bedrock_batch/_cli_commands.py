@@ -21,7 +21,7 @@ from ._cli import (
     EXIT_OK,
     CliError,
 )
-from ._cli_output import emit, output_format, table, write_results
+from ._cli_output import check_output, emit, output_format, table, write_results
 from ._job import BatchJob
 from ._polling import PollConfig
 from ._s3uri import S3Uri
@@ -260,6 +260,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a whole job from a JSONL file and write the joined results."""
     fmt = output_format(args.output, args.format)
+    check_output(args.output, force=args.force)
     with contextlib.ExitStack() as stack:
         if args.local:
             local = stack.enter_context(_local(args))
@@ -329,6 +330,7 @@ def cmd_wait(args: argparse.Namespace) -> int:
 def cmd_results(args: argparse.Namespace) -> int:
     """Write a batch's joined results."""
     fmt = output_format(args.output, args.format)
+    check_output(args.output, force=args.force)
     job = _attach(args)
     counts = write_results(job.results(partial=args.partial), args.output, fmt, force=args.force)
     if args.output != "-":

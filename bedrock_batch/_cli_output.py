@@ -14,7 +14,15 @@ from typing import IO, Any
 
 from ._cli import EXIT_USAGE, CliError
 
-__all__ = ["camel", "emit", "open_output", "output_format", "table", "write_results"]
+__all__ = [
+    "camel",
+    "check_output",
+    "emit",
+    "open_output",
+    "output_format",
+    "table",
+    "write_results",
+]
 
 FORMATS = ("jsonl", "csv", "parquet")
 BATCH_ROWS = 2000  # rows held at once while writing CSV or Parquet
@@ -73,12 +81,11 @@ def output_format(path: str, fmt: str | None) -> str:
     )
 
 
-def open_output(path: str, *, force: bool, binary: bool) -> tuple[IO[Any], str | None]:
-    """Where to write: stdout for ``-``, else a temporary file beside ``path`` (renamed into
-    place when complete). Refuses a missing folder, a folder, or an existing file without
-    ``force``. Returns the stream and the temporary path (None for stdout)."""
+def check_output(path: str, *, force: bool) -> None:
+    """Refuse a missing folder, a folder, or an existing file without ``force`` (before any
+    AWS call)."""
     if path == "-":
-        return (sys.stdout.buffer if binary else sys.stdout), None
+        return
     target = Path(path)
     if target.is_dir():
         raise CliError(f"--output {path} is a folder; name a file in it")
@@ -86,6 +93,17 @@ def open_output(path: str, *, force: bool, binary: bool) -> tuple[IO[Any], str |
         raise CliError(f"the folder {str(target.parent)!r} does not exist; create it first")
     if target.exists() and not force:
         raise CliError(f"{path} already exists; pass --force to overwrite it")
+
+
+def open_output(path: str, *, force: bool, binary: bool) -> tuple[IO[Any], str | None]:
+    """Where to write: stdout for ``-``, else a temporary file beside ``path`` (renamed into
+    place when complete; see :func:`check_output`). Returns the stream and the temporary path
+    (None for stdout)."""
+    if path == "-":
+        sys.stdout.flush()
+        return (sys.stdout.buffer if binary else sys.stdout), None
+    check_output(path, force=force)
+    target = Path(path)
     tmp = str(target.with_name(f".{target.name}.part"))
     try:
         stream: IO[Any] = (
