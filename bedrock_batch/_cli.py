@@ -27,7 +27,6 @@ EXIT_TIMEOUT, EXIT_NOT_FINISHED, EXIT_ENDED, EXIT_INTERRUPTED, EXIT_PIPE = 6, 7,
 
 DEMO_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 DEMO_ROLE = "arn:aws:iam::123456789012:role/BedrockBatchDemo"
-DEFAULT_PORT = 4599  # not LocalStack's 4566
 STATUSES = (
     "Submitted", "Validating", "Scheduled", "InProgress", "Stopping", "Completed",
     "PartiallyCompleted", "Failed", "Stopped", "Expired",
@@ -71,8 +70,6 @@ EXAMPLES: dict[str, str] = {
     "    --region us-east-1 --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/\n"
     "bedrock-batch iam-policy ... --only trust --json\n"
     "bedrock-batch iam-policy --events --queue-arn QUEUE_ARN --rule-arn RULE_ARN",
-    "serve": f"bedrock-batch local serve                 # port {DEFAULT_PORT}; prints the exports\n"
-    "bedrock-batch local serve --port 0          # any free port",
 }
 
 
@@ -156,8 +153,9 @@ def _output(p: argparse.ArgumentParser, default: str | None) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
 
-def parser() -> argparse.ArgumentParser:
-    """The whole command line (no heavy imports)."""
+def parser(local_serve: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``local serve``'s flags only with ``local_serve`` (they import
+    the emulator)."""
     p = Parser(
         prog="bedrock-batch",
         description="Amazon Bedrock batch inference, end to end. "
@@ -258,39 +256,20 @@ def parser() -> argparse.ArgumentParser:
     iam.add_argument("--queue-arn", help="the SQS queue (with --events)")
     iam.add_argument("--rule-arn", help="the EventBridge rule (with --events)")
 
-    loc = sub.add_parser("local", help="Local Bedrock, the offline emulator")
+    loc = sub.add_parser("local", help="Local Bedrock, the offline emulator (local serve)")
     lsub = loc.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
-    s = cmd("serve", "serve S3, Bedrock, bedrock-runtime and Service Quotas on one endpoint", lsub)
-    serve_args(s)
+    s = lsub.add_parser(
+        "serve", help="serve S3, Bedrock, bedrock-runtime and Service Quotas on one endpoint",
+        description="Serve Local Bedrock (S3, Bedrock, bedrock-runtime, Service Quotas) on one "
+        "loopback endpoint, and print the exports to paste into another shell.",
+    )  # fmt: skip
+    s.set_defaults(func="serve", region=None, profile=None, endpoint_url=None, debug=False)
+    if local_serve:  # its flags come with the emulator: only loaded when asked for
+        from .local._serve_cli import add_arguments
+
+        add_arguments(s)
+        s.epilog = (s.epilog or "") + "\n" + EXIT_CODES
     return p
-
-
-def serve_args(s: argparse.ArgumentParser) -> None:
-    """``local serve``'s options."""
-    s.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: loopback only)")
-    s.add_argument(
-        "--port", type=int, default=DEFAULT_PORT,
-        help=f"TCP port (default {DEFAULT_PORT}, not LocalStack's 4566; 0 picks a free one)",
-    )  # fmt: skip
-    s.add_argument(
-        "--time-scale", type=float, default=1000.0,
-        help="emulated seconds per real second (default 1000)",
-    )  # fmt: skip
-    s.add_argument("--seed", type=int, default=0, help="random seed of answers and faults")
-    s.add_argument(
-        "--records-per-second", type=float, default=5.0, help="emulated processing rate (default 5)"
-    )
-    s.add_argument(
-        "--legacy-quotas", action="store_true",
-        help="the 2024 quotas (1,000 min, 200 MB/file, 1 GB/job, 3 jobs)",
-    )  # fmt: skip
-    s.add_argument("--min-records", type=int, help="minimum records per job (default 100)")
-    s.add_argument("--max-records-per-job", type=int, help="default 50,000")
-    s.add_argument("--max-records-per-file", type=int, help="default 50,000")
-    s.add_argument("--max-concurrent-jobs", type=int, help="default 20")
-    s.add_argument("--throttle-rate", type=float, default=0.0, help="share of calls throttled")
-    s.add_argument("--server-error-rate", type=float, default=0.0, help="share of calls that 500")
-    s.add_argument("--record-error-rate", type=float, default=0.0, help="share of records erroring")
 
 
 def _errors_to_codes() -> list[tuple[type[BaseException], int]]:
@@ -320,7 +299,8 @@ def _one_line(err: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bedrock-batch`` console script."""
-    args = parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = parser(local_serve="local" in words).parse_args(words)
     level = (
         logging.DEBUG
         if args.debug
@@ -329,7 +309,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
-    args.resume = None  # set by commands that wait: the command that resumes after Ctrl-C
+    args.resume = None
+    if args.func == "serve":
+        from .local._serve_cli import run
+
+        return run(args)  # set by commands that wait: the command that resumes after Ctrl-C
     try:
         from . import _cli_commands
 

@@ -419,10 +419,3 @@ def cmd_iam_policy(args: argparse.Namespace) -> int:
     from ._cli_iam import iam_policy
 
     return iam_policy(args)
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve Local Bedrock on one loopback endpoint until interrupted."""
-    from ._cli_serve import serve
-
-    return serve(args)

@@ -31,6 +31,7 @@ __all__ = [
     "decode",
     "encode",
     "encode_line",
+    "encode_text",
     "find_invalid",
     "has_lone_surrogate",
     "iter_lines",
@@ -108,8 +109,13 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+
+
 def _strict_decode(data: bytes | str) -> Any:
-    return json.loads(data, parse_constant=_no_constant, parse_float=_finite_float)
+    if not isinstance(data, str):  # one decoder for every call (json.loads builds one each)
+        data = bytes(data).decode("utf-8-sig")
+    return _DECODER.decode(data)
 
 
 _FALLIBLE = (ValueError, TypeError, UnicodeError, OverflowError, RecursionError)
@@ -193,6 +199,32 @@ def _select() -> tuple[str, Callable[[Any], bytes], Callable[[bytes | str], Any]
 
 #: The JSON backend in use: ``orjson``, ``msgspec`` or ``json``.
 BACKEND, encode, _fast_decode = _select()
+
+
+def _text_encoder() -> Callable[[str], bytes]:
+    if BACKEND == "orjson":
+        import orjson
+
+        return orjson.dumps
+    if BACKEND == "msgspec":
+        import msgspec
+
+        return msgspec.json.Encoder().encode
+    from json.encoder import encode_basestring
+
+    return lambda text: encode_basestring(text).encode("utf-8")
+
+
+_encode_text = _text_encoder()
+
+
+def encode_text(text: str) -> bytes:
+    """A string's JSON escape without its quotes, as :func:`encode` writes it inside a line;
+    raises :class:`EncodeError` for a lone surrogate."""
+    try:
+        return _encode_text(text)[1:-1]
+    except _FALLIBLE as err:
+        raise _refuse(text, err) from err
 
 
 def encode_line(obj: Any) -> bytes:

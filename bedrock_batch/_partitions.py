@@ -522,7 +522,9 @@ def plan_partitions(results: Results, s3: S3Config | None = None) -> list[Partit
     if ledger is not None and ledger.rejected:  # records skipped when added, never sent
         where = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, REJECTS_NAME)
         parts.append(
-            Partition(len(parts), where.bucket, where.key, None, 0, config, rejected=ledger.rejected)
+            Partition(
+                len(parts), where.bucket, where.key, None, 0, config, rejected=ledger.rejected
+            )
         )
     if results._models:
         models = tuple(sorted(results._models.items()))

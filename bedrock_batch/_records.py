@@ -17,13 +17,14 @@ from typing import IO, Any
 
 from ._builders import Image, build_embedding, build_prompt
 from ._catalog import ModelInfo, estimate_tokens, family_of, lookup_model
-from ._codec import EncodeError, decode, encode, encode_line, iter_lines
+from ._codec import EncodeError, decode, encode, encode_line, encode_text, iter_lines
 from ._errors import Problem, StateError, ValidationError
 from ._ids import DEFAULT_RECORD_ID_PATTERN, default_id_factory, id_checker
 from ._s3uri import S3Uri
 from ._schemas import check_model_input, iter_s3_locations, requested_output_tokens
 from ._store import Mark, RecordStore
 from ._structured import DEFAULT_TOOL, forced_tool, schema_of
+from ._templates import PromptTemplate, PromptTemplates
 
 __all__ = ["DEFAULT_RECORD_ID_PATTERN", "Records", "default_id_factory", "id_checker"]
 
@@ -143,6 +144,14 @@ class Records:
         self.estimated_input_tokens = 0
         self.max_output_tokens = 0
         self._frozen: str | None = None
+        self._templates = PromptTemplates(
+            self.family,
+            invocation_type,
+            self._body_problem,
+            lambda body: requested_output_tokens(
+                body, self.family, invocation_type=invocation_type, default=self._ceiling
+            ),
+        )
 
     def __len__(self) -> int:
         return len(self.store)
@@ -278,31 +287,33 @@ class Records:
                 return f"s3Location {loc} must be in the job's input bucket {self._bucket}"
         return None
 
+    def _claim_id(self, record_id: str | None) -> tuple[str, bool]:
+        """The id of the next single record (checked, free), and whether it is the default."""
+        if record_id is None:
+            return self.new_id()
+        line = len(self.store) + 1
+        why = self._check_id(record_id)
+        if why:
+            where = Problem(why, record_id=str(record_id), line=line, field="recordId")
+            raise ValidationError("invalid record id", [where])
+        if record_id in self.store:
+            where = Problem("duplicate recordId", record_id=record_id, line=line, field="recordId")  # fmt: skip
+            raise ValidationError(f"duplicate record id {record_id!r}", [where])
+        return record_id, False
+
     def _single(
         self, model_input: Any, record_id: str | None, key: Any, text: str | None = None
     ) -> str:
         """Add one record: checked completely before it is stored, so nothing to undo."""
         self._open()
-        line = len(self.store) + 1
-        default = False
-        if record_id is None:
-            rid, default = self.new_id()
-        else:
-            why = self._check_id(record_id)
-            if why:
-                where = Problem(why, record_id=str(record_id), line=line, field="recordId")
-                raise ValidationError("invalid record id", [where])
-            if record_id in self.store:
-                where = Problem("duplicate recordId", record_id=record_id, line=line, field="recordId")  # fmt: skip
-                raise ValidationError(f"duplicate record id {record_id!r}", [where])
-            rid = record_id
+        rid, default = self._claim_id(record_id)
         try:
             encoded, encoded_key = self._check(model_input, rid, key)
         except _Refused as refused:
             label = "invalid record"
             if refused.field == "modelInput":
                 label = f"record {rid!r} would be refused by the model"
-            problem = Problem(refused.message, record_id=rid, line=line, field=refused.field)
+            problem = Problem(refused.message, record_id=rid, line=len(self.store) + 1, field=refused.field)  # fmt: skip
             raise ValidationError(label, [problem]) from None
         self.store.append_line(rid, encoded, encoded_key, default=default)
         tokens, out = self._estimate(model_input, encoded, text)
@@ -310,7 +321,30 @@ class Records:
         self.max_output_tokens += out
         return rid
 
-    # -- intake ----------------------------------------------------------------------------
+    def _templated(
+        self, template: PromptTemplate, prompt: bytes, text: str, record_id: str | None, key: Any
+    ) -> str:
+        """Add one prompt record from its parameters' checked template (see ``_templates``)."""
+        store = self.store
+        if record_id is None and self._trusted_factory and not store.index.has_named:
+            rid, default = default_id_factory(len(store)), True  # only default ids so far: free
+            encoded_id = b'"' + rid.encode() + b'"'  # a default id needs no escaping
+        else:
+            rid, default = self._claim_id(record_id)
+            encoded_id = encode(rid)
+        encoded_key = None
+        if key is not None:
+            try:
+                encoded_key = encode(key)
+            except EncodeError as err:
+                message = f"the key must be JSON-serialisable (it is persisted for attach()): {err.reason}"  # fmt: skip
+                problem = Problem(message, record_id=rid, line=len(self.store) + 1, field=f"key{err.path[1:]}")  # fmt: skip
+                raise ValidationError("invalid record", [problem]) from None
+        line = b"".join((b'{"recordId":', encoded_id, template.head, prompt, template.tail))
+        store.append_line(rid, line, encoded_key, default=default)
+        self.estimated_input_tokens += (len(text) + 3) // 4 if text.isascii() else estimate_tokens(text)  # fmt: skip
+        self.max_output_tokens += template.output_tokens
+        return rid
 
     def add(self, model_input: Mapping[str, Any], *, record_id: str | None, key: Any) -> str:
         """Add one record with a complete ``modelInput`` body; returns its record id."""
@@ -336,6 +370,16 @@ class Records:
         """Add a text-generation record built in the model family's format (with a forced tool
         when ``output_schema`` is given)."""
         self._open()
+        if output_schema is None and not images and not extra and type(prompt) is str:
+            template = self._templates.find(system, max_tokens, temperature, top_p, stop_sequences)
+            if template is not None and prompt and not prompt.isspace():
+                try:
+                    escaped = encode_text(prompt)
+                except EncodeError:
+                    pass  # the general path names the value
+                else:
+                    text = prompt if system is None else f"{system}\n{prompt}"
+                    return self._templated(template, escaped, text, record_id, key)
         tool = None
         if output_schema is not None:
             schema, model = schema_of(output_schema)

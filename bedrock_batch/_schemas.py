@@ -9,6 +9,8 @@ Each checker returns the first problem as a string, or ``None`` when the body is
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -35,10 +37,10 @@ def _malformed(msg: str) -> _Bad:
     return _Bad(f"Malformed input request: {msg}, please reformat your input and try again.")
 
 
-def _schema_required(body: Mapping[str, Any], *keys: str) -> None:
+def _schema_required(body: Mapping[str, Any], *keys: str, path: str = "#") -> None:
     for key in keys:
         if key not in body:
-            raise _malformed(f"#: required key [{key}] not found")
+            raise _malformed(f"{path}: required key [{key}] not found")
 
 
 def _schema_extra(body: Mapping[str, Any], allowed: frozenset[str], path: str = "#") -> None:
@@ -137,6 +139,7 @@ def _anthropic(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
     messages = body["messages"]
     if not isinstance(messages, list) or not messages:
         return "messages: Input should be a non-empty list"
+    pending_uses: list[str] = []  # tool_use ids of the previous (assistant) message
     for i, msg in enumerate(messages):
         if not isinstance(msg, dict) or set(msg) - {"role", "content"} or "content" not in msg:
             return f"messages.{i}: Input should be an object with role and content"
@@ -147,16 +150,34 @@ def _anthropic(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
         if i and messages[i - 1].get("role") == msg["role"]:
             return 'messages: roles must alternate between "user" and "assistant"'
         content = msg["content"]
+        blocks: list[Any] = []
         if isinstance(content, str):
             if not content:
                 return f"messages.{i}.content: text content blocks must be non-empty"
-            continue
-        if not isinstance(content, list) or not content:
+        elif not isinstance(content, list) or not content:
             return f"messages.{i}.content: Input should be a valid list"
-        for j, block in enumerate(content):
+        else:
+            blocks = content
+        for j, block in enumerate(blocks):
             problem = _anthropic_block(block, f"messages.{i}.content.{j}")
             if problem:
                 return problem
+        answered = [b["tool_use_id"] for b in blocks if b.get("type") == "tool_result"]
+        for j, block in enumerate(blocks):
+            if block.get("type") == "tool_result" and block["tool_use_id"] not in pending_uses:
+                return (
+                    f"messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` blocks: "
+                    f"{block['tool_use_id']}. Each `tool_result` block must have a corresponding "
+                    "`tool_use` block in the previous message."
+                )
+        unanswered = sorted(set(pending_uses) - set(answered))
+        if msg["role"] == "user" and unanswered:
+            return (
+                f"messages.{i - 1}: `tool_use` ids were found without `tool_result` blocks immediately "
+                f"after: {', '.join(unanswered)}. Each `tool_use` block must have a corresponding "
+                "`tool_result` block in the next message."
+            )
+        pending_uses = [b["id"] for b in blocks if b.get("type") == "tool_use"]
     system = body.get("system")
     if system is not None and not isinstance(system, (str, list)):
         return "system: Input should be a valid string or list"
@@ -172,6 +193,61 @@ def _anthropic(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
         return "stop_sequences: Input should be a valid list of strings"
     if model and model.exclusive_sampling and "temperature" in body and "top_p" in body:
         return "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
+    tool_names: list[str] = []
+    if "tools" in body:
+        problem = _anthropic_tools(body["tools"], tool_names)
+        if problem:
+            return problem
+    if "tool_choice" in body:
+        return _anthropic_tool_choice(body["tool_choice"], tool_names, body.get("thinking"))
+    return None
+
+
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_ANTHROPIC_TOOL_KEYS = frozenset({"type", "name", "description", "input_schema", "cache_control"})
+
+
+def _anthropic_tools(tools: Any, names: list[str]) -> str | None:
+    """Check Anthropic ``tools``; fills ``names``."""
+    if not isinstance(tools, list):
+        return "tools: Input should be a valid list"
+    for i, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            return f"tools.{i}: Input should be a valid dictionary"
+        if "name" not in tool:
+            return f"tools.{i}.name: Field required"
+        if not isinstance(tool["name"], str) or not _TOOL_NAME.match(tool["name"]):
+            return f"tools.{i}.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
+        if tool.get("type", "custom") == "custom":  # server tools (bash, text editor) differ
+            for key in tool:
+                if key not in _ANTHROPIC_TOOL_KEYS:
+                    return f"tools.{i}.{key}: Extra inputs are not permitted"
+            if "input_schema" not in tool:
+                return f"tools.{i}.input_schema: Field required"
+            schema = tool["input_schema"]
+            if not isinstance(schema, dict) or schema.get("type") != "object":
+                return f"tools.{i}.input_schema.type: Input should be 'object'"
+        names.append(tool["name"])
+    if len(names) != len(set(names)):
+        return "tools: Tool names must be unique."
+    return None
+
+
+def _anthropic_tool_choice(choice: Any, names: list[str], thinking: Any) -> str | None:
+    if not isinstance(choice, dict):
+        return "tool_choice: Input should be a valid dictionary"
+    kind = choice.get("type")
+    if kind not in ("auto", "any", "tool", "none"):
+        return "tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'"
+    if kind != "none" and not names:
+        return "tool_choice: tool_choice may only be specified while providing tools."
+    if kind == "tool":
+        if not isinstance(choice.get("name"), str):
+            return "tool_choice.name: Field required"
+        if choice["name"] not in names:
+            return f"tool_choice.name: Tool '{choice['name']}' not found in tools."
+    if kind in ("any", "tool") and isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        return "Thinking may not be enabled when tool_choice forces tool use."
     return None
 
 
@@ -188,6 +264,12 @@ def _anthropic_block(block: Any, where: str) -> str | None:
             return f"{where}.source.media_type: Input should be an image media type"
         if not isinstance(source.get("data"), str) or not source["data"]:
             return f"{where}.source.data: Field required"
+    if block["type"] == "tool_use":
+        for key, kind in (("id", str), ("name", str), ("input", dict)):
+            if not isinstance(block.get(key), kind):
+                return f"{where}.{key}: Field required"
+    if block["type"] == "tool_result" and not isinstance(block.get("tool_use_id"), str):
+        return f"{where}.tool_use_id: Field required"
     return None
 
 
@@ -299,6 +381,19 @@ def _mistral(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
     _schema_num(body, "temperature", 0, 1)
     _schema_num(body, "top_p", 0, 1)
     _schema_num(body, "top_k", 0, 200, integer=True)
+    if "tools" in body:
+        tools = body["tools"]
+        if not isinstance(tools, list):
+            raise _malformed("#/tools: expected type: JSONArray")
+        for i, tool in enumerate(tools):
+            if not isinstance(tool, dict) or tool.get("type") != "function":
+                raise _malformed(f"#/tools/{i}/type: function is the only supported value")
+            if not isinstance(tool.get("function"), dict):
+                raise _malformed(f"#/tools/{i}: required key [function] not found")
+            _schema_required(tool["function"], "name", path=f"#/tools/{i}/function")
+            _schema_str(tool["function"], "name", path=f"#/tools/{i}/function")
+    if "tool_choice" in body and body["tool_choice"] not in ("auto", "any", "none"):
+        raise _malformed(f"#/tool_choice: {body['tool_choice']} is not a valid enum value")
     return None
 
 
@@ -370,7 +465,70 @@ def _nova(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
     _schema_num(cfg, "temperature", 0, 1, path="#/inferenceConfig")
     _schema_num(cfg, "topP", 0, 1, path="#/inferenceConfig")
     _schema_num(cfg, "topK", 0, 128, integer=True, path="#/inferenceConfig")
+    if "toolConfig" in body:
+        _tool_config(body["toolConfig"])
+    return _tool_blocks_without_config(body)
+
+
+_TOOLS_NEED_CONFIG = (
+    "The toolConfig field must be defined when using toolUse and toolResult content blocks."
+)
+
+
+def _tool_blocks_without_config(body: Mapping[str, Any]) -> str | None:
+    if "toolConfig" in body:
+        return None
+    for msg in body.get("messages") or []:
+        for block in msg.get("content") or []:
+            if "toolUse" in block or "toolResult" in block:
+                return _TOOLS_NEED_CONFIG
     return None
+
+
+def _tool_config(cfg: Any) -> list[str]:
+    """Check a Converse/Nova ``toolConfig``; returns the tool names."""
+    if not isinstance(cfg, dict):
+        raise _malformed("#/toolConfig: expected type: JSONObject")
+    tools = cfg.get("tools")
+    if not isinstance(tools, list) or not tools:
+        raise _malformed("#/toolConfig/tools: expected minItems: 1")
+    names: list[str] = []
+    for i, tool in enumerate(tools):
+        path = f"#/toolConfig/tools/{i}"
+        if isinstance(tool, dict) and "cachePoint" in tool:
+            continue
+        if not isinstance(tool, dict) or not isinstance(tool.get("toolSpec"), dict):
+            raise _malformed(f"{path}: required key [toolSpec] not found")
+        spec = tool["toolSpec"]
+        _schema_required(spec, "name", "inputSchema", path=f"{path}/toolSpec")
+        if not isinstance(spec["name"], str) or not _TOOL_NAME.match(spec["name"]):
+            raise _malformed(
+                f"{path}/toolSpec/name: string does not match pattern ^[a-zA-Z0-9_-]{{1,64}}$"
+            )
+        if not isinstance(spec["inputSchema"], dict) or not isinstance(
+            spec["inputSchema"].get("json"), dict
+        ):
+            raise _malformed(f"{path}/toolSpec/inputSchema: required key [json] not found")
+        names.append(spec["name"])
+    if len(names) != len(set(names)):
+        raise _malformed("#/toolConfig/tools: tool names must be unique")
+    choice = cfg.get("toolChoice")
+    if choice is not None:
+        if (
+            not isinstance(choice, dict)
+            or len(choice) != 1
+            or next(iter(choice)) not in ("auto", "any", "tool")
+        ):
+            raise _malformed(
+                "#/toolConfig/toolChoice: exactly one of [auto, any, tool] is required"
+            )
+        if "tool" in choice:
+            name = choice["tool"].get("name") if isinstance(choice["tool"], dict) else None
+            if name not in names:
+                raise _malformed(
+                    f"#/toolConfig/toolChoice/tool/name: {name} is not the name of a tool in toolConfig"
+                )
+    return names
 
 
 _CONVERSE_KEYS = frozenset(
@@ -385,6 +543,7 @@ _CONVERSE_KEYS = frozenset(
         "requestMetadata",
         "performanceConfig",
         "toolConfig",
+        "outputConfig",
     }
 )
 _CONVERSE_CONFIG = frozenset({"maxTokens", "temperature", "topP", "stopSequences"})
@@ -414,7 +573,35 @@ def _converse(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
         raise _malformed("#/additionalModelRequestFields: expected type: JSONObject")
     if model and model.exclusive_sampling and "temperature" in cfg and "topP" in cfg:
         return "`temperature` and `top_p` cannot both be specified"
+    problem = _tool_blocks_without_config(body)
+    if problem:
+        return problem
+    if "outputConfig" in body:
+        _output_config(body["outputConfig"])
     return None
+
+
+def _output_config(cfg: Any) -> None:
+    """Structured output: ``textFormat`` of type ``json_schema`` with a JSON schema string."""
+    if not isinstance(cfg, dict):
+        raise _malformed("#/outputConfig: expected type: JSONObject")
+    fmt = cfg.get("textFormat")
+    if fmt is None:
+        return
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        raise _malformed("#/outputConfig/textFormat/type: json_schema is the only supported value")
+    structure = fmt.get("structure")
+    schema_def = structure.get("jsonSchema") if isinstance(structure, dict) else None
+    if not isinstance(schema_def, dict) or not isinstance(schema_def.get("schema"), str):
+        raise _malformed("#/outputConfig/textFormat/structure: required key [jsonSchema] not found")
+    try:
+        parsed = json.loads(schema_def["schema"])
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise _malformed(
+            "#/outputConfig/textFormat/structure/jsonSchema/schema: expected a JSON schema object"
+        )
 
 
 _CHECKS: dict[str, _Check] = {

@@ -14,6 +14,8 @@ index, loaded from ``index.jsonl``, serves the join of any process (``attach()``
 from __future__ import annotations
 
 import hashlib
+import io
+import itertools
 import os
 import tempfile
 from array import array
@@ -247,6 +249,24 @@ class RecordIndex:
         self._keys.close()
 
 
+def _copy_in_kernel(source: int, dest: int, begin: int, stop: int) -> int:
+    """Copy bytes ``[begin, stop)`` of ``source`` to ``dest``'s position without passing them
+    through Python (Linux ``copy_file_range``); returns how far it got."""
+    pos = begin
+    copy = getattr(os, "copy_file_range", None)
+    if copy is None:
+        return pos
+    try:
+        while pos < stop:
+            done = copy(source, dest, stop - pos, pos)
+            if done <= 0:
+                break
+            pos += done
+    except OSError:
+        pass  # EXDEV, EINVAL, ENOSYS...: the caller copies the rest
+    return pos
+
+
 @attrs.frozen
 class Mark:
     """A point to roll the store back to."""
@@ -263,9 +283,9 @@ class RecordStore:
         self.index = RecordIndex()
         self._handle: IO[bytes] | None = None  # opened with the first record
         self._pending: list[bytes] = []
-        self._pending_bytes = 0
+        self._flushed = 0  # bytes written to the file (the rest are pending)
         self.sizes = array("I")
-        self._offsets = array("Q")
+        self._starts = array("Q", [0])  # prefix sums of sizes, extended when read
         self._hash = hashlib.sha256()
         self.total_bytes = 0
         self.closed = False
@@ -290,7 +310,7 @@ class RecordStore:
             self._file.write(data)
             self._hash.update(data)
             self._pending.clear()
-            self._pending_bytes = 0
+        self._flushed = self.total_bytes
         if self._handle is not None:
             self._handle.flush()
 
@@ -309,15 +329,23 @@ class RecordStore:
             index.count = ordinal + 1
         else:
             ordinal = index.add(record_id, key, default=default)
-        size = len(line)
         self._pending.append(line)
-        self._pending_bytes += size
+        size = len(line)
         self.sizes.append(size)
-        self._offsets.append(self.total_bytes)
-        self.total_bytes += size
-        if self._pending_bytes >= _FLUSH_BYTES:
+        total = self.total_bytes = self.total_bytes + size
+        if total - self._flushed >= _FLUSH_BYTES:
             self._flush()
         return ordinal
+
+    def _offset(self, ordinal: int) -> int:
+        """Where record ``ordinal``'s line starts in the file (``total_bytes`` past the end)."""
+        starts = self._starts
+        known = len(starts) - 1
+        if known < len(self.sizes):
+            sums = itertools.accumulate(self.sizes[known:], initial=starts[-1])
+            next(sums)  # the known start
+            starts.extend(sums)
+        return starts[ordinal]
 
     def mark(self) -> Mark:
         """Remember this point (see :meth:`rollback`)."""
@@ -329,11 +357,11 @@ class RecordStore:
         self._flush()
         self.index.truncate(mark.records)
         del self.sizes[mark.records :]
-        del self._offsets[mark.records :]
+        del self._starts[mark.records + 1 :]
         if self._handle is not None:
             self._handle.truncate(mark.total_bytes)
             self._handle.seek(mark.total_bytes)
-        self.total_bytes = mark.total_bytes
+        self.total_bytes = self._flushed = mark.total_bytes
         self._hash = mark.digest.copy()
 
     def forget_id(self, record_id: str) -> int:
@@ -347,9 +375,11 @@ class RecordStore:
         first = min(new_ids)
         lines = list(self.iter_lines(first))
         head = list(self.iter_lines(since.records, first))
-        self._file.truncate(self._offsets[first])
-        self._file.seek(self._offsets[first])
-        self.total_bytes = self._offsets[first]
+        start = self._offset(first)
+        self._file.truncate(start)
+        self._file.seek(start)
+        self.total_bytes = start
+        del self._starts[first + 1 :]
         self._hash = since.digest.copy()
         for line in head:
             self._hash.update(line)
@@ -363,8 +393,8 @@ class RecordStore:
             self._file.write(line)
             self._hash.update(line)
             self.sizes[ordinal] = len(line)
-            self._offsets[ordinal] = self.total_bytes
             self.total_bytes += len(line)
+        self._flushed = self.total_bytes
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -380,8 +410,8 @@ class RecordStore:
             return
         self._flush()
         fd = self._file.fileno()
-        pos = self._offsets[start]
-        stop = self._offsets[end] if end < len(self) else self.total_bytes
+        pos = self._offset(start)
+        stop = self._offset(end)
         sizes = self.sizes
         ordinal = start
         while pos < stop:  # read in large blocks, cut by the known sizes
@@ -402,14 +432,22 @@ class RecordStore:
         self._flush()
         fd = self._file.fileno()
         n = len(self)
-        begin = self._offsets[start] if start < n else self.total_bytes
-        stop = self._offsets[end] if end < n else self.total_bytes
+        begin = self._offset(min(start, n))
+        stop = self._offset(min(end, n))
         digest = hashlib.sha256()
         pos = begin
         while pos < stop:
             chunk = os.pread(fd, min(_COPY_CHUNK, stop - pos), pos)
-            dest.write(chunk)
             digest.update(chunk)
+            pos += len(chunk)
+        try:
+            dest.flush()
+            pos = _copy_in_kernel(fd, dest.fileno(), begin, stop)
+        except (AttributeError, io.UnsupportedOperation):  # not a file (a BytesIO)
+            pos = begin
+        while pos < stop:  # what the kernel could not copy (another OS, another filesystem)
+            chunk = os.pread(fd, min(_COPY_CHUNK, stop - pos), pos)
+            dest.write(chunk)
             pos += len(chunk)
         return stop - begin, digest.hexdigest()
 

@@ -250,16 +250,16 @@ def make_plan(
     if n == 0:
         raise ValidationError("the job has no records: add some first")
     max_bytes = min(quotas.max_file_bytes, spec.max_bytes_per_file or quotas.max_file_bytes)
-    oversize = [
-        Problem(
-            f"record is {size} bytes, over the {max_bytes}-byte file limit",
-            record_id=rid,
-            line=i + 1,
-        )
-        for i, (size, rid) in enumerate(zip(store.sizes, store.ids(), strict=True))
-        if size > max_bytes
-    ]
-    if oversize:
+    if max(store.sizes) > max_bytes:
+        oversize = [
+            Problem(
+                f"record is {size} bytes, over the {max_bytes}-byte file limit",
+                record_id=store.index.id_at(i),
+                line=i + 1,
+            )
+            for i, size in enumerate(store.sizes)
+            if size > max_bytes
+        ]
         raise QuotaError(
             "record(s) too large for one input file",
             oversize,

@@ -1,7 +1,12 @@
-"""Helpers for the benchmarks: a Local Bedrock server in its own process, timing and memory.
+"""Helpers for the benchmarks: a Local Bedrock server in its own process, clients, and how a case
+reports what it measured.
 
-Ratios, not absolute times, are the result: each case is measured against a raw baseline in
-the same run, because these machines are noisy.
+Each case runs in a fresh process (``python bench_x.py CASE ...``) and prints one JSON line with
+its figures: CPU seconds of this process only (``time.process_time``, no tracing), wall seconds,
+and the process's peak resident set size (``ru_maxrss``), so "memory flat in N" is read per
+process, not from a Python-heap tracer that misses what was allocated before it started.
+Ratios, not absolute times, are the result: each case is compared with a raw baseline measured
+in the same run, because these machines are noisy.
 """
 
 from __future__ import annotations
@@ -9,21 +14,37 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
-
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+ROLE = "arn:aws:iam::123456789012:role/Bench"
 CREDS = {
     "aws_access_key_id": "testing",
     "aws_secret_access_key": "testing",
     "region_name": "us-east-1",
 }
+#: The line a case prints its figures after (anything before it is the case's own chatter).
+MARK = "@@bench "
+
+
+def prompt(i: int) -> str:
+    """The benchmark's Claude prompt: a short mixed-script question, as in the demo."""
+    return f"日本の文化について質問 {i}: お茶の作法は?"
+
+
+def claude_body(i: int) -> dict[str, Any]:
+    """The body ``add_prompt(prompt(i), max_tokens=300)`` builds for Claude, by hand."""
+    return {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 300,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": prompt(i)}]}],
+    }
 
 
 def free_port() -> int:
@@ -32,7 +53,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
+def wait_for_port(port: int, timeout: float = 60.0) -> None:
     """Block until something listens on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -42,6 +63,7 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
         ):
             return
         time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
 @contextlib.contextmanager
@@ -52,11 +74,11 @@ def _process(cmd: list[str], port: int) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=30)
 
 
 def server(*args: str) -> contextlib.AbstractContextManager[str]:
-    """`bedrock-batch local serve` in a subprocess, so its memory is not counted as ours."""
+    """`bedrock-batch local serve` in a subprocess, so its CPU and memory are not ours."""
     port = free_port()
     return _process(
         [sys.executable, "-m", "bedrock_batch._cli", "local", "serve", "--port", str(port), *args],
@@ -71,17 +93,67 @@ def moto_server() -> contextlib.AbstractContextManager[str]:
 
 
 def client(url: str, name: str) -> Any:
+    import boto3
+
     return boto3.session.Session().client(name, endpoint_url=url, **CREDS)  # type: ignore[call-overload]
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
+def rss_mib() -> float:
+    """This process's peak resident set size so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Clock:
+    """CPU and wall seconds of this process since the clock was made (or last ``lap``)."""
+
+    def __init__(self) -> None:
+        self.cpu, self.wall = time.process_time(), time.perf_counter()
+
+    def lap(self) -> tuple[float, float]:
+        cpu, wall = time.process_time(), time.perf_counter()
+        out = (cpu - self.cpu, wall - self.wall)
+        self.cpu, self.wall = cpu, wall
+        return out
+
+
+def measured(fn: Callable[[], Any]) -> dict[str, float]:
+    """Run ``fn`` once: its CPU and wall seconds, and the process's peak RSS afterwards."""
+    clock = Clock()
+    fn()
+    cpu, wall = clock.lap()
+    return {"cpu_s": cpu, "wall_s": wall, "rss_mib": rss_mib()}
+
+
+def emit(figures: dict[str, Any]) -> None:
+    """Print a case's figures for ``run.py`` (one JSON line after :data:`MARK`)."""
+    sys.stdout.write(MARK + json.dumps(figures) + "\n")
+    sys.stdout.flush()
+
+
+def run_case(script: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``script CASE ...`` in a fresh process; its figures."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    proc = subprocess.run(
+        [sys.executable, os.path.join(here, script), *args],
+        capture_output=True,
+        text=True,
+        cwd=here,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{script} {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(MARK):
+            return dict(json.loads(line[len(MARK) :]))
+    raise RuntimeError(f"{script} {' '.join(args)} printed no figures:\n{proc.stdout[-2000:]}")
 
 
 def peak_mib(fn: Callable[[], Any]) -> float:
-    """Peak Python heap allocated while ``fn`` runs (tracemalloc), in MiB."""
+    """Peak Python heap allocated while ``fn`` runs (tracemalloc), in MiB: for a server's own
+    memory in-process (bench_emulator); client figures use :func:`rss_mib` per process."""
+    import tracemalloc
+
     tracemalloc.start()
     try:
         fn()
@@ -91,6 +163,7 @@ def peak_mib(fn: Callable[[], Any]) -> float:
 
 
 def report(name: str, rows: list[dict[str, Any]]) -> None:
+    """Print rows as a table and keep them in ``results/NAME.json``."""
     out_dir = os.path.join(os.path.dirname(__file__), "results")
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, f"{name}.json"), "w") as fh:

@@ -218,7 +218,10 @@ def test_skipped_records_and_structured_outputs_come_back_as_the_reader_gives_th
     with LocalBedrock(clock="manual", responder=tool_responder({4, 9})) as local:
         job = job_on(local, max_records_per_file=40)
         lines = [json.dumps({"recordId": f"r{i}", "modelInput": {"x": 1}}) for i in range(2)]
-        assert job.add_jsonl(io.BytesIO("\n".join(lines).encode() + b"\n{broken"), on_invalid="skip") == 0
+        assert (
+            job.add_jsonl(io.BytesIO("\n".join(lines).encode() + b"\n{broken"), on_invalid="skip")
+            == 0
+        )
         for i in range(110):
             job.add_prompt(f"who is person {i}", output_schema=Person, max_tokens=200)
         job.submit()

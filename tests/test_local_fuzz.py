@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bedrock_batch._shapes import pattern_fullmatch
 from bedrock_batch.local import LocalBedrock
-from bedrock_batch.local._wire import Request, Response
+from bedrock_batch.local._http import Request, Response
+from bedrock_batch.local._service_model import matches_pattern as pattern_fullmatch
 
 from .conftest import HAIKU, ROLE
 
@@ -237,3 +237,36 @@ def test_safe_job_name_pattern_is_equivalent_to_the_service_model(name: str) -> 
 
 def test_adversarial_job_name_is_fast() -> None:
     assert not pattern_fullmatch(JOB_NAME, "a-" * 31 + "!")
+
+
+# --- the service-model walker against references ----------------------------------------------
+
+
+@given(body=create_bodies)
+def test_the_walker_flags_everything_botocore_flags(body: dict[str, Any]) -> None:
+    """botocore's own validator is a reference for what it checks (required, types, minimums,
+    unions); the walker must refuse all of it, and adds maximums, patterns and enums."""
+    from botocore.validate import ParamValidator
+
+    from bedrock_batch.local._service_model import check_request, operation
+
+    params = {k: v for k, v in body.items() if v is not None}
+    shape = operation("bedrock", "CreateModelInvocationJob").input_shape
+    if ParamValidator().validate(params, shape).has_errors():
+        assert check_request("bedrock", "CreateModelInvocationJob", params) is not None
+
+
+S3_URI = (
+    r"s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?"
+)
+ROLE_ARN = r"arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+"
+
+
+@given(
+    value=st.text(max_size=60)
+    | st.from_regex(S3_URI, fullmatch=True)
+    | st.from_regex(ROLE_ARN, fullmatch=True)
+)
+def test_patterns_match_like_a_full_regex_match(value: str) -> None:
+    for pattern in (S3_URI, ROLE_ARN):
+        assert pattern_fullmatch(pattern, value) is (re.fullmatch(pattern, value) is not None)

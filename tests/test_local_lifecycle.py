@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bedrock_batch.local import Faults, JobFault, LocalBedrock, Quotas, Timings
+from bedrock_batch.local._lifecycle import LIFECYCLE, STATUSES, TERMINAL, may_move
 
 from .conftest import BUCKET, HAIKU, claude_body, create_job, jsonl, put_records, read_out
 
@@ -273,3 +278,74 @@ def test_concurrency_frees_up_after_completion() -> None:
         create_job(bedrock, jobName="first")
         local.advance(hours=1)
         create_job(bedrock, jobName="second")  # the first one has ended
+
+
+# --- the transition table -------------------------------------------------------------------------
+
+
+def test_the_table_is_closed_and_every_status_can_end() -> None:
+    for phase in LIFECYCLE.values():
+        assert phase.exits <= STATUSES and phase.then in phase.exits
+        assert phase.on_timeout is None or phase.on_timeout in phase.exits
+    assert set(LIFECYCLE) | TERMINAL == STATUSES
+    assert not any(may_move(t, s) for t in TERMINAL for s in STATUSES)
+    reachable = {"Submitted"}
+    while True:
+        more = reachable | {x for s in reachable if s in LIFECYCLE for x in LIFECYCLE[s].exits}
+        if more == reachable:
+            break
+        reachable = more
+    assert reachable == STATUSES
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[LocalBedrock]:
+    with LocalBedrock(
+        clock="manual",
+        default_quotas=Quotas(min_records_per_job=1, max_concurrent_jobs=10**6),
+        events=False,
+    ) as local:
+        local.client("s3").create_bucket(Bucket=BUCKET)
+        yield local
+
+
+_names = itertools.count()
+
+
+@settings(max_examples=15)
+@given(
+    kind=st.sampled_from([None, "fail_validation", "fail_late", "expire", "timeout", "stall"]),
+    stop_after=st.none() | st.floats(0, 200_000),
+    records=st.integers(1, 30),
+)
+def test_every_path_follows_the_table(
+    shared: LocalBedrock, kind: Any, stop_after: float | None, records: int
+) -> None:
+    local, n = shared, next(_names)
+    name = f"path-{n}"
+    if kind:
+        local.faults.jobs.append(JobFault(kind, name_contains=name))
+    s3, bedrock = local.client("s3"), local.client("bedrock")
+    put_records(s3, records, key=f"paths/{n}/in.jsonl")
+    arn = create_job(
+        bedrock,
+        jobName=name,
+        inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{BUCKET}/paths/{n}/"}},
+    )
+    if stop_after is not None:
+        local.advance(stop_after)
+        if status(bedrock, arn)["status"] not in TERMINAL:
+            bedrock.stop_model_invocation_job(jobIdentifier=arn)
+    local.advance(hours=30)
+    if status(bedrock, arn)["status"] == "InProgress":  # a stall: only a stop ends it
+        bedrock.stop_model_invocation_job(jobIdentifier=arn)
+        local.advance(hours=1)
+    d = status(bedrock, arn)
+    steps = [s for s, _ in local.history(arn)]
+    times = [t for _, t in local.history(arn)]
+    assert steps[0] == "Submitted" and steps[-1] == d["status"] in TERMINAL
+    assert all(may_move(a, b) for a, b in itertools.pairwise(steps))
+    assert times == sorted(times)
+    assert d["processedRecordCount"] == d["successRecordCount"] + d["errorRecordCount"]
+    assert d["processedRecordCount"] <= d["totalRecordCount"]
+    assert d["submitTime"] <= d["lastModifiedTime"] == d["endTime"]

@@ -152,3 +152,82 @@ def test_aws_cli_drives_the_server(server: Any) -> None:
         check=False,
     )
     assert proc.returncode != 0 and "ConflictException" in proc.stderr
+
+
+def test_api_calls_never_wait_on_record_processing() -> None:
+    """A record is being answered (the responder is blocked): every API call still answers."""
+    import threading
+
+    from bedrock_batch.local import Quotas, RecordContext, synthetic
+
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(ctx: RecordContext) -> dict[str, Any]:
+        inside.set()
+        release.wait(60)
+        return synthetic(ctx)
+
+    local = LocalBedrock(
+        time_scale=100_000, responder=slow, default_quotas=Quotas(min_records_per_job=1)
+    )
+    with local.serve(port=0) as srv:
+        s3, bedrock, sq = (client(srv, n) for n in ("s3", "bedrock", "service-quotas"))
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(
+            Bucket=BUCKET, Key="in/a.jsonl", Body=jsonl([{"modelInput": claude_body("q")}] * 5)
+        )
+        params = {
+            "roleArn": ROLE,
+            "modelId": HAIKU,
+            "inputDataConfig": {"s3InputDataConfig": {"s3Uri": f"s3://{BUCKET}/in/"}},
+            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/out/"}},
+        }
+        arn = bedrock.create_model_invocation_job(jobName="busy", **params)["jobArn"]
+        try:
+            assert inside.wait(60)  # the worker is answering a record now
+            answered: list[str] = []
+
+            def calls() -> None:
+                answered.append(bedrock.get_model_invocation_job(jobIdentifier=arn)["status"])
+                bedrock.list_model_invocation_jobs()
+                bedrock.create_model_invocation_job(jobName="another", **params)
+                sq.list_service_quotas(ServiceCode="bedrock", MaxResults=5)
+                s3.list_objects_v2(Bucket=BUCKET)
+                answered.append("done")
+
+            caller = threading.Thread(target=calls)
+            caller.start()
+            caller.join(30)  # a safety net: with the old lock these calls waited for the record
+            assert answered == ["InProgress", "done"]
+        finally:
+            release.set()
+
+
+def test_stopping_a_busy_server_logs_no_errors(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import time
+
+    with caplog.at_level(logging.WARNING, logger="bedrock_batch.local"):
+        srv = LocalBedrock(time_scale=20_000).serve(port=0)
+        srv.start()
+        s3, bedrock = client(srv, "s3"), client(srv, "bedrock")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(
+            Bucket=BUCKET, Key="in/a.jsonl", Body=jsonl([{"modelInput": claude_body("q")}] * 3000)
+        )
+        arns = [
+            bedrock.create_model_invocation_job(
+                jobName=f"busy-{i}",
+                roleArn=ROLE,
+                modelId=HAIKU,
+                inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{BUCKET}/in/"}},
+                outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/out/"}},
+            )["jobArn"]
+            for i in range(3)
+        ]
+        deadline = time.monotonic() + 30
+        while bedrock.get_model_invocation_job(jobIdentifier=arns[0])["processedRecordCount"] == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        srv.stop()  # the lifecycle thread first, then HTTP
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -7,6 +7,8 @@ import hashlib
 import io
 import json
 import math
+import os
+import tempfile
 from typing import Any
 
 import pytest
@@ -45,6 +47,14 @@ def test_store_ranges_rollback_and_digest(lines: list[bytes], data: st.DataObjec
         size, sha = store.copy_range(start, end, out)
         assert out.getvalue() == b"".join(lines[start:end]) and size == len(out.getvalue())
         assert sha == hashlib.sha256(out.getvalue()).hexdigest()
+        for kernel in (True, False):  # a real file: copied by the kernel, or through Python
+            with tempfile.TemporaryFile() as fh, pytest.MonkeyPatch.context() as mp:
+                if not kernel:
+                    mp.delattr(os, "copy_file_range", raising=False)
+                assert store.copy_range(start, end, fh) == (size, sha)
+                fh.flush()
+                fh.seek(0)
+                assert fh.read() == out.getvalue()
         assert list(store.iter_lines(start, end)) == lines[start:end]
         store.rollback(mark)
         assert len(store) == cut and list(store.iter_lines()) == lines[:cut]
@@ -244,3 +254,94 @@ def test_skip_and_report_sends_the_valid_records_and_accounts_for_the_rest(
     attached = track(BatchJob.attach(job.state_uri or "", session=session))
     assert sum(r.status == "rejected" for r in attached.results()) == 6
     assert job.retry() == 0  # rejected records are not sent again by a retry
+
+
+# -- add_prompt's fast path (bedrock_batch._templates) ------------------------------------------
+
+PROMPT_MODELS = [
+    (HAIKU, "InvokeModel"),
+    ("amazon.nova-micro-v1:0", "InvokeModel"),
+    ("meta.llama3-1-8b-instruct-v1:0", "InvokeModel"),
+    ("mistral.mistral-small-2402-v1:0", "InvokeModel"),
+    ("amazon.titan-text-express-v1", "InvokeModel"),
+    (HAIKU, "Converse"),
+]
+
+
+class _NoTemplates:
+    """Sends every add_prompt the general way (build, check, encode), for comparison."""
+
+    def find(self, *args: Any) -> None:
+        return None
+
+
+def _prompted(records: Records, prompt: Any, params: dict[str, Any]) -> Any:
+    try:
+        records.add_prompt(
+            prompt, images=(), record_id=params.pop("record_id", None), key=params.pop("key", None),
+            extra=None, **params,
+        )  # fmt: skip
+    except (ValidationError, TypeError) as err:
+        return ("refused", type(err).__name__, str(err), getattr(err, "problems", None))
+    return (
+        "added",
+        list(records.store.iter_lines()),
+        records.store.content_digest(),
+        records.estimated_input_tokens,
+        records.max_output_tokens,
+    )
+
+
+_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 300_000), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=3),
+)  # fmt: skip
+_texts = st.text(alphabet=st.characters(codec=None), max_size=40) | st.sampled_from(
+    ["", " \n\t", "日本の文化について質問: お茶の作法は?", "\ud800 lone", 'quote " and \\ and \n', "\u2028\x00\x1f"]
+)  # fmt: skip
+
+
+@given(
+    model=st.sampled_from(PROMPT_MODELS),
+    prompts=st.lists(_texts | st.integers(), min_size=1, max_size=3),
+    system=st.none() | _texts,
+    max_tokens=_values,
+    temperature=_values,
+    top_p=_values,
+    stops=st.none() | st.lists(_texts | st.integers(), max_size=3),
+    record_id=st.none() | st.sampled_from(["doc-1", "bad id!", "R0000000001"]),
+    key=st.none() | st.sampled_from([{"row": 1}, float("nan"), "k"]),
+)
+def test_the_fast_prompt_path_writes_what_the_general_path_writes(
+    model: tuple[str, str], prompts: list[Any], system: Any, max_tokens: Any, temperature: Any,
+    top_p: Any, stops: Any, record_id: Any, key: Any,
+) -> None:  # fmt: skip
+    """Same bytes, digest, token estimates and verdicts (with the same message) either way."""
+    fast = Records(model[0], invocation_type=model[1])
+    general = Records(model[0], invocation_type=model[1])
+    general._templates = _NoTemplates()  # type: ignore[assignment]
+    try:
+        for i, prompt in enumerate(prompts):
+            params = {
+                "system": system, "max_tokens": max_tokens, "temperature": temperature,
+                "top_p": top_p, "stop_sequences": stops,
+                "record_id": record_id if i == 0 else None, "key": key,
+            }  # fmt: skip
+            assert _prompted(fast, prompt, dict(params)) == _prompted(general, prompt, dict(params))
+    finally:
+        fast.close()
+        general.close()
+
+
+def test_the_fast_path_is_taken_for_repeated_parameters() -> None:
+    """A batch of prompts with the same parameters makes one template, checked once."""
+    records = track(Records(HAIKU))
+    checked: list[Any] = []
+    original = records._body_problem
+    records._templates._problem = lambda body: checked.append(body) or original(body)  # type: ignore[method-assign]
+    for i in range(50):
+        records.add_prompt(
+            f"question {i}", system=None, max_tokens=300, temperature=None, top_p=None,
+            stop_sequences=None, images=(), record_id=None, key=None, extra=None,
+        )  # fmt: skip
+    assert len(checked) == 1 and len(records) == 50

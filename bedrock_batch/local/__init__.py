@@ -2,12 +2,15 @@
 
 It answers the Bedrock control plane (model invocation jobs and their tags), bedrock-runtime
 (InvokeModel, Converse) and Service Quotas through real boto3 clients, reads inputs from and
-writes outputs to S3 provided by moto, and runs jobs through Bedrock's lifecycle on an
-emulated clock. See the "Testing with Local Bedrock" page of the docs.
+writes outputs to S3 provided by moto, emits EventBridge events, and runs jobs through
+Bedrock's lifecycle on an emulated clock. See the "Testing with Local Bedrock" page of the docs.
+
+It shares no logic with the client (``bedrock_batch``): only data (the model list and the
+quota defaults). Its request rules, model resolution and token accounting are its own.
 """
 
 from ._clock import Clock, ManualClock, ScaledClock
-from ._config import FaultEvent, Faults, JobFault, Quotas, Timings
+from ._config import FaultEvent, Faults, JobFault, OperationFaults, Quotas, Timings
 from ._emulator import LocalBedrock
 from ._responders import RecordContext, RecordError, Responder, constant, synthetic
 
@@ -19,6 +22,7 @@ __all__ = [
     "LocalBedrock",
     "LocalBedrockServer",
     "ManualClock",
+    "OperationFaults",
     "Quotas",
     "RecordContext",
     "RecordError",

@@ -1,15 +1,24 @@
-"""Knobs of Local Bedrock: timings, quotas and faults. All plain, frozen values."""
+"""Knobs of Local Bedrock: timings, quotas and faults. Plain values, no behaviour of their own."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 import attrs
 
 from .._quotas import Quotas
 
-__all__ = ["FaultEvent", "Faults", "JobFault", "Quotas", "Timings"]
+__all__ = [
+    "JOB_FAULT_KINDS",
+    "FaultEvent",
+    "Faults",
+    "JobFault",
+    "JobFaultKind",
+    "OperationFaults",
+    "Quotas",
+    "Timings",
+]
 
 
 @attrs.frozen
@@ -25,6 +34,13 @@ class Timings:
 
 
 JobFaultKind = Literal["fail_validation", "fail_late", "expire", "timeout", "stall"]
+JOB_FAULT_KINDS: tuple[JobFaultKind, ...] = (
+    "fail_validation",
+    "fail_late",
+    "expire",
+    "timeout",
+    "stall",
+)
 
 
 @attrs.frozen
@@ -45,6 +61,22 @@ class JobFault:
     name_contains: str = ""
     times: int = 1
 
+    def __attrs_post_init__(self) -> None:
+        if self.kind not in JOB_FAULT_KINDS:
+            raise ValueError(
+                f"unknown job fault {self.kind!r}; one of {', '.join(JOB_FAULT_KINDS)}"
+            )
+        if not 0.0 <= self.at_fraction <= 1.0:
+            raise ValueError("at_fraction must be within [0, 1]")
+
+
+@attrs.frozen
+class OperationFaults:
+    """Injection rates for one API operation (overrides the global rates of :class:`Faults`)."""
+
+    throttle_rate: float = 0.0
+    server_error_rate: float = 0.0
+
 
 @attrs.frozen
 class FaultEvent:
@@ -64,6 +96,10 @@ def _job_list(jobs: Iterable[JobFault]) -> list[JobFault]:
     return list(jobs)
 
 
+def _per_operation(rates: Mapping[str, OperationFaults]) -> dict[str, OperationFaults]:
+    return dict(rates)
+
+
 @attrs.define
 class Faults:
     """Seeded fault injection. Rates are probabilities in [0, 1].
@@ -71,6 +107,8 @@ class Faults:
     - ``throttle_rate`` / ``server_error_rate``: each Bedrock, bedrock-runtime or Service Quotas
       call (``operations`` limits which) answers 429 ThrottlingException / 500
       InternalServerException instead.
+    - ``per_operation``: :class:`OperationFaults` by operation name (e.g.
+      ``"CreateModelInvocationJob"``), used instead of the global rates for that operation.
     - ``record_error_rate`` / ``retryable_record_error_rate``: each record fails with a
       non-retryable 400 / a retryable 429; ``record_error_ids`` always fail (400).
       The draw depends on the seed, the job and the record, so a retry in a new job can succeed.
@@ -87,6 +125,16 @@ class Faults:
     record_error_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_frozen_ids)
     jobs: list[JobFault] = attrs.field(factory=list, converter=_job_list)
     log: list[FaultEvent] = attrs.field(factory=list)
+    per_operation: dict[str, OperationFaults] = attrs.field(factory=dict, converter=_per_operation)
+
+    def rates_for(self, operation: str) -> OperationFaults:
+        """The throttle and 5xx rates in force for one operation."""
+        specific = self.per_operation.get(operation)
+        if specific is not None:
+            return specific
+        if self.operations is not None and operation not in self.operations:
+            return OperationFaults()
+        return OperationFaults(self.throttle_rate, self.server_error_rate)
 
     def take_job_fault(self, job_name: str) -> JobFault | None:
         """Consume the first job fault that applies to a job of this name."""

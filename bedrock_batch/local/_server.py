@@ -1,36 +1,30 @@
-"""Server mode: S3, Bedrock, bedrock-runtime and Service Quotas on ONE loopback endpoint.
+"""Server mode: Local Bedrock and moto on ONE loopback endpoint.
 
-Requests are routed by the service in their SigV4 credential scope: ``bedrock`` goes to the
-runtime when the path starts with ``/model/`` and to the control plane otherwise;
-``servicequotas`` to Service Quotas; ``s3`` and anything unsigned to moto's WSGI app.
+Requests are routed by the service in their SigV4 credential scope (:mod:`._routing`):
+``bedrock`` (control plane, or bedrock-runtime under ``/model/``) and ``servicequotas`` are
+answered by the emulator; everything else — S3, EventBridge, SQS, STS, IAM, and unsigned
+requests — goes to moto's WSGI app. The server uses only :class:`LocalBedrock`'s public surface.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._emulator import LocalBedrock
-from ._wire import Request
+from ._http import Request
+from ._routing import service_for
 
-__all__ = ["LocalBedrockServer"]
+if TYPE_CHECKING:
+    from ._emulator import LocalBedrock
+
+__all__ = ["LOOPBACK_HOSTS", "LocalBedrockServer"]
 
 log = logging.getLogger("bedrock_batch.local")
 
-_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/(?P<service>[^/]+)/aws4_request")
-_QUERY_SCOPE = re.compile(r"X-Amz-Credential=[^&]*?%2F(?P<service>[a-z0-9-]+)%2Faws4_request")
 StartResponse = Callable[..., Any]
-
-
-def _scope_service(environ: dict[str, Any]) -> str | None:
-    m = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    if m:
-        return m.group("service")
-    m = _QUERY_SCOPE.search(environ.get("QUERY_STRING", ""))
-    return m.group("service") if m else None
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class LocalBedrockServer:
@@ -43,23 +37,27 @@ class LocalBedrockServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
+        if host not in LOOPBACK_HOSTS:
+            log.warning(
+                "Local Bedrock is listening on %s: anyone who can reach it can use it", host
+            )
         self.local = local
-        local._mock_s3 = False  # S3 lives in moto's server app, reached over HTTP
         self._moto_app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server(host, port, self._app, threaded=True)
         address = self._server.server_address
         self.host: str = str(address[0] if isinstance(address[0], str) else address[0].decode())
         self.port: int = int(address[1])
+        local.use_endpoint(self.endpoint_url)
         self._thread: threading.Thread | None = None
 
     @property
     def endpoint_url(self) -> str:
         """``http://127.0.0.1:PORT``."""
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def start(self) -> LocalBedrockServer:
         """Serve in a background thread."""
-        self.local._server_url = self.endpoint_url
         self.local.start()
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="local-bedrock", daemon=True
@@ -70,20 +68,22 @@ class LocalBedrockServer:
 
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted."""
-        self.local._server_url = self.endpoint_url
         self.local.start()
         try:
             self._server.serve_forever()
         finally:
             self.local.stop()
+            self._server.server_close()
 
     def stop(self) -> None:
-        """Shut the server down and release the emulator."""
+        """Stop the emulator's lifecycle thread, then the HTTP server (in that order, so the
+        thread never talks to a server that has gone)."""
+        self.local.stop()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.local.stop()
+            self._thread = None
 
     def __enter__(self) -> LocalBedrockServer:
         return self.start()
@@ -92,28 +92,30 @@ class LocalBedrockServer:
         self.stop()
 
     def _app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        scope = _scope_service(environ)
         raw_path = (
             environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
         )
         path = raw_path.split("?", 1)[0]
-        if scope == "bedrock":
-            service = "bedrock-runtime" if path.startswith("/model/") else "bedrock"
-        elif scope == "servicequotas":
-            service = "service-quotas"
-        else:
-            return self._moto_app(environ, start_response)  # type: ignore[no-any-return]
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
+        query = environ.get("QUERY_STRING", "")
         headers = {
             k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
         }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
-        query = environ.get("QUERY_STRING", "")
-        url = f"http://local{path}" + (f"?{query}" if query else "")
-        response = self.local.router.handle(
-            service, Request.from_url(environ["REQUEST_METHOD"], url, headers, body)
+        request = Request.from_url(
+            environ["REQUEST_METHOD"],
+            f"http://local{path}" + (f"?{query}" if query else ""),
+            headers,
+            b"",
+        )
+        scope = request.scope
+        service = service_for(scope.service if scope else None, path)
+        if service is None:
+            return self._moto_app(environ, start_response)  # type: ignore[no-any-return]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        response = self.local.handle(
+            service, Request(request.method, request.path, request.query, request.headers, body)
         )
         start_response(f"{response.status} X", list(response.headers.items()))
         return [response.body]

@@ -1,0 +1,317 @@
+"""``bedrock-batch local serve``: every knob of Local Bedrock, as command-line flags.
+
+:func:`add_arguments` defines the flags on a parser, :func:`build` turns parsed flags into a
+:class:`LocalBedrock`, :func:`run` serves it until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+import attrs
+
+from ._config import JOB_FAULT_KINDS, Faults, JobFault, OperationFaults, Quotas, Timings
+from ._emulator import LocalBedrock
+from ._lifecycle import ACTIVE
+from ._server import LOOPBACK_HOSTS
+
+__all__ = ["DEFAULT_PORT", "EXAMPLES", "add_arguments", "banner", "build", "parse_job_fault", "run"]
+
+#: The default port: not 4566, which LocalStack uses.
+DEFAULT_PORT = 4599
+
+EXAMPLES = """examples:
+  bedrock-batch local serve                  # port 4599; prints the export lines to paste
+  bedrock-batch local serve --port 0         # any free port (the banner says which)
+  bedrock-batch local serve --time-scale 1 --records-per-second 50     # real time
+  bedrock-batch local serve --region eu-west-1 --legacy-quotas --min-records 10
+  bedrock-batch local serve --throttle-rate 0.05 --server-error CreateModelInvocationJob=0.2
+  bedrock-batch local serve --record-error-rate 0.01 --retryable-record-error-rate 0.02 \\
+      --record-error-id rec-00042
+  bedrock-batch local serve --job-fault fail_validation:name=bad \\
+      --job-fault fail_late:name=late,message="Customer doesn't have permissions to invokeModel" \\
+      --job-fault expire:name=queued --job-fault timeout:name=slow,at=0.4 \\
+      --job-fault stall:name=stuck,times=3
+  bedrock-batch local serve --event-drop-rate 0.1 --idempotency-window-hours 1
+
+job faults (--job-fault KIND[:key=value,...], repeatable; applied to the next matching jobs):
+  fail_validation   Failed in Validating with the message
+  fail_late         Failed at the end of InProgress with the message (no outputs)
+  expire            never leaves Scheduled; Expired at the job's timeout
+  timeout           stops at fraction `at` of the records; PartiallyCompleted at the timeout
+  stall             stops at fraction `at` of the records and stays InProgress (until stopped)
+  keys: name (the job name contains it), message, at (0..1, default 0.5), times (default 1)
+
+Time: --time-scale shortens every phase and timeout (1000: a 24-hour timeout passes in 86 s);
+timestamps the API reports stay wall-clock times.
+"""
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a rate is within [0, 1], not {text}")
+    return value
+
+
+def _operation_rate(text: str) -> tuple[str, float]:
+    operation, sep, rate = text.partition("=")
+    if not sep or not operation:
+        raise argparse.ArgumentTypeError(f"expected OPERATION=RATE, not {text!r}")
+    return operation, _rate(rate)
+
+
+def parse_job_fault(text: str) -> JobFault:
+    """``KIND[:key=value,...]`` → :class:`JobFault` (a message may contain commas)."""
+    kind, _, rest = text.partition(":")
+    if kind not in JOB_FAULT_KINDS:
+        raise argparse.ArgumentTypeError(
+            f"unknown job fault {kind!r}; one of {', '.join(JOB_FAULT_KINDS)}"
+        )
+    pairs: list[list[str]] = []
+    for part in rest.split(",") if rest else []:
+        key, sep, value = part.partition("=")
+        if sep and key.strip() in ("name", "message", "at", "times"):
+            pairs.append([key.strip(), value])
+        elif pairs:
+            pairs[-1][1] += "," + part
+        else:
+            raise argparse.ArgumentTypeError(f"expected key=value in {text!r}")
+    fields: dict[str, object] = {}
+    try:
+        for key, value in pairs:
+            if key == "name":
+                fields["name_contains"] = value
+            elif key == "message":
+                fields["message"] = value.strip().strip('"')
+            elif key == "at":
+                fields["at_fraction"] = float(value)
+            else:
+                fields["times"] = int(value)
+        return JobFault(kind, **fields)  # type: ignore[arg-type]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err}") from err
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Define the flags of ``local serve`` on ``parser``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXAMPLES
+    net = parser.add_argument_group("server")
+    net.add_argument(
+        "--host", default="127.0.0.1", help="bind address (default 127.0.0.1, loopback only)"
+    )
+    net.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"TCP port (default {DEFAULT_PORT}, not LocalStack's 4566; 0 picks a free port)",
+    )
+    net.add_argument(
+        "--region",
+        default="us-east-1",
+        help="region of unsigned requests (signed ones use their own)",
+    )
+    net.add_argument(
+        "--account-id", default="123456789012", help="the account in ARNs (default 123456789012)"
+    )
+    net.add_argument("--seed", type=int, default=0, help="job ids, output order, faults and events")
+
+    time = parser.add_argument_group("time")
+    time.add_argument(
+        "--time-scale", type=float, default=1000.0, help="emulated seconds per real second"
+    )
+    time.add_argument(
+        "--records-per-second", type=float, default=5.0, help="emulated processing rate (default 5)"
+    )
+    defaults = Timings()
+    for phase in ("submitted", "validating", "scheduled", "stopping"):
+        time.add_argument(
+            f"--{phase}-seconds",
+            type=float,
+            default=getattr(defaults, phase),
+            help=f"emulated length of {phase.capitalize()} (default {getattr(defaults, phase):g})",
+        )
+    time.add_argument(
+        "--default-timeout-hours", type=int, default=24, help="when a request omits it (UNVERIFIED)"
+    )
+    time.add_argument(
+        "--idempotency-window-hours",
+        type=float,
+        default=24.0,
+        help="clientRequestToken lifetime (UNVERIFIED)",
+    )
+
+    quotas = parser.add_argument_group("quotas")
+    quotas.add_argument(
+        "--legacy-quotas",
+        action="store_true",
+        help="the 2024 quotas (1,000 min, 200 MB/file, 1 GB/job, 3 jobs)",
+    )
+    quotas.add_argument("--min-records", type=int, help="minimum records per job (default 100)")
+    quotas.add_argument("--max-records-per-job", type=int, help="default 50,000")
+    quotas.add_argument("--max-records-per-file", type=int, help="default 50,000")
+    quotas.add_argument("--max-file-bytes", type=int, help="default 1 GB")
+    quotas.add_argument("--max-job-bytes", type=int, help="default 5 GB")
+    quotas.add_argument("--max-concurrent-jobs", type=int, help="default 20")
+
+    faults = parser.add_argument_group("faults")
+    faults.add_argument(
+        "--throttle-rate", type=_rate, default=0.0, help="429 ThrottlingException on any call"
+    )
+    faults.add_argument(
+        "--server-error-rate",
+        type=_rate,
+        default=0.0,
+        help="500 InternalServerException on any call",
+    )
+    faults.add_argument(
+        "--throttle",
+        type=_operation_rate,
+        action="append",
+        default=[],
+        metavar="OPERATION=RATE",
+        help="throttling rate of one operation (repeatable)",
+    )
+    faults.add_argument(
+        "--server-error",
+        type=_operation_rate,
+        action="append",
+        default=[],
+        metavar="OPERATION=RATE",
+        help="5xx rate of one operation (repeatable)",
+    )
+    faults.add_argument(
+        "--record-error-rate", type=_rate, default=0.0, help="records failing with a 400"
+    )
+    faults.add_argument(
+        "--retryable-record-error-rate",
+        type=_rate,
+        default=0.0,
+        help="records failing with a retryable 429",
+    )
+    faults.add_argument(
+        "--record-error-id",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a record id that always fails (repeatable)",
+    )
+    faults.add_argument(
+        "--job-fault",
+        type=parse_job_fault,
+        action="append",
+        default=[],
+        metavar="KIND[:key=value,...]",
+        help="a job fault (repeatable; see below)",
+    )
+
+    behaviour = parser.add_argument_group("behaviour")
+    behaviour.add_argument("--no-events", action="store_true", help="emit no EventBridge events")
+    behaviour.add_argument(
+        "--event-drop-rate", type=_rate, default=0.0, help="fraction of EventBridge events dropped"
+    )
+    behaviour.add_argument(
+        "--output-paths",
+        choices=["relative", "basename"],
+        default="relative",
+        help="outputs of nested inputs (UNVERIFIED)",
+    )
+    behaviour.add_argument(
+        "--stoppable",
+        default=",".join(sorted(ACTIVE)),
+        help="statuses a stop is accepted in (UNVERIFIED)",
+    )
+    behaviour.add_argument(
+        "--no-record-counters", action="store_true", help="omit the 2026-04-01 record counters"
+    )
+    behaviour.add_argument(
+        "--no-validate-inputs", action="store_true", help="answer records without checking them"
+    )
+
+
+def build(args: argparse.Namespace) -> LocalBedrock:
+    """The :class:`LocalBedrock` the parsed flags describe."""
+    base = Quotas.legacy_2024() if args.legacy_quotas else Quotas()
+    overrides = {
+        "min_records_per_job": args.min_records,
+        "max_records_per_job": args.max_records_per_job,
+        "max_records_per_file": args.max_records_per_file,
+        "max_file_bytes": args.max_file_bytes,
+        "max_job_bytes": args.max_job_bytes,
+        "max_concurrent_jobs": args.max_concurrent_jobs,
+    }
+    quotas = attrs.evolve(base, **{k: v for k, v in overrides.items() if v is not None})
+    per_operation: dict[str, OperationFaults] = {}
+    for operation, rate in args.throttle:
+        per_operation[operation] = attrs.evolve(
+            per_operation.get(operation, OperationFaults()), throttle_rate=rate
+        )
+    for operation, rate in args.server_error:
+        per_operation[operation] = attrs.evolve(
+            per_operation.get(operation, OperationFaults()), server_error_rate=rate
+        )
+    faults = Faults(
+        throttle_rate=args.throttle_rate,
+        server_error_rate=args.server_error_rate,
+        per_operation=per_operation,
+        record_error_rate=args.record_error_rate,
+        retryable_record_error_rate=args.retryable_record_error_rate,
+        record_error_ids=args.record_error_id,
+        jobs=args.job_fault,
+    )
+    timings = Timings(
+        submitted=args.submitted_seconds,
+        validating=args.validating_seconds,
+        scheduled=args.scheduled_seconds,
+        stopping=args.stopping_seconds,
+        records_per_second=args.records_per_second,
+    )
+    return LocalBedrock(
+        region=args.region,
+        account_id=args.account_id,
+        time_scale=args.time_scale,
+        timings=timings,
+        default_quotas=quotas,
+        faults=faults,
+        seed=args.seed,
+        record_counters=not args.no_record_counters,
+        validate_inputs=not args.no_validate_inputs,
+        output_paths=args.output_paths,
+        events=not args.no_events,
+        event_drop_rate=args.event_drop_rate,
+        idempotency_window_hours=args.idempotency_window_hours,
+        default_timeout_hours=args.default_timeout_hours,
+        stoppable_statuses=[s.strip() for s in args.stoppable.split(",") if s.strip()],
+    )
+
+
+def banner(endpoint_url: str, region: str = "us-east-1") -> str:
+    """What the server prints first: where it listens, and the exact exports for the AWS CLI
+    and any SDK in another shell (dummy credentials: it checks none)."""
+    return (
+        f"Local Bedrock on {endpoint_url} (S3, Bedrock, bedrock-runtime, Service Quotas)\n"
+        "In another shell, paste:\n"
+        f"  export AWS_ENDPOINT_URL={endpoint_url}\n"
+        "  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing\n"
+        f"  export AWS_DEFAULT_REGION={region}\n"
+        "Ctrl-C stops it (everything lives in memory)."
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve Local Bedrock on one endpoint until interrupted; returns the exit code."""
+    if args.host not in LOOPBACK_HOSTS:
+        print(
+            f"warning: Local Bedrock listens on {args.host}, not loopback: anyone who can reach "
+            "this address can use it (it has no authentication).",
+            file=sys.stderr,
+            flush=True,
+        )
+    server = build(args).serve(host=args.host, port=args.port)
+    print(banner(server.endpoint_url, args.region), flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0

@@ -1,0 +1,296 @@
+"""Golden request bodies: what each model accepts, and what it answers when it refuses.
+
+One table, two independent implementations held to it: the emulator's rules
+(``bedrock_batch.local._rules``, exercised through batch jobs and bedrock-runtime) and the
+client's pre-flight check (``bedrock_batch._schemas.check_model_input``). A rule removed from
+either side makes a case fail. Messages are the service's wording where it is known
+(``bedrock-facts.md`` §2, §7) and a plausible one otherwise (see docs/testing.md).
+
+Each case: an id (the batch record id), the model id, the invocation type, where it applies
+(``batch`` record, ``runtime`` on-demand call, or ``both``), the body, and the expected
+refusal message (None: accepted).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, NamedTuple
+
+Surface = Literal["batch", "runtime", "both"]
+
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+HAIKU45 = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+TITAN_TEXT = "amazon.titan-text-express-v1"
+TITAN_EMBED = "amazon.titan-embed-text-v2:0"
+TITAN_IMAGE = "amazon.titan-embed-image-v1"
+LLAMA = "meta.llama3-1-8b-instruct-v1:0"
+MISTRAL = "mistral.mistral-large-2407-v1:0"
+NOVA = "amazon.nova-lite-v1:0"
+
+
+class Case(NamedTuple):
+    """One golden case."""
+
+    id: str
+    model: str
+    invocation: str
+    surface: Surface
+    body: Any
+    error: str | None
+    #: Whether the client's batch pre-flight applies (runtime-only allowances do not).
+    client: bool = True
+
+
+def mal(where: str, what: str) -> str:
+    """The JSON-schema-style refusal of the Amazon, Meta and Mistral bodies."""
+    return f"Malformed input request: {where}: {what}, please reformat your input and try again."
+
+
+WEATHER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "minLength": 2},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+        "days": {"type": "integer", "minimum": 1, "maximum": 7},
+    },
+    "required": ["city", "unit"],
+}
+WEATHER = {
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "input_schema": WEATHER_SCHEMA,
+}
+TOOL_SPEC = {
+    "toolSpec": {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "inputSchema": {"json": WEATHER_SCHEMA},
+    }
+}
+
+
+def claude(**extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+    }
+    body.update(extra)
+    return body
+
+
+def without(body: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != key}
+
+
+def msgs(*contents: Any) -> list[dict[str, Any]]:
+    """Alternating user / assistant messages."""
+    return [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": c}
+        for i, c in enumerate(contents)
+    ]
+
+
+def messages_body(**extra: Any) -> dict[str, Any]:
+    """A Converse / Nova body."""
+    body: dict[str, Any] = {
+        "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+        "inferenceConfig": {"maxTokens": 100},
+    }
+    body.update(extra)
+    return body
+
+
+TOOL_USE = {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Kyoto"}}
+TOOL_RESULT = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "18C"}
+CONVERSE_TOOL_TURNS = msgs(
+    [{"text": "weather?"}],
+    [{"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {"city": "Kyoto"}}}],
+    [{"toolResult": {"toolUseId": "t1", "content": [{"text": "18C"}]}}],
+)
+JSON_ANSWER = {
+    "type": "object",
+    "properties": {
+        "label": {"type": "string", "enum": ["spam", "ham"]},
+        "score": {"type": "number"},
+    },
+    "required": ["label", "score"],
+}
+
+
+def output_config(schema: str) -> dict[str, Any]:
+    return {
+        "textFormat": {
+            "type": "json_schema",
+            "structure": {"jsonSchema": {"schema": schema, "name": "answer"}},
+        }
+    }
+
+
+A, T, E, IMG, L, M, N = HAIKU, TITAN_TEXT, TITAN_EMBED, TITAN_IMAGE, LLAMA, MISTRAL, NOVA
+IM, CV = "InvokeModel", "Converse"
+
+CASES: list[Case] = [
+    # --- Anthropic Messages ---------------------------------------------------------------------
+    Case("a_ok", A, IM, "both", claude(), None),
+    Case("a_no_version", A, IM, "both", without(claude(), "anthropic_version"), "anthropic_version: Field required"),
+    Case("a_no_max_tokens", A, IM, "batch", without(claude(), "max_tokens"), "max_tokens: Field required"),
+    Case("a_no_messages", A, IM, "batch", without(claude(), "messages"), "messages: Field required"),
+    Case("a_model_id_inside", A, IM, "both", claude(modelId=A), "modelId: Extra inputs are not permitted"),
+    Case("a_bad_version", A, IM, "batch", claude(anthropic_version="2023-06-01"), "anthropic_version: Input should be 'bedrock-2023-05-31'"),
+    Case("a_max_tokens_zero", A, IM, "batch", claude(max_tokens=0), "max_tokens: Input should be a valid integer greater than or equal to 1"),
+    Case("a_max_tokens_text", A, IM, "batch", claude(max_tokens="100"), "max_tokens: Input should be a valid integer greater than or equal to 1"),
+    Case("a_max_tokens_over", A, IM, "both", claude(max_tokens=99999), "max_tokens: 99999 > 4096, which is the maximum allowed number of output tokens"),
+    Case("a_messages_empty", A, IM, "batch", claude(messages=[]), "messages: Input should be a non-empty list"),
+    Case("a_message_extra_key", A, IM, "batch", claude(messages=[{"role": "user", "content": "hi", "name": "x"}]), "messages.0: Input should be an object with role and content"),
+    Case("a_role_system", A, IM, "batch", claude(messages=[{"role": "system", "content": "hi"}]), "messages.0.role: Input should be 'user' or 'assistant'"),
+    Case("a_first_assistant", A, IM, "batch", claude(messages=[{"role": "assistant", "content": "hi"}]), 'messages: first message must use the "user" role'),
+    Case("a_not_alternating", A, IM, "batch", claude(messages=[{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]), 'messages: roles must alternate between "user" and "assistant"'),
+    Case("a_empty_string", A, IM, "batch", claude(messages=msgs("")), "messages.0.content: text content blocks must be non-empty"),
+    Case("a_content_object", A, IM, "batch", claude(messages=msgs({"type": "text", "text": "hi"})), "messages.0.content: Input should be a valid list"),
+    Case("a_block_video", A, IM, "batch", claude(messages=msgs([{"type": "video"}])), "messages.0.content.0: Input tag does not match any of the expected block types"),
+    Case("a_empty_text_block", A, IM, "batch", claude(messages=msgs([{"type": "text", "text": ""}])), "messages.0.content.0.text: text content blocks must be non-empty"),
+    Case("a_image_url", A, IM, "batch", claude(messages=msgs([{"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}])), "messages.0.content.0.source: Input should be a base64 image source"),
+    Case("a_image_tiff", A, IM, "batch", claude(messages=msgs([{"type": "image", "source": {"type": "base64", "media_type": "image/tiff", "data": "AAAA"}}])), "messages.0.content.0.source.media_type: Input should be an image media type"),
+    Case("a_image_no_data", A, IM, "batch", claude(messages=msgs([{"type": "image", "source": {"type": "base64", "media_type": "image/png"}}])), "messages.0.content.0.source.data: Field required"),
+    Case("a_system_number", A, IM, "batch", claude(system=5), "system: Input should be a valid string or list"),
+    Case("a_temperature_high", A, IM, "both", claude(temperature=1.5), "temperature: Input should be less than or equal to 1"),
+    Case("a_top_p_negative", A, IM, "batch", claude(top_p=-0.1), "top_p: Input should be less than or equal to 1"),
+    Case("a_top_k_negative", A, IM, "batch", claude(top_k=-1), "top_k: Input should be greater than or equal to 0"),
+    Case("a_stop_sequences_text", A, IM, "batch", claude(stop_sequences="x"), "stop_sequences: Input should be a valid list of strings"),
+    Case("a45_temperature_and_top_p", HAIKU45, IM, "both", claude(temperature=0.5, top_p=0.9), "`temperature` and `top_p` cannot both be specified for this model. Please use only one."),
+    Case("a_converse_body", A, IM, "batch", messages_body(), "anthropic_version: Field required"),
+    # Anthropic tool use
+    Case("a_tool_forced", A, IM, "both", claude(tools=[WEATHER], tool_choice={"type": "tool", "name": "get_weather"}), None),
+    Case("a_tool_any", A, IM, "batch", claude(tools=[WEATHER], tool_choice={"type": "any"}), None),
+    Case("a_tool_auto", A, IM, "batch", claude(tools=[WEATHER], tool_choice={"type": "auto"}), None),
+    Case("a_tool_round_trip", A, IM, "both", claude(tools=[WEATHER], messages=msgs("weather?", [TOOL_USE], [TOOL_RESULT])), None),
+    Case("a_tools_object", A, IM, "batch", claude(tools={"get_weather": WEATHER}), "tools: Input should be a valid list"),
+    Case("a_tool_no_name", A, IM, "batch", claude(tools=[without(WEATHER, "name")]), "tools.0.name: Field required"),
+    Case("a_tool_bad_name", A, IM, "both", claude(tools=[{**WEATHER, "name": "get weather"}]), "tools.0.name: String should match pattern '^[a-zA-Z0-9_-]{1,64}$'"),
+    Case("a_tool_no_schema", A, IM, "batch", claude(tools=[without(WEATHER, "input_schema")]), "tools.0.input_schema: Field required"),
+    Case("a_tool_schema_array", A, IM, "batch", claude(tools=[{**WEATHER, "input_schema": {"type": "array"}}]), "tools.0.input_schema.type: Input should be 'object'"),
+    Case("a_tool_openai_style", A, IM, "batch", claude(tools=[{**WEATHER, "parameters": WEATHER_SCHEMA}]), "tools.0.parameters: Extra inputs are not permitted"),
+    Case("a_tools_duplicate", A, IM, "batch", claude(tools=[WEATHER, WEATHER]), "tools: Tool names must be unique."),
+    Case("a_choice_without_tools", A, IM, "batch", claude(tool_choice={"type": "any"}), "tool_choice: tool_choice may only be specified while providing tools."),
+    Case("a_choice_required", A, IM, "batch", claude(tools=[WEATHER], tool_choice={"type": "required"}), "tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'"),
+    Case("a_choice_tool_no_name", A, IM, "batch", claude(tools=[WEATHER], tool_choice={"type": "tool"}), "tool_choice.name: Field required"),
+    Case("a_choice_unknown_tool", A, IM, "both", claude(tools=[WEATHER], tool_choice={"type": "tool", "name": "get_time"}), "tool_choice.name: Tool 'get_time' not found in tools."),
+    Case("a_thinking_forced_tool", A, IM, "batch", claude(tools=[WEATHER], tool_choice={"type": "any"}, thinking={"type": "enabled", "budget_tokens": 1024}), "Thinking may not be enabled when tool_choice forces tool use."),
+    Case("a_tool_result_orphan", A, IM, "batch", claude(tools=[WEATHER], messages=msgs([TOOL_RESULT])), "messages.0.content.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_1. Each `tool_result` block must have a corresponding `tool_use` block in the previous message."),
+    Case("a_tool_use_unanswered", A, IM, "batch", claude(tools=[WEATHER], messages=msgs("weather?", [TOOL_USE], "thanks")), "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_1. Each `tool_use` block must have a corresponding `tool_result` block in the next message."),
+    Case("a_tool_use_no_input", A, IM, "batch", claude(tools=[WEATHER], messages=msgs("weather?", [without(TOOL_USE, "input")], [TOOL_RESULT])), "messages.1.content.0.input: Field required"),
+    # --- Amazon Titan Text ----------------------------------------------------------------------
+    Case("t_ok", T, IM, "both", {"inputText": "Roses are red"}, None),
+    Case("t_no_input", T, IM, "batch", {}, mal("#", "required key [inputText] not found")),
+    Case("t_extra_key", T, IM, "both", {"inputText": "x", "foo": 1}, mal("#", "extraneous key [foo] is not permitted")),
+    Case("t_input_number", T, IM, "batch", {"inputText": 5}, mal("#/inputText", "expected type: String, found: int")),
+    Case("t_input_blank", T, IM, "batch", {"inputText": "  "}, mal("#/inputText", "expected minLength: 1, actual: 0")),
+    Case("t_config_list", T, IM, "batch", {"inputText": "x", "textGenerationConfig": []}, mal("#/textGenerationConfig", "expected type: JSONObject")),
+    Case("t_config_extra", T, IM, "batch", {"inputText": "x", "textGenerationConfig": {"maxTokens": 5}}, mal("#/textGenerationConfig", "extraneous key [maxTokens] is not permitted")),
+    Case("t_max_count_over", T, IM, "batch", {"inputText": "x", "textGenerationConfig": {"maxTokenCount": 9000}}, mal("#/textGenerationConfig/maxTokenCount", "9000 is not less or equal to 8192")),
+    Case("t_max_count_float", T, IM, "batch", {"inputText": "x", "textGenerationConfig": {"maxTokenCount": 10.5}}, mal("#/textGenerationConfig/maxTokenCount", "expected type: Integer, found: float")),
+    Case("t_temperature_high", T, IM, "batch", {"inputText": "x", "textGenerationConfig": {"temperature": 2}}, mal("#/textGenerationConfig/temperature", "2 is not less or equal to 1")),
+    Case("t_top_p_text", T, IM, "batch", {"inputText": "x", "textGenerationConfig": {"topP": "x"}}, mal("#/textGenerationConfig/topP", "expected type: Number, found: str")),
+    Case("t_stop_numbers", T, IM, "batch", {"inputText": "x", "textGenerationConfig": {"stopSequences": [1]}}, mal("#/textGenerationConfig/stopSequences", "expected type: JSONArray of String")),
+    # --- Titan Text Embeddings V2 ---------------------------------------------------------------
+    Case("e_ok", E, IM, "both", {"inputText": "hello", "dimensions": 256, "normalize": True}, None),
+    Case("e_no_input", E, IM, "batch", {"dimensions": 256}, mal("#", "required key [inputText] not found")),
+    Case("e_extra_key", E, IM, "batch", {"inputText": "x", "model": "y"}, mal("#", "extraneous key [model] is not permitted")),
+    Case("e_too_long", E, IM, "batch", {"inputText": "x" * 50_001}, mal("#/inputText", "expected maxLength: 50000")),
+    Case("e_dimensions", E, IM, "both", {"inputText": "x", "dimensions": 100}, mal("#/dimensions", "100 is not a valid enum value")),
+    Case("e_normalize_text", E, IM, "batch", {"inputText": "x", "normalize": "yes"}, mal("#/normalize", "expected type: Boolean")),
+    Case("e_types_int8", E, IM, "batch", {"inputText": "x", "embeddingTypes": ["int8"]}, mal("#/embeddingTypes", "expected a non-empty subset of [float, binary]")),
+    # --- Titan Multimodal Embeddings G1 ---------------------------------------------------------
+    Case("i_ok", IMG, IM, "both", {"inputText": "a cat", "embeddingConfig": {"outputEmbeddingLength": 384}}, None),
+    Case("i_neither", IMG, IM, "batch", {"embeddingConfig": {"outputEmbeddingLength": 256}}, mal("#", "at least one of [inputText, inputImage] is required")),
+    Case("i_extra_key", IMG, IM, "batch", {"inputText": "x", "dimensions": 256}, mal("#", "extraneous key [dimensions] is not permitted")),
+    Case("i_length_512", IMG, IM, "batch", {"inputText": "x", "embeddingConfig": {"outputEmbeddingLength": 512}}, mal("#/embeddingConfig/outputEmbeddingLength", "not a valid enum value")),
+    Case("i_config_text", IMG, IM, "batch", {"inputText": "x", "embeddingConfig": "x"}, mal("#/embeddingConfig", "expected type: JSONObject")),
+    Case("i_image_number", IMG, IM, "batch", {"inputImage": 5}, mal("#/inputImage", "expected type: String, found: int")),
+    # --- Meta Llama -----------------------------------------------------------------------------
+    Case("l_ok", L, IM, "both", {"prompt": "hi", "max_gen_len": 100}, None),
+    Case("l_no_prompt", L, IM, "both", {"max_gen_len": 10}, mal("#", "required key [prompt] not found")),
+    Case("l_messages", L, IM, "batch", {"prompt": "hi", "messages": []}, mal("#", "extraneous key [messages] is not permitted")),
+    Case("l_max_gen_len_over", L, IM, "batch", {"prompt": "hi", "max_gen_len": 5000}, mal("#/max_gen_len", "5000 is not less or equal to 2048")),
+    Case("l_max_gen_len_zero", L, IM, "batch", {"prompt": "hi", "max_gen_len": 0}, mal("#/max_gen_len", "0 is not greater or equal to 1")),
+    Case("l_temperature_high", L, IM, "batch", {"prompt": "hi", "temperature": 1.5}, mal("#/temperature", "1.5 is not less or equal to 1")),
+    Case("l_images_numbers", L, IM, "batch", {"prompt": "hi", "images": [1]}, mal("#/images", "expected type: JSONArray of String")),
+    Case("l_prompt_list", L, IM, "batch", {"prompt": ["hi"]}, mal("#/prompt", "expected type: String, found: list")),
+    # --- Mistral --------------------------------------------------------------------------------
+    Case("m_ok_chat", M, IM, "both", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 100}, None),
+    Case("m_ok_prompt", M, IM, "batch", {"prompt": "<s>[INST] hi [/INST]", "max_tokens": 50}, None),
+    Case("m_neither", M, IM, "batch", {"max_tokens": 5}, mal("#", "required key [messages] not found")),
+    Case("m_extra_key", M, IM, "batch", {"messages": [{"role": "user", "content": "hi"}], "foo": 1}, mal("#", "extraneous key [foo] is not permitted")),
+    Case("m_messages_empty", M, IM, "batch", {"messages": []}, mal("#/messages", "expected minItems: 1")),
+    Case("m_role_developer", M, IM, "batch", {"messages": [{"role": "developer", "content": "hi"}]}, mal("#/messages/0/role", "not a valid enum value")),
+    Case("m_no_content", M, IM, "batch", {"messages": [{"role": "user"}]}, mal("#/messages/0", "required key [content] not found")),
+    Case("m_max_tokens_zero", M, IM, "batch", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}, mal("#/max_tokens", "0 is not greater or equal to 1")),
+    Case("m_top_k_over", M, IM, "batch", {"messages": [{"role": "user", "content": "hi"}], "top_k": 300}, mal("#/top_k", "300 is not less or equal to 200")),
+    Case("m_tool_forced", M, IM, "both", {"messages": [{"role": "user", "content": "weather?"}], "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": WEATHER_SCHEMA}}], "tool_choice": "any"}, None),
+    Case("m_tools_object", M, IM, "batch", {"messages": [{"role": "user", "content": "hi"}], "tools": {}}, mal("#/tools", "expected type: JSONArray")),
+    Case("m_tool_retrieval", M, IM, "batch", {"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "retrieval"}]}, mal("#/tools/0/type", "function is the only supported value")),
+    Case("m_function_no_name", M, IM, "batch", {"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function", "function": {"parameters": {}}}]}, mal("#/tools/0/function", "required key [name] not found")),
+    Case("m_choice_required", M, IM, "batch", {"messages": [{"role": "user", "content": "hi"}], "tool_choice": "required"}, mal("#/tool_choice", "required is not a valid enum value")),
+    # --- Amazon Nova (InvokeModel) --------------------------------------------------------------
+    Case("n_ok", N, IM, "both", messages_body(), None),
+    Case("n_ok_schema_version", N, IM, "batch", messages_body(schemaVersion="messages-v1"), None),
+    Case("n_schema_version", N, IM, "batch", messages_body(schemaVersion="v2"), mal("#/schemaVersion", "messages-v1 is the only supported value")),
+    Case("n_model_id_inside", N, IM, "both", messages_body(modelId=N), mal("#", "extraneous key [modelId] is not permitted")),
+    Case("n_no_messages", N, IM, "batch", without(messages_body(), "messages"), mal("#", "required key [messages] not found")),
+    Case("n_messages_empty", N, IM, "batch", messages_body(messages=[]), mal("#/messages", "expected minItems: 1")),
+    Case("n_role_system", N, IM, "batch", messages_body(messages=[{"role": "system", "content": [{"text": "hi"}]}]), mal("#/messages/0/role", "not a valid enum value")),
+    Case("n_content_text", N, IM, "batch", messages_body(messages=msgs("hi")), mal("#/messages/0/content", "expected type: JSONArray")),
+    Case("n_block_two_members", N, IM, "batch", messages_body(messages=msgs([{"text": "a", "image": {}}])), mal("#/messages/0/content/0", "not a valid content block")),
+    Case("n_block_anthropic_style", N, IM, "both", messages_body(messages=msgs([{"type": "text", "text": "hi"}])), mal("#/messages/0/content/0", "not a valid content block")),
+    Case("n_empty_text", N, IM, "batch", messages_body(messages=msgs([{"text": ""}])), mal("#/messages/0/content/0/text", "expected minLength: 1")),
+    Case("n_first_assistant", N, IM, "batch", messages_body(messages=[{"role": "assistant", "content": [{"text": "hi"}]}]), "A conversation must start with a user message. Try again with a conversation that starts with a user message."),
+    Case("n_system_text", N, IM, "batch", messages_body(system="be brief"), mal("#/system", "expected type: JSONArray")),
+    Case("n_config_list", N, IM, "batch", messages_body(inferenceConfig=[]), mal("#/inferenceConfig", "expected type: JSONObject")),
+    Case("n_config_extra", N, IM, "batch", messages_body(inferenceConfig={"max_tokens": 5}), mal("#/inferenceConfig", "extraneous key [max_tokens] is not permitted")),
+    Case("n_max_tokens_over", N, IM, "both", messages_body(inferenceConfig={"maxTokens": 20000}), mal("#/inferenceConfig/maxTokens", "20000 is not less or equal to 10000")),
+    Case("n_top_k_over", N, IM, "batch", messages_body(inferenceConfig={"topK": 500}), mal("#/inferenceConfig/topK", "500 is not less or equal to 128")),
+    Case("n_tool_forced", N, IM, "both", messages_body(toolConfig={"tools": [TOOL_SPEC], "toolChoice": {"tool": {"name": "get_weather"}}}), None),
+    Case("n_tool_round_trip", N, IM, "batch", messages_body(messages=CONVERSE_TOOL_TURNS, toolConfig={"tools": [TOOL_SPEC]}), None),
+    Case("n_tools_empty", N, IM, "batch", messages_body(toolConfig={"tools": []}), mal("#/toolConfig/tools", "expected minItems: 1")),
+    Case("n_tool_openai_style", N, IM, "batch", messages_body(toolConfig={"tools": [{"name": "get_weather"}]}), mal("#/toolConfig/tools/0", "required key [toolSpec] not found")),
+    Case("n_tool_no_schema", N, IM, "batch", messages_body(toolConfig={"tools": [{"toolSpec": {"name": "x"}}]}), mal("#/toolConfig/tools/0/toolSpec", "required key [inputSchema] not found")),
+    Case("n_tool_schema_no_json", N, IM, "batch", messages_body(toolConfig={"tools": [{"toolSpec": {"name": "x", "inputSchema": {}}}]}), mal("#/toolConfig/tools/0/toolSpec/inputSchema", "required key [json] not found")),
+    Case("n_tool_bad_name", N, IM, "batch", messages_body(toolConfig={"tools": [{"toolSpec": {"name": "get weather", "inputSchema": {"json": {}}}}]}), mal("#/toolConfig/tools/0/toolSpec/name", "string does not match pattern ^[a-zA-Z0-9_-]{1,64}$")),
+    Case("n_tools_duplicate", N, IM, "batch", messages_body(toolConfig={"tools": [TOOL_SPEC, TOOL_SPEC]}), mal("#/toolConfig/tools", "tool names must be unique")),
+    Case("n_choice_unknown_tool", N, IM, "both", messages_body(toolConfig={"tools": [TOOL_SPEC], "toolChoice": {"tool": {"name": "nope"}}}), mal("#/toolConfig/toolChoice/tool/name", "nope is not the name of a tool in toolConfig")),
+    Case("n_choice_two", N, IM, "batch", messages_body(toolConfig={"tools": [TOOL_SPEC], "toolChoice": {"auto": {}, "any": {}}}), mal("#/toolConfig/toolChoice", "exactly one of [auto, any, tool] is required")),
+    Case("n_tool_blocks_without_config", N, IM, "batch", messages_body(messages=CONVERSE_TOOL_TURNS), "The toolConfig field must be defined when using toolUse and toolResult content blocks."),
+    # --- Converse (any model) -------------------------------------------------------------------
+    Case("c_ok", A, CV, "both", messages_body(), None),
+    Case("c_model_id_inside", A, CV, "batch", messages_body(modelId=A), "The model input is invalid: extraneous key [modelId] is not permitted"),
+    Case("c_anthropic_body", A, CV, "batch", claude(), "The model input is invalid: extraneous key [anthropic_version] is not permitted"),
+    Case("c_tool_config_in_batch", A, CV, "batch", messages_body(toolConfig={"tools": [TOOL_SPEC], "toolChoice": {"any": {}}}), "Tool use (toolConfig) is not supported for batch inference with the Converse API."),
+    Case("c_first_assistant", A, CV, "both", messages_body(messages=[{"role": "assistant", "content": [{"text": "hi"}]}]), "A conversation must start with a user message. Try again with a conversation that starts with a user message."),
+    Case("c_max_tokens_over", A, CV, "both", messages_body(inferenceConfig={"maxTokens": 5000}), "The maximum tokens you requested exceeds the model limit of 4096."),
+    Case("c_temperature_high", A, CV, "batch", messages_body(inferenceConfig={"temperature": 2}), mal("#/inferenceConfig/temperature", "2 is not less or equal to 1")),
+    Case("c_config_extra", A, CV, "batch", messages_body(inferenceConfig={"max_tokens": 5}), mal("#/inferenceConfig", "extraneous key [max_tokens] is not permitted")),
+    Case("c_extra_fields_text", A, CV, "batch", messages_body(additionalModelRequestFields="x"), mal("#/additionalModelRequestFields", "expected type: JSONObject")),
+    Case("c_tool_blocks_without_config", A, CV, "both", messages_body(messages=CONVERSE_TOOL_TURNS), "The toolConfig field must be defined when using toolUse and toolResult content blocks."),
+    Case("c_structured_output", A, CV, "both", messages_body(outputConfig=output_config(json.dumps(JSON_ANSWER))), None),
+    Case("c_structured_output_not_json", A, CV, "both", messages_body(outputConfig=output_config("{not json")), mal("#/outputConfig/textFormat/structure/jsonSchema/schema", "expected a JSON schema object")),
+    Case("c45_temperature_and_top_p", HAIKU45, CV, "both", messages_body(inferenceConfig={"maxTokens": 100, "temperature": 0.5, "topP": 0.9}), "`temperature` and `top_p` cannot both be specified"),
+    Case("c_embedding_model", E, CV, "runtime", messages_body(), "The Converse API does not support embedding models."),
+    # on-demand Converse: tool use is allowed there
+    Case("cr_tool_forced", A, CV, "runtime", messages_body(toolConfig={"tools": [TOOL_SPEC], "toolChoice": {"tool": {"name": "get_weather"}}}), None, client=False),
+    Case("cr_tool_round_trip", N, CV, "runtime", messages_body(messages=CONVERSE_TOOL_TURNS, toolConfig={"tools": [TOOL_SPEC]}), None, client=False),
+    Case("cr_choice_unknown_tool", A, CV, "runtime", messages_body(toolConfig={"tools": [TOOL_SPEC], "toolChoice": {"tool": {"name": "nope"}}}), mal("#/toolConfig/toolChoice/tool/name", "nope is not the name of a tool in toolConfig"), client=False),
+    Case("cr_titan_no_tools", T, CV, "runtime", messages_body(toolConfig={"tools": [TOOL_SPEC]}), "This model doesn't support tool use.", client=False),
+    Case("cr_llama_choice_any", L, CV, "runtime", messages_body(toolConfig={"tools": [TOOL_SPEC], "toolChoice": {"any": {}}}), "This model doesn't support the toolConfig.toolChoice.any field. Remove toolConfig.toolChoice.any and try again.", client=False),
+]  # fmt: skip
+
+FAMILIES = {
+    HAIKU: "anthropic",
+    HAIKU45: "anthropic",
+    TITAN_TEXT: "titan-text",
+    TITAN_EMBED: "titan-embed-text",
+    TITAN_IMAGE: "titan-embed-image",
+    LLAMA: "llama",
+    MISTRAL: "mistral",
+    NOVA: "nova",
+}
