@@ -564,19 +564,11 @@ class BatchJob(RecordIntake):
         self.close()
 
     def __repr__(self) -> str:
-        arn = f" {self.job_arn}" if self.job_arn else ""
-        return f"<BatchJob{arn} model={self.model_id} records={len(self._records)}>"
+        from ._display import job_repr
+
+        return job_repr(self)
 
     def _repr_html_(self) -> str:
-        import html
+        from ._display import html_table, job_rows
 
-        rows = [
-            ("model", str(self.model_id)),
-            ("records", str(len(self._records))),
-            ("jobs", ", ".join(self.job_arns) or "not submitted"),
-        ]
-        cells = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in rows
-        )
-        return f"<table>{cells}</table>"
+        return html_table(job_rows(self), caption="BatchJob")

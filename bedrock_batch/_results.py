@@ -487,6 +487,16 @@ class Results(Iterable[Result]):
             out.append((src, data if isinstance(data, dict) else None))
         return out
 
+    def __repr__(self) -> str:
+        from ._display import results_repr
+
+        return results_repr(self)
+
+    def _repr_html_(self) -> str:
+        from ._display import html_table, results_rows
+
+        return html_table(results_rows(self), caption="Results")
+
     def to_jsonl(self, path: str, *, progress: bool = False) -> dict[str, int]:
         """Write one joined JSON line per input record to ``path``; returns the counts."""
         from ._progress import CountDisplay
