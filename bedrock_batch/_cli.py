@@ -184,6 +184,10 @@ def parser(local_serve: bool = True) -> argparse.ArgumentParser:
     d.add_argument("--records", type=int, default=1000, help="how many questions (default 1000)")
     d.add_argument("--show", type=int, default=3, help="joined results to print (default 3)")
     d.add_argument("--seed", type=int, default=0, help="Local Bedrock's random seed")
+    d.add_argument(
+        "--time-scale", type=float, default=100.0,
+        help="emulated seconds per real second (default 100: about 5 s in all)",
+    )  # fmt: skip
     d.add_argument("--quiet", action="store_true", help="no progress display")
 
     r = cmd("run", "run a whole batch from a JSONL file and write the joined results")

@@ -236,7 +236,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """The walkthrough on an embedded Local Bedrock (answers are synthetic)."""
     from ._display import demo_report
 
-    with _local(args) as local:
+    with _local(args, time_scale=args.time_scale) as local:
         session = local.session()
         inputs, outputs = "s3://demo-bucket/batch/input/", "s3://demo-bucket/batch/output/"
         _make_buckets(session, inputs)

@@ -8,6 +8,7 @@ does when asked for its counts.
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -127,7 +128,7 @@ def demo_report(job: BatchJob, show: int) -> str:
             break
         answer = (r.text or (r.error and r.error.message) or "")[:160]
         lines += [
-            f"[{r.record_id}] key={r.key} status={r.status} "
+            f"[{r.record_id}] key={json.dumps(r.key, ensure_ascii=False)} status={r.status} "
             f"tokens={r.usage.input_tokens}+{r.usage.output_tokens}",
             f"  Q: {input_text(r.model_input).strip()[:160]}",
             f"  A: {answer}  (synthetic)",
@@ -135,12 +136,9 @@ def demo_report(job: BatchJob, show: int) -> str:
     lines += [
         "",
         "Next, try:",
-        "  bedrock-batch local serve                       # Local Bedrock for the AWS CLI and SDKs",
-        "  bedrock-batch run questions.jsonl --local --model-id "
-        f"{job.model_id} --role-arn {job.params.role_arn} \\",
-        "      --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/ --output results.csv",
-        "  bedrock-batch iam-policy --model-id us."
-        f"{job.model_id} --account 123456789012 --region us-east-1 \\",
-        "      --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/",
+        "  bedrock-batch demo --records 200 --show 5 --quiet     # again, smaller, no progress",
+        "  bedrock-batch local serve                             # Local Bedrock for any SDK or the AWS CLI",
+        f"  bedrock-batch iam-policy --model-id us.{job.model_id} --account 123456789012 \\",
+        "      --region us-east-1 --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/",
     ]
     return "\n".join(lines)
