@@ -112,6 +112,14 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
 
 
+def decode_error(err: ValueError) -> str:
+    """One short line saying why a decode failed, whatever the backend."""
+    if isinstance(err, json.JSONDecodeError):  # orjson's error is one too
+        return f"{err.msg} (column {err.colno})"
+    text = str(err).splitlines()[0] if str(err) else err.__class__.__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
 def _strict_decode(data: bytes | str) -> Any:
     if not isinstance(data, str):  # one decoder for every call (json.loads builds one each)
         data = bytes(data).decode("utf-8-sig")

@@ -17,7 +17,15 @@ from typing import IO, Any
 
 from ._builders import Image, build_embedding, build_prompt
 from ._catalog import ModelInfo, estimate_tokens, family_of, lookup_model
-from ._codec import EncodeError, decode, encode, encode_line, encode_text, iter_lines
+from ._codec import (
+    EncodeError,
+    decode,
+    decode_error,
+    encode,
+    encode_line,
+    encode_text,
+    iter_lines,
+)
 from ._errors import Problem, StateError, ValidationError
 from ._ids import DEFAULT_RECORD_ID_PATTERN, default_id_factory, id_checker
 from ._s3uri import S3Uri
@@ -272,11 +280,12 @@ class Records:
         call.max_out += out
 
     def _body_problem(self, model_input: Any) -> str | None:
-        checked = model_input
-        if self.mode == "on_demand" and self.invocation_type == "Converse" and isinstance(model_input, dict) and "toolConfig" in model_input:  # fmt: skip
-            checked = {k: v for k, v in model_input.items() if k != "toolConfig"}  # on demand only
         message = check_model_input(
-            checked, self.family, invocation_type=self.invocation_type, model=self.model
+            model_input,
+            self.family,
+            invocation_type=self.invocation_type,
+            model=self.model,
+            on_demand=self.mode == "on_demand",
         )
         if message:
             return message
@@ -449,7 +458,7 @@ class Records:
             try:
                 obj = decode(raw)
             except ValueError as err:
-                call.problem(f"not valid JSON ({err.__class__.__name__})", line=line_no)
+                call.problem(f"not valid JSON: {decode_error(err)}", line=line_no)
                 continue
             if not isinstance(obj, dict):
                 call.problem("the line is not a JSON object", line=line_no)

@@ -249,35 +249,42 @@ class Results(Iterable[Result]):
         self._tokens = [0, 0]
         self._per_source: list[SourceCounts] = []
         self._passes = 0  # passes started over the outputs
+        #: What the last pass that ran to its end found (counts, tokens, anomalies, sources).
+        self._final: tuple[dict[str, int], Usage, list[Anomaly], list[SourceCounts]] | None = None
 
-    def _ensure_read(self) -> None:
-        if self._passes == 0:  # asked before any iteration: read everything once
+    def _read(self) -> tuple[dict[str, int], Usage, list[Anomaly], list[SourceCounts]]:
+        if self._final is None:  # no pass has run to its end: make one now
             for _ in self:
                 pass
+        assert self._final is not None
+        return self._final
+
+    def so_far(self) -> tuple[dict[str, int], Usage, list[Anomaly]]:
+        """Counts, tokens and anomalies of the pass under way (or the last one), as far as it
+        has read — without reading anything (the asyncio API reports progress with it)."""
+        return dict(self._counts), Usage(*self._tokens), list(self._anomalies)
 
     @property
     def counts(self) -> dict[str, int]:
-        """Results by status: of the pass under way or done, else of a full pass made now."""
-        self._ensure_read()
-        return self._counts
+        """Results by status, from the last complete pass over the outputs (an iteration run to
+        its end), else from a full pass made now: never the partial figures of an iteration
+        stopped early or still under way."""
+        return dict(self._read()[0])
 
     @property
     def anomalies(self) -> list[Anomaly]:
         """Output lines that could not be joined cleanly (see :attr:`counts` for when)."""
-        self._ensure_read()
-        return self._anomalies
+        return list(self._read()[2])
 
     @property
     def per_source(self) -> list[SourceCounts]:
         """What each run's own output lines held (see :attr:`counts` for when)."""
-        self._ensure_read()
-        return self._per_source
+        return list(self._read()[3])
 
     @property
     def usage(self) -> Usage:
         """Tokens of the results (the latest attempt of each record; see :attr:`counts`)."""
-        self._ensure_read()
-        return Usage(*self._tokens)
+        return self._read()[1]
 
     def _files(self, src: OutputSource) -> tuple[S3Uri, list[str]]:
         if src.single_file:
@@ -316,6 +323,7 @@ class Results(Iterable[Result]):
 
     def __iter__(self) -> Iterator[Result]:
         self._passes += 1
+        generation = self._passes
         self._anomalies = []
         self._counts = _empty_counts()
         self._tokens = [0, 0]
@@ -359,6 +367,13 @@ class Results(Iterable[Result]):
                 yield self._count(Result(rid, index.key_at(ordinal), "missing"))
         for rejected in self._read_rejects() if self._read_rejects else ():
             yield self._count(_rejected(rejected))
+        if generation == self._passes:  # no other pass started meanwhile (theirs is the state)
+            self._final = (
+                dict(self._counts),
+                Usage(*self._tokens),
+                list(self._anomalies),
+                [attrs.evolve(c) for c in self._per_source],
+            )
 
     def partitions(self, *, s3: S3Config | None = None) -> list[Partition]:
         """Independent, picklable units of these results, to read on a cluster (Dask, Ray,

@@ -550,11 +550,18 @@ _CONVERSE_CONFIG = frozenset({"maxTokens", "temperature", "topP", "stopSequences
 
 
 def _converse(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
+    if "toolConfig" in body:
+        return "Tool use (toolConfig) is not supported for batch inference with the Converse API."
+    return _converse_runtime(body, model)
+
+
+def _converse_runtime(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
+    """A Converse request as bedrock-runtime takes it on demand (``toolConfig`` allowed)."""
     for key in body:
         if key not in _CONVERSE_KEYS:
             return f"The model input is invalid: extraneous key [{key}] is not permitted"
     if "toolConfig" in body:
-        return "Tool use (toolConfig) is not supported for batch inference with the Converse API."
+        _tool_config(body["toolConfig"])
     _messages_content(body)
     cfg = body.get("inferenceConfig", {})
     if not isinstance(cfg, dict):
@@ -613,6 +620,7 @@ _CHECKS: dict[str, _Check] = {
     "mistral": _mistral,
     "nova": _nova,
     "converse": _converse,
+    "converse-runtime": _converse_runtime,
 }
 
 
@@ -622,14 +630,20 @@ def check_model_input(
     *,
     invocation_type: str = "InvokeModel",
     model: ModelInfo | None = None,
+    on_demand: bool = False,
 ) -> str | None:
     """Return the message Bedrock would give this ``modelInput``, or None when it is valid.
 
     ``family`` None with InvokeModel means "unknown model": only the JSON-object shape is checked.
+    ``on_demand`` checks a Converse body as bedrock-runtime takes it (tool use allowed) rather
+    than as a batch record.
     """
     if not isinstance(model_input, dict):
         return "Malformed input request: #: expected type: JSONObject, please reformat your input and try again."
-    kind = "converse" if invocation_type == "Converse" else family
+    if invocation_type == "Converse":
+        kind: str | None = "converse-runtime" if on_demand else "converse"
+    else:
+        kind = family
     if kind is None:
         return None
     try:

@@ -330,19 +330,19 @@ class AsyncResults:
     @property
     def counts(self) -> dict[str, int]:
         """Results read so far, by status."""
-        return dict(self._results.counts) if self._results is not None else {}
+        return self._results.so_far()[0] if self._results is not None else {}
 
     @property
     def anomalies(self) -> list[Anomaly]:
         """Output lines that could not be joined cleanly, found so far."""
-        return list(self._results.anomalies) if self._results is not None else []
+        return self._results.so_far()[2] if self._results is not None else []
 
     @property
     def usage(self) -> Usage:
         """Tokens of the results read so far."""
         from ._outputs import NO_USAGE
 
-        return self._results.usage if self._results is not None else NO_USAGE
+        return self._results.so_far()[1] if self._results is not None else NO_USAGE
 
     def __aiter__(self) -> AsyncIterator[Result]:
         return self._stream()

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bedrock_batch import PollConfig
+from bedrock_batch import PollConfig, Quotas
 from bedrock_batch.events import EventQueue, JobEvent, create_event_queue, delete_event_queue
 from bedrock_batch.local import LocalBedrock
 
-from .conftest import job_on
+from .conftest import HAIKU, job_on
 
 SAMPLE = json.loads(
     (Path(__file__).parents[2] / "shared/samples/aws-docs_monitoring-eventbridge__batch-job-state-change_event.jsonl").read_text()
@@ -64,3 +64,38 @@ def test_a_missed_event_never_hangs_a_wait(local: LocalBedrock, session: Any) ->
     assert final.status == "Completed" and final.is_terminal
     polls = job.calls["GetModelInvocationJob"] + job.calls["ListModelInvocationJobs"] - polls_before
     assert 1 <= polls <= 3  # only the safety polls, one an hour of waiting
+
+
+def test_a_ten_job_batch_waited_on_by_events_polls_only_for_safety() -> None:
+    """Local Bedrock emits the state-change events to EventBridge; a rule routes them to the
+    queue; the wait learns every transition from them. In the steady state it makes no
+    Get/List calls: only the first full step and one safety poll per ``safety_interval``."""
+    ten = Quotas(min_records_per_job=50, max_records_per_job=100, max_concurrent_jobs=20)
+    with LocalBedrock(clock="manual", quotas={HAIKU: ten}) as local:
+        session = local.session()
+        queue = create_event_queue(
+            session, "ten-jobs", job_name_prefix="bedrock-batch-", wait_seconds=0,
+            safety_interval=6 * 3600,
+        )  # fmt: skip
+        sleeps: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            local.advance(seconds)
+
+        job = job_on(
+            local, quotas=ten, sleep=sleep, poll=PollConfig(initial=10, max_interval=10, jitter=0)
+        )
+        for i in range(1000):
+            job.add_prompt(f"q{i}", max_tokens=20)
+        job.submit()
+        assert len(job.job_arns) == 10
+        before = job.calls["GetModelInvocationJob"] + job.calls["ListModelInvocationJobs"]
+        final = job.wait(events=queue)
+        polls = job.calls["GetModelInvocationJob"] + job.calls["ListModelInvocationJobs"] - before
+        assert final.status == "Completed" and final.is_terminal
+        assert len(sleeps) > 10  # many ten-second steps went by, each answered from the queue
+        assert sum(sleeps) < queue.safety_interval  # the end was learned from an event
+        assert polls == 1, (polls, len(sleeps))  # the first full step only
+        assert job.summary().succeeded == 1000
+        delete_event_queue(session, queue)

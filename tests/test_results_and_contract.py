@@ -273,3 +273,19 @@ def test_every_create_attempt_sends_one_token(session: Any, stubbed: tuple[Any, 
         job.wait()
     stub.assert_no_pending_responses()
     assert len(sent) == 4 and len(set(sent)) == 1 and sent[0] == job.plan().client_request_token
+
+
+def test_counts_are_never_the_figures_of_a_pass_stopped_early(local: LocalBedrock) -> None:
+    job = job_on(local)
+    for i in range(120):
+        job.add_prompt(f"q{i}", max_tokens=20)
+    results = job.run()
+    first = next(iter(results))  # an iteration stopped after one record
+    assert first.status == "succeeded"
+    assert results.counts == {"succeeded": 120, "errored": 0, "missing": 0}
+    inner: dict[str, int] = {}
+    for n, _ in enumerate(results):  # asked in the middle of a pass: a full pass of its own
+        if n == 5:
+            inner = results.counts
+    assert inner == results.counts == {"succeeded": 120, "errored": 0, "missing": 0}
+    assert results.usage.input_tokens > 0 and results.anomalies == []

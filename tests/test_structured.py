@@ -15,7 +15,7 @@ from bedrock_batch import BatchJob, ValidationError
 from bedrock_batch._structured import forced_tool, schema_of, validate
 from bedrock_batch.local import LocalBedrock, RecordContext
 
-from .conftest import job_on
+from .conftest import HAIKU, job_on
 
 PERSON = {
     "type": "object",
@@ -106,20 +106,46 @@ def test_structured_outputs_end_to_end_with_invalid_answers_retried(spec: Any) -
         assert all(r.status == "succeeded" and r.parsed is not None for r in job.results())
 
 
-def test_another_process_validates_with_the_schema_the_requests_carried(
-    local: LocalBedrock, session: Any
+@pytest.mark.parametrize(
+    ("model_id", "invocation_type", "mode", "n"),
+    [
+        (HAIKU, "InvokeModel", "auto", 100),
+        ("amazon.nova-lite-v1:0", "InvokeModel", "auto", 100),
+        (HAIKU, "Converse", "on_demand", 12),
+    ],
+    ids=["claude-batch", "nova-batch", "converse-on-demand"],
+)
+def test_the_emulated_models_answer_the_forced_tool_with_a_valid_nested_object(
+    model_id: str, invocation_type: str, mode: str, n: int
 ) -> None:
-    local.backend.responder = tool_responder({5})
-    job = job_on(local)
-    for i in range(100):
-        job.add_prompt(f"Describe person {i}", output_schema=Person)
-    job.run()
-    attached = BatchJob.attach(job.job_arn or "", session=session)
-    as_dicts = {r.record_id: r for r in attached.results()}
-    assert as_dicts["R0000000005"].status == "invalid_output"
-    assert isinstance(as_dicts["R0000000000"].parsed, dict)
-    as_models = {r.record_id: r for r in attached.results(output_model=Person)}
-    assert isinstance(as_models["R0000000000"].parsed, Person)
+    """No responder: Local Bedrock's own models call the forced tool with an object generated
+    from the schema the request carried; every answer parses into the nested pydantic model."""
+    with LocalBedrock(clock="manual") as local:
+        job = job_on(local, model_id, invocation_type=invocation_type, mode=mode)
+        for i in range(n):
+            job.add_prompt(f"Describe person {i}", max_tokens=300, output_schema=Person, key=i)
+        job.run()
+        results = list(job.results())
+        assert sorted(r.key for r in results) == list(range(n))
+        assert all(r.status == "succeeded" for r in results), [r.error for r in results][:3]
+        assert all(isinstance(r.parsed, Person) for r in results)
+        assert all(r.parsed.role in ("engineer", "designer", "manager") for r in results)  # type: ignore[union-attr]
+        assert job.summary().succeeded == n
+
+
+def test_another_process_validates_with_the_schema_the_requests_carried() -> None:
+    with LocalBedrock(clock="manual", responder=tool_responder({5})) as local:
+        job = job_on(local)
+        for i in range(100):
+            job.add_prompt(f"Describe person {i}", output_schema=Person)
+        job.run()
+        attached = BatchJob.attach(job.job_arn or "", session=local.session())
+        as_dicts = {r.record_id: r for r in attached.results()}
+        assert as_dicts["R0000000005"].status == "invalid_output"
+        assert isinstance(as_dicts["R0000000000"].parsed, dict)
+        as_models = {r.record_id: r for r in attached.results(output_model=Person)}
+        assert isinstance(as_models["R0000000000"].parsed, Person)
+        attached.close()
 
 
 def test_families_without_a_forced_tool_are_refused_when_added(local: LocalBedrock) -> None:
@@ -148,18 +174,21 @@ leaf_schemas = st.one_of(
     st.builds(lambda n: {"type": "string", "minLength": n, "maxLength": n + 3}, st.integers(0, 3)),
     st.builds(lambda vs: {"enum": vs}, st.lists(st.one_of(st.integers(0, 3), st.sampled_from(["a", "b"])), min_size=1, max_size=3)),
 )  # fmt: skip
-schemas = st.recursive(
-    leaf_schemas,
-    lambda inner: st.one_of(
+
+
+def _compound(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Arrays, objects and anyOf of smaller schemas (a named function: hypothesis inspects it)."""
+    return st.one_of(
         st.builds(lambda it, n: {"type": "array", "items": it, "maxItems": n}, inner, st.integers(0, 3)),
         st.builds(
             lambda props, req, extra: {"type": "object", "properties": props, "required": sorted(set(req) & set(props)), "additionalProperties": extra},
             st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3), st.lists(st.sampled_from(["a", "b", "c"])), st.booleans(),
         ),
         st.builds(lambda a, b: {"anyOf": [a, b]}, inner, inner),
-    ),
-    max_leaves=6,
-)  # fmt: skip
+    )  # fmt: skip
+
+
+schemas = st.recursive(leaf_schemas, _compound, max_leaves=6)
 values = st.recursive(
     st.none() | st.booleans() | st.integers(-8, 8) | st.floats(-8, 8, allow_nan=False) | st.sampled_from(["", "a", "b", "abcd", "abcdefgh"]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), inner, max_size=4),

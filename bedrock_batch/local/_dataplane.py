@@ -222,11 +222,18 @@ class DataPlane:
         self.seed = seed
         self.output_paths = output_paths
         self.shuffle_window = max(1, shuffle_window)
-        self._tmp = tempfile.TemporaryDirectory(prefix="local-bedrock-")
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None  # made by the first job
 
     def close(self) -> None:
         """Delete every temporary file."""
-        self._tmp.cleanup()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def _scratch(self) -> str:
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="local-bedrock-")
+        return self._tmp.name
 
     # -- Validating ------------------------------------------------------------------------
 
@@ -255,7 +262,7 @@ class DataPlane:
                 f"No .jsonl files were found at the input location {in_cfg['s3Uri']}."
             )
         name = job.model.display_name
-        tmpdir = tempfile.mkdtemp(dir=self._tmp.name, prefix=job.job_id)
+        tmpdir = tempfile.mkdtemp(dir=self._scratch(), prefix=job.job_id)
         out = split_s3_uri(out_cfg["s3Uri"]).join(job.job_id)
         work = JobWork([], tmpdir, random.Random(f"{self.seed}:{job.job_id}"), self.shuffle_window)
         work.out_bucket, work.out_prefix = out.bucket, out.key
