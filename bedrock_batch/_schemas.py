@@ -121,6 +121,64 @@ _ANTHROPIC_BLOCKS = frozenset(
 )
 
 
+_PLAIN_KEYS = frozenset(
+    {"anthropic_version", "max_tokens", "messages", "system", "temperature", "top_p", "top_k", "stop_sequences"}
+)  # fmt: skip
+_UNIT = (int, float)
+
+
+def _anthropic_plain(body: dict[str, Any], model: ModelInfo | None) -> bool:
+    """A shortcut for the common case: True only for a plain text conversation that
+    :func:`_anthropic` accepts (a property test holds it to that). False says nothing: the
+    full check then runs and finds the message."""
+    for key in body:
+        if key not in _PLAIN_KEYS:
+            return False
+    max_tokens = body.get("max_tokens")
+    if (
+        body.get("anthropic_version") != ANTHROPIC_VERSION
+        or type(max_tokens) is not int
+        or not 1 <= max_tokens <= (model.max_output_tokens if model else 64000)
+    ):
+        return False
+    messages = body.get("messages")
+    if type(messages) is not list or not messages:
+        return False
+    role = "user"
+    for msg in messages:
+        if type(msg) is not dict or len(msg) != 2 or msg.get("role") != role:
+            return False
+        content = msg.get("content")
+        if type(content) is list and content:
+            for block in content:
+                if type(block) is not dict or block.get("type") != "text":
+                    return False
+                text = block.get("text")
+                if type(text) is not str or not text:
+                    return False
+        elif type(content) is not str or not content:
+            return False
+        role = "assistant" if role == "user" else "user"
+    if len(body) == 3:
+        return True
+    system = body.get("system")
+    if system is not None and type(system) is not str and type(system) is not list:
+        return False
+    for key in ("temperature", "top_p"):
+        if key in body:
+            value = body[key]
+            if type(value) not in _UNIT or not 0 <= value <= 1:
+                return False
+    top_k = body.get("top_k", 0)
+    if type(top_k) is not int or top_k < 0:
+        return False
+    if "stop_sequences" in body:
+        stops = body["stop_sequences"]
+        if type(stops) is not list or any(type(s) is not str for s in stops):
+            return False
+    return not (model and model.exclusive_sampling and "temperature" in body and "top_p" in body)
+
+
 def _anthropic(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
     for key in ("anthropic_version", "max_tokens", "messages"):
         if key not in body:
@@ -252,7 +310,11 @@ def _anthropic_tool_choice(choice: Any, names: list[str], thinking: Any) -> str 
 
 
 def _anthropic_block(block: Any, where: str) -> str | None:
-    if not isinstance(block, dict) or block.get("type") not in _ANTHROPIC_BLOCKS:
+    if (
+        not isinstance(block, dict)
+        or not isinstance(block.get("type"), str)
+        or block["type"] not in _ANTHROPIC_BLOCKS
+    ):
         return f"{where}: Input tag does not match any of the expected block types"
     if block["type"] == "text" and (not isinstance(block.get("text"), str) or not block["text"]):
         return f"{where}.text: text content blocks must be non-empty"
@@ -645,6 +707,8 @@ def check_model_input(
     else:
         kind = family
     if kind is None:
+        return None
+    if kind == "anthropic" and _anthropic_plain(model_input, model):
         return None
     try:
         return _CHECKS[kind](model_input, model)

@@ -149,6 +149,17 @@ def test_embedding_builder_passes_check(text: str, dims: int | None, norm: bool 
     assert check_model_input(body, "titan-embed-text") is None
 
 
+KNOWN_KEYS = [
+    "anthropic_version", "max_tokens", "messages", "role", "content", "type", "text", "source", "media_type", "data",
+    "id", "name", "input", "tool_use_id", "system", "temperature", "top_p", "top_k", "stop_sequences", "tools",
+    "tool_choice", "input_schema", "thinking", "inputText", "textGenerationConfig", "maxTokenCount", "inputImage",
+    "embeddingConfig", "outputEmbeddingLength", "dimensions", "normalize", "prompt", "max_gen_len", "schemaVersion",
+    "inferenceConfig", "maxTokens", "max_new_tokens", "toolConfig", "toolSpec", "inputSchema", "json", "toolChoice",
+    "tool", "image", "format", "bytes", "s3Location", "uri", "video", "document", "toolUse", "toolResult", "toolUseId",
+    "additionalModelRequestFields", "outputConfig", "embeddingTypes", "topP", "stopSequences",
+]  # fmt: skip
+
+
 @given(body=st.dictionaries(st.text(max_size=10), st.integers() | st.text(max_size=5), max_size=4))
 def test_checks_never_crash_and_flag_arbitrary_bodies(body: dict[str, Any]) -> None:
     for family in (
@@ -162,6 +173,39 @@ def test_checks_never_crash_and_flag_arbitrary_bodies(body: dict[str, Any]) -> N
     ):
         result = check_model_input(body, family)  # type: ignore[arg-type]
         assert result is None or isinstance(result, str)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 70000) | st.floats(allow_nan=False) | st.text(max_size=4)
+    | st.sampled_from(["user", "assistant", "text", "image", "tool_use", "tool_result", "base64", "image/png", "bedrock-2023-05-31"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KNOWN_KEYS), inner, max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+BASES: dict[str, dict[str, Any]] = {
+    "anthropic": {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]},
+    "titan-text": {"inputText": "x"},
+    "titan-embed-text": {"inputText": "x"},
+    "titan-embed-image": {"inputText": "x"},
+    "llama": {"prompt": "x"},
+    "mistral": {"prompt": "x"},
+    "nova": {"messages": [{"role": "user", "content": [{"text": "x"}]}]},
+    "converse": {"messages": [{"role": "user", "content": [{"text": "x"}]}]},
+}  # fmt: skip
+
+
+@given(st.dictionaries(st.sampled_from(KNOWN_KEYS), json_values, max_size=4), st.sampled_from(sorted(BASES)), st.booleans())  # fmt: skip
+def test_checks_never_crash_on_nested_json(
+    overlay: dict[str, Any], family: str, on_demand: bool
+) -> None:
+    """Any JSON at the keys the checkers look at, over a valid body of the family (so the
+    checks get past the required fields), gives a message or None, never an exception."""
+    body = {**BASES[family], **overlay}
+    kind = "Converse" if family == "converse" else "InvokeModel"
+    fam = None if family == "converse" else family
+    result = check_model_input(body, fam, invocation_type=kind, on_demand=on_demand)  # type: ignore[arg-type]
+    assert result is None or isinstance(result, str)
 
 
 def test_s3uri_parse_and_join() -> None:
