@@ -22,14 +22,13 @@ import asyncio
 import functools
 import inspect
 import logging
-import random
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ._errors import PollTimeoutError, ServiceError
-from ._polling import PollConfig
+from ._polling import Pacer, PollConfig
 from ._status import BatchStatus
 
 __all__ = ["DEFAULT_WORKERS", "Runner", "Sleep", "default_executor", "poll_until_terminal"]
@@ -91,14 +90,6 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-def interval(config: PollConfig, attempt: int) -> float:
-    """The pause after poll number ``attempt`` (1-based): the same capped exponential backoff
-    and jitter as the blocking ``wait()``."""
-    base = config.initial * 2.0 ** max(0, attempt - 1)
-    jitter = random.uniform(0, config.jitter) if config.jitter else 0.0
-    return float(min(config.max_interval, base + jitter))
-
-
 async def poll_until_terminal(
     get: Callable[[], Awaitable[BatchStatus]],
     config: PollConfig,
@@ -117,10 +108,10 @@ async def poll_until_terminal(
     loop = asyncio.get_running_loop()
     started = loop.time()
     idle = 0.0
-    attempt = 0
+    pacer = Pacer(config)
     last: BatchStatus | None = None
     while True:
-        attempt += 1
+        status: BatchStatus | None = None
         try:
             status = await get()
         except ServiceError as err:
@@ -139,7 +130,7 @@ async def poll_until_terminal(
         if config.timeout is not None and spent >= config.timeout:
             arn = (last.job_arn if last else None) or "the job"
             raise PollTimeoutError(arn, last.status if last else "unknown", idle)
-        pause = interval(config, attempt)
+        pause = pacer.next(status)
         if config.timeout is not None:
             pause = max(0.0, min(pause, config.timeout - spent))
         await sleep(pause)

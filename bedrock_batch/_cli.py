@@ -1,559 +1,352 @@
-"""The ``bedrock-batch`` command line: run a whole job, the demo, and Local Bedrock's server.
+"""The ``bedrock-batch`` command line: the parser, the exit codes and the error boundary.
 
-Exit codes: 0 success; 2 bad usage; 3 invalid input (nothing was uploaded or created);
-4 the job ended Failed, Expired or Stopped; 5 an AWS call failed; 6 waiting timed out;
-130 interrupted (the job keeps running).
+Exit codes: 0 success; 1 an unexpected error (a bug: ``--debug`` shows the traceback);
+2 bad usage or set-up (a flag, a file or folder, the region, credentials, profile, an S3 URI);
+3 invalid input records (nothing was uploaded or created); 4 the batch ended Failed, Expired or
+Stopped; 5 an AWS call failed; 6 waiting timed out; 7 the batch has not finished (pass
+``--partial`` to read what there is); 8 the batch already ended (nothing to stop); 130
+interrupted (the batch keeps running); 141 the reader of stdout went away (``| head``).
+
+This module imports only the standard library: ``bedrock-batch --help`` stays fast and
+loads no boto3. The commands live in ``_cli_commands``, the output helpers in ``_cli_output``.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import logging
+import os
 import sys
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
-import attrs
+__all__ = ["CliError", "main"]
 
-from ._errors import BatchError, JobFailedError, PollTimeoutError, ServiceError, ValidationError
-from ._job import BatchJob
-from ._polling import PollConfig
-from ._s3uri import S3Uri
-
-__all__ = ["main"]
-
-EXIT_OK, EXIT_USAGE, EXIT_INVALID, EXIT_JOB_FAILED, EXIT_SERVICE, EXIT_TIMEOUT, EXIT_INTERRUPTED = (
-    0,
-    2,
-    3,
-    4,
-    5,
-    6,
-    130,
-)
+EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_INVALID, EXIT_JOB_FAILED, EXIT_SERVICE = 0, 1, 2, 3, 4, 5
+EXIT_TIMEOUT, EXIT_NOT_FINISHED, EXIT_ENDED, EXIT_INTERRUPTED, EXIT_PIPE = 6, 7, 8, 130, 141
 
 DEMO_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 DEMO_ROLE = "arn:aws:iam::123456789012:role/BedrockBatchDemo"
-_TOPICS = [
-    "仏教", "神道", "茶道", "華道", "書道", "武道", "着物", "和食", "温泉", "桜",
-    "富士山", "京都", "歌舞伎", "能楽", "相撲", "俳句", "祭り", "正月", "庭園", "城",
-]  # fmt: skip
-_ASPECTS = [
-    "儀式の意味", "歴史", "地域による違い", "現代での役割", "作法",
-    "代表的な例", "季節との関係", "海外での評価", "よくある誤解", "学び方",
-]  # fmt: skip
-_ASKS = ["を教えてください。", "を簡単に説明してください。", "を初心者向けに解説してください。",
-         "を三つのポイントでまとめてください。", "を歴史的な背景とともに説明してください。"]  # fmt: skip
+STATUSES = (
+    "Submitted", "Validating", "Scheduled", "InProgress", "Stopping", "Completed",
+    "PartiallyCompleted", "Failed", "Stopped", "Expired",
+)  # fmt: skip
 
-
-def demo_questions(n: int = 1000) -> Iterator[tuple[str, dict[str, str], str]]:
-    """(record id, key, question): generated questions about Japan, as in the walkthrough."""
-    count = 0
-    for ask in _ASKS:
-        for aspect in _ASPECTS:
-            for topic in _TOPICS:
-                if count >= n:
-                    return
-                count += 1
-                yield (
-                    f"JP{count:04d}",
-                    {"topic": topic, "aspect": aspect},
-                    f"日本の{topic}における{aspect}{ask}",
-                )
-
-
-def _local(args: argparse.Namespace, **kwargs: Any) -> Any:
-    from .local import LocalBedrock
-
-    return LocalBedrock(seed=getattr(args, "seed", 0), **kwargs)
-
-
-def _make_buckets(session: Any, *uris: str) -> None:
-    s3 = session.client("s3")
-    for uri in uris:
-        try:
-            bucket = S3Uri.parse(uri).bucket
-        except ValueError:
-            continue  # BatchJob.plan() reports the bad URI with the other problems
-        with contextlib.suppress(Exception):
-            s3.create_bucket(Bucket=bucket)
-
-
-def _print_results(job: BatchJob, show: int) -> None:
-    for shown, r in enumerate(job.results()):
-        if shown >= show:
-            break
-        print(
-            f"\n[{r.record_id}] key={r.key} status={r.status} tokens={r.usage.input_tokens}+{r.usage.output_tokens}"
-        )
-        print(f"  Q: {_question(r.model_input)}")
-        print(f"  A: {(r.text or (r.error and r.error.message) or '')[:160]}")
-
-
-def _question(model_input: Any) -> str:
-    from ._schemas import input_text
-
-    return input_text(model_input).strip()[:160]
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    """The walkthrough: 1,000 questions about Japan to Claude 3 Haiku on embedded Local Bedrock."""
-    with _local(args) as local:
-        session = local.session()
-        _make_buckets(session, "s3://demo-bucket/")
-        job = BatchJob(
-            DEMO_MODEL,
-            DEMO_ROLE,
-            "s3://demo-bucket/batch/input/",
-            "s3://demo-bucket/batch/output/",
-            session=session,
-            poll=PollConfig(initial=0.05, max_interval=0.25, jitter=0.05),
-        )
-        for record_id, key, question in demo_questions(args.records):
-            job.add_prompt(question, max_tokens=1024, record_id=record_id, key=key)
-        print("Plan:", job.plan(), sep="\n")
-        desc = job.submit()
-        print(f"\nSubmitted {desc.job_arn}")
-        job.wait(progress=not args.quiet)
-        print("\nSummary:", job.summary(), sep="\n")
-        _print_results(job, args.show)
-    return EXIT_OK
-
-
-def _session(args: argparse.Namespace) -> Any:
-    import boto3
-
-    return boto3.Session(region_name=args.region, profile_name=args.profile)
-
-
-def _out(args: argparse.Namespace, data: Any, text: str) -> None:
-    print(json.dumps(data, ensure_ascii=False, default=str) if args.json else text)
-
-
-def _status_dict(status: Any) -> dict[str, Any]:
-    return {
-        "status": status.status,
-        "jobArns": status.job_arns,
-        "pending": status.pending,
-        "totalRecordCount": status.total_records,
-        "processedRecordCount": status.processed_records,
-        "successRecordCount": status.succeeded_records,
-        "errorRecordCount": status.errored_records,
-        "message": status.message,
-    }
-
-
-def _status_text(status: Any) -> str:
-    lines = [
-        f"{status.status}: {status.processed_records or 0}/{status.total_records or 0} records, {status.errored_records or 0} errors"
-    ]
-    lines += [
-        f"  {j.job_arn}  {j.status}  {j.processed_records or 0}/{j.total_records or 0}"
-        for j in status.jobs
-    ]
-    if status.pending:
-        lines.append(f"  {status.pending} job(s) waiting for a free slot")
-    if status.message:
-        lines.append(f"  message: {status.message}")
-    return "\n".join(lines)
-
-
-def _build_job(args: argparse.Namespace, session: Any) -> BatchJob:
-    fast = (
-        PollConfig(initial=0.05, max_interval=0.25, jitter=0.05)
-        if getattr(args, "local", False)
-        else None
-    )
-    job = BatchJob(
-        args.model,
-        args.role,
-        args.input_uri,
-        args.output_uri,
-        session=session,
-        invocation_type=args.invocation_type,
-        job_name=args.job_name,
-        timeout_hours=args.timeout_hours,
-        mode=args.mode,
-        poll=fast,
-    )
-    job.add_jsonl(args.input)
-    return job
-
-
-def _summary_dict(summary: Any) -> dict[str, Any]:
-    return {
-        "status": summary.status,
-        "records": summary.total,
-        "succeeded": summary.succeeded,
-        "errored": summary.errored,
-        "missing": summary.missing,
-        "inputTokens": summary.usage.input_tokens,
-        "outputTokens": summary.usage.output_tokens,
-        "costUsd": summary.cost_usd,
-        "consistent": summary.consistent,
-        "discrepancies": list(summary.discrepancies),
-        "anomalies": [str(a) for a in summary.anomalies],
-    }
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    """Run a whole job from a JSONL file and write the joined results."""
-    with contextlib.ExitStack() as stack:
-        if args.local:
-            local = stack.enter_context(_local(args))
-            session = local.session()
-            _make_buckets(session, args.input_uri, args.output_uri)
-        else:
-            session = _session(args)
-        job = _build_job(args, session)
-        print(job.plan(), file=sys.stderr)
-        status = job.submit()
-        print(f"submitted {', '.join(status.job_arns) or 'on demand'}", file=sys.stderr)
-        if args.no_wait:
-            print(json.dumps({"jobArns": status.job_arns}))
-            return EXIT_OK
-        job.wait(progress=not args.quiet)
-        counts = job.results().to_jsonl(args.output)
-        summary = job.summary()
-        if args.json:
-            print(
-                json.dumps(
-                    {
-                        "jobArn": status.job_arn,
-                        "jobArns": job.job_arns,
-                        "output": args.output,
-                        "counts": counts,
-                        "consistent": summary.consistent,
-                    }
-                )
-            )
-        else:
-            print(summary)
-            print(f"wrote {sum(counts.values())} results to {args.output}", file=sys.stderr)
-    return EXIT_OK
-
-
-def cmd_plan(args: argparse.Namespace) -> int:
-    """Check a JSONL file and the job parameters; print what submit would do."""
-    plan = _build_job(args, _session(args)).plan()
-    data = {
-        "mode": plan.mode,
-        "records": plan.records,
-        "bytes": plan.bytes,
-        "jobs": [
-            {"name": p.job_name, "records": p.records, "files": len(p.shards), "input": p.input_uri}
-            for p in plan.parts
-        ],
-        "quotas": attrs.asdict(plan.quotas),
-        "quotaSource": plan.quota_source,
-        "estimatedInputTokens": plan.estimated_input_tokens,
-        "maxOutputTokens": plan.max_output_tokens,
-        "costUsd": {
-            "batch": plan.cost.batch,
-            "onDemand": plan.cost.on_demand,
-            "pricesAsOf": plan.cost.prices_as_of,
-        },
-    }
-    _out(args, data, str(plan))
-    return EXIT_OK
-
-
-def cmd_submit(args: argparse.Namespace) -> int:
-    """Upload a JSONL file and create the job(s); prints the job ARNs."""
-    status = _build_job(args, _session(args)).submit()
-    _out(args, _status_dict(status), "\n".join(status.job_arns) or "answered on demand")
-    return EXIT_OK
-
-
-def _attach(args: argparse.Namespace) -> BatchJob:
-    return BatchJob.attach(args.job_arn, session=_session(args))
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    """Show a batch's status (any of its job ARNs)."""
-    status = _attach(args).describe()
-    _out(args, _status_dict(status), _status_text(status))
-    return EXIT_OK
-
-
-def cmd_wait(args: argparse.Namespace) -> int:
-    """Wait for a batch to end."""
-    status = _attach(args).wait(progress=not args.quiet and not args.json, timeout=args.timeout)
-    _out(args, _status_dict(status), _status_text(status))
-    return EXIT_OK
-
-
-def cmd_results(args: argparse.Namespace) -> int:
-    """Write a batch's joined results (one JSON line per input record)."""
-    job = _attach(args)
-    if args.output == "-":
-        results = job.results()
-        for r in results:
-            print(json.dumps(r.to_dict(), ensure_ascii=False, default=str))
-        counts = results.counts
-    else:
-        counts = job.results().to_jsonl(args.output)
-        _out(
-            args,
-            {"output": args.output, "counts": counts},
-            f"wrote {sum(counts.values())} results to {args.output}: {counts}",
-        )
-    return EXIT_OK
-
-
-def cmd_stop(args: argparse.Namespace) -> int:
-    """Stop a batch's running jobs (processed records keep their outputs)."""
-    job = _attach(args)
-    job.stop()
-    _out(args, {"stopped": job.job_arns}, f"stopping {', '.join(job.job_arns)}")
-    return EXIT_OK
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    """List model invocation jobs, newest first."""
-    from ._bedrock import iter_jobs
-
-    bedrock = _session(args).client("bedrock")
-    jobs = []
-    for n, d in enumerate(iter_jobs(bedrock, status=args.status, name_contains=args.name_contains)):
-        if n >= args.max:
-            break
-        jobs.append(d)
-    data = [
-        {
-            "jobArn": d.job_arn,
-            "jobName": d.job_name,
-            "status": d.status,
-            "modelId": d.model_id,
-            "submitTime": d.submit_time,
-        }
-        for d in jobs
-    ]
-    text = "\n".join(f"{d.job_arn}  {d.status:<18} {d.job_name}" for d in jobs) or "no jobs"
-    _out(args, data, text)
-    return EXIT_OK
-
-
-def cmd_retry(args: argparse.Namespace) -> int:
-    """Run a batch's errored and missing records again."""
-    job = _attach(args)
-    n = job.retry(retryable_only=args.retryable_only)
-    if args.wait and n:
-        job.wait(progress=not args.quiet and not args.json)
-    _out(args, {"retried": n, "jobArns": job.job_arns}, f"retrying {n} record(s)")
-    return EXIT_OK
-
-
-def cmd_attach(args: argparse.Namespace) -> int:
-    """Show what a batch holds: its jobs, records and summary."""
-    job = _attach(args)
-    summary = job.summary()
-    _out(args, {"jobArns": job.job_arns, **_summary_dict(summary)}, str(summary))
-    return EXIT_OK
-
-
-def cmd_iam_policy(args: argparse.Namespace) -> int:
-    """Print the service role's trust and permissions policies and the caller's policy."""
-    from .iam import policies
-
-    docs = policies(
-        args.model,
-        args.input_uri,
-        args.output_uri,
-        account_id=args.account,
-        region=args.region or "us-east-1",
-        role_arn=args.role,
-        routed_regions=args.routed_region or None,
-        kms_key_arn=args.kms_key_arn,
-    )
-    print(json.dumps(docs if args.json or not args.only else docs[args.only], indent=2))
-    return EXIT_OK
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve Local Bedrock on one loopback endpoint until interrupted."""
-    from .local._serve_cli import run
-
-    return run(args)
-
-
-EXAMPLES = f"""examples:
-  bedrock-batch demo                                   # the walkthrough, offline
-  bedrock-batch run questions.jsonl --local --model {DEMO_MODEL} \\
-      --role {DEMO_ROLE} --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/
-  bedrock-batch plan questions.jsonl --model ... --role ... --input-uri ... --output-uri ... --json
-  bedrock-batch submit questions.jsonl --model ... --role ... --input-uri ... --output-uri ...
-  bedrock-batch status arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123def456
-  bedrock-batch wait ARN && bedrock-batch results ARN --output results.jsonl
-  bedrock-batch retry ARN --retryable-only --wait
-  bedrock-batch iam-policy --model us.{DEMO_MODEL} --account 123456789012 \\
-      --region us-east-1 --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/
-  bedrock-batch local serve --port 4566                # then AWS_ENDPOINT_URL=http://127.0.0.1:4566
-
-exit codes: 0 ok, 2 bad usage, 3 invalid input (nothing uploaded or created), 4 a job ended
-Failed/Expired/Stopped, 5 an AWS call failed, 6 waiting timed out, 130 interrupted
+EXIT_CODES = """exit codes:
+  0 ok; 1 unexpected error (--debug shows a traceback); 2 bad usage or set-up (flag, file,
+  folder, region, credentials, profile, S3 URI); 3 invalid records (nothing uploaded or
+  created); 4 the batch ended Failed/Expired/Stopped; 5 an AWS call failed; 6 waiting timed
+  out; 7 the batch has not finished (--partial reads it anyway); 8 the batch already ended;
+  130 interrupted (the batch keeps running); 141 stdout closed (e.g. | head)
 """
+
+ARN = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123def456"
+JOB = "--model-id MODEL --role-arn ROLE --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/"  # fmt: skip
+EXAMPLES: dict[str, str] = {
+    "demo": "bedrock-batch demo                       # 1,000 questions, offline, synthetic answers\n"
+    "bedrock-batch demo --records 200 --show 5",
+    "run": f"bedrock-batch run questions.jsonl --local --model-id {DEMO_MODEL} \\\n"
+    f"    --role-arn {DEMO_ROLE} --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/\n"
+    f"bedrock-batch run questions.jsonl {JOB} --output results.parquet",
+    "plan": f"bedrock-batch plan questions.jsonl {JOB}\n"
+    f"bedrock-batch plan questions.jsonl {JOB} --json",
+    "submit": f"bedrock-batch submit questions.jsonl {JOB} --tags team=search project=faq\n"
+    "# prints the batch's handle (its state URI) and its job ARNs",
+    "status": f"bedrock-batch status {ARN}\n"
+    "bedrock-batch status s3://my-bucket/in/BATCH/bedrock-batch.json --json",
+    "wait": "bedrock-batch wait HANDLE && bedrock-batch results HANDLE --output results.jsonl\n"
+    "bedrock-batch wait HANDLE --timeout 3600 --poll-interval 30",
+    "results": "bedrock-batch results HANDLE --output results.csv\n"
+    "bedrock-batch results HANDLE --output results.parquet --force\n"
+    "bedrock-batch results HANDLE --output - | head\n"
+    "bedrock-batch results HANDLE --partial --output so-far.jsonl   # before the batch ends",
+    "summary": "bedrock-batch summary HANDLE\nbedrock-batch summary HANDLE --partial --json",
+    "stop": "bedrock-batch stop HANDLE\nbedrock-batch retry HANDLE --wait   # later: run the rest",
+    "list": "bedrock-batch list --status-equals InProgress\n"
+    "bedrock-batch list --name-contains faq --max-results 10 --json",
+    "retry": "bedrock-batch retry HANDLE --wait\nbedrock-batch retry HANDLE --retryable-only",
+    "attach": "bedrock-batch attach HANDLE\nbedrock-batch attach HANDLE --json",
+    "iam-policy": f"bedrock-batch iam-policy --model-id us.{DEMO_MODEL} --account 123456789012 \\\n"
+    "    --region us-east-1 --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/\n"
+    "bedrock-batch iam-policy ... --only trust --json\n"
+    "bedrock-batch iam-policy --events --queue-arn QUEUE_ARN --rule-arn RULE_ARN",
+}
+
+
+class CliError(Exception):
+    """A mistake the user can fix: one line on stderr and ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``prog: error: … (see prog --help)``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _globals(p: argparse.ArgumentParser, *, top: bool) -> None:
+    """Options accepted before and after the subcommand (the subcommand's win)."""
+    kw: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
+    p.add_argument("--region", help="AWS region (default: AWS_REGION, the profile's)", **kw)
+    p.add_argument("--profile", help="AWS profile from your AWS config", **kw)
+    p.add_argument(
+        "--endpoint-url", help="send every AWS call here (as AWS_ENDPOINT_URL does)", **kw
+    )
+    p.add_argument("--debug", action="store_true", help="log everything; tracebacks", **kw)
+    v_kw = {"default": argparse.SUPPRESS} if not top else {"default": 0}
+    p.add_argument("-v", "--verbose", action="count", help="log more (-vv: everything)", **v_kw)
 
 
 def _job_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="JSONL file of {recordId, modelInput} lines")
-    p.add_argument("--model", required=True, help="model id, inference-profile id or ARN")
-    p.add_argument("--role", required=True, help="service role ARN")
-    p.add_argument("--input-uri", required=True, help="S3 prefix for the inputs")
-    p.add_argument("--output-uri", required=True, help="S3 prefix Bedrock writes to")
-    p.add_argument("--invocation-type", default="InvokeModel", choices=["InvokeModel", "Converse"])
     p.add_argument(
-        "--mode",
-        default="auto",
-        choices=["auto", "batch", "on_demand"],
-        help="below the minimum: auto runs on demand",
+        "--model-id", "--model", dest="model", required=True,
+        help="model id, inference-profile id or ARN",
+    )  # fmt: skip
+    p.add_argument(
+        "--role-arn", "--role", dest="role", required=True,
+        help="the service role Bedrock assumes (see iam-policy)",
+    )  # fmt: skip
+    p.add_argument("--input-uri", required=True, help="S3 prefix the inputs are uploaded to")
+    p.add_argument("--output-uri", required=True, help="S3 prefix Bedrock writes outputs to")
+    p.add_argument(
+        "--invocation-type", default="InvokeModel", choices=["InvokeModel", "Converse"],
+        help="how Bedrock calls the model (default InvokeModel)",
+    )  # fmt: skip
+    p.add_argument(
+        "--mode", default="auto", choices=["auto", "batch", "on_demand"],
+        help="auto: batches below the model's minimum run on demand (default)",
+    )  # fmt: skip
+    p.add_argument("--job-name", help="the Bedrock job's name (default: derived from content)")
+    p.add_argument("--timeout-hours", type=int, help="Bedrock's job timeout (24-168)")
+    p.add_argument(
+        "--tags", nargs="+", metavar="KEY=VALUE", default=[], help="tags on every job created"
     )
-    p.add_argument("--job-name")
-    p.add_argument("--timeout-hours", type=int)
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--region", help="AWS region (default: the session's)")
-    p.add_argument("--profile", help="AWS profile")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+def _wait_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--poll-interval", type=float, help="first seconds between polls (adapts)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="bedrock-batch",
-        description="Amazon Bedrock batch inference, end to end. AWS_ENDPOINT_URL is honoured (e.g. Local Bedrock).",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def _handle(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "handle",
+        metavar="HANDLE",
+        help="a job ARN of the batch, or its state URI (s3://…/bedrock-batch.json) from submit",
     )
-    p.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
-    sub = p.add_subparsers(dest="command", required=True)
 
-    def cmd(name: str, fn: Any, help_text: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(
-            name,
-            help=help_text,
-            description=help_text,
-            epilog=EXAMPLES,
+
+def _output(p: argparse.ArgumentParser, default: str | None) -> None:
+    p.add_argument(
+        "--output", default=default,
+        help="file (.jsonl, .csv, .parquet) or - for stdout"
+        + (f" (default {default})" if default else ""),
+    )  # fmt: skip
+    p.add_argument(
+        "--format", choices=["jsonl", "csv", "parquet"], help="override the file's extension"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+
+def parser(local_serve: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``local serve``'s flags only with ``local_serve`` (they import
+    the emulator)."""
+    p = Parser(
+        prog="bedrock-batch",
+        description="Amazon Bedrock batch inference, end to end. "
+        "AWS_ENDPOINT_URL and --endpoint-url are honoured (e.g. Local Bedrock).",
+        epilog="examples:\n  " + "\n  ".join(EXAMPLES["demo"].splitlines()[:1])
+        + "\n  bedrock-batch run --help    # and every command's own examples\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    _globals(p, top=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def cmd(name: str, help_text: str, parent: Any = sub) -> argparse.ArgumentParser:
+        examples = "\n  ".join(EXAMPLES[name].splitlines())
+        sp: argparse.ArgumentParser = parent.add_parser(
+            name, help=help_text, description=help_text,
+            epilog=f"examples:\n  {examples}\n\n{EXIT_CODES}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        sp.set_defaults(func=fn)
+        )  # fmt: skip
+        sp.set_defaults(func=name)
+        _globals(sp, top=False)
+        if name != "serve":
+            sp.add_argument("--json", action="store_true", help="JSON output (camelCase keys)")
         return sp
 
-    d = cmd(
-        "demo",
-        cmd_demo,
-        "the walkthrough (1,000 questions about Japan to Claude 3 Haiku) on an embedded Local Bedrock",
-    )
-    d.add_argument("--records", type=int, default=1000)
-    d.add_argument("--show", type=int, default=3, help="joined results to print")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d = cmd("demo", "the walkthrough: 1,000 questions to Claude 3 Haiku on Local Bedrock")
+    d.add_argument("--records", type=int, default=1000, help="how many questions (default 1000)")
+    d.add_argument("--show", type=int, default=3, help="joined results to print (default 3)")
+    d.add_argument("--seed", type=int, default=0, help="Local Bedrock's random seed")
+    d.add_argument(
+        "--time-scale", type=float, default=100.0,
+        help="emulated seconds per real second (default 100: about 5 s in all)",
+    )  # fmt: skip
+    d.add_argument("--quiet", action="store_true", help="no progress display")
 
-    r = cmd("run", cmd_run, "run a whole batch from a JSONL file and write joined results")
+    r = cmd("run", "run a whole batch from a JSONL file and write the joined results")
     _job_args(r)
-    _common(r)
-    r.add_argument(
-        "--output", default="results.jsonl", help="where joined results go (default results.jsonl)"
-    )
+    _output(r, "results.jsonl")
+    _wait_args(r)
     r.add_argument("--local", action="store_true", help="run on an embedded Local Bedrock")
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--no-wait", action="store_true", help="submit and print the job ARNs")
+    r.add_argument("--seed", type=int, default=0, help="Local Bedrock's seed (with --local)")
+    r.add_argument("--no-wait", action="store_true", help="submit, print the handle, return")
+    sp = cmd("plan", "check a JSONL file and the parameters; show what submit would do")
+    _job_args(sp)
+    sp = cmd("submit", "upload and create the job(s); print the batch's handle and job ARNs")
+    _job_args(sp)
 
-    for name, fn, text in (
-        (
-            "plan",
-            cmd_plan,
-            "check a JSONL file and parameters; show what submit would do (no side effects)",
-        ),
-        ("submit", cmd_submit, "upload and create the job(s); print the job ARNs"),
+    for name, text in (
+        ("status", "show a batch's status, judged by each record's latest attempt"),
+        ("stop", "stop a running batch (processed records keep their outputs)"),
+        ("attach", "show a batch's jobs and status, and its summary once it has ended"),
     ):
-        sp = cmd(name, fn, text)
-        _job_args(sp)
-        _common(sp)
-
-    for name, fn, text in (
-        ("status", cmd_status, "show a batch's status"),
-        ("stop", cmd_stop, "stop a batch's running jobs"),
-        ("attach", cmd_attach, "show a batch's jobs, records and reconciled summary"),
-    ):
-        sp = cmd(name, fn, text)
-        sp.add_argument("job_arn", help="any job ARN of the batch")
-        _common(sp)
-    w = cmd("wait", cmd_wait, "wait for a batch to end")
-    w.add_argument("job_arn")
-    w.add_argument("--timeout", type=float, help="seconds")
-    _common(w)
-    res = cmd("results", cmd_results, "write joined results, one JSON line per input record")
-    res.add_argument("job_arn")
-    res.add_argument("--output", default="results.jsonl", help="file, or - for stdout")
-    _common(res)
-    rt = cmd("retry", cmd_retry, "run errored and missing records again")
-    rt.add_argument("job_arn")
-    rt.add_argument("--retryable-only", action="store_true")
+        _handle(cmd(name, text))
+    w = cmd("wait", "wait for a batch to end (exit 0 only when it completed)")
+    _handle(w)
+    w.add_argument("--timeout", type=float, help="give up after this many seconds (exit 6)")
+    _wait_args(w)
+    res = cmd("results", "write joined results, one row per input record")
+    _handle(res)
+    _output(res, "results.jsonl")
+    res.add_argument("--partial", action="store_true", help="read a batch that has not ended")
+    sm = cmd("summary", "counts, tokens and cost, reconciled with Bedrock's manifests")
+    _handle(sm)
+    sm.add_argument("--partial", action="store_true", help="summarise a batch not ended yet")
+    rt = cmd("retry", "run errored and missing records again")
+    _handle(rt)
+    rt.add_argument("--retryable-only", action="store_true", help="only errors marked retryable")
     rt.add_argument("--wait", action="store_true", help="wait for the retry to finish")
-    _common(rt)
-    ls = cmd("list", cmd_list, "list model invocation jobs, newest first")
-    ls.add_argument("--status")
-    ls.add_argument("--name-contains")
-    ls.add_argument("--max", type=int, default=50)
-    _common(ls)
-    iam = cmd(
-        "iam-policy", cmd_iam_policy, "print the IAM trust and permissions policies a batch needs"
-    )
-    iam.add_argument("--model", required=True)
-    iam.add_argument("--input-uri", required=True)
-    iam.add_argument("--output-uri", required=True)
-    iam.add_argument("--account", required=True, help="12-digit account id")
-    iam.add_argument("--role", help="the service role's ARN (for the caller's iam:PassRole)")
+    _wait_args(rt)
+    ls = cmd("list", "list model invocation jobs, newest first")
+    ls.add_argument(
+        "--status-equals", "--status", dest="status", choices=STATUSES, metavar="STATUS",
+        help="only jobs in this status: " + ", ".join(STATUSES),
+    )  # fmt: skip
+    ls.add_argument("--name-contains", help="only jobs whose name contains this")
+    ls.add_argument(
+        "--max-results", "--max", dest="max", type=int, default=50,
+        help="at most this many jobs (default 50)",
+    )  # fmt: skip
+    iam = cmd("iam-policy", "print the IAM policies a batch needs (role trust, role, caller)")
+    iam.add_argument("--model-id", "--model", dest="model", help="model or inference-profile id")
+    iam.add_argument("--input-uri", help="S3 prefix of the inputs")
+    iam.add_argument("--output-uri", help="S3 prefix of the outputs")
+    iam.add_argument("--account", help="your 12-digit AWS account id")
+    iam.add_argument("--role-arn", "--role", dest="role", help="the service role (for PassRole)")
     iam.add_argument(
-        "--routed-region", action="append", help="a region the inference profile routes to (repeat)"
-    )
-    iam.add_argument("--kms-key-arn")
+        "--routed-region", action="append", default=[],
+        help="a region the inference profile routes to (repeat; default: a built-in table)",
+    )  # fmt: skip
+    iam.add_argument("--kms-key-arn", help="the KMS key that encrypts the outputs")
+    iam.add_argument(
+        "--extra-read-prefix", action="append", default=[], metavar="S3_URI",
+        help="more S3 content the records reference (repeat); Nova models get videos/ beside "
+        "the inputs by default",
+    )  # fmt: skip
     iam.add_argument(
         "--only", choices=["trust", "permissions", "caller"], help="print one document"
     )
-    _common(iam)
+    iam.add_argument(
+        "--events", action="store_true",
+        help="print the SQS queue policy that lets an EventBridge rule feed the queue",
+    )  # fmt: skip
+    iam.add_argument("--queue-arn", help="the SQS queue (with --events)")
+    iam.add_argument("--rule-arn", help="the EventBridge rule (with --events)")
 
-    loc = sub.add_parser("local", help="Local Bedrock, the offline emulator")
-    lsub = loc.add_subparsers(dest="local_command", required=True)
+    loc = sub.add_parser("local", help="Local Bedrock, the offline emulator (local serve)")
+    lsub = loc.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
     s = lsub.add_parser(
-        "serve",
-        help="serve S3, Bedrock, bedrock-runtime and Service Quotas on one loopback endpoint",
-    )
-    from .local._serve_cli import add_arguments
+        "serve", help="serve S3, Bedrock, bedrock-runtime and Service Quotas on one endpoint",
+        description="Serve Local Bedrock (S3, Bedrock, bedrock-runtime, Service Quotas) on one "
+        "loopback endpoint, and print the exports to paste into another shell.",
+    )  # fmt: skip
+    s.set_defaults(func="serve", region=None, profile=None, endpoint_url=None, debug=False)
+    if local_serve:  # its flags come with the emulator: only loaded when asked for
+        from .local._serve_cli import add_arguments
 
-    add_arguments(s)
-    s.set_defaults(func=cmd_serve)
+        add_arguments(s)
+        s.epilog = (s.epilog or "") + "\n" + EXIT_CODES
     return p
+
+
+def _errors_to_codes() -> list[tuple[type[BaseException], int]]:
+    from ._errors import (
+        BatchError,
+        JobFailedError,
+        NotFinishedError,
+        PollTimeoutError,
+        ServiceError,
+        ValidationError,
+    )
+
+    return [
+        (ValidationError, EXIT_INVALID),
+        (JobFailedError, EXIT_JOB_FAILED),
+        (ServiceError, EXIT_SERVICE),
+        (PollTimeoutError, EXIT_TIMEOUT),
+        (NotFinishedError, EXIT_NOT_FINISHED),
+        (BatchError, EXIT_SERVICE),
+    ]
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 2000 else text[:1997] + "..."
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bedrock-batch`` console script."""
-    args = _parser().parse_args(argv)
-    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = parser(local_serve="local" in words).parse_args(words)
+    level = (
+        logging.DEBUG
+        if args.debug
+        else {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    )
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if args.endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+    args.resume = None
+    if args.func == "serve":
+        from .local._serve_cli import run
+
+        return run(args)  # set by commands that wait: the command that resumes after Ctrl-C
     try:
-        return int(args.func(args))
-    except ValidationError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_INVALID
-    except JobFailedError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_JOB_FAILED
-    except ServiceError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_SERVICE
-    except PollTimeoutError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_TIMEOUT
-    except BatchError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_SERVICE
+        from . import _cli_commands
+
+        code = int(getattr(_cli_commands, "cmd_" + args.func.replace("-", "_"))(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except KeyboardInterrupt:
+        if args.resume:
+            print(f"\nstopped waiting; the batch keeps running. Resume with: {args.resume}", file=sys.stderr)  # fmt: skip
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (| head): say nothing, and keep Python from complaining at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
+    except CliError as err:
+        if args.debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return err.code
+    except Exception as err:
+        if args.debug:
+            raise
+        for kind, code in _errors_to_codes():
+            if isinstance(err, kind):
+                print(f"error: {_one_line(err)}", file=sys.stderr)
+                return code
+        print(f"error: {type(err).__name__}: {_one_line(err)} (--debug shows where)", file=sys.stderr)  # fmt: skip
+        return EXIT_BUG
 
 
 if __name__ == "__main__":  # pragma: no cover

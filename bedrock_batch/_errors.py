@@ -11,6 +11,7 @@ Everything the library raises on purpose derives from :class:`BatchError`::
     │   └── JobStoppedError                     the job ended Stopped
     ├── PollTimeoutError (also TimeoutError)    ``wait()`` gave up before the job finished
     └── StateError                              the batch is not in a state for this call
+        ├── NotFinishedError                    results asked for while the batch still runs
         └── LedgerError                         the batch's ledger in S3 is corrupt or unknown
 
 Every botocore error is translated at exactly one boundary, :func:`translate_client_error`:
@@ -34,6 +35,7 @@ __all__ = [
     "TRANSIENT_CODES",
     "LedgerError",
     "BatchError",
+    "NotFinishedError",
     "JobExpiredError",
     "JobFailedError",
     "JobStoppedError",
@@ -204,6 +206,26 @@ class PollTimeoutError(BatchError, TimeoutError):
 
 class StateError(BatchError):
     """The batch is not in a state for this call (not submitted, already submitted, running...)."""
+
+
+class NotFinishedError(StateError):
+    """The batch has not finished: its results (or its summary) would show records that are
+    still being answered as ``missing``. ``partial=True`` reads what there is so far.
+
+    Carries the batch's ``status`` and its record counters (None when Bedrock has not reported
+    them yet).
+    """
+
+    def __init__(self, status: str, processed: int | None = None, total: int | None = None) -> None:
+        self.status = status
+        self.processed = processed
+        self.total = total
+        so_far = (
+            f"{processed or 0} of {total} records answered so far"
+            if total
+            else "no records answered yet"
+        )
+        super().__init__(f"the batch is {status}: {so_far}; pass partial=True to read them")
 
 
 class LedgerError(StateError):

@@ -13,7 +13,6 @@ second paid job or a lost record.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._clients import Clients
-from ._errors import JobExpiredError, JobFailedError, JobStoppedError, StateError
+from ._errors import (
+    JobExpiredError,
+    JobFailedError,
+    JobStoppedError,
+    NotFinishedError,
+    StateError,
+)
 from ._errors import translate_client_error as _translate
 from ._inputs import InputSource
 from ._intake import RecordIntake
@@ -32,7 +37,7 @@ from ._lifecycle import Lifecycle
 from ._ondemand import OnDemandRunner
 from ._polling import PollConfig, wait_until_terminal
 from ._pricing import Price, price_for
-from ._progress import CountDisplay, ProgressDisplay
+from ._progress import CountDisplay, ProgressDisplay, sliced
 from ._quotas import Quotas, QuotaSource, resolve_quotas
 from ._reader import Reader
 from ._records import DEFAULT_RECORD_ID_PATTERN, Records, default_id_factory
@@ -60,6 +65,12 @@ __all__ = ["BatchJob"]
 log = logging.getLogger("bedrock_batch")
 
 _ERRORS = {"Failed": JobFailedError, "Expired": JobExpiredError, "Stopped": JobStoppedError}
+
+
+def _finished(status: BatchStatus) -> None:
+    """Raise :class:`NotFinishedError` unless the batch has ended."""
+    if not status.is_terminal:
+        raise NotFinishedError(status.status, status.processed_records, status.total_records)
 
 
 class WaitSteps:
@@ -385,17 +396,15 @@ class BatchJob(RecordIntake):
             return status
 
         def sleep(seconds: float) -> None:
-            self.sleep(steps.pause(seconds))
+            sliced(steps.pause(seconds), self.sleep, display)
 
         try:
             final = wait_until_terminal(poll, config, sleep=sleep)
         except KeyboardInterrupt:
-            hint = f"stopped waiting; the job(s) keep running. Resume with BatchJob.attach({self.state_uri or self.job_arn!r})"  # fmt: skip
-            log.warning(hint)
-            if display is not None:
-                display.close()
-                display = None
-                sys.stderr.write(hint + "\n")
+            log.info(
+                "stopped waiting; the job(s) keep running. Resume with BatchJob.attach(%r)",
+                self.state_uri or self.job_arn,
+            )
             raise
         finally:
             if display is not None:
@@ -407,9 +416,11 @@ class BatchJob(RecordIntake):
 
     # -- results ---------------------------------------------------------------------------
 
-    def results(self, *, output_model: Any = None) -> Results:
+    def results(self, *, output_model: Any = None, partial: bool = False) -> Results:
         """Every input record exactly once, joined by recordId (an iterable; streams from S3).
 
+        Raises :class:`NotFinishedError` while the batch is still running (its unanswered
+        records would read as ``missing``); ``partial=True`` reads what there is so far.
         Where records were retried, each record's latest attempt with an output wins;
         ``results().history(record_id)`` shows every attempt. Structured outputs are validated
         with the pydantic models given to :meth:`add_prompt`; ``output_model`` supplies one in
@@ -418,8 +429,11 @@ class BatchJob(RecordIntake):
         """
         store, lifecycle, reader = self._parts()
         ledger = store.sync()
-        if ledger.job_arns and not lifecycle.last:
+        last = lifecycle.last
+        if set(ledger.job_arns) - set(last) or any(not d.is_terminal for d in last.values()):
             lifecycle.poll()
+        if not partial:
+            _finished(lifecycle.status())
         models = dict(self._records.output_models)
         if isinstance(output_model, Mapping):
             models.update(output_model)
@@ -427,15 +441,21 @@ class BatchJob(RecordIntake):
             models[DEFAULT_TOOL] = output_model
         return reader.results(ledger, lifecycle.last, persisted=store.persistent, models=models)
 
-    def summary(self) -> Summary:
-        """Counts by status, tokens and cost, reconciled with each manifest and job's counters."""
+    def summary(self, *, partial: bool = False) -> Summary:
+        """Counts by status, tokens and cost, reconciled with each manifest and job's counters.
+
+        Raises :class:`NotFinishedError` while the batch is still running, unless ``partial``.
+        """
         status = self.describe()
+        if not partial:
+            _finished(status)
         store, lifecycle, reader = self._parts()
         ledger = store.sync()
         price = price_for(ledger.spec.model_id, self.prices)
         return reader.summary(
-            ledger, self.results(), status=status.status, described=lifecycle.last, price=price
-        )
+            ledger, self.results(partial=True), status=status.status, described=lifecycle.last,
+            price=price,
+        )  # fmt: skip
 
     def run(self, *, progress: bool = False, timeout: float | None = None) -> Results:
         """submit(), wait() and return results() — the whole batch in one call."""
@@ -544,19 +564,11 @@ class BatchJob(RecordIntake):
         self.close()
 
     def __repr__(self) -> str:
-        arn = f" {self.job_arn}" if self.job_arn else ""
-        return f"<BatchJob{arn} model={self.model_id} records={len(self._records)}>"
+        from ._display import job_repr
+
+        return job_repr(self)
 
     def _repr_html_(self) -> str:
-        import html
+        from ._display import html_table, job_rows
 
-        rows = [
-            ("model", str(self.model_id)),
-            ("records", str(len(self._records))),
-            ("jobs", ", ".join(self.job_arns) or "not submitted"),
-        ]
-        cells = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in rows
-        )
-        return f"<table>{cells}</table>"
+        return html_table(job_rows(self), caption="BatchJob")

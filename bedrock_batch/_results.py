@@ -40,6 +40,8 @@ AnomalyKind = Literal[
     "missing_output_file",
     "missing_manifest",
 ]
+#: Job statuses after which Bedrock has written ``manifest.json.out``.
+_WRITES_MANIFEST = frozenset({"Completed", "PartiallyCompleted", "Stopped"})
 _RID = re.compile(rb'"recordId"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
@@ -478,8 +480,8 @@ class Results(Iterable[Result]):
         """``manifest.json.out`` of every Bedrock job (None, and an anomaly, when absent)."""
         out: list[tuple[OutputSource, dict[str, Any] | None]] = []
         for src in self.sources:
-            if src.is_file or src.status in (None, "Expired", "Failed"):
-                continue
+            if src.is_file or src.status not in _WRITES_MANIFEST:
+                continue  # not ended yet (or ended without writing outputs): none to read
             folder = S3Uri.parse(src.location).join((src.job_arn or "").rsplit("/", 1)[-1])
             uri = folder.join("manifest.json.out")
             try:
@@ -499,6 +501,16 @@ class Results(Iterable[Result]):
             data = found[0]
             out.append((src, data if isinstance(data, dict) else None))
         return out
+
+    def __repr__(self) -> str:
+        from ._display import results_repr
+
+        return results_repr(self)
+
+    def _repr_html_(self) -> str:
+        from ._display import html_table, results_rows
+
+        return html_table(results_rows(self), caption="Results")
 
     def to_jsonl(self, path: str, *, progress: bool = False) -> dict[str, int]:
         """Write one joined JSON line per input record to ``path``; returns the counts."""

@@ -120,3 +120,13 @@ class BatchStatus:
     def errored_records(self) -> int | None:
         """Records the jobs report errored."""
         return self._sum("errored_records")
+
+    def __repr__(self) -> str:
+        from ._display import status_repr
+
+        return status_repr(self)
+
+    def _repr_html_(self) -> str:
+        from ._display import html_table, status_rows
+
+        return html_table(status_rows(self), caption="BatchStatus")

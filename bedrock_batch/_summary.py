@@ -79,6 +79,13 @@ class Summary:
         width = max(len(k) for k, _ in self.rows())
         return "\n".join(f"{k:<{width}}  {v}" for k, v in self.rows())
 
+    def __repr__(self) -> str:
+        return (
+            f"<Summary {self.status}: {self.total} records, {self.succeeded} succeeded, "
+            f"{self.errored} errored, {self.missing} missing, "
+            f"reconciled={'yes' if self.consistent else 'NO'}>"
+        )
+
     def _repr_html_(self) -> str:
         cells = "".join(
             f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"

@@ -202,7 +202,7 @@ class AsyncBatchJob:
             final = await poll_until_terminal(
                 functools.partial(self._runner.run, steps),
                 config,
-                sleep=lambda seconds: self._sleep(steps.pause(seconds)),
+                sleep=functools.partial(self._sliced, steps, display),
                 on_update=update,
             )
         except asyncio.CancelledError:
@@ -219,19 +219,38 @@ class AsyncBatchJob:
             raise _ERRORS[failed.status](failed.job_arn, failed.status, failed.message)
         return final
 
-    def results(self, *, chunk_size: int = 1000, output_model: Any = None) -> AsyncResults:
+    async def _sliced(
+        self, steps: WaitSteps, display: ProgressDisplay | None, seconds: float
+    ) -> None:
+        """Sleep a pause in slices, redrawing the progress display after each."""
+        left = steps.pause(seconds)
+        if display is None:
+            await self._sleep(left)
+            return
+        while left > 0:
+            step = min(left, display.tick_interval)
+            await self._sleep(step)
+            left -= step
+            display.tick()
+
+    def results(
+        self, *, chunk_size: int = 1000, output_model: Any = None, partial: bool = False
+    ) -> AsyncResults:
         """Every input record exactly once, joined by recordId, for ``async for``
-        (``output_model`` as in :meth:`BatchJob.results <bedrock_batch.BatchJob.results>`).
+        (``output_model`` and ``partial`` as in :meth:`BatchJob.results
+        <bedrock_batch.BatchJob.results>`: a batch still running raises
+        :class:`~bedrock_batch.NotFinishedError` when the reading starts, unless ``partial``).
 
         Streams: results are read from S3 in a worker thread ``chunk_size`` at a time, at most
         one chunk ahead of the consumer, never all at once.
         """
-        return AsyncResults(self, chunk_size, output_model)
+        return AsyncResults(self, chunk_size, output_model, partial=partial)
 
-    async def summary(self) -> Summary:
+    async def summary(self, *, partial: bool = False) -> Summary:
         """Counts by status, tokens and cost, reconciled (:meth:`BatchJob.summary
-        <bedrock_batch.BatchJob.summary>`)."""
-        return await self._runner.run(self.job.summary)
+        <bedrock_batch.BatchJob.summary>`; a batch still running raises
+        :class:`~bedrock_batch.NotFinishedError` unless ``partial``)."""
+        return await self._runner.run(self.job.summary, partial=partial)
 
     async def retry(
         self,
@@ -284,12 +303,18 @@ class AsyncResults:
     pass over S3, as with :class:`~bedrock_batch.Results`."""
 
     def __init__(
-        self, owner: AsyncBatchJob, chunk_size: int = 1000, output_model: Any = None
+        self,
+        owner: AsyncBatchJob,
+        chunk_size: int = 1000,
+        output_model: Any = None,
+        *,
+        partial: bool = False,
     ) -> None:
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
         self._owner = owner
         self._output_model = output_model
+        self._partial = partial
         self._chunk = chunk_size
         self._results: Results | None = None
 
@@ -298,7 +323,7 @@ class AsyncResults:
         if self._results is None:
             job = self._owner.job
             self._results = await self._owner._runner.run(
-                job.results, output_model=self._output_model
+                job.results, output_model=self._output_model, partial=self._partial
             )
         return self._results
 

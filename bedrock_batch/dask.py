@@ -35,6 +35,7 @@ def read_results(
     session: boto3.Session | None = None,
     bucket_owner: str | None = None,
     s3: S3Config | None = None,
+    partial: bool = False,
 ) -> Any:
     """A batch's results as a ``dask.dataframe.DataFrame``: one row per input record, with the
     columns and Arrow types of :meth:`Results.to_arrow <bedrock_batch.Results.to_arrow>`
@@ -46,11 +47,15 @@ def read_results(
             the batch's ``state_uri``), or partitions already planned.
         session / bucket_owner: for attaching a handle.
         s3: how workers reach S3 (by default the endpoint and region of the batch's client).
+        partial: read a batch that is still running (records not answered yet come back
+            ``missing``); otherwise such a batch raises :class:`~bedrock_batch.NotFinishedError`.
 
     Planning reads the batch's ledger and index and the outputs of its retries and on-demand
     runs; the first attempt's output files are read by the workers only.
     """
-    parts = _partitions(source, session=session, bucket_owner=bucket_owner, s3=s3)
+    parts = _partitions(
+        source, session=session, bucket_owner=bucket_owner, s3=s3, partial=partial
+    )
     if not parts:
         return dd.from_pandas(meta(), npartitions=1)
     return dd.from_map(
@@ -81,12 +86,13 @@ def _partitions(
     session: boto3.Session | None,
     bucket_owner: str | None,
     s3: S3Config | None,
+    partial: bool,
 ) -> list[Partition]:
     if isinstance(source, Results):
         return source.partitions(s3=s3)
     if isinstance(source, BatchJob):
-        return source.results().partitions(s3=s3)
+        return source.results(partial=partial).partitions(s3=s3)
     if isinstance(source, str):
         with BatchJob.attach(source, session=session, bucket_owner=bucket_owner) as job:
-            return job.results().partitions(s3=s3)
+            return job.results(partial=partial).partitions(s3=s3)
     return list(source)

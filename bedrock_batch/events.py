@@ -31,6 +31,7 @@ import attrs
 
 from ._codec import decode
 from ._errors import translate_client_error
+from .iam import event_queue_policy
 
 __all__ = [
     "DETAIL_TYPE",
@@ -164,19 +165,7 @@ def create_event_queue(
             Name=name, EventPattern=json.dumps(event_pattern(job_name_prefix)), State="ENABLED"
         )["RuleArn"]
         events.put_targets(Rule=name, Targets=[{"Id": "bedrock-batch", "Arn": queue_arn}])
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "BedrockBatchEvents",
-                "Effect": "Allow",
-                "Principal": {"Service": "events.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": queue_arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
-            }
-        ],
-    }
+    policy = event_queue_policy(queue_arn, rule_arn)
     with translate_client_error("SetQueueAttributes"):
         sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
     return EventQueue(queue_url, sqs, name, wait_seconds, safety_interval)

@@ -19,7 +19,14 @@ from typing import Any
 from ._catalog import base_model_id
 from ._s3uri import S3Uri
 
-__all__ = ["caller_policy", "policies", "service_role_policy", "trust_policy"]
+__all__ = [
+    "caller_policy",
+    "event_queue_policy",
+    "partition_of",
+    "policies",
+    "service_role_policy",
+    "trust_policy",
+]
 
 #: Regions each cross-region profile prefix routes to (best effort; override per call).
 PROFILE_REGIONS: dict[str, tuple[str, ...]] = {
@@ -34,7 +41,8 @@ PROFILE_REGIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _partition(region: str) -> str:
+def partition_of(region: str) -> str:
+    """The AWS partition of a region: ``aws-cn``, ``aws-us-gov`` or ``aws``."""
     if region.startswith("cn-"):
         return "aws-cn"
     if region.startswith("us-gov-"):
@@ -44,7 +52,7 @@ def _partition(region: str) -> str:
 
 def trust_policy(account_id: str, region: str = "*") -> dict[str, Any]:
     """The service role's trust policy, limited to batch jobs of ``account_id``."""
-    part = _partition(region)
+    part = partition_of(region)
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -63,38 +71,57 @@ def trust_policy(account_id: str, region: str = "*") -> dict[str, Any]:
     }
 
 
-def _s3_statements(input_uri: str, output_uri: str, account_id: str) -> list[dict[str, Any]]:
+def _s3_statements(
+    input_uri: str,
+    output_uri: str,
+    account_id: str,
+    part: str = "aws",
+    extra_read: Sequence[str] = (),
+) -> list[dict[str, Any]]:
     inp, out = S3Uri.parse(input_uri), S3Uri.parse(output_uri)
-    buckets = sorted({inp.bucket, out.bucket})
+    extra = [S3Uri.parse(u) for u in extra_read]
+    buckets = sorted({inp.bucket, out.bucket, *(e.bucket for e in extra)})
+    reads = [f"arn:{part}:s3:::{inp.bucket}/{inp.prefix}*"]
+    reads += [f"arn:{part}:s3:::{e.bucket}/{e.prefix}*" for e in extra]
     return [
         {
             "Sid": "ReadInputs",
             "Effect": "Allow",
             "Action": ["s3:GetObject"],
-            "Resource": [f"arn:aws:s3:::{inp.bucket}/{inp.prefix}*"],
+            "Resource": list(dict.fromkeys(reads)),
             "Condition": {"StringEquals": {"aws:ResourceAccount": account_id}},
         },
         {
             "Sid": "ListBuckets",
             "Effect": "Allow",
             "Action": ["s3:ListBucket"],
-            "Resource": [f"arn:aws:s3:::{b}" for b in buckets],
+            "Resource": [f"arn:{part}:s3:::{b}" for b in buckets],
             "Condition": {"StringEquals": {"aws:ResourceAccount": account_id}},
         },
         {
             "Sid": "WriteOutputs",
             "Effect": "Allow",
             "Action": ["s3:PutObject"],
-            "Resource": [f"arn:aws:s3:::{out.bucket}/{out.prefix}*"],
+            "Resource": [f"arn:{part}:s3:::{out.bucket}/{out.prefix}*"],
             "Condition": {"StringEquals": {"aws:ResourceAccount": account_id}},
         },
     ]
 
 
+def default_extra_reads(model_id: str, input_uri: str) -> list[str]:
+    """Content the records of this model usually reference beside the inputs: a ``videos/``
+    folder next to the input prefix for Nova models (as in the AWS example)."""
+    if ".nova-" not in f".{base_model_id(model_id)}":
+        return []
+    inp = S3Uri.parse(input_uri)
+    parent = inp.prefix.rstrip("/").rpartition("/")[0]
+    return [f"s3://{inp.bucket}/{parent + '/' if parent else ''}videos/"]
+
+
 def _model_resources(
     model_id: str, account_id: str, region: str, routed_regions: Sequence[str] | None
 ) -> list[str]:
-    part = _partition(region)
+    part = partition_of(region)
     base = base_model_id(model_id)
     if model_id.startswith("arn:"):
         kind = model_id.split(":", 5)[5].split("/", 1)[0]
@@ -122,9 +149,15 @@ def service_role_policy(
     region: str,
     routed_regions: Sequence[str] | None = None,
     kms_key_arn: str | None = None,
+    extra_read_uris: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The permissions the service role needs for one model and one pair of S3 locations."""
-    statements = _s3_statements(input_uri, output_uri, account_id)
+    """The permissions the service role needs for one model and one pair of S3 locations.
+
+    ``extra_read_uris`` are more S3 prefixes the records reference (images, videos); None
+    means the model's usual ones (``videos/`` beside the inputs for Nova models), ``[]`` none.
+    """
+    extra = default_extra_reads(model_id, input_uri) if extra_read_uris is None else extra_read_uris
+    statements = _s3_statements(input_uri, output_uri, account_id, partition_of(region), extra)
     statements.append(
         {
             "Sid": "InvokeModel",
@@ -150,7 +183,8 @@ def caller_policy(
 ) -> dict[str, Any]:
     """What the user (or CI role) running ``bedrock_batch`` needs: jobs, S3, PassRole, quotas."""
     inp, out = S3Uri.parse(input_uri), S3Uri.parse(output_uri)
-    part = _partition(region)
+    from_role = role_arn.split(":")[1] if role_arn.startswith("arn:") else "aws"
+    part = partition_of(region) if region != "*" else from_role
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -184,15 +218,17 @@ def caller_policy(
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],
                 "Resource": [
-                    f"arn:aws:s3:::{inp.bucket}/{inp.prefix}*",
-                    f"arn:aws:s3:::{out.bucket}/{out.prefix}*",
+                    f"arn:{part}:s3:::{inp.bucket}/{inp.prefix}*",
+                    f"arn:{part}:s3:::{out.bucket}/{out.prefix}*",
                 ],
             },
             {
                 "Sid": "ListLocations",
                 "Effect": "Allow",
                 "Action": ["s3:ListBucket"],
-                "Resource": sorted({f"arn:aws:s3:::{inp.bucket}", f"arn:aws:s3:::{out.bucket}"}),
+                "Resource": sorted(
+                    {f"arn:{part}:s3:::{inp.bucket}", f"arn:{part}:s3:::{out.bucket}"}
+                ),
             },
             {
                 "Sid": "ReadQuotas",
@@ -216,9 +252,10 @@ def policies(
     role_arn: str | None = None,
     routed_regions: Sequence[str] | None = None,
     kms_key_arn: str | None = None,
+    extra_read_uris: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """All three documents: ``{"trust", "permissions", "caller"}``."""
-    role = role_arn or f"arn:{_partition(region)}:iam::{account_id}:role/BedrockBatchInference"
+    role = role_arn or f"arn:{partition_of(region)}:iam::{account_id}:role/BedrockBatchInference"
     return {
         "trust": trust_policy(account_id, region),
         "permissions": service_role_policy(
@@ -229,6 +266,25 @@ def policies(
             region=region,
             routed_regions=routed_regions,
             kms_key_arn=kms_key_arn,
+            extra_read_uris=extra_read_uris,
         ),
         "caller": caller_policy(role, input_uri, output_uri, region=region, account_id=account_id),
+    }
+
+
+def event_queue_policy(queue_arn: str, rule_arn: str) -> dict[str, Any]:
+    """The SQS queue policy that lets one EventBridge rule send to the queue (the rule that
+    :func:`bedrock_batch.events.create_event_queue` creates for Bedrock's job state changes)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "BedrockBatchEvents",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+            }
+        ],
     }

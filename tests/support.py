@@ -129,3 +129,27 @@ class SerialS3:
 
     def _leave(self, **_: Any) -> None:
         self._lock.release()
+
+
+def cli_command() -> list[str]:
+    """The installed ``bedrock-batch`` console script (``python -m bedrock_batch`` without one)."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    exe = shutil.which("bedrock-batch", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "bedrock_batch"]
+
+
+def cli_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """An environment in which the console script imports the ``bedrock_batch`` under test
+    (this checkout, even when the installed package is an editable install of another)."""
+    import os
+    from pathlib import Path
+
+    import bedrock_batch
+
+    env = dict(os.environ if base is None else base)
+    root = str(Path(bedrock_batch.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env

@@ -279,7 +279,7 @@ async def test_constructor_and_attach_by_arn() -> None:
             ids = [ajob.add_prompt(f"q{i}", max_tokens=50) for i in range(110)]
             ajob.add({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5,
                       "messages": [{"role": "user", "content": "hi"}]}, record_id="custom-1")  # fmt: skip
-            assert len(ajob) == 111 and "records=111" in repr(ajob)
+            assert len(ajob) == 111 and "111 records" in repr(ajob)
             await ajob.submit()
             assert ajob.job_arn is not None
         again = await AsyncBatchJob.attach(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +14,18 @@ import bedrock_batch
 import bedrock_batch.local
 
 from .conftest import claude_body
+from .support import cli_command, cli_env
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("bedrock-batch", path=str(Path(sys.executable).parent))
-    cmd = [exe] if exe else [sys.executable, "-m", "bedrock_batch._cli"]
     return subprocess.run(
-        [*cmd, *args], capture_output=True, text=True, timeout=300, cwd=cwd, check=False
+        [*cli_command(), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        check=False,
+        env=cli_env(),
     )
 
 

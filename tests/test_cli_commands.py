@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ import pytest
 from bedrock_batch.local import Faults, LocalBedrock, Quotas, Timings
 
 from .conftest import claude_body, endpoint_env
+from .support import cli_command, cli_env
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 ROLE = "arn:aws:iam::123456789012:role/R"
@@ -47,9 +46,8 @@ def endpoint(server: Any) -> str:
 
 
 def bb(endpoint: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("bedrock-batch", path=str(Path(sys.executable).parent))
-    cmd = [exe] if exe else [sys.executable, "-m", "bedrock_batch._cli"]
-    env = endpoint_env(endpoint)
+    cmd = cli_command()
+    env = cli_env(endpoint_env(endpoint))
     proc = subprocess.run(
         [*cmd, *args], capture_output=True, text=True, env=env, timeout=300, check=False
     )
@@ -289,8 +287,7 @@ def test_local_serve_command_serves_until_interrupted() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    exe = shutil.which("bedrock-batch", path=str(Path(sys.executable).parent))
-    cmd = [exe] if exe else [sys.executable, "-m", "bedrock_batch._cli"]
+    cmd = cli_command()
     proc = subprocess.Popen(
         [
             *cmd,
@@ -307,6 +304,7 @@ def test_local_serve_command_serves_until_interrupted() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=cli_env(),
     )
     try:
         assert proc.stdout is not None

@@ -17,10 +17,14 @@ from ._emulator import LocalBedrock
 from ._lifecycle import ACTIVE
 from ._server import LOOPBACK_HOSTS
 
-__all__ = ["EXAMPLES", "add_arguments", "build", "parse_job_fault", "run"]
+__all__ = ["DEFAULT_PORT", "EXAMPLES", "add_arguments", "banner", "build", "parse_job_fault", "run"]
+
+#: The default port: not 4566, which LocalStack uses.
+DEFAULT_PORT = 4599
 
 EXAMPLES = """examples:
-  bedrock-batch local serve --port 4566      # then AWS_ENDPOINT_URL=http://127.0.0.1:4566
+  bedrock-batch local serve                  # port 4599; prints the export lines to paste
+  bedrock-batch local serve --port 0         # any free port (the banner says which)
   bedrock-batch local serve --time-scale 1 --records-per-second 50     # real time
   bedrock-batch local serve --region eu-west-1 --legacy-quotas --min-records 10
   bedrock-batch local serve --throttle-rate 0.05 --server-error CreateModelInvocationJob=0.2
@@ -99,13 +103,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     net.add_argument(
         "--host", default="127.0.0.1", help="bind address (default 127.0.0.1, loopback only)"
     )
-    net.add_argument("--port", type=int, default=4566, help="default 4566; 0 picks a free port")
+    net.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"TCP port (default {DEFAULT_PORT}, not LocalStack's 4566; 0 picks a free port)",
+    )
     net.add_argument(
         "--region",
         default="us-east-1",
         help="region of unsigned requests (signed ones use their own)",
     )
-    net.add_argument("--account-id", default="123456789012")
+    net.add_argument(
+        "--account-id", default="123456789012", help="the account in ARNs (default 123456789012)"
+    )
     net.add_argument("--seed", type=int, default=0, help="job ids, output order, faults and events")
 
     time = parser.add_argument_group("time")
@@ -277,6 +288,19 @@ def build(args: argparse.Namespace) -> LocalBedrock:
     )
 
 
+def banner(endpoint_url: str, region: str = "us-east-1") -> str:
+    """What the server prints first: where it listens, and the exact exports for the AWS CLI
+    and any SDK in another shell (dummy credentials: it checks none)."""
+    return (
+        f"Local Bedrock on {endpoint_url} (S3, Bedrock, bedrock-runtime, Service Quotas)\n"
+        "In another shell, paste:\n"
+        f"  export AWS_ENDPOINT_URL={endpoint_url}\n"
+        "  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing\n"
+        f"  export AWS_DEFAULT_REGION={region}\n"
+        "Ctrl-C stops it (everything lives in memory)."
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve Local Bedrock on one endpoint until interrupted; returns the exit code."""
     if args.host not in LOOPBACK_HOSTS:
@@ -287,10 +311,7 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
     server = build(args).serve(host=args.host, port=args.port)
-    print(
-        f"Local Bedrock on {server.endpoint_url} — export AWS_ENDPOINT_URL={server.endpoint_url}",
-        flush=True,
-    )
+    print(banner(server.endpoint_url, args.region), flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0

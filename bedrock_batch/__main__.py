@@ -1,0 +1,7 @@
+"""``python -m bedrock_batch``: the ``bedrock-batch`` command line."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())
