@@ -126,6 +126,14 @@ def _job_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tags", nargs="+", metavar="KEY=VALUE", default=[], help="tags on every job created"
     )
+    p.add_argument(
+        "--skip-invalid", action="store_true",
+        help="send the valid lines and list the refused ones (default: refuse the whole file)",
+    )  # fmt: skip
+    p.add_argument(
+        "--rejects-output", metavar="FILE",
+        help="where --skip-invalid writes the refused lines (default: INPUT.rejected.jsonl)",
+    )  # fmt: skip
 
 
 def _wait_args(p: argparse.ArgumentParser) -> None:

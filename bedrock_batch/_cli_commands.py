@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import re
 import sys
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from ._cli import (
     CliError,
 )
 from ._cli_output import check_output, emit, output_format, table, write_results
+from ._errors import ValidationError
 from ._job import BatchJob
 from ._polling import PollConfig
 from ._s3uri import S3Uri
@@ -133,10 +135,30 @@ def _build_job(args: argparse.Namespace, session: Any, *, local: bool = False) -
         poll=_poll(args, LOCAL_POLL if local else None),
     )  # fmt: skip
     try:
-        job.add_jsonl(str(path))
+        job.add_jsonl(str(path), on_invalid="skip" if args.skip_invalid else "raise")
     except (OSError, UnicodeDecodeError) as err:
         raise CliError(f"cannot read {args.input}: {err}") from None
+    except ValidationError as err:
+        if args.skip_invalid or type(err) is not ValidationError:
+            raise
+        hint = f"{err.summary} (--skip-invalid sends the valid lines and lists the others)"
+        raise ValidationError(hint, err.problems) from None
+    if job.rejected:
+        _write_rejects(job, Path(args.rejects_output or f"{args.input}.rejected.jsonl"))
     return job
+
+
+def _write_rejects(job: BatchJob, target: Path) -> None:
+    """The refused lines, one JSON object each; a one-line note on stderr."""
+    rows = [
+        {"line": p.line, "recordId": p.record_id, "field": p.field, "message": p.message}
+        for p in job.rejected
+    ]
+    try:
+        target.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    except OSError as err:
+        raise CliError(f"cannot write the list of refused lines to {target}: {err}") from None
+    print(f"skipped {len(rows)} invalid line(s); the list is in {target}", file=sys.stderr)
 
 
 _HANDLE = re.compile(r"^(arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:model-invocation-job/\S+|s3://\S+)$")  # fmt: skip

@@ -16,8 +16,17 @@ if TYPE_CHECKING:
     from ._job import BatchJob
     from ._results import Results
     from ._status import BatchStatus
+    from ._uploader import Plan
 
-__all__ = ["demo_report", "html_table", "job_rows", "rows_text", "status_rows", "status_text"]
+__all__ = [
+    "demo_report",
+    "html_table",
+    "job_rows",
+    "plan_rows",
+    "rows_text",
+    "status_rows",
+    "status_text",
+]
 
 
 def rows_text(rows: Sequence[tuple[str, str]]) -> str:
@@ -142,3 +151,29 @@ def demo_report(job: BatchJob, show: int) -> str:
         "      --region us-east-1 --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/",
     ]
     return "\n".join(lines)
+
+
+def plan_rows(plan: Plan) -> list[tuple[str, str]]:
+    """What ``submit()`` would do, as (label, value) rows."""
+    how = f"{len(plan.parts)} Bedrock job(s)" if plan.mode == "batch" else "on demand"
+    q = plan.quotas
+    rows = [
+        ("model", f"{plan.model_id} ({plan.family or 'unknown family'}, {plan.invocation_type})"),
+        ("records", f"{plan.records:,} ({plan.bytes:,} bytes)"),
+        ("runs as", f"{how}, {len(plan.shards)} input file(s)"),
+        ("inputs under", plan.state_uri.rsplit("/", 1)[0] + "/"),
+        ("input tokens", f"~{plan.estimated_input_tokens:,}"),
+        ("output tokens", f"at most {plan.max_output_tokens:,}"),
+    ]
+    if plan.cost.batch is not None and plan.cost.on_demand is not None:
+        rows.append(("cost (USD, at most)", f"{plan.cost.batch:.4f} batch / {plan.cost.on_demand:.4f} on demand (prices of {plan.cost.prices_as_of})"))  # fmt: skip
+    rows.append(("quotas", f"min {q.min_records_per_job:,}, max {q.max_records_per_job:,} records/job, {q.max_concurrent_jobs} concurrent ({plan.quota_source})"))  # fmt: skip
+    if plan.quota_warning:
+        rows.append(("warning", plan.quota_warning))
+    return rows
+
+
+def plan_repr(plan: Plan) -> str:
+    """``<Plan 500 records -> 1 Bedrock job(s), model=…>``."""
+    how = f"{len(plan.parts)} Bedrock job(s)" if plan.mode == "batch" else "on demand"
+    return f"<Plan {plan.records} records -> {how}, model={plan.model_id}>"

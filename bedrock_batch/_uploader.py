@@ -143,6 +143,16 @@ class Plan:
         """The first job's client request token."""
         return self.parts[0].client_request_token
 
+    def __repr__(self) -> str:
+        from ._display import plan_repr
+
+        return plan_repr(self)
+
+    def _repr_html_(self) -> str:
+        from ._display import html_table, plan_rows
+
+        return html_table(plan_rows(self), caption="bedrock_batch plan")
+
     def __str__(self) -> str:
         how = (
             f"{len(self.parts)} Bedrock job(s)"

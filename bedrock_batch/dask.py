@@ -53,9 +53,7 @@ def read_results(
     Planning reads the batch's ledger and index and the outputs of its retries and on-demand
     runs; the first attempt's output files are read by the workers only.
     """
-    parts = _partitions(
-        source, session=session, bucket_owner=bucket_owner, s3=s3, partial=partial
-    )
+    parts = _partitions(source, session=session, bucket_owner=bucket_owner, s3=s3, partial=partial)
     if not parts:
         return dd.from_pandas(meta(), npartitions=1)
     return dd.from_map(

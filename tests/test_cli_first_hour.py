@@ -248,6 +248,26 @@ def test_a_batch_answered_on_demand_has_a_handle(env: dict[str, str], tmp_path: 
     assert attached["records"] == 5 and attached["succeeded"] == 5
 
 
+def test_skip_invalid_sends_the_rest_and_lists_the_refused(env: dict[str, str], tmp_path: Path) -> None:  # fmt: skip
+    path = records(tmp_path, 20)
+    lines = path.read_text().splitlines()
+    lines[3] = '{"recordId": "Q3", "modelInput": {"messages": []}}'
+    lines[7] = "{not json"
+    path.write_text("\n".join(lines) + "\n")
+    refused = fails(env, 3, "submit", *job(path, "skip"))  # the default: nothing sent
+    assert "2 invalid record(s)" in refused and "--skip-invalid" in refused
+    submitted = run(env, "submit", *job(path, "skip"), "--skip-invalid", "--json")
+    assert submitted.returncode == 0, submitted.stderr
+    rejects = path.with_name("q.jsonl.rejected.jsonl")
+    assert f"skipped 2 invalid line(s); the list is in {rejects}" in submitted.stderr
+    listed = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [(r["line"], r["recordId"]) for r in listed] == [(4, "Q3"), (8, None)]
+    handle = json.loads(submitted.stdout)["handle"]
+    ok(env, "wait", handle, "--quiet", "--poll-interval", "0.1")
+    summary = json.loads(ok(env, "summary", handle, "--json").stdout)
+    assert summary["succeeded"] == 18 and summary["rejected"] == 2, summary
+
+
 def test_results_as_csv_and_parquet_round_trip(env: dict[str, str], tmp_path: Path) -> None:
     import pandas as pd
 

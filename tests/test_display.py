@@ -40,6 +40,10 @@ def test_reprs_show_status_and_counts(make_job: Callable[..., BatchJob]) -> None
         job.add_prompt(f"q{i} <b>&", max_tokens=20)
     assert repr(job).startswith("<BatchJob not submitted, 120 records model=")
     assert "not submitted" in _html(job)
+    plan = job.plan()
+    assert repr(plan) == f"<Plan 120 records -> 1 Bedrock job(s), model={job.model_id}>"
+    shown = _html(plan)
+    assert "120 (" in shown and "1 Bedrock job(s)" in shown and "cost" in shown
     job.submit()
     status = job.wait()
     assert repr(status) == "BatchStatus(Completed, 120/120 records, 0 errors, 1 job)"
