@@ -50,5 +50,5 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def benchmarks(session: nox.Session) -> None:
     """Benchmarks: ratios against raw baselines measured in the same run."""
-    install(session, "-e", ".[local]")
+    install(session, "-e", ".[local,pandas,arrow,fast]")
     session.run("python", "benchmarks/run.py", *session.posargs)

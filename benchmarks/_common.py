@@ -3,7 +3,7 @@ reports what it measured.
 
 Each case runs in a fresh process (``python bench_x.py CASE ...``) and prints one JSON line with
 its figures: CPU seconds of this process only (``time.process_time``, no tracing), wall seconds,
-and the process's peak resident set size (``ru_maxrss``), so "memory flat in N" is read per
+and the process's peak resident set size (``VmHWM``), so "memory flat in N" is read per
 process, not from a Python-heap tracer that misses what was allocated before it started.
 Ratios, not absolute times, are the result: each case is compared with a raw baseline measured
 in the same run, because these machines are noisy.
@@ -99,7 +99,15 @@ def client(url: str, name: str) -> Any:
 
 
 def rss_mib() -> float:
-    """This process's peak resident set size so far, in MiB (Linux reports KiB)."""
+    """This process's peak resident set size so far, in MiB: ``VmHWM``, not ``ru_maxrss``
+    (a child process inherits its parent's ``ru_maxrss`` across fork and exec)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

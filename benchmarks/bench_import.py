@@ -9,7 +9,7 @@ import sys
 
 from _common import emit
 
-RUNS = 7
+RUNS = 15
 
 
 def seconds(code: str) -> float:
@@ -21,11 +21,12 @@ def seconds(code: str) -> float:
 
 
 def main() -> None:
-    boto = statistics.median(seconds("import boto3") for _ in range(RUNS))
-    both = statistics.median(seconds("import boto3, bedrock_batch") for _ in range(RUNS))
-    first_use = statistics.median(
-        seconds("import boto3, bedrock_batch; bedrock_batch.BatchJob") for _ in range(RUNS)
-    )
+    codes = ["import boto3", "import boto3, bedrock_batch", "import boto3, bedrock_batch; bedrock_batch.BatchJob"]  # fmt: skip
+    runs: list[list[float]] = [[], [], []]
+    for _ in range(RUNS):  # interleaved, so that a noisy moment hits every variant alike
+        for i, code in enumerate(codes):
+            runs[i].append(seconds(code))
+    boto, both, first_use = (statistics.median(r) for r in runs)
     helped = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "bedrock_batch._cli", "--help"],
         capture_output=True, text=True, check=True,

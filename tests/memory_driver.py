@@ -7,15 +7,19 @@ Usage: python memory_driver.py N BUCKET
 from __future__ import annotations
 
 import json
-import resource
 import sys
 
 from bedrock_batch import BatchJob, PollConfig, Quotas
 
 
 def peak_mib() -> float:
-    """This process's peak resident set size so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident set size so far: ``VmHWM`` (``ru_maxrss`` would start at
+    the parent's size, as a child inherits it across fork and exec)."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def main() -> None:
