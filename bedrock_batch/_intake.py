@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from ._builders import Image
 from ._errors import Problem
-from ._records import Records
+from ._records import Records, add_dataframe
 from ._spec import OnInvalid
 from ._structured import DEFAULT_TOOL
 
@@ -136,7 +136,8 @@ class RecordIntake:
         An empty cell (None, NaN, blank) is refused naming its row; all-or-nothing, or
         ``on_invalid="skip"`` as for :meth:`add_jsonl`.
         """
-        return self._records.add_dataframe(
+        return add_dataframe(
+            self._records,
             df, prompt=prompt, text=text, model_input=model_input, key=key,
             record_id=record_id, options=options, on_invalid=on_invalid,
         )  # fmt: skip

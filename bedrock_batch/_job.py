@@ -35,13 +35,14 @@ from ._ledger import LEDGER_NAME, REJECTS_NAME, Ledger
 from ._ledgerstore import LedgerStore
 from ._lifecycle import Lifecycle
 from ._ondemand import OnDemandRunner
-from ._polling import PollConfig, wait_until_terminal
+from ._polling import PollConfig
 from ._pricing import Price, price_for
-from ._progress import CountDisplay, ProgressDisplay, sliced
+from ._progress import CountDisplay
 from ._quotas import Quotas, QuotaSource, resolve_quotas
 from ._reader import Reader
 from ._records import DEFAULT_RECORD_ID_PATTERN, Records, default_id_factory
 from ._results import Results
+from ._retry import plan_retry
 from ._s3 import S3Access
 from ._s3uri import S3Uri
 from ._spec import JobParams, JobSpec, Mode, legacy_content_id, resolve
@@ -49,6 +50,7 @@ from ._status import BatchStatus
 from ._structured import DEFAULT_TOOL
 from ._summary import Summary
 from ._uploader import Plan, Uploader, ledger_from_plan, make_plan
+from ._waiting import blocking_wait
 
 if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
     import boto3
@@ -71,48 +73,6 @@ def _finished(status: BatchStatus) -> None:
     """Raise :class:`NotFinishedError` unless the batch has ended."""
     if not status.is_terminal:
         raise NotFinishedError(status.status, status.processed_records, status.total_records)
-
-
-class WaitSteps:
-    """The steps of a wait, shared by :meth:`BatchJob.wait` and the asyncio API.
-
-    Each call moves the batch forward and returns its status: a full step (upload what is
-    planned, create what the quota allows, describe every job) or, with an event queue and
-    between full steps, only the state changes its events announce. A full step still runs
-    every ``events.safety_interval`` seconds, so a lost event never hangs a wait.
-    """
-
-    def __init__(self, job: BatchJob, events: EventQueue | None = None) -> None:
-        self._job = job
-        self._events = events
-        self._slept = 0.0
-        self._start = time.monotonic()
-        self._next_full = 0.0
-
-    def waited(self) -> float:
-        """Seconds waited so far: slept (virtual time in tests) or elapsed, whichever is more."""
-        return max(self._slept, time.monotonic() - self._start)
-
-    def __call__(self) -> BatchStatus:
-        store, lifecycle, _ = self._job._parts()
-        events = self._events
-        if events is None or self.waited() >= self._next_full:
-            self._job._step()
-            if events is not None:
-                self._next_full = self.waited() + events.safety_interval
-        else:
-            arns = frozenset(store.ledger.job_arns if store.ledger else ())
-            if lifecycle.apply(events.receive(arns)):
-                lifecycle.advance(poll=False)
-        return lifecycle.status()
-
-    def pause(self, seconds: float) -> float:
-        """How long to sleep for a pause of ``seconds``: an event queue's long poll already
-        waits part of it."""
-        if self._events is not None:
-            seconds = max(0.0, seconds - self._events.wait_seconds)
-        self._slept += seconds
-        return seconds
 
 
 class BatchJob(RecordIntake):
@@ -384,31 +344,7 @@ class BatchJob(RecordIntake):
         still runs every ``events.safety_interval`` seconds, so a missed event never hangs it.
         """
         config = self.poll if timeout is None else attrs.evolve(self.poll, timeout=timeout)
-        display = ProgressDisplay() if progress else None
-        steps = WaitSteps(self, events)
-
-        def poll() -> BatchStatus:
-            status = steps()
-            if display is not None:
-                display.update(status)
-            if callback is not None:
-                callback(status)
-            return status
-
-        def sleep(seconds: float) -> None:
-            sliced(steps.pause(seconds), self.sleep, display)
-
-        try:
-            final = wait_until_terminal(poll, config, sleep=sleep)
-        except KeyboardInterrupt:
-            log.info(
-                "stopped waiting; the job(s) keep running. Resume with BatchJob.attach(%r)",
-                self.state_uri or self.job_arn,
-            )
-            raise
-        finally:
-            if display is not None:
-                display.close()
+        final = blocking_wait(self, config, progress=progress, callback=callback, events=events)
         if raise_on_failure and final.failures:
             job = final.failures[0]
             raise _ERRORS[job.status](job.job_arn, job.status, job.message)
@@ -480,35 +416,10 @@ class BatchJob(RecordIntake):
         Results merge: each record's latest attempt wins. A stopped batch is re-opened. The
         retry's records are checked to be readable before anything is recorded or paid for.
         """
-        store, lifecycle, reader = self._parts()
-        if not store.persistent:
-            raise StateError(
-                "this job was not created by bedrock_batch, so there is no ledger to retry "
-                "from; add its records to a new BatchJob"
-            )
-        if not self.describe().is_terminal:
-            raise StateError("wait() for the running jobs before retrying")
-        ledger = store.sync()
-        selection = reader.select_retry(
-            ledger, self.results(), lifecycle.last, statuses=statuses,
-            retryable_only=retryable_only, record_ids=record_ids,
+        return plan_retry(
+            self, statuses=statuses, retryable_only=retryable_only, record_ids=record_ids,
+            mode=mode or self.params.mode,
         )  # fmt: skip
-        if not selection.targets:
-            return 0
-        uploader = Uploader(store.s3)
-        source = uploader.retry_source(reader.inputs, ledger, selection.targets)
-        try:
-            attempt = uploader.plan_retry(
-                ledger, selection.targets, source, mode=mode or self.params.mode
-            )
-            lifecycle.add_attempt(attempt, selection.superseded)
-        finally:
-            source.close()
-        log.info("retrying %d records (attempt %d)", len(selection.targets), attempt.number)
-        self._step()
-        return len(selection.targets)
-
-    # -- attach ----------------------------------------------------------------------------
 
     @classmethod
     def attach(

@@ -489,71 +489,70 @@ class Records:
         call.finish("add_records()")
         return call.count
 
-    def add_dataframe(
-        self,
-        df: Any,
-        *,
-        prompt: str | Callable[[Mapping[str, Any]], str] | None,
-        text: str | Callable[[Mapping[str, Any]], str] | None,
-        model_input: str | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None,
-        key: str | Callable[[Mapping[str, Any]], Any] | None,
-        record_id: str | Callable[[Mapping[str, Any]], str] | None,
-        options: dict[str, Any],
-        on_invalid: str = "raise",
-    ) -> int:
-        """Add one record per DataFrame row (see :meth:`BatchJob.add_dataframe`)."""
-        from ._frames import iter_frame_rows, pick, scalar_key
 
-        self._open()
-        if sum(x is not None for x in (prompt, text, model_input)) != 1:
-            raise ValidationError(
-                "add_dataframe needs exactly one of prompt=, text= or model_input="
-            )
-        call = _Call(self, "DataFrame", on_invalid)
-        prompt_options = {
-            k: options.pop(k, None)
-            for k in ("system", "max_tokens", "temperature", "top_p", "stop_sequences")
-        }
-        images = options.pop("images", ())
-        for n, row in enumerate(iter_frame_rows(df)):
-            where = {"line": n + 1, "field": None}
-            rid = pick(row, record_id) if record_id is not None else None
-            if record_id is not None and _is_empty(rid):
-                call.problem(f"row {n}: the record id cell is empty", **where)
-                continue
-            k = scalar_key(pick(row, key)) if key is not None else None
-            if isinstance(k, float) and math.isnan(k):
-                k = None
-            try:
-                if model_input is not None:
-                    body: Any = pick(row, model_input)
-                    if _is_empty(body):
-                        call.problem(f"row {n}: the modelInput cell is empty", **where)
-                        continue
-                    body = dict(body) if isinstance(body, Mapping) else body
+def add_dataframe(
+    records: Records,
+    df: Any,
+    *,
+    prompt: str | Callable[[Mapping[str, Any]], str] | None,
+    text: str | Callable[[Mapping[str, Any]], str] | None,
+    model_input: str | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None,
+    key: str | Callable[[Mapping[str, Any]], Any] | None,
+    record_id: str | Callable[[Mapping[str, Any]], str] | None,
+    options: dict[str, Any],
+    on_invalid: str = "raise",
+) -> int:
+    """Add one record per DataFrame row to ``records`` (see :meth:`BatchJob.add_dataframe`)."""
+    from ._frames import iter_frame_rows, pick, scalar_key
+
+    records._open()
+    if sum(x is not None for x in (prompt, text, model_input)) != 1:
+        raise ValidationError("add_dataframe needs exactly one of prompt=, text= or model_input=")
+    call = _Call(records, "DataFrame", on_invalid)
+    prompt_options = {
+        k: options.pop(k, None)
+        for k in ("system", "max_tokens", "temperature", "top_p", "stop_sequences")
+    }
+    images = options.pop("images", ())
+    for n, row in enumerate(iter_frame_rows(df)):
+        where = {"line": n + 1, "field": None}
+        rid = pick(row, record_id) if record_id is not None else None
+        if record_id is not None and _is_empty(rid):
+            call.problem(f"row {n}: the record id cell is empty", **where)
+            continue
+        k = scalar_key(pick(row, key)) if key is not None else None
+        if isinstance(k, float) and math.isnan(k):
+            k = None
+        try:
+            if model_input is not None:
+                body: Any = pick(row, model_input)
+                if _is_empty(body):
+                    call.problem(f"row {n}: the modelInput cell is empty", **where)
+                    continue
+                body = dict(body) if isinstance(body, Mapping) else body
+            else:
+                cell = pick(row, prompt if prompt is not None else text)
+                if _is_empty(cell):
+                    what = "prompt" if prompt is not None else "text"
+                    call.problem(f"row {n}: the {what} cell is empty ({cell!r})", **where)
+                    continue
+                if prompt is not None:
+                    body = build_prompt(
+                        records.family,
+                        str(cell),
+                        invocation_type=records.invocation_type,
+                        images=images,
+                        extra=dict(options) or None,
+                        **prompt_options,
+                    )
                 else:
-                    cell = pick(row, prompt if prompt is not None else text)
-                    if _is_empty(cell):
-                        what = "prompt" if prompt is not None else "text"
-                        call.problem(f"row {n}: the {what} cell is empty ({cell!r})", **where)
-                        continue
-                    if prompt is not None:
-                        body = build_prompt(
-                            self.family,
-                            str(cell),
-                            invocation_type=self.invocation_type,
-                            images=images,
-                            extra=dict(options) or None,
-                            **prompt_options,
-                        )
-                    else:
-                        body = build_embedding(self.family, str(cell), **options)
-            except ValidationError as err:
-                call.problem(f"row {n}: {err.summary}", **where)
-                continue
-            self._take(call, body, rid, k, n + 1)
-        call.finish("the DataFrame")
-        return call.count
+                    body = build_embedding(records.family, str(cell), **options)
+        except ValidationError as err:
+            call.problem(f"row {n}: {err.summary}", **where)
+            continue
+        records._take(call, body, rid, k, n + 1)
+    call.finish("the DataFrame")
+    return call.count
 
 
 def _chunks(source: str | Path | IO[bytes] | IO[str]) -> Iterator[bytes]:

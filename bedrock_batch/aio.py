@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._aio import DEFAULT_WORKERS, Runner, Sleep, poll_until_terminal
-from ._job import _ERRORS, BatchJob, WaitSteps
+from ._job import _ERRORS, BatchJob
 from ._progress import ProgressDisplay
+from ._waiting import WaitSteps
 
 if TYPE_CHECKING:
     from ._ledger import Ledger
