@@ -24,9 +24,11 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def default_server() -> Iterator[Any]:
-    """A server at the default time scale (1000 emulated seconds a second)."""
+    """A server at the default time scale (1000 emulated seconds a second). One per test and
+    stopped at its end: its clock keeps running jobs, and moto's backends are per process, so a
+    server left running would write into the S3 of the tests after it."""
     with LocalBedrock().serve(port=0) as server:
         yield server
 
