@@ -197,7 +197,7 @@ def model_problem(model_id: str, region: str | None) -> str | None:
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "."
         return (
             f"{model_id!r} is not a model that supports batch inference (as far as this version "
-            f"of bedrock_batch knows){hint} Pass allow_unknown_model=True for a model released "
+            f"of bedrock_batch knows){hint} Pass allow_unknown_model=True (CLI: --allow-unknown-model) for a model released "
             "after this version"
         )
     if info.requires_profile and not via_profile:

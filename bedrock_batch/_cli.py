@@ -101,6 +101,13 @@ def _globals(p: argparse.ArgumentParser, *, top: bool) -> None:
     p.add_argument("-v", "--verbose", action="count", help="log more (-vv: everything)", **v_kw)
 
 
+def _max_results(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else 0
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1000, not {text!r}")
+    return value
+
+
 def _job_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="JSONL file of {recordId, modelInput} lines")
     p.add_argument(
@@ -123,6 +130,10 @@ def _job_args(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("--job-name", help="the Bedrock job's name (default: derived from content)")
     p.add_argument("--timeout-hours", type=int, help="Bedrock's job timeout (24-168)")
+    p.add_argument(
+        "--allow-unknown-model", action="store_true",
+        help="accept a model id this version does not know (a model released after it)",
+    )  # fmt: skip
     p.add_argument(
         "--tags", nargs="+", metavar="KEY=VALUE", default=[], help="tags on every job created"
     )
@@ -239,8 +250,8 @@ def parser(local_serve: bool = True) -> argparse.ArgumentParser:
     )  # fmt: skip
     ls.add_argument("--name-contains", help="only jobs whose name contains this")
     ls.add_argument(
-        "--max-results", "--max", dest="max", type=int, default=50,
-        help="at most this many jobs (default 50)",
+        "--max-results", "--max", dest="max", type=_max_results, default=50,
+        help="at most this many jobs, 1-1000 (default 50)",
     )  # fmt: skip
     iam = cmd("iam-policy", "print the IAM policies a batch needs (role trust, role, caller)")
     iam.add_argument("--model-id", "--model", dest="model", help="model or inference-profile id")

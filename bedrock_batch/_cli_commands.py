@@ -20,10 +20,12 @@ from ._cli import (
     EXIT_JOB_FAILED,
     EXIT_NOT_FINISHED,
     EXIT_OK,
+    EXIT_SERVICE,
+    EXIT_TIMEOUT,
     CliError,
 )
 from ._cli_output import check_output, emit, output_format, table, write_results
-from ._errors import ValidationError
+from ._errors import NotFinishedError, PollTimeoutError, ServiceError, ValidationError
 from ._job import BatchJob
 from ._polling import PollConfig
 from ._s3uri import S3Uri
@@ -122,7 +124,9 @@ def _tags(args: argparse.Namespace) -> dict[str, str]:
     return tags
 
 
-def _build_job(args: argparse.Namespace, session: Any, *, local: bool = False) -> BatchJob:
+def _build_job(
+    args: argparse.Namespace, session: Any, *, local: bool = False, write_rejects: bool = True
+) -> BatchJob:
     path = Path(args.input)
     if not path.exists():
         raise CliError(f"the input file {args.input} does not exist")
@@ -132,6 +136,7 @@ def _build_job(args: argparse.Namespace, session: Any, *, local: bool = False) -
         args.model, args.role, args.input_uri, args.output_uri, session=session,
         invocation_type=args.invocation_type, job_name=args.job_name,
         timeout_hours=args.timeout_hours, mode=args.mode, tags=_tags(args) or None,
+        allow_unknown_model=args.allow_unknown_model,
         poll=_poll(args, LOCAL_POLL if local else None),
     )  # fmt: skip
     try:
@@ -139,12 +144,14 @@ def _build_job(args: argparse.Namespace, session: Any, *, local: bool = False) -
     except (OSError, UnicodeDecodeError) as err:
         raise CliError(f"cannot read {args.input}: {err}") from None
     except ValidationError as err:
-        if args.skip_invalid or type(err) is not ValidationError:
+        if args.skip_invalid or type(err) is not ValidationError or not err.problems:
             raise
         hint = f"{err.summary} (--skip-invalid sends the valid lines and lists the others)"
         raise ValidationError(hint, err.problems) from None
-    if job.rejected:
+    if job.rejected and write_rejects:
         _write_rejects(job, Path(args.rejects_output or f"{args.input}.rejected.jsonl"))
+    elif job.rejected:
+        print(f"{len(job.rejected)} invalid line(s) would be skipped", file=sys.stderr)
     return job
 
 
@@ -171,6 +178,14 @@ def _attach(args: argparse.Namespace) -> BatchJob:
             "(arn:aws:bedrock:REGION:ACCOUNT:model-invocation-job/ID) or the state URI "
             "(s3://…/bedrock-batch.json) that submit printed"
         )
+    if args.handle.startswith("arn:"):
+        region = args.handle.split(":")[3]
+        if args.region and args.region != region:
+            raise CliError(
+                f"the handle is a job in {region}, but --region is {args.region}: "
+                "drop --region or pass the job's region"
+            )
+        args.region = region  # a job ARN names its region: use it
     return BatchJob.attach(args.handle, session=_session(args), poll=_poll(args))
 
 
@@ -180,7 +195,44 @@ def _handle_of(job: BatchJob) -> str:
 
 def _wait(args: argparse.Namespace, job: BatchJob, **kwargs: Any) -> Any:
     args.resume = f"bedrock-batch wait {_handle_of(job)}"
-    return job.wait(progress=not args.quiet and not args.json, **kwargs)
+    timeout = kwargs.get("timeout")
+    if timeout is not None and timeout <= 0:
+        raise CliError("--timeout must be more than 0 seconds")
+    try:
+        return job.wait(progress=not args.quiet and not args.json, **kwargs)
+    except PollTimeoutError as err:
+        raise CliError(
+            f"gave up waiting after {err.waited:.0f}s (last status {err.status}); the batch keeps "
+            f"running: '{args.resume}' picks it up again",
+            EXIT_TIMEOUT,
+        ) from None
+
+
+def _submit(args: argparse.Namespace, job: BatchJob) -> Any:
+    """``job.submit()``; a missing bucket is named in one line."""
+    try:
+        return job.submit()
+    except ServiceError as err:
+        if err.code != "NoSuchBucket":
+            raise
+        buckets = sorted({S3Uri.parse(args.input_uri).bucket, S3Uri.parse(args.output_uri).bucket})
+        raise CliError(
+            f"the S3 bucket {' or '.join(buckets)} does not exist (--input-uri, --output-uri): "
+            "create it first",
+            EXIT_SERVICE,
+        ) from None
+
+
+def _not_finished(err: NotFinishedError) -> CliError:
+    """The library's NotFinishedError in the CLI's words."""
+    so_far = (
+        f"{err.processed or 0} of {err.total} records answered so far"
+        if err.total
+        else "no records answered yet"
+    )
+    return CliError(
+        f"the batch is {err.status}: {so_far}; --partial reads them anyway", EXIT_NOT_FINISHED
+    )
 
 
 # -- status rendering --------------------------------------------------------------------------
@@ -292,7 +344,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             session = _session(args)
         job = _build_job(args, session, local=args.local)
         print(job.plan(), file=sys.stderr)
-        status = job.submit()
+        status = _submit(args, job)
         handle = _handle_of(job)
         print(f"submitted: {handle}", file=sys.stderr)
         if args.no_wait:
@@ -311,7 +363,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Check a JSONL file and the job parameters; print what submit would do."""
-    plan = _build_job(args, _session(args)).plan()
+    plan = _build_job(args, _session(args), write_rejects=False).plan()
     emit(args.json, _plan_dict(plan), str(plan))
     return EXIT_OK
 
@@ -319,7 +371,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_submit(args: argparse.Namespace) -> int:
     """Upload a JSONL file and create the job(s); prints the batch's handle."""
     job = _build_job(args, _session(args))
-    status = job.submit()
+    status = _submit(args, job)
     handle = _handle_of(job)
     text = table([("handle", handle), *(("job", a) for a in status.job_arns)])
     if not status.job_arns:
@@ -354,7 +406,11 @@ def cmd_results(args: argparse.Namespace) -> int:
     fmt = output_format(args.output, args.format)
     check_output(args.output, force=args.force)
     job = _attach(args)
-    counts = write_results(job.results(partial=args.partial), args.output, fmt, force=args.force)
+    try:
+        results = job.results(partial=args.partial)
+    except NotFinishedError as err:
+        raise _not_finished(err) from None
+    counts = write_results(results, args.output, fmt, force=args.force)
     if args.output != "-":
         text = f"wrote {sum(counts.values())} results to {args.output}\n" + table(
             sorted(counts.items())
@@ -365,7 +421,10 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     """Print a batch's reconciled summary."""
-    summary = _attach(args).summary(partial=args.partial)
+    try:
+        summary = _attach(args).summary(partial=args.partial)
+    except NotFinishedError as err:
+        raise _not_finished(err) from None
     emit(args.json, _summary_dict(summary), str(summary))
     return EXIT_OK
 
@@ -418,7 +477,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
     if args.wait and n:
         _wait(args, job)
     emit(args.json, {"handle": _handle_of(job), "retried": n, "jobArns": job.job_arns},
-         f"retrying {n} record(s); handle {_handle_of(job)}")  # fmt: skip
+         f"retrying {n} record(s); handle {_handle_of(job)}" if n else "nothing to retry: every record succeeded")  # fmt: skip
     return EXIT_OK
 
 

@@ -51,13 +51,21 @@ def _count(value: int | None) -> str:
     return "?" if value is None else str(value)
 
 
+def _records(status: BatchStatus, done_word: str = "processed") -> str:
+    """``120 of 500 processed``, or ``not counted yet`` while Bedrock reports no total
+    (Submitted and Validating report 0)."""
+    total = status.total_records
+    if not total and not status.is_terminal:
+        return "not counted yet"
+    return f"{_count(status.processed_records)} of {_count(total)} {done_word}"
+
+
 def status_rows(status: BatchStatus, handle: str | None = None) -> list[tuple[str, str]]:
     """A status as (label, value) rows."""
     rows = [("status", status.status)]
     if handle:
         rows.append(("handle", handle))
-    total, done = status.total_records, status.processed_records
-    rows.append(("records", f"{_count(done)} of {_count(total)} processed"))
+    rows.append(("records", _records(status)))
     rows.append(("errors", _count(status.errored_records)))
     for j in status.jobs:
         note = " (superseded by a retry)" if j.job_arn in status.superseded else ""
@@ -82,9 +90,13 @@ def status_text(status: BatchStatus, handle: str | None = None) -> str:
 def status_repr(status: BatchStatus) -> str:
     """``BatchStatus(Completed, 500/500 records, 0 errors, 1 job)``."""
     jobs = len(status.jobs)
+    counted = (
+        f"{_count(status.processed_records)}/{_count(status.total_records)} records"
+        if status.total_records or status.is_terminal
+        else "records not counted yet"
+    )
     return (
-        f"BatchStatus({status.status}, {_count(status.processed_records)}/"
-        f"{_count(status.total_records)} records, {_count(status.errored_records)} errors, "
+        f"BatchStatus({status.status}, {counted}, {_count(status.errored_records)} errors, "
         f"{jobs} job{'s' if jobs != 1 else ''}"
         + (f", {status.pending} waiting" if status.pending else "")
         + ")"
@@ -106,7 +118,11 @@ def job_repr(job: BatchJob) -> str:
     """``<BatchJob InProgress 120/500 records model=…>``."""
     status = job._lifecycle.status() if job._lifecycle is not None else None
     state = (
-        f"{status.status} {_count(status.processed_records)}/{_count(status.total_records)} records"
+        (
+            f"{status.status} {_count(status.processed_records)}/{_count(status.total_records)} records"
+            if status.total_records or status.is_terminal
+            else f"{status.status}, {len(job._records)} records (not counted by Bedrock yet)"
+        )
         if status is not None
         else f"not submitted, {len(job._records)} records"
     )
@@ -176,4 +192,5 @@ def plan_rows(plan: Plan) -> list[tuple[str, str]]:
 def plan_repr(plan: Plan) -> str:
     """``<Plan 500 records -> 1 Bedrock job(s), model=…>``."""
     how = f"{len(plan.parts)} Bedrock job(s)" if plan.mode == "batch" else "on demand"
-    return f"<Plan {plan.records} records -> {how}, model={plan.model_id}>"
+    plural = "" if plan.records == 1 else "s"
+    return f"<Plan {plan.records} record{plural} -> {how}, model={plan.model_id}>"

@@ -471,7 +471,7 @@ class Records:
         if not call.problems and call.count == 0:
             raise ValidationError(f"{name} holds no records")
         if call.problems and call.skip:
-            log.warning("%s: %d invalid line(s) skipped (see BatchJob.rejected)", name, len(call.problems))  # fmt: skip
+            log.info("%s: %d invalid line(s) skipped (see BatchJob.rejected)", name, len(call.problems))  # fmt: skip
         call.finish(str(name))
         return call.count
 

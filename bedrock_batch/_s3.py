@@ -225,7 +225,10 @@ class S3Access:
                 )
                 aborted += 1
         except ServiceError as err:  # cleanup must not hide the upload's own error
-            log.warning("could not abort incomplete uploads of %s: %s", uri, err)
+            if err.code == "NoSuchBucket":  # no bucket, no upload left behind in it
+                log.debug("no incomplete uploads to abort: %s", err)
+            else:
+                log.warning("could not abort incomplete uploads of %s: %s", uri, err)
         return aborted
 
     def delete(self, uri: S3Uri) -> None:

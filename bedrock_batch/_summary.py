@@ -83,7 +83,8 @@ class Summary:
         return (
             f"<Summary {self.status}: {self.total} records, {self.succeeded} succeeded, "
             f"{self.errored} errored, {self.missing} missing, "
-            f"reconciled={'yes' if self.consistent else 'NO'}>"
+            + (f"{self.rejected} rejected, " if self.rejected else "")
+            + f"reconciled={'yes' if self.consistent else 'NO'}>"
         )
 
     def _repr_html_(self) -> str:

@@ -97,7 +97,8 @@ def test_input_file_missing_or_a_folder(env: dict[str, str], tmp_path: Path) -> 
 
 def test_no_region_no_credentials_unknown_profile(env: dict[str, str], tmp_path: Path) -> None:
     bare = {k: v for k, v in env.items() if k not in ("AWS_DEFAULT_REGION", "AWS_REGION")}
-    assert "no AWS region" in fails(bare, 2, "status", ARN)
+    assert "no AWS region" in fails(bare, 2, "list")
+    assert "was not found" in fails(bare, 5, "status", ARN)  # a job ARN names its region
     nocreds = {
         **{k: v for k, v in env.items() if not k.startswith("AWS_ACCESS") and "SECRET" not in k},
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -113,6 +114,7 @@ def test_usage_mistakes_never_reach_the_server(env: dict[str, str], server: Any)
     assert "not a batch handle" in fails(env, 2, "status", "abc123")
     assert "KEY=VALUE" in fails(env, 2, "submit", *job(Path(__file__), "t"), "--tags", "oops")
     assert "invalid choice" in fails(env, 2, "no-such-command")
+    assert "from 1 to 1000" in fails(env, 2, "list", "--max-results", "0")
 
 
 def test_iam_policy_mistakes(env: dict[str, str]) -> None:
@@ -184,8 +186,12 @@ def test_batch_lifecycle_mistakes(env: dict[str, str], server: Any, tmp_path: Pa
     handle, arn = submitted["handle"], submitted["jobArns"][0]
     assert handle.startswith("s3://") and handle.endswith("/bedrock-batch.json")
     # results and summary of a batch still running: "not finished", unless --partial
-    assert "partial" in fails(env, 7, "results", handle, "--output", str(tmp_path / "r.jsonl"))
-    assert "partial" in fails(env, 7, "summary", arn)
+    assert "--partial reads them" in fails(env, 7, "results", handle, "--output", str(tmp_path / "r.jsonl"))  # fmt: skip
+    assert "--partial reads them" in fails(env, 7, "summary", arn)
+    assert "--timeout must be more than 0" in fails(env, 2, "wait", arn, "--timeout", "-5")
+    timed_out = fails(env, 6, "wait", arn, "--timeout", "0.2", "--quiet")
+    assert f"'bedrock-batch wait {handle}' picks it up again" in timed_out
+    assert "but --region is eu-west-1" in fails(env, 2, "status", arn, "--region", "eu-west-1")
     ok(env, "results", arn, "--partial", "--output", str(tmp_path / "so-far.jsonl"))
     assert len((tmp_path / "so-far.jsonl").read_text().splitlines()) == 40
     assert "wait for it to end" in fails(env, 7, "retry", handle)
@@ -266,6 +272,12 @@ def test_skip_invalid_sends_the_rest_and_lists_the_refused(env: dict[str, str], 
     ok(env, "wait", handle, "--quiet", "--poll-interval", "0.1")
     summary = json.loads(ok(env, "summary", handle, "--json").stdout)
     assert summary["succeeded"] == 18 and summary["rejected"] == 2, summary
+    rejects.unlink()
+    planned = ok(env, "plan", *job(path, "skip"), "--skip-invalid")
+    assert "2 invalid line(s) would be skipped" in planned.stderr and not rejects.exists()
+    missing = job(records(tmp_path, 20, "ok.jsonl"), "nobucket")
+    missing[missing.index("--input-uri") + 1] = "s3://no-such-bucket-here/in/"
+    assert "no-such-bucket-here does not exist" in fails(env, 5, "submit", *missing)
 
 
 def test_results_as_csv_and_parquet_round_trip(env: dict[str, str], tmp_path: Path) -> None:

@@ -121,7 +121,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     time = parser.add_argument_group("time")
     time.add_argument(
-        "--time-scale", type=float, default=1000.0, help="emulated seconds per real second"
+        "--time-scale",
+        type=float,
+        default=1000.0,
+        help="emulated seconds per real second (default 1000)",
     )
     time.add_argument(
         "--records-per-second", type=float, default=5.0, help="emulated processing rate (default 5)"
