@@ -124,15 +124,22 @@ def arrow_schema() -> Any:
 
 
 def arrow_batches(results: Iterable[Result], batch_size: int) -> Iterator[Any]:
-    """Results as ``pyarrow.RecordBatch`` es of at most ``batch_size`` rows."""
+    """Results as ``pyarrow.RecordBatch`` es of at most ``batch_size`` rows.
+
+    The arrays are allocated from the system allocator, not pyarrow's default pool (mimalloc):
+    the default pool keeps the memory of each batch's temporary buffers, which made a
+    200,000-row ``to_arrow()`` peak at 1.75x its table instead of 1.44x (``benchmarks/``).
+    """
     import pyarrow as pa
 
     schema = arrow_schema()
+    pool = pa.system_memory_pool()
     for cols in column_batches(results, batch_size):
         cols["key"] = [
             k if isinstance(k, str) or k is None else encode(k).decode() for k in cols["key"]
         ]
-        yield pa.RecordBatch.from_pydict(cols, schema=schema)
+        arrays = [pa.array(cols[f.name], type=f.type, memory_pool=pool) for f in schema]
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def pandas_frame(results: Iterable[Result]) -> Any:
@@ -155,10 +162,12 @@ def pandas_frame(results: Iterable[Result]) -> Any:
     keys: list[Any] = []
     embeddings: list[Any] = []
     batches = []
+    pool = pa.system_memory_pool()  # as in arrow_batches
     for cols in column_batches(results, 10_000):
         keys.extend(cols.pop("key"))
         embeddings.extend(cols.pop("embedding"))
-        batches.append(pa.RecordBatch.from_pydict(cols, schema=schema))
+        arrays = [pa.array(cols[f.name], type=f.type, memory_pool=pool) for f in schema]
+        batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
     table = pa.Table.from_batches(batches, schema=schema)
     del batches
     frame = table.to_pandas(self_destruct=True, split_blocks=True)
