@@ -258,9 +258,6 @@ class _Window(RecordIndex):
                 return None
         return self._position(ordinal)
 
-    def __contains__(self, record_id: object) -> bool:
-        return isinstance(record_id, str) and self.ordinal_of(record_id) is not None
-
     def id_at(self, ordinal: int) -> str:
         batch_ordinal = self._ordinals[ordinal]
         return self._ids.get(batch_ordinal) or default_id_factory(batch_ordinal)
@@ -271,18 +268,6 @@ class _Window(RecordIndex):
 
     def encoded_key_at(self, ordinal: int) -> bytes | None:
         return self._encoded.get(self._ordinals[ordinal])
-
-    def key_at(self, ordinal: int) -> Any:
-        raw = self.encoded_key_at(ordinal)
-        return None if raw is None else decode(raw)
-
-    def key_of(self, record_id: str) -> Any:
-        ordinal = self.ordinal_of(record_id)
-        return None if ordinal is None else self.key_at(ordinal)
-
-    def iter_index(self) -> Iterator[tuple[str, Any]]:
-        for ordinal in range(self.count):
-            yield self.id_at(ordinal), self.key_at(ordinal)
 
 
 # -- reading index.jsonl by byte ranges ------------------------------------------------------
