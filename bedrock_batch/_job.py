@@ -22,9 +22,6 @@ import attrs
 
 from ._clients import Clients
 from ._errors import (
-    JobExpiredError,
-    JobFailedError,
-    JobStoppedError,
     NotFinishedError,
     StateError,
 )
@@ -50,7 +47,7 @@ from ._status import BatchStatus
 from ._structured import DEFAULT_TOOL
 from ._summary import Summary
 from ._uploader import Plan, Uploader, ledger_from_plan, make_plan
-from ._waiting import blocking_wait
+from ._waiting import blocking_wait, raise_for_failures
 
 if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
     import boto3
@@ -65,8 +62,6 @@ if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
 __all__ = ["BatchJob"]
 
 log = logging.getLogger("bedrock_batch")
-
-_ERRORS = {"Failed": JobFailedError, "Expired": JobExpiredError, "Stopped": JobStoppedError}
 
 
 def _finished(status: BatchStatus) -> None:
@@ -345,9 +340,8 @@ class BatchJob(RecordIntake):
         """
         config = self.poll if timeout is None else attrs.evolve(self.poll, timeout=timeout)
         final = blocking_wait(self, config, progress=progress, callback=callback, events=events)
-        if raise_on_failure and final.failures:
-            job = final.failures[0]
-            raise _ERRORS[job.status](job.job_arn, job.status, job.message)
+        if raise_on_failure:
+            raise_for_failures(final)
         return final
 
     # -- results ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ._errors import JobExpiredError, JobFailedError, JobStoppedError
 from ._polling import PollConfig, wait_until_terminal
 from ._progress import ProgressDisplay, sliced
 from ._status import BatchStatus
@@ -16,9 +17,18 @@ if TYPE_CHECKING:
     from ._job import BatchJob
     from .events import EventQueue
 
-__all__ = ["WaitSteps", "blocking_wait"]
+__all__ = ["WaitSteps", "blocking_wait", "raise_for_failures"]
 
 log = logging.getLogger("bedrock_batch")
+
+_ERRORS = {"Failed": JobFailedError, "Expired": JobExpiredError, "Stopped": JobStoppedError}
+
+
+def raise_for_failures(status: BatchStatus) -> None:
+    """Raise the error of the first job that ended Failed, Expired or Stopped, if any."""
+    if status.failures:
+        failed = status.failures[0]
+        raise _ERRORS[failed.status](failed.job_arn, failed.status, failed.message)
 
 
 class WaitSteps:

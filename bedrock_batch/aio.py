@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._aio import DEFAULT_WORKERS, Runner, Sleep, poll_until_terminal
-from ._job import _ERRORS, BatchJob
+from ._job import BatchJob
 from ._progress import ProgressDisplay
-from ._waiting import WaitSteps
+from ._waiting import WaitSteps, raise_for_failures
 
 if TYPE_CHECKING:
     from ._ledger import Ledger
@@ -215,9 +215,8 @@ class AsyncBatchJob:
         finally:
             if display is not None:
                 display.close()
-        if raise_on_failure and final.failures:
-            failed = final.failures[0]
-            raise _ERRORS[failed.status](failed.job_arn, failed.status, failed.message)
+        if raise_on_failure:
+            raise_for_failures(final)
         return final
 
     async def _sliced(
