@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bedrock_batch._builders import build_prompt
 from bedrock_batch._catalog import CATALOG
-from bedrock_batch._schemas import ANTHROPIC_VERSION, _anthropic, _anthropic_plain
+from bedrock_batch._schemas_anthropic import ANTHROPIC_VERSION, _anthropic, _anthropic_plain
 
 MODELS = [None, *(m for m in CATALOG.values() if m.family == "anthropic")][:6]
 
