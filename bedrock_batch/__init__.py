@@ -4,18 +4,21 @@
 the model invocation jobs, waits for them, and joins every output back to its input by
 ``recordId``. ``bedrock_batch.local`` is an offline emulator of the service.
 
-The modules, in the order the data flows through them::
+The tree reads as the data flow; each subpackage's docstring says what lives there::
 
-    _builders, _schemas, _codec    request bodies, the model families' rules, JSON
-    _records, _store               records: intake, validation, the local store
-    _sharding, _uploader           files and jobs under the quotas; the upload
-    _ledger, _ledgerstore          the batch's typed state, stored in S3 before each action
-    _lifecycle, _ondemand          Bedrock jobs (create, poll, stop) and on-demand runs
-    _bedrock, _polling, _status    control-plane calls, waiting, one status for many jobs
-    _reader, _inputs               outputs and inputs read back from S3
-    _results, _summary             the join by recordId, accounting and reconciliation
-    _job                           BatchJob: composes the parts above
-    _s3, _clients, _errors         the one S3 access object, boto3 clients, the error tree
+    _families/     one module per model family: bodies, checks, structured outputs, reading outputs
+    _records/      records: intake (add_*, DataFrames), ids, templates, the local record store
+    _uploader/     job parameters and identity, quotas, sharding into files and jobs, the upload
+    _ledger/       the batch's typed state, stored in S3 before each action it announces
+    _lifecycle/    Bedrock jobs (create, poll, stop), on-demand runs, waiting, retry, status
+    _reader/       outputs read back, the join by recordId, results, summary, partitions, export
+    _job.py        BatchJob: composes the four parts above, nothing else
+    _common/       plumbing: JSON codec, S3 access, URIs, clients, job views, display, progress
+    _catalog.py    the model table (data, shared with Local Bedrock)
+    _pricing.py    the price table (data)
+    _errors.py     the error tree
+    _cli/          the ``bedrock-batch`` command line
+    aio, dask, events, iam, local    the public integrations and the emulator
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what type checkers see; at run time each name is imported when first used
-    from ._bedrock import TERMINAL, JobDescription, JobStatus, iter_jobs
     from ._catalog import CATALOG, ModelInfo, family_of
+    from ._common._bedrock import TERMINAL, JobDescription, JobStatus, iter_jobs
     from ._errors import (
         BatchError,
         JobExpiredError,
@@ -40,59 +43,59 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported w
         StateError,
         ValidationError,
     )
+    from ._families._outputs import Usage
     from ._job import BatchJob
-    from ._ledger import Ledger
-    from ._outputs import Usage
-    from ._polling import PollConfig
+    from ._ledger._ledger import Ledger
+    from ._lifecycle._polling import PollConfig
+    from ._lifecycle._status import BatchStatus
     from ._pricing import PRICES, PRICES_DATE, Cost, Price
-    from ._quotas import Quotas
-    from ._results import Anomaly, ErrorInfo, OutputSource, Result, Results, ResultStatus
-    from ._spec import Mode
-    from ._status import BatchStatus
-    from ._summary import Summary
-    from ._uploader import PartPlan, Plan
+    from ._reader._results import Anomaly, ErrorInfo, OutputSource, Result, Results, ResultStatus
+    from ._reader._summary import Summary
+    from ._uploader._quotas import Quotas
+    from ._uploader._spec import Mode
+    from ._uploader._uploader import PartPlan, Plan
 
 #: Where each public name lives (imported on first use, so ``import bedrock_batch`` is cheap).
 _LAZY: dict[str, str] = {
-    "Anomaly": "._results",
+    "Anomaly": "._reader._results",
     "BatchError": "._errors",
     "BatchJob": "._job",
-    "BatchStatus": "._status",
+    "BatchStatus": "._lifecycle._status",
     "CATALOG": "._catalog",
     "Cost": "._pricing",
-    "ErrorInfo": "._results",
-    "JobDescription": "._bedrock",
+    "ErrorInfo": "._reader._results",
+    "JobDescription": "._common._bedrock",
     "JobExpiredError": "._errors",
     "JobFailedError": "._errors",
-    "JobStatus": "._bedrock",
+    "JobStatus": "._common._bedrock",
     "JobStoppedError": "._errors",
-    "Ledger": "._ledger",
+    "Ledger": "._ledger._ledger",
     "LedgerError": "._errors",
-    "Mode": "._spec",
+    "Mode": "._uploader._spec",
     "NotFinishedError": "._errors",
     "ModelInfo": "._catalog",
-    "OutputSource": "._results",
+    "OutputSource": "._reader._results",
     "PRICES": "._pricing",
     "PRICES_DATE": "._pricing",
-    "PartPlan": "._uploader",
-    "Plan": "._uploader",
-    "PollConfig": "._polling",
+    "PartPlan": "._uploader._uploader",
+    "Plan": "._uploader._uploader",
+    "PollConfig": "._lifecycle._polling",
     "PollTimeoutError": "._errors",
     "Price": "._pricing",
     "Problem": "._errors",
     "QuotaError": "._errors",
-    "Quotas": "._quotas",
-    "Result": "._results",
-    "ResultStatus": "._results",
-    "Results": "._results",
+    "Quotas": "._uploader._quotas",
+    "Result": "._reader._results",
+    "ResultStatus": "._reader._results",
+    "Results": "._reader._results",
     "ServiceError": "._errors",
     "StateError": "._errors",
-    "Summary": "._summary",
-    "TERMINAL": "._bedrock",
-    "Usage": "._outputs",
+    "Summary": "._reader._summary",
+    "TERMINAL": "._common._bedrock",
+    "Usage": "._families._outputs",
     "ValidationError": "._errors",
     "family_of": "._catalog",
-    "iter_jobs": "._bedrock",
+    "iter_jobs": "._common._bedrock",
 }
 
 __all__ = [

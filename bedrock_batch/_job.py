@@ -20,34 +20,34 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._clients import Clients
+from ._common._clients import Clients
+from ._common._progress import CountDisplay
+from ._common._s3 import S3Access
+from ._common._s3uri import S3Uri
 from ._errors import (
     NotFinishedError,
     StateError,
 )
 from ._errors import translate_client_error as _translate
-from ._inputs import InputSource
-from ._intake import RecordIntake
-from ._ledger import LEDGER_NAME, REJECTS_NAME, Ledger
-from ._ledgerstore import LedgerStore
-from ._lifecycle import Lifecycle
-from ._ondemand import OnDemandRunner
-from ._polling import PollConfig
+from ._families._structured import DEFAULT_TOOL
+from ._ledger._ledger import LEDGER_NAME, REJECTS_NAME, Ledger
+from ._ledger._ledgerstore import LedgerStore
+from ._lifecycle._lifecycle import Lifecycle
+from ._lifecycle._ondemand import OnDemandRunner
+from ._lifecycle._polling import PollConfig
+from ._lifecycle._retry import plan_retry
+from ._lifecycle._status import BatchStatus
+from ._lifecycle._waiting import blocking_wait, raise_for_failures
 from ._pricing import Price, price_for
-from ._progress import CountDisplay
-from ._quotas import Quotas, QuotaSource, resolve_quotas
-from ._reader import Reader
-from ._records import DEFAULT_RECORD_ID_PATTERN, Records, default_id_factory
-from ._results import Results
-from ._retry import plan_retry
-from ._s3 import S3Access
-from ._s3uri import S3Uri
-from ._spec import JobParams, JobSpec, Mode, legacy_content_id, resolve
-from ._status import BatchStatus
-from ._structured import DEFAULT_TOOL
-from ._summary import Summary
-from ._uploader import Plan, Uploader, ledger_from_plan, make_plan
-from ._waiting import blocking_wait, raise_for_failures
+from ._reader._inputs import InputSource
+from ._reader._reader import Reader
+from ._reader._results import Results
+from ._reader._summary import Summary
+from ._records._intake import RecordIntake
+from ._records._records import DEFAULT_RECORD_ID_PATTERN, Records, default_id_factory
+from ._uploader._quotas import Quotas, QuotaSource, resolve_quotas
+from ._uploader._spec import JobParams, JobSpec, Mode, legacy_content_id, resolve
+from ._uploader._uploader import Plan, Uploader, ledger_from_plan, make_plan
 
 if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
     import boto3
@@ -469,11 +469,11 @@ class BatchJob(RecordIntake):
         self.close()
 
     def __repr__(self) -> str:
-        from ._display import job_repr
+        from ._common._display import job_repr
 
         return job_repr(self)
 
     def _repr_html_(self) -> str:
-        from ._display import html_table, job_rows
+        from ._common._display import html_table, job_rows
 
         return html_table(job_rows(self), caption="BatchJob")

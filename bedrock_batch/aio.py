@@ -8,7 +8,7 @@ event loop. Cancelling :meth:`AsyncBatchJob.wait` stops the waiting, never the j
 flight finishes (the ledger in S3 stays whole), and any process can pick the batch up again
 with :meth:`AsyncBatchJob.attach`.
 
-Why not aiobotocore: see :mod:`bedrock_batch._aio` — it pins botocore to a few patch releases,
+Why not aiobotocore: see :mod:`bedrock_batch._lifecycle._aio` — it pins botocore to a few patch releases,
 which pins the user's boto3; threads keep one dependency set.
 """
 
@@ -25,20 +25,20 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._aio import DEFAULT_WORKERS, Runner, Sleep, poll_until_terminal
+from ._common._progress import ProgressDisplay
 from ._job import BatchJob
-from ._progress import ProgressDisplay
-from ._waiting import WaitSteps, raise_for_failures
+from ._lifecycle._aio import DEFAULT_WORKERS, Runner, Sleep, poll_until_terminal
+from ._lifecycle._waiting import WaitSteps, raise_for_failures
 
 if TYPE_CHECKING:
-    from ._ledger import Ledger
-    from ._outputs import Usage
-    from ._polling import PollConfig
-    from ._results import Anomaly, Result, Results
-    from ._spec import Mode
-    from ._status import BatchStatus
-    from ._summary import Summary
-    from ._uploader import Plan
+    from ._families._outputs import Usage
+    from ._ledger._ledger import Ledger
+    from ._lifecycle._polling import PollConfig
+    from ._lifecycle._status import BatchStatus
+    from ._reader._results import Anomaly, Result, Results
+    from ._reader._summary import Summary
+    from ._uploader._spec import Mode
+    from ._uploader._uploader import Plan
     from .events import EventQueue
 
 __all__ = ["DEFAULT_WORKERS", "AsyncBatchJob", "AsyncResults"]
@@ -340,7 +340,7 @@ class AsyncResults:
     @property
     def usage(self) -> Usage:
         """Tokens of the results read so far."""
-        from ._outputs import NO_USAGE
+        from ._families._outputs import NO_USAGE
 
         return self._results.so_far()[1] if self._results is not None else NO_USAGE
 

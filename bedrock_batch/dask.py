@@ -18,10 +18,10 @@ try:
 except ImportError as err:  # pragma: no cover - exercised only without the extra
     raise ImportError("bedrock_batch.dask needs Dask: pip install 'bedrock-batch[dask]'") from err
 
-from ._frames import ROW_COLUMNS
 from ._job import BatchJob
-from ._partitions import Partition, S3Config
-from ._results import Results
+from ._reader._partitions import Partition, S3Config
+from ._reader._results import Results
+from ._records._frames import ROW_COLUMNS
 
 if TYPE_CHECKING:
     import boto3
@@ -71,7 +71,7 @@ def meta() -> Any:
     """An empty frame with the columns and dtypes :func:`read_results` gives."""
     import pandas as pd
 
-    from ._frames import arrow_schema
+    from ._records._frames import arrow_schema
 
     frame = arrow_schema().empty_table().to_pandas(types_mapper=pd.ArrowDtype)
     assert tuple(frame.columns) == ROW_COLUMNS

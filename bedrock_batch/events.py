@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from ._codec import decode
+from ._common._codec import decode
 from ._errors import translate_client_error
 from .iam import event_queue_policy
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._catalog import base_model_id
-from ._s3uri import S3Uri
+from ._common._s3uri import S3Uri
 
 __all__ = [
     "caller_policy",

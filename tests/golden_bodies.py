@@ -1,8 +1,8 @@
 """Golden request bodies: what each model accepts, and what it answers when it refuses.
 
 One table, two independent implementations held to it: the emulator's rules
-(``bedrock_batch.local._rules``, exercised through batch jobs and bedrock-runtime) and the
-client's pre-flight check (``bedrock_batch._schemas.check_model_input``). A rule removed from
+(``bedrock_batch.local._families._rules``, exercised through batch jobs and bedrock-runtime) and the
+client's pre-flight check (``bedrock_batch._families._schemas.check_model_input``). A rule removed from
 either side makes a case fail. Messages are the service's wording where it is known
 (``bedrock-facts.md`` §2, §7) and a plausible one otherwise (see docs/testing.md).
 

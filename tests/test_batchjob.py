@@ -243,7 +243,7 @@ def test_progress_callback_sees_counters(make_job: MakeJob) -> None:
 
 
 def test_progress_line_without_tqdm(make_job: MakeJob, capsys: pytest.CaptureFixture[str]) -> None:
-    from bedrock_batch._progress import ProgressDisplay
+    from bedrock_batch._common._progress import ProgressDisplay
 
     job = make_job()
     fill(job)

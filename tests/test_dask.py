@@ -302,7 +302,7 @@ def test_read_results_on_a_cluster_matches_to_arrow(cluster: tuple[Any, str]) ->
     assert len(set(table.column("record_id").to_pylist())) == 300
     assert table.sort_by("record_id").equals(single.sort_by("record_id"))
     assert set(computed["attempt"].to_list()) == {0, 1}
-    clients_made = client.run(lambda: len(__import__("bedrock_batch._partitions")._partitions._CLIENTS))  # fmt: skip
+    clients_made = client.run(lambda: len(__import__("bedrock_batch._reader._partitions")._reader._partitions._CLIENTS))  # fmt: skip
     assert sum(clients_made.values()) >= 1  # the workers read S3 themselves
 
 

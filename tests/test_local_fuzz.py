@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bedrock_batch.local import LocalBedrock
-from bedrock_batch.local._http import Request, Response
-from bedrock_batch.local._service_model import matches_pattern as pattern_fullmatch
+from bedrock_batch.local._wire._http import Request, Response
+from bedrock_batch.local._wire._service_model import matches_pattern as pattern_fullmatch
 
 from .conftest import HAIKU, ROLE
 
@@ -248,7 +248,7 @@ def test_the_walker_flags_everything_botocore_flags(body: dict[str, Any]) -> Non
     unions); the walker must refuse all of it, and adds maximums, patterns and enums."""
     from botocore.validate import ParamValidator
 
-    from bedrock_batch.local._service_model import check_request, operation
+    from bedrock_batch.local._wire._service_model import check_request, operation
 
     params = {k: v for k, v in body.items() if v is not None}
     shape = operation("bedrock", "CreateModelInvocationJob").input_shape

@@ -2,7 +2,7 @@
 
 - the emulator: every batch case is a record of a real batch job (its output line must carry
   the expected error, or a ``modelOutput``), every runtime case a real bedrock-runtime call;
-- the client: ``bedrock_batch._schemas.check_model_input`` must give the same message.
+- the client: ``bedrock_batch._families._schemas.check_model_input`` must give the same message.
 
 Removing a rule from either implementation makes its cases fail here.
 """
@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bedrock_batch._catalog import lookup_model
-from bedrock_batch._schemas import check_model_input
+from bedrock_batch._families._schemas import check_model_input
 from bedrock_batch.local import LocalBedrock, Quotas
 
 from .conftest import BUCKET, ROLE

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bedrock_batch.local import Faults, JobFault, LocalBedrock, Quotas, Timings
-from bedrock_batch.local._lifecycle import LIFECYCLE, STATUSES, TERMINAL, may_move
+from bedrock_batch.local._service._lifecycle import LIFECYCLE, STATUSES, TERMINAL, may_move
 
 from .conftest import BUCKET, HAIKU, claude_body, create_job, jsonl, put_records, read_out
 

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bedrock_batch import Quotas
-from bedrock_batch._records import build_embedding, build_prompt
+from bedrock_batch._records._records import build_embedding, build_prompt
 from bedrock_batch.local import LocalBedrock
 
 from .conftest import claude_body
@@ -42,7 +42,7 @@ def test_each_family_answers_in_its_schema_deterministically(
     a = invoke(runtime, model_id, body)
     b = invoke(runtime, model_id, body)
     assert a == b and top_key in a
-    from bedrock_batch._outputs import output_text, output_usage
+    from bedrock_batch._families._outputs import output_text, output_usage
 
     assert output_text(a)
     usage = output_usage(a)

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from bedrock_batch._outputs import output_usage
+from bedrock_batch._families._outputs import output_usage
 from bedrock_batch.local import LocalBedrock, Quotas
 
 from .conftest import BUCKET, HAIKU, ROLE, claude_body, create_job, jsonl, put_records, read_out

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from bedrock_batch import BatchError, BatchJob, PollConfig, Quotas
-from bedrock_batch._ledgerstore import LedgerStore
-from bedrock_batch._s3 import S3Access
-from bedrock_batch._s3uri import S3Uri
+from bedrock_batch._common._s3 import S3Access
+from bedrock_batch._common._s3uri import S3Uri
+from bedrock_batch._ledger._ledgerstore import LedgerStore
 from bedrock_batch.local import JobFault, LocalBedrock
 
 from .conftest import BUCKET, HAIKU, ROLE, claude_body

@@ -11,18 +11,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bedrock_batch import ServiceError
-from bedrock_batch._codec import encode_line
-from bedrock_batch._ledger import Attempt, JobEntry, Ledger, OnDemandEntry
-from bedrock_batch._ledgerstore import LedgerStore
-from bedrock_batch._lifecycle import Lifecycle
-from bedrock_batch._ondemand import OnDemandRunner
-from bedrock_batch._quotas import Quotas
-from bedrock_batch._s3 import S3Access
-from bedrock_batch._s3uri import S3Uri
-from bedrock_batch._sharding import Shard, plan_parts
-from bedrock_batch._spec import JobSpec
-from bedrock_batch._store import RecordStore
-from bedrock_batch._uploader import Uploader
+from bedrock_batch._common._codec import encode_line
+from bedrock_batch._common._s3 import S3Access
+from bedrock_batch._common._s3uri import S3Uri
+from bedrock_batch._ledger._ledger import Attempt, JobEntry, Ledger, OnDemandEntry
+from bedrock_batch._ledger._ledgerstore import LedgerStore
+from bedrock_batch._lifecycle._lifecycle import Lifecycle
+from bedrock_batch._lifecycle._ondemand import OnDemandRunner
+from bedrock_batch._records._store import RecordStore
+from bedrock_batch._uploader._quotas import Quotas
+from bedrock_batch._uploader._sharding import Shard, plan_parts
+from bedrock_batch._uploader._spec import JobSpec
+from bedrock_batch._uploader._uploader import Uploader
 from bedrock_batch.local import LocalBedrock
 
 from .conftest import BUCKET, HAIKU, ROLE, claude_body, job_on

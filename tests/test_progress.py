@@ -8,8 +8,8 @@ import attrs
 import pytest
 
 from bedrock_batch import PollConfig
-from bedrock_batch._polling import Pacer
-from bedrock_batch._progress import ProgressDisplay, clock_text, sliced
+from bedrock_batch._common._progress import ProgressDisplay, clock_text, sliced
+from bedrock_batch._lifecycle._polling import Pacer
 from bedrock_batch.local import LocalBedrock, Timings
 
 from .conftest import job_on

@@ -16,9 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bedrock_batch import StateError, ValidationError
-from bedrock_batch._codec import EncodeError, decode, encode, find_invalid
-from bedrock_batch._records import Records
-from bedrock_batch._store import RecordStore
+from bedrock_batch._common._codec import EncodeError, decode, encode, find_invalid
+from bedrock_batch._records._records import Records
+from bedrock_batch._records._store import RecordStore
 
 from .conftest import HAIKU, claude_body, track
 
@@ -83,7 +83,7 @@ json_values = st.recursive(
 
 
 def _backends() -> list[Any]:
-    from bedrock_batch import _codec
+    from bedrock_batch._common import _codec
 
     found = [("json", _codec._strict_encode_public, _codec._strict_decode)]
     for name, make in (("orjson", _codec._orjson_encode), ("msgspec", _codec._msgspec_encode)):
@@ -256,7 +256,7 @@ def test_skip_and_report_sends_the_valid_records_and_accounts_for_the_rest(
     assert job.retry() == 0  # rejected records are not sent again by a retry
 
 
-# -- add_prompt's fast path (bedrock_batch._templates) ------------------------------------------
+# -- add_prompt's fast path (bedrock_batch._records._templates) ------------------------------------------
 
 PROMPT_MODELS = [
     (HAIKU, "InvokeModel"),

@@ -8,9 +8,13 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bedrock_batch._builders import build_prompt
 from bedrock_batch._catalog import CATALOG
-from bedrock_batch._schemas_anthropic import ANTHROPIC_VERSION, _anthropic, _anthropic_plain
+from bedrock_batch._families._builders import build_prompt
+from bedrock_batch._families._schemas_anthropic import (
+    ANTHROPIC_VERSION,
+    _anthropic,
+    _anthropic_plain,
+)
 
 MODELS = [None, *(m for m in CATALOG.values() if m.family == "anthropic")][:6]
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from bedrock_batch import BatchJob, ValidationError
-from bedrock_batch._structured import forced_tool, schema_of, validate
+from bedrock_batch._families._structured import forced_tool, schema_of, validate
 from bedrock_batch.local import LocalBedrock, RecordContext
 
 from .conftest import HAIKU, job_on

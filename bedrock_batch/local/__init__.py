@@ -12,7 +12,7 @@ quota defaults). Its request rules, model resolution and token accounting are it
 from ._clock import Clock, ManualClock, ScaledClock
 from ._config import FaultEvent, Faults, JobFault, OperationFaults, Quotas, Timings
 from ._emulator import LocalBedrock
-from ._responders import RecordContext, RecordError, Responder, constant, synthetic
+from ._families._responders import RecordContext, RecordError, Responder, constant, synthetic
 
 __all__ = [
     "Clock",
@@ -36,7 +36,7 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     if name == "LocalBedrockServer":  # imports werkzeug and moto's server app: only on demand
-        from ._server import LocalBedrockServer
+        from ._wire._server import LocalBedrockServer
 
         return LocalBedrockServer
     raise AttributeError(name)

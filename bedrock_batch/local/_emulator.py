@@ -13,14 +13,14 @@ import boto3
 import botocore.loaders
 import botocore.session
 
-from ._backend import Backend
 from ._clock import Clock, ManualClock, ScaledClock, is_realtime
 from ._config import FaultEvent, Faults, Quotas, Timings
-from ._hooks import make_handler
-from ._http import Request, Response
-from ._lifecycle import ACTIVE
-from ._responders import Responder
-from ._routing import EMULATED_SERVICES, Router
+from ._families._responders import Responder
+from ._service._backend import Backend
+from ._service._lifecycle import ACTIVE
+from ._wire._hooks import make_handler
+from ._wire._http import Request, Response
+from ._wire._routing import EMULATED_SERVICES, Router
 
 if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
     from mypy_boto3_bedrock import BedrockClient
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_service_quotas import ServiceQuotasClient
 
-    from ._server import LocalBedrockServer
+    from ._wire._server import LocalBedrockServer
 
 __all__ = ["LocalBedrock"]
 
@@ -340,7 +340,7 @@ class LocalBedrock:
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> LocalBedrockServer:
         """Serve everything on one HTTP endpoint (see :class:`LocalBedrockServer`)."""
-        from ._server import LocalBedrockServer
+        from ._wire._server import LocalBedrockServer
 
         return LocalBedrockServer(self, host=host, port=port)
 

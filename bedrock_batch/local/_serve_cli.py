@@ -14,8 +14,8 @@ import attrs
 
 from ._config import JOB_FAULT_KINDS, Faults, JobFault, OperationFaults, Quotas, Timings
 from ._emulator import LocalBedrock
-from ._lifecycle import ACTIVE
-from ._server import LOOPBACK_HOSTS
+from ._service._lifecycle import ACTIVE
+from ._wire._server import LOOPBACK_HOSTS
 
 __all__ = ["DEFAULT_PORT", "EXAMPLES", "add_arguments", "banner", "build", "parse_job_fault", "run"]
 

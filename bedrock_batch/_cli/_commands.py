@@ -1,0 +1,502 @@
+"""The ``bedrock-batch`` commands (parsed by ``_cli``; one function per command)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .._common._s3uri import S3Uri
+from .._errors import NotFinishedError, PollTimeoutError, ServiceError, ValidationError
+from .._job import BatchJob
+from .._lifecycle._polling import PollConfig
+from ._main import (
+    DEMO_MODEL,
+    DEMO_ROLE,
+    EXIT_ENDED,
+    EXIT_JOB_FAILED,
+    EXIT_NOT_FINISHED,
+    EXIT_OK,
+    EXIT_SERVICE,
+    EXIT_TIMEOUT,
+    CliError,
+)
+from ._output import check_output, emit, output_format, table, write_results
+
+__all__ = ["demo_questions"]
+
+LOCAL_POLL = PollConfig(initial=0.05, max_interval=0.25, jitter=0.02)
+
+_TOPICS = [
+    "仏教", "神道", "茶道", "華道", "書道", "武道", "着物", "和食", "温泉", "桜",
+    "富士山", "京都", "歌舞伎", "能楽", "相撲", "俳句", "祭り", "正月", "庭園", "城",
+]  # fmt: skip
+_ASPECTS = [
+    "儀式の意味", "歴史", "地域による違い", "現代での役割", "作法",
+    "代表的な例", "季節との関係", "海外での評価", "よくある誤解", "学び方",
+]  # fmt: skip
+_ASKS = ["を教えてください。", "を簡単に説明してください。", "を初心者向けに解説してください。",
+         "を三つのポイントでまとめてください。", "を歴史的な背景とともに説明してください。"]  # fmt: skip
+
+
+def demo_questions(n: int = 1000) -> Iterator[tuple[str, dict[str, str], str]]:
+    """(record id, key, question): generated questions about Japan, as in the walkthrough."""
+    count = 0
+    for ask in _ASKS:
+        for aspect in _ASPECTS:
+            for topic in _TOPICS:
+                if count >= n:
+                    return
+                count += 1
+                yield (
+                    f"JP{count:04d}",
+                    {"topic": topic, "aspect": aspect},
+                    f"日本の{topic}における{aspect}{ask}",
+                )
+
+
+# -- sessions, handles, jobs -----------------------------------------------------------------
+
+
+def _session(args: argparse.Namespace) -> Any:
+    """A boto3 session, or a one-line error naming what is missing."""
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        session = boto3.Session(region_name=args.region, profile_name=args.profile)
+    except ProfileNotFound as err:
+        raise CliError(
+            f"the AWS profile {err.kwargs.get('profile')!r} is not in your AWS config "
+            "(~/.aws/config); check --profile or AWS_PROFILE"
+        ) from None
+    if not session.region_name:
+        raise CliError("no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)")
+    if session.get_credentials() is None:
+        raise CliError(
+            "no AWS credentials found: run 'aws configure', pass --profile, or export "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    return session
+
+
+def _local(args: argparse.Namespace, **kwargs: Any) -> Any:
+    from ..local import LocalBedrock
+
+    return LocalBedrock(seed=getattr(args, "seed", 0), **kwargs)
+
+
+def _make_buckets(session: Any, *uris: str) -> None:
+    s3 = session.client("s3")
+    for uri in uris:
+        try:
+            bucket = S3Uri.parse(uri).bucket
+        except ValueError:
+            continue  # BatchJob.plan() reports the bad URI with the other problems
+        with contextlib.suppress(Exception):
+            s3.create_bucket(Bucket=bucket)
+
+
+def _poll(args: argparse.Namespace, base: PollConfig | None = None) -> PollConfig | None:
+    interval = getattr(args, "poll_interval", None)
+    if interval is None:
+        return base
+    if interval <= 0:
+        raise CliError("--poll-interval must be more than 0 seconds")
+    config = base or PollConfig()
+    return attrs.evolve(config, initial=interval, max_interval=max(config.max_interval, interval))
+
+
+def _tags(args: argparse.Namespace) -> dict[str, str]:
+    tags = {}
+    for item in args.tags:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CliError(f"--tags takes KEY=VALUE pairs, not {item!r}")
+        tags[key] = value
+    return tags
+
+
+def _build_job(
+    args: argparse.Namespace, session: Any, *, local: bool = False, write_rejects: bool = True
+) -> BatchJob:
+    path = Path(args.input)
+    if not path.exists():
+        raise CliError(f"the input file {args.input} does not exist")
+    if path.is_dir():
+        raise CliError(f"{args.input} is a folder; pass a JSONL file")
+    job = BatchJob(
+        args.model, args.role, args.input_uri, args.output_uri, session=session,
+        invocation_type=args.invocation_type, job_name=args.job_name,
+        timeout_hours=args.timeout_hours, mode=args.mode, tags=_tags(args) or None,
+        allow_unknown_model=args.allow_unknown_model,
+        poll=_poll(args, LOCAL_POLL if local else None),
+    )  # fmt: skip
+    try:
+        job.add_jsonl(str(path), on_invalid="skip" if args.skip_invalid else "raise")
+    except (OSError, UnicodeDecodeError) as err:
+        raise CliError(f"cannot read {args.input}: {err}") from None
+    except ValidationError as err:
+        if args.skip_invalid or type(err) is not ValidationError or not err.problems:
+            raise
+        hint = f"{err.summary} (--skip-invalid sends the valid lines and lists the others)"
+        raise ValidationError(hint, err.problems) from None
+    if job.rejected and write_rejects:
+        _write_rejects(job, Path(args.rejects_output or f"{args.input}.rejected.jsonl"))
+    elif job.rejected:
+        print(f"{len(job.rejected)} invalid line(s) would be skipped", file=sys.stderr)
+    return job
+
+
+def _write_rejects(job: BatchJob, target: Path) -> None:
+    """The refused lines, one JSON object each; a one-line note on stderr."""
+    rows = [
+        {"line": p.line, "recordId": p.record_id, "field": p.field, "message": p.message}
+        for p in job.rejected
+    ]
+    try:
+        target.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    except OSError as err:
+        raise CliError(f"cannot write the list of refused lines to {target}: {err}") from None
+    print(f"skipped {len(rows)} invalid line(s); the list is in {target}", file=sys.stderr)
+
+
+_HANDLE = re.compile(r"^(arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:model-invocation-job/\S+|s3://\S+)$")  # fmt: skip
+
+
+def _attach(args: argparse.Namespace) -> BatchJob:
+    if not _HANDLE.match(args.handle):
+        raise CliError(
+            f"{args.handle!r} is not a batch handle: pass a job ARN "
+            "(arn:aws:bedrock:REGION:ACCOUNT:model-invocation-job/ID) or the state URI "
+            "(s3://…/bedrock-batch.json) that submit printed"
+        )
+    if args.handle.startswith("arn:"):
+        region = args.handle.split(":")[3]
+        if args.region and args.region != region:
+            raise CliError(
+                f"the handle is a job in {region}, but --region is {args.region}: "
+                "drop --region or pass the job's region"
+            )
+        args.region = region  # a job ARN names its region: use it
+    return BatchJob.attach(args.handle, session=_session(args), poll=_poll(args))
+
+
+def _handle_of(job: BatchJob) -> str:
+    return job.state_uri or job.job_arn or "?"
+
+
+def _wait(args: argparse.Namespace, job: BatchJob, **kwargs: Any) -> Any:
+    args.resume = f"bedrock-batch wait {_handle_of(job)}"
+    timeout = kwargs.get("timeout")
+    if timeout is not None and timeout <= 0:
+        raise CliError("--timeout must be more than 0 seconds")
+    try:
+        return job.wait(progress=not args.quiet and not args.json, **kwargs)
+    except PollTimeoutError as err:
+        raise CliError(
+            f"gave up waiting after {err.waited:.0f}s (last status {err.status}); the batch keeps "
+            f"running: '{args.resume}' picks it up again",
+            EXIT_TIMEOUT,
+        ) from None
+
+
+def _submit(args: argparse.Namespace, job: BatchJob) -> Any:
+    """``job.submit()``; a missing bucket is named in one line."""
+    try:
+        return job.submit()
+    except ServiceError as err:
+        if err.code != "NoSuchBucket":
+            raise
+        buckets = sorted({S3Uri.parse(args.input_uri).bucket, S3Uri.parse(args.output_uri).bucket})
+        raise CliError(
+            f"the S3 bucket {' or '.join(buckets)} does not exist (--input-uri, --output-uri): "
+            "create it first",
+            EXIT_SERVICE,
+        ) from None
+
+
+def _not_finished(err: NotFinishedError) -> CliError:
+    """The library's NotFinishedError in the CLI's words."""
+    so_far = (
+        f"{err.processed or 0} of {err.total} records answered so far"
+        if err.total
+        else "no records answered yet"
+    )
+    return CliError(
+        f"the batch is {err.status}: {so_far}; --partial reads them anyway", EXIT_NOT_FINISHED
+    )
+
+
+# -- status rendering --------------------------------------------------------------------------
+
+
+def _status_dict(status: Any, handle: str | None = None) -> dict[str, Any]:
+    return {
+        "handle": handle,
+        "status": status.status,
+        "jobArns": status.job_arns,
+        "pendingJobs": status.pending,
+        "totalRecordCount": status.total_records,
+        "processedRecordCount": status.processed_records,
+        "successRecordCount": status.succeeded_records,
+        "errorRecordCount": status.errored_records,
+        "message": status.message,
+        "jobs": [
+            {"jobArn": j.job_arn, "status": j.status, "superseded": j.job_arn in status.superseded,
+             "totalRecordCount": j.total_records, "processedRecordCount": j.processed_records}
+            for j in status.jobs
+        ],
+    }  # fmt: skip
+
+
+def _status_text(status: Any, handle: str | None = None) -> str:
+    from .._common._display import status_text
+
+    return status_text(status, handle)
+
+
+def _summary_dict(summary: Any) -> dict[str, Any]:
+    return {
+        "status": summary.status,
+        "records": summary.total,
+        "succeeded": summary.succeeded,
+        "errored": summary.errored,
+        "missing": summary.missing,
+        "rejected": summary.rejected,
+        "inputTokens": summary.usage.input_tokens,
+        "outputTokens": summary.usage.output_tokens,
+        "costUsd": summary.cost_usd,
+        "consistent": summary.consistent,
+        "discrepancies": list(summary.discrepancies),
+        "anomalies": [str(a) for a in summary.anomalies],
+    }
+
+
+def _plan_dict(plan: Any) -> dict[str, Any]:
+    return {
+        "modelId": plan.model_id,
+        "mode": plan.mode,
+        "records": plan.records,
+        "bytes": plan.bytes,
+        "stateUri": plan.state_uri,
+        "jobs": [
+            {"name": p.job_name, "records": p.records, "files": len(p.shards), "input": p.input_uri}
+            for p in plan.parts
+        ],
+        "quotas": attrs.asdict(plan.quotas),
+        "quotaSource": plan.quota_source,
+        "estimatedInputTokens": plan.estimated_input_tokens,
+        "maxOutputTokens": plan.max_output_tokens,
+        "costUsd": {
+            "batch": plan.cost.batch,
+            "onDemand": plan.cost.on_demand,
+            "pricesAsOf": plan.cost.prices_as_of,
+        },
+    }
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The walkthrough on an embedded Local Bedrock (answers are synthetic)."""
+    from .._common._display import demo_report
+
+    with _local(args, time_scale=args.time_scale) as local:
+        session = local.session()
+        inputs, outputs = "s3://demo-bucket/batch/input/", "s3://demo-bucket/batch/output/"
+        _make_buckets(session, inputs)
+        job = BatchJob(DEMO_MODEL, DEMO_ROLE, inputs, outputs, session=session, poll=LOCAL_POLL)
+        for record_id, key, question in demo_questions(args.records):
+            job.add_prompt(question, max_tokens=1024, record_id=record_id, key=key)
+        print(
+            "Local Bedrock, in this process: no AWS account, no network, no cost. "
+            "The answers are synthetic (generated, not from Claude).\n"
+        )
+        print("Plan:", job.plan(), sep="\n")
+        job.submit()
+        print(
+            f"\nSubmitted {job.job_arn or 'on demand'}\n  inputs   {inputs}\n  outputs  {outputs}"
+        )
+        job.wait(progress=not args.quiet)
+        print(demo_report(job, args.show))
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a whole job from a JSONL file and write the joined results."""
+    fmt = output_format(args.output, args.format)
+    check_output(args.output, force=args.force)
+    with contextlib.ExitStack() as stack:
+        if args.local:
+            local = stack.enter_context(_local(args))
+            session = local.session()
+            _make_buckets(session, args.input_uri, args.output_uri)
+        else:
+            session = _session(args)
+        job = _build_job(args, session, local=args.local)
+        print(job.plan(), file=sys.stderr)
+        status = _submit(args, job)
+        handle = _handle_of(job)
+        print(f"submitted: {handle}", file=sys.stderr)
+        if args.no_wait:
+            emit(args.json, _status_dict(status, handle), handle)
+            return EXIT_OK
+        _wait(args, job)
+        counts = write_results(job.results(), args.output, fmt, force=args.force)
+        summary = job.summary()
+        data = {"handle": handle, "jobArns": job.job_arns, "output": args.output,
+                "counts": counts, "consistent": summary.consistent}  # fmt: skip
+        emit(args.json, data, str(summary))
+        if not args.json:
+            print(f"wrote {sum(counts.values())} results to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Check a JSONL file and the job parameters; print what submit would do."""
+    plan = _build_job(args, _session(args), write_rejects=False).plan()
+    emit(args.json, _plan_dict(plan), str(plan))
+    return EXIT_OK
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    """Upload a JSONL file and create the job(s); prints the batch's handle."""
+    job = _build_job(args, _session(args))
+    status = _submit(args, job)
+    handle = _handle_of(job)
+    text = table([("handle", handle), *(("job", a) for a in status.job_arns)])
+    if not status.job_arns:
+        text += "\n(answered on demand: no Bedrock job; use the handle with status and results)"
+    emit(args.json, _status_dict(status, handle), text)
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show a batch's status."""
+    job = _attach(args)
+    status = job.describe()
+    emit(args.json, _status_dict(status, _handle_of(job)), _status_text(status, _handle_of(job)))
+    return EXIT_OK
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    """Wait for a batch to end."""
+    job = _attach(args)
+    status = _wait(args, job, timeout=args.timeout, raise_on_failure=False)
+    emit(args.json, _status_dict(status, _handle_of(job)), _status_text(status, _handle_of(job)))
+    if status.failures:
+        first = status.failures[0]
+        print(f"error: the batch ended {status.status}: {first.message or first.job_arn}; "
+              f"'bedrock-batch retry {_handle_of(job)}' runs the rest", file=sys.stderr)  # fmt: skip
+        return EXIT_JOB_FAILED
+    return EXIT_OK
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    """Write a batch's joined results."""
+    fmt = output_format(args.output, args.format)
+    check_output(args.output, force=args.force)
+    job = _attach(args)
+    try:
+        results = job.results(partial=args.partial)
+    except NotFinishedError as err:
+        raise _not_finished(err) from None
+    counts = write_results(results, args.output, fmt, force=args.force)
+    if args.output != "-":
+        text = f"wrote {sum(counts.values())} results to {args.output}\n" + table(
+            sorted(counts.items())
+        )
+        emit(args.json, {"output": args.output, "format": fmt, "counts": counts}, text)
+    return EXIT_OK
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Print a batch's reconciled summary."""
+    try:
+        summary = _attach(args).summary(partial=args.partial)
+    except NotFinishedError as err:
+        raise _not_finished(err) from None
+    emit(args.json, _summary_dict(summary), str(summary))
+    return EXIT_OK
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    """Stop a batch's running jobs (processed records keep their outputs)."""
+    job = _attach(args)
+    status = job.describe()
+    if status.is_terminal:
+        raise CliError(f"the batch already ended ({status.status}); there is nothing to stop",
+                       EXIT_ENDED)  # fmt: skip
+    stopped = job.stop()
+    text = "stopping " + (", ".join(stopped) or "the batch (no job was running yet)")
+    emit(args.json, {"handle": _handle_of(job), "stopping": stopped}, text)
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """List model invocation jobs, newest first."""
+    from .._common._bedrock import iter_jobs
+
+    bedrock = _session(args).client("bedrock")
+    jobs = []
+    for n, d in enumerate(iter_jobs(bedrock, status=args.status, name_contains=args.name_contains)):
+        if n >= args.max:
+            break
+        jobs.append(d)
+    data = [
+        {"jobArn": d.job_arn, "jobName": d.job_name, "status": d.status, "modelId": d.model_id,
+         "submitTime": d.submit_time}
+        for d in jobs
+    ]  # fmt: skip
+    rows = [(d.job_arn, d.status, d.job_name, d.submit_time) for d in jobs]
+    text = table(rows, ("JOB ARN", "STATUS", "NAME", "SUBMITTED")) if rows else "no jobs"
+    emit(args.json, data, text)
+    return EXIT_OK
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    """Run a batch's errored and missing records again."""
+    job = _attach(args)
+    status = job.describe()
+    if not status.is_terminal:
+        raise CliError(
+            f"the batch is {status.status}; wait for it to end before retrying "
+            f"('bedrock-batch wait {_handle_of(job)}')",
+            EXIT_NOT_FINISHED,
+        )
+    n = job.retry(retryable_only=args.retryable_only)
+    if args.wait and n:
+        _wait(args, job)
+    emit(args.json, {"handle": _handle_of(job), "retried": n, "jobArns": job.job_arns},
+         f"retrying {n} record(s); handle {_handle_of(job)}" if n else "nothing to retry: every record succeeded")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    """Show what a batch holds: its jobs, status, and summary once ended."""
+    job = _attach(args)
+    status = job.describe()
+    data: dict[str, Any] = _status_dict(status, _handle_of(job))
+    text = _status_text(status, _handle_of(job))
+    if status.is_terminal:
+        summary = job.summary()
+        data.update(_summary_dict(summary))
+        text += "\n\n" + str(summary)
+    emit(args.json, data, text)
+    return EXIT_OK
+
+
+def cmd_iam_policy(args: argparse.Namespace) -> int:
+    """Print the IAM policies."""
+    from ._iam import iam_policy
+
+    return iam_policy(args)

@@ -1,0 +1,372 @@
+"""The ``bedrock-batch`` command line: the parser, the exit codes and the error boundary.
+
+Exit codes: 0 success; 1 an unexpected error (a bug: ``--debug`` shows the traceback);
+2 bad usage or set-up (a flag, a file or folder, the region, credentials, profile, an S3 URI);
+3 invalid input records (nothing was uploaded or created); 4 the batch ended Failed, Expired or
+Stopped; 5 an AWS call failed; 6 waiting timed out; 7 the batch has not finished (pass
+``--partial`` to read what there is); 8 the batch already ended (nothing to stop); 130
+interrupted (the batch keeps running); 141 the reader of stdout went away (``| head``).
+
+This module imports only the standard library: ``bedrock-batch --help`` stays fast and
+loads no boto3. The commands live in ``_cli_commands``, the output helpers in ``_cli_output``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+__all__ = ["CliError", "main"]
+
+EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_INVALID, EXIT_JOB_FAILED, EXIT_SERVICE = 0, 1, 2, 3, 4, 5
+EXIT_TIMEOUT, EXIT_NOT_FINISHED, EXIT_ENDED, EXIT_INTERRUPTED, EXIT_PIPE = 6, 7, 8, 130, 141
+
+DEMO_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+DEMO_ROLE = "arn:aws:iam::123456789012:role/BedrockBatchDemo"
+STATUSES = (
+    "Submitted", "Validating", "Scheduled", "InProgress", "Stopping", "Completed",
+    "PartiallyCompleted", "Failed", "Stopped", "Expired",
+)  # fmt: skip
+
+EXIT_CODES = """exit codes:
+  0 ok; 1 unexpected error (--debug shows a traceback); 2 bad usage or set-up (flag, file,
+  folder, region, credentials, profile, S3 URI); 3 invalid records (nothing uploaded or
+  created); 4 the batch ended Failed/Expired/Stopped; 5 an AWS call failed; 6 waiting timed
+  out; 7 the batch has not finished (--partial reads it anyway); 8 the batch already ended;
+  130 interrupted (the batch keeps running); 141 stdout closed (e.g. | head)
+"""
+
+ARN = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123def456"
+JOB = "--model-id MODEL --role-arn ROLE --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/"  # fmt: skip
+EXAMPLES: dict[str, str] = {
+    "demo": "bedrock-batch demo                       # 1,000 questions, offline, synthetic answers\n"
+    "bedrock-batch demo --records 200 --show 5",
+    "run": f"bedrock-batch run questions.jsonl --local --model-id {DEMO_MODEL} \\\n"
+    f"    --role-arn {DEMO_ROLE} --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/\n"
+    f"bedrock-batch run questions.jsonl {JOB} --output results.parquet",
+    "plan": f"bedrock-batch plan questions.jsonl {JOB}\n"
+    f"bedrock-batch plan questions.jsonl {JOB} --json",
+    "submit": f"bedrock-batch submit questions.jsonl {JOB} --tags team=search project=faq\n"
+    "# prints the batch's handle (its state URI) and its job ARNs",
+    "status": f"bedrock-batch status {ARN}\n"
+    "bedrock-batch status s3://my-bucket/in/BATCH/bedrock-batch.json --json",
+    "wait": "bedrock-batch wait HANDLE && bedrock-batch results HANDLE --output results.jsonl\n"
+    "bedrock-batch wait HANDLE --timeout 3600 --poll-interval 30",
+    "results": "bedrock-batch results HANDLE --output results.csv\n"
+    "bedrock-batch results HANDLE --output results.parquet --force\n"
+    "bedrock-batch results HANDLE --output - | head\n"
+    "bedrock-batch results HANDLE --partial --output so-far.jsonl   # before the batch ends",
+    "summary": "bedrock-batch summary HANDLE\nbedrock-batch summary HANDLE --partial --json",
+    "stop": "bedrock-batch stop HANDLE\nbedrock-batch retry HANDLE --wait   # later: run the rest",
+    "list": "bedrock-batch list --status-equals InProgress\n"
+    "bedrock-batch list --name-contains faq --max-results 10 --json",
+    "retry": "bedrock-batch retry HANDLE --wait\nbedrock-batch retry HANDLE --retryable-only",
+    "attach": "bedrock-batch attach HANDLE\nbedrock-batch attach HANDLE --json",
+    "iam-policy": f"bedrock-batch iam-policy --model-id us.{DEMO_MODEL} --account 123456789012 \\\n"
+    "    --region us-east-1 --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/\n"
+    "bedrock-batch iam-policy ... --only trust --json\n"
+    "bedrock-batch iam-policy --events --queue-arn QUEUE_ARN --rule-arn RULE_ARN",
+}
+
+
+class CliError(Exception):
+    """A mistake the user can fix: one line on stderr and ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``prog: error: … (see prog --help)``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _globals(p: argparse.ArgumentParser, *, top: bool) -> None:
+    """Options accepted before and after the subcommand (the subcommand's win)."""
+    kw: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
+    p.add_argument("--region", help="AWS region (default: AWS_REGION, the profile's)", **kw)
+    p.add_argument("--profile", help="AWS profile from your AWS config", **kw)
+    p.add_argument(
+        "--endpoint-url", help="send every AWS call here (as AWS_ENDPOINT_URL does)", **kw
+    )
+    p.add_argument("--debug", action="store_true", help="log everything; tracebacks", **kw)
+    v_kw = {"default": argparse.SUPPRESS} if not top else {"default": 0}
+    p.add_argument("-v", "--verbose", action="count", help="log more (-vv: everything)", **v_kw)
+
+
+def _max_results(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else 0
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1000, not {text!r}")
+    return value
+
+
+def _job_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", help="JSONL file of {recordId, modelInput} lines")
+    p.add_argument(
+        "--model-id", "--model", dest="model", required=True,
+        help="model id, inference-profile id or ARN",
+    )  # fmt: skip
+    p.add_argument(
+        "--role-arn", "--role", dest="role", required=True,
+        help="the service role Bedrock assumes (see iam-policy)",
+    )  # fmt: skip
+    p.add_argument("--input-uri", required=True, help="S3 prefix the inputs are uploaded to")
+    p.add_argument("--output-uri", required=True, help="S3 prefix Bedrock writes outputs to")
+    p.add_argument(
+        "--invocation-type", default="InvokeModel", choices=["InvokeModel", "Converse"],
+        help="how Bedrock calls the model (default InvokeModel)",
+    )  # fmt: skip
+    p.add_argument(
+        "--mode", default="auto", choices=["auto", "batch", "on_demand"],
+        help="auto: batches below the model's minimum run on demand (default)",
+    )  # fmt: skip
+    p.add_argument("--job-name", help="the Bedrock job's name (default: derived from content)")
+    p.add_argument("--timeout-hours", type=int, help="Bedrock's job timeout (24-168)")
+    p.add_argument(
+        "--allow-unknown-model", action="store_true",
+        help="accept a model id this version does not know (a model released after it)",
+    )  # fmt: skip
+    p.add_argument(
+        "--tags", nargs="+", metavar="KEY=VALUE", default=[], help="tags on every job created"
+    )
+    p.add_argument(
+        "--skip-invalid", action="store_true",
+        help="send the valid lines and list the refused ones (default: refuse the whole file)",
+    )  # fmt: skip
+    p.add_argument(
+        "--rejects-output", metavar="FILE",
+        help="where --skip-invalid writes the refused lines (default: INPUT.rejected.jsonl)",
+    )  # fmt: skip
+
+
+def _wait_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--poll-interval", type=float, help="first seconds between polls (adapts)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def _handle(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "handle",
+        metavar="HANDLE",
+        help="a job ARN of the batch, or its state URI (s3://…/bedrock-batch.json) from submit",
+    )
+
+
+def _output(p: argparse.ArgumentParser, default: str | None) -> None:
+    p.add_argument(
+        "--output", default=default,
+        help="file (.jsonl, .csv, .parquet) or - for stdout"
+        + (f" (default {default})" if default else ""),
+    )  # fmt: skip
+    p.add_argument(
+        "--format", choices=["jsonl", "csv", "parquet"], help="override the file's extension"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+
+def parser(local_serve: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``local serve``'s flags only with ``local_serve`` (they import
+    the emulator)."""
+    p = Parser(
+        prog="bedrock-batch",
+        description="Amazon Bedrock batch inference, end to end. "
+        "AWS_ENDPOINT_URL and --endpoint-url are honoured (e.g. Local Bedrock).",
+        epilog="examples:\n  " + "\n  ".join(EXAMPLES["demo"].splitlines()[:1])
+        + "\n  bedrock-batch run --help    # and every command's own examples\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    _globals(p, top=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def cmd(name: str, help_text: str, parent: Any = sub) -> argparse.ArgumentParser:
+        examples = "\n  ".join(EXAMPLES[name].splitlines())
+        sp: argparse.ArgumentParser = parent.add_parser(
+            name, help=help_text, description=help_text,
+            epilog=f"examples:\n  {examples}\n\n{EXIT_CODES}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )  # fmt: skip
+        sp.set_defaults(func=name)
+        _globals(sp, top=False)
+        if name != "serve":
+            sp.add_argument("--json", action="store_true", help="JSON output (camelCase keys)")
+        return sp
+
+    d = cmd("demo", "the walkthrough: 1,000 questions to Claude 3 Haiku on Local Bedrock")
+    d.add_argument("--records", type=int, default=1000, help="how many questions (default 1000)")
+    d.add_argument("--show", type=int, default=3, help="joined results to print (default 3)")
+    d.add_argument("--seed", type=int, default=0, help="Local Bedrock's random seed")
+    d.add_argument(
+        "--time-scale", type=float, default=100.0,
+        help="emulated seconds per real second (default 100: about 5 s in all)",
+    )  # fmt: skip
+    d.add_argument("--quiet", action="store_true", help="no progress display")
+
+    r = cmd("run", "run a whole batch from a JSONL file and write the joined results")
+    _job_args(r)
+    _output(r, "results.jsonl")
+    _wait_args(r)
+    r.add_argument("--local", action="store_true", help="run on an embedded Local Bedrock")
+    r.add_argument("--seed", type=int, default=0, help="Local Bedrock's seed (with --local)")
+    r.add_argument("--no-wait", action="store_true", help="submit, print the handle, return")
+    sp = cmd("plan", "check a JSONL file and the parameters; show what submit would do")
+    _job_args(sp)
+    sp = cmd("submit", "upload and create the job(s); print the batch's handle and job ARNs")
+    _job_args(sp)
+
+    for name, text in (
+        ("status", "show a batch's status, judged by each record's latest attempt"),
+        ("stop", "stop a running batch (processed records keep their outputs)"),
+        ("attach", "show a batch's jobs and status, and its summary once it has ended"),
+    ):
+        _handle(cmd(name, text))
+    w = cmd("wait", "wait for a batch to end (exit 0 only when it completed)")
+    _handle(w)
+    w.add_argument("--timeout", type=float, help="give up after this many seconds (exit 6)")
+    _wait_args(w)
+    res = cmd("results", "write joined results, one row per input record")
+    _handle(res)
+    _output(res, "results.jsonl")
+    res.add_argument("--partial", action="store_true", help="read a batch that has not ended")
+    sm = cmd("summary", "counts, tokens and cost, reconciled with Bedrock's manifests")
+    _handle(sm)
+    sm.add_argument("--partial", action="store_true", help="summarise a batch not ended yet")
+    rt = cmd("retry", "run errored and missing records again")
+    _handle(rt)
+    rt.add_argument("--retryable-only", action="store_true", help="only errors marked retryable")
+    rt.add_argument("--wait", action="store_true", help="wait for the retry to finish")
+    _wait_args(rt)
+    ls = cmd("list", "list model invocation jobs, newest first")
+    ls.add_argument(
+        "--status-equals", "--status", dest="status", choices=STATUSES, metavar="STATUS",
+        help="only jobs in this status: " + ", ".join(STATUSES),
+    )  # fmt: skip
+    ls.add_argument("--name-contains", help="only jobs whose name contains this")
+    ls.add_argument(
+        "--max-results", "--max", dest="max", type=_max_results, default=50,
+        help="at most this many jobs, 1-1000 (default 50)",
+    )  # fmt: skip
+    iam = cmd("iam-policy", "print the IAM policies a batch needs (role trust, role, caller)")
+    iam.add_argument("--model-id", "--model", dest="model", help="model or inference-profile id")
+    iam.add_argument("--input-uri", help="S3 prefix of the inputs")
+    iam.add_argument("--output-uri", help="S3 prefix of the outputs")
+    iam.add_argument("--account", help="your 12-digit AWS account id")
+    iam.add_argument("--role-arn", "--role", dest="role", help="the service role (for PassRole)")
+    iam.add_argument(
+        "--routed-region", action="append", default=[],
+        help="a region the inference profile routes to (repeat; default: a built-in table)",
+    )  # fmt: skip
+    iam.add_argument("--kms-key-arn", help="the KMS key that encrypts the outputs")
+    iam.add_argument(
+        "--extra-read-prefix", action="append", default=[], metavar="S3_URI",
+        help="more S3 content the records reference (repeat); Nova models get videos/ beside "
+        "the inputs by default",
+    )  # fmt: skip
+    iam.add_argument(
+        "--only", choices=["trust", "permissions", "caller"], help="print one document"
+    )
+    iam.add_argument(
+        "--events", action="store_true",
+        help="print the SQS queue policy that lets an EventBridge rule feed the queue",
+    )  # fmt: skip
+    iam.add_argument("--queue-arn", help="the SQS queue (with --events)")
+    iam.add_argument("--rule-arn", help="the EventBridge rule (with --events)")
+
+    loc = sub.add_parser("local", help="Local Bedrock, the offline emulator (local serve)")
+    lsub = loc.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
+    s = lsub.add_parser(
+        "serve", help="serve S3, Bedrock, bedrock-runtime and Service Quotas on one endpoint",
+        description="Serve Local Bedrock (S3, Bedrock, bedrock-runtime, Service Quotas) on one "
+        "loopback endpoint, and print the exports to paste into another shell.",
+    )  # fmt: skip
+    s.set_defaults(func="serve", region=None, profile=None, endpoint_url=None, debug=False)
+    if local_serve:  # its flags come with the emulator: only loaded when asked for
+        from ..local._serve_cli import add_arguments
+
+        add_arguments(s)
+        s.epilog = (s.epilog or "") + "\n" + EXIT_CODES
+    return p
+
+
+def _errors_to_codes() -> list[tuple[type[BaseException], int]]:
+    from .._errors import (
+        BatchError,
+        JobFailedError,
+        NotFinishedError,
+        PollTimeoutError,
+        ServiceError,
+        ValidationError,
+    )
+
+    return [
+        (ValidationError, EXIT_INVALID),
+        (JobFailedError, EXIT_JOB_FAILED),
+        (ServiceError, EXIT_SERVICE),
+        (PollTimeoutError, EXIT_TIMEOUT),
+        (NotFinishedError, EXIT_NOT_FINISHED),
+        (BatchError, EXIT_SERVICE),
+    ]
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 2000 else text[:1997] + "..."
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``bedrock-batch`` console script."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = parser(local_serve="local" in words).parse_args(words)
+    level = (
+        logging.DEBUG
+        if args.debug
+        else {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    )
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if args.endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+    args.resume = None
+    if args.func == "serve":
+        from ..local._serve_cli import run
+
+        return run(args)  # set by commands that wait: the command that resumes after Ctrl-C
+    try:
+        from . import _commands as _cli_commands
+
+        code = int(getattr(_cli_commands, "cmd_" + args.func.replace("-", "_"))(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except KeyboardInterrupt:
+        if args.resume:
+            print(f"\nstopped waiting; the batch keeps running. Resume with: {args.resume}", file=sys.stderr)  # fmt: skip
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (| head): say nothing, and keep Python from complaining at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
+    except CliError as err:
+        if args.debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return err.code
+    except Exception as err:
+        if args.debug:
+            raise
+        for kind, code in _errors_to_codes():
+            if isinstance(err, kind):
+                print(f"error: {_one_line(err)}", file=sys.stderr)
+                return code
+        print(f"error: {type(err).__name__}: {_one_line(err)} (--debug shows where)", file=sys.stderr)  # fmt: skip
+        return EXIT_BUG
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

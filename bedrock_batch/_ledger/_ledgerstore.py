@@ -1,0 +1,432 @@
+"""Reading and writing a batch's ledger: the stored format, the conversion of older formats,
+and :class:`LedgerStore`, the only code that writes a ledger.
+
+Format ``bedrock-batch/3`` is the attrs classes of :mod:`._ledger` as JSON. Reading is strict:
+a malformed field, an unknown phase or an unknown format is a :class:`LedgerError` naming the
+object, never a silent default. Format ``bedrock-batch/2`` (version 0.1) is converted on read.
+
+Writes are conditional: ``IfNoneMatch="*"`` creates a ledger, ``IfMatch`` the version read
+replaces it. A concurrent writer makes the write fail; the pending transitions are then
+re-applied to the newer ledger (and may find there is nothing left to do: a batch another
+process stopped creates nothing more). A write that fails for any other reason leaves the
+ledger *dirty*: it is written again before anything else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from .._common import _bedrock
+from .._common._bedrock import JobDescription
+from .._common._clients import Clients
+from .._common._codec import decode, encode
+from .._common._s3 import PreconditionFailed, S3Access
+from .._common._s3uri import S3Uri
+from .._errors import LedgerError, StateError
+from .._uploader._quotas import Quotas
+from .._uploader._sharding import Shard
+from .._uploader._spec import JobSpec, VpcConfig
+from ._ledger import (
+    JOB_TRANSITIONS,
+    RUN_TRANSITIONS,
+    Attempt,
+    Change,
+    JobEntry,
+    JobPhase,
+    Ledger,
+    OnDemandEntry,
+    ledger_uri_for,
+)
+
+__all__ = ["LEDGER_FORMAT", "LedgerStore", "dump", "parse"]
+
+log = logging.getLogger("bedrock_batch")
+
+LEDGER_FORMAT = "bedrock-batch/3"
+LEGACY_FORMAT = "bedrock-batch/2"
+
+
+def dump(ledger: Ledger) -> bytes:
+    """The stored form of a ledger (JSON)."""
+    data = attrs.asdict(ledger)
+    data.pop("migrated_from", None)
+    data["format"] = LEDGER_FORMAT
+    return encode(data)
+
+
+def parse(data: Any, uri: str) -> Ledger:
+    """Read a stored ledger (either format); :class:`LedgerError` names the object."""
+    if not isinstance(data, dict):
+        raise LedgerError(uri, "it is not a JSON object")
+    fmt = data.get("format")
+    try:
+        if fmt == LEDGER_FORMAT:
+            return _structure_ledger(data)
+        if fmt == LEGACY_FORMAT:
+            return _from_v2(data)
+    except (KeyError, TypeError, ValueError) as err:
+        raise LedgerError(uri, f"its {fmt} content is malformed ({err!r})") from err
+    raise LedgerError(
+        uri,
+        f"unknown format {fmt!r} (this version reads {LEDGER_FORMAT} and {LEGACY_FORMAT}); "
+        "a newer bedrock_batch may have written it",
+    )
+
+
+# -- structuring (strict: a malformed field is a LedgerError, never a silent default) ---------
+
+
+def _files(items: Any) -> tuple[Shard, ...]:
+    return tuple(
+        Shard(int(f["index"]), int(f["start"]), int(f["end"]), int(f["size"])) for f in items
+    )
+
+
+def _phase(value: Any, table: dict[str, frozenset[str]]) -> Any:
+    if value not in table:
+        raise ValueError(f"unknown phase {value!r}")
+    return value
+
+
+def _structure_ledger(d: dict[str, Any]) -> Ledger:
+    s = d["spec"]
+    vpc = s.get("vpc")
+    spec = JobSpec(
+        model_id=str(s["model_id"]),
+        role_arn=str(s["role_arn"]),
+        input_root=str(s["input_root"]),
+        output_uri=str(s["output_uri"]),
+        invocation_type=str(s["invocation_type"]),
+        job_name=s.get("job_name"),
+        timeout_hours=s.get("timeout_hours"),
+        tags=tuple((str(k), str(v)) for k, v in s.get("tags") or ()),
+        vpc=VpcConfig(tuple(vpc["subnet_ids"]), tuple(vpc["security_group_ids"])) if vpc else None,
+        kms_key_id=s.get("kms_key_id"),
+        bucket_owner=s.get("bucket_owner"),
+        max_records_per_file=s.get("max_records_per_file"),
+        max_bytes_per_file=s.get("max_bytes_per_file"),
+    )
+    attempts = []
+    for a in d["attempts"]:
+        jobs = tuple(
+            JobEntry(
+                part=str(j["part"]),
+                name=str(j["name"]),
+                token=str(j["token"]),
+                input_uri=str(j["input_uri"]),
+                records=int(j["records"]),
+                size=int(j["size"]),
+                files=_files(j["files"]),
+                phase=_phase(j["phase"], JOB_TRANSITIONS),
+                job_arn=j.get("job_arn"),
+                superseded=bool(j.get("superseded", False)),
+            )
+            for j in a["jobs"]
+        )
+        od = a.get("on_demand")
+        run = (
+            OnDemandEntry(
+                part=str(od["part"]),
+                input_uri=str(od["input_uri"]),
+                records=int(od["records"]),
+                size=int(od["size"]),
+                files=_files(od["files"]),
+                slice_size=int(od["slice_size"]),
+                phase=_phase(od["phase"], RUN_TRANSITIONS),
+                legacy_output=od.get("legacy_output"),
+            )
+            if od
+            else None
+        )
+        attempts.append(Attempt(int(a["number"]), int(a["records"]), a.get("targets"), jobs, run))
+    phase = d.get("phase", "active")
+    if phase not in ("active", "stopped"):
+        raise ValueError(f"unknown batch phase {phase!r}")
+    return Ledger(
+        batch_id=str(d["batch_id"]),
+        identity=str(d["identity"]),
+        spec=spec,
+        mode=str(d["mode"]),
+        quotas=Quotas(**d["quotas"]),
+        quota_source=str(d["quota_source"]),
+        records=int(d["records"]),
+        size=int(d["size"]),
+        attempts=tuple(attempts),
+        phase=phase,
+        revision=int(d.get("revision", 0)),
+        created_at=str(d.get("created_at", "")),
+        rejected=int(d.get("rejected", 0)),
+    )
+
+
+def _from_v2(d: dict[str, Any]) -> Ledger:
+    """Convert a ledger of version 0.1 (format ``bedrock-batch/2``)."""
+    spec = JobSpec(
+        model_id=str(d["model_id"]),
+        role_arn=str(d["role_arn"]),
+        input_root=str(d["input_uri"]),
+        output_uri=str(d["output_uri"]),
+        invocation_type=str(d.get("invocation_type") or "InvokeModel"),
+        job_name=d.get("job_name"),
+        bucket_owner=d.get("bucket_owner"),
+    )
+    by_attempt: dict[int, list[dict[str, Any]]] = {}
+    for run in d["runs"]:
+        by_attempt.setdefault(int(run["attempt"]), []).append(run)
+    attempts = []
+    for number in sorted(by_attempt):
+        runs = by_attempt[number]
+        jobs: list[JobEntry] = []
+        od: OnDemandEntry | None = None
+        targets = None
+        for run in runs:
+            files = _files(run.get("shards") or ())
+            size = sum(f.size for f in files)
+            if run.get("targets"):
+                targets = f"runs/targets-{run['targets']}.txt"
+            if run["kind"] == "on_demand":
+                done = bool(run.get("done"))
+                od = OnDemandEntry(
+                    part=str(run["run"]),
+                    input_uri=str(run["input"]),
+                    records=int(run["records"]),
+                    size=size,
+                    files=files,
+                    phase="done" if done else ("uploaded" if run.get("uploaded") else "planned"),
+                    legacy_output="ondemand.jsonl.out",
+                )
+                continue
+            phase: JobPhase = "planned"
+            if run["kind"] == "cancelled":
+                phase = "cancelled"
+            elif run.get("job_arn"):
+                phase = "created"
+            elif run.get("uploaded"):
+                phase = "uploaded"
+            jobs.append(
+                JobEntry(
+                    part=str(run["run"]),
+                    name=str(run["name"]),
+                    token=str(run["token"]),
+                    input_uri=str(run["input"]),
+                    records=int(run["records"] or 0),
+                    size=size,
+                    files=files,
+                    phase=phase,
+                    job_arn=run.get("job_arn"),
+                )
+            )
+        records = sum(j.records for j in jobs) + (od.records if od else 0)
+        attempts.append(Attempt(number, records, targets, tuple(jobs), od))
+    quotas = Quotas(
+        min_records_per_job=int(d.get("min_records_per_job") or 100),
+        max_concurrent_jobs=int(d.get("max_concurrent_jobs") or 20),
+    )
+    mode = "on_demand" if attempts and attempts[0].on_demand is not None else "batch"
+    return Ledger(
+        batch_id=str(d["content_id"]),
+        identity=str(d["content_id"]),
+        spec=spec,
+        mode=mode,
+        quotas=quotas,
+        quota_source=LEGACY_FORMAT,
+        records=int(d["records"]),
+        size=int(d.get("bytes") or 0),
+        attempts=tuple(attempts),
+        migrated_from=LEGACY_FORMAT,
+    )
+
+
+_MAX_RACES = 20
+
+
+class LedgerStore:
+    """Reads and writes one batch's ledger; the only code that writes it.
+
+    ``ledger`` is the in-memory copy. After any method that returned normally it equals what
+    is stored in S3; after one that raised it may be *dirty* (newer than S3), and the next
+    :meth:`sync` or :meth:`transition` stores it first.
+    """
+
+    def __init__(self, s3: S3Access, uri: S3Uri, *, persistent: bool = True) -> None:
+        self.s3 = s3
+        self.uri = uri
+        #: False for a job this library did not create: its ledger lives in memory only.
+        self.persistent = persistent
+        self.ledger: Ledger | None = None
+        self._etag: str | None = None
+        self._pending: list[Change] = []
+        #: Ledger writes made (benchmarks and tests read it).
+        self.writes = 0
+
+    @property
+    def dirty(self) -> bool:
+        """True when the in-memory ledger has changes S3 does not have yet."""
+        return bool(self._pending)
+
+    def load(self) -> Ledger | None:
+        """Read the stored ledger (None when there is none); forgets unsaved changes."""
+        found = self.s3.get(self.uri)
+        if found is None:
+            return None
+        raw, etag = found
+        try:
+            data = decode(raw)
+        except ValueError as err:
+            raise LedgerError(str(self.uri), f"it is not valid JSON ({err})") from err
+        self.ledger = parse(data, str(self.uri))
+        self._etag = etag
+        self._pending = []
+        return self.ledger
+
+    def create(self, ledger: Ledger) -> Ledger:
+        """Store a new batch's ledger (create-only). If another process stored one first,
+        that one wins and is returned."""
+        stamped = attrs.evolve(
+            ledger, revision=1, created_at=dt.datetime.now(dt.timezone.utc).isoformat()
+        )
+        try:
+            self._etag = self.s3.put(
+                self.uri, dump(stamped), content_type="application/json", if_none_match=True
+            )
+        except PreconditionFailed:
+            existing = self.load()
+            if existing is None:  # pragma: no cover - deleted between the two calls
+                raise StateError(f"{self.uri} vanished while being created") from None
+            return existing
+        self.writes += 1
+        self.ledger = stamped
+        self._pending = []
+        return stamped
+
+    @classmethod
+    def open(
+        cls, s3: S3Access, uri: S3Uri, new: Callable[[], Ledger], *, legacy: S3Uri
+    ) -> LedgerStore:
+        """The store of a planned batch: its ledger if there is one (ours at ``uri``, or the one
+        version 0.1 wrote for the same records at ``legacy``), else the ``new`` ledger, stored
+        before anything acts on it."""
+        store = cls(s3, uri)
+        if store.load() is None:
+            old = cls(s3, legacy)
+            if old.load() is not None:
+                store = old
+        if store.ledger is not None:
+            log.info("resuming batch %s (quotas from %s)", store.uri, store.ledger.quota_source)
+            return store
+        store.create(new())
+        return store
+
+    @classmethod
+    def for_handle(
+        cls, handle: str, clients: Clients, *, bucket_owner: str | None
+    ) -> tuple[LedgerStore, JobDescription | None]:
+        """The store of a submitted batch, from one of its job ARNs or its ledger's URI; a job
+        this library did not create gets an in-memory ledger (never stored)."""
+        desc = None if handle.startswith("s3://") else _bedrock.describe(clients.bedrock, handle)
+        owner = bucket_owner or (desc.bucket_owner if desc else None)
+        s3 = S3Access(clients.s3, bucket_owner=owner)
+        uri = S3Uri.parse(handle) if desc is None else ledger_uri_for(desc.input_uri)
+        store = cls(s3, uri)
+        ledger = store.load()
+        if desc is None and ledger is None:
+            raise StateError(f"there is no batch ledger at {handle}")
+        if desc is not None and (ledger is None or desc.job_arn not in ledger.job_arns):
+            store = cls(s3, uri, persistent=False)
+            store.adopt(Ledger.for_foreign_job(desc))
+        elif desc is not None and ledger is not None and ledger.migrated_from:
+            store.adopt(ledger.with_job_parameters(desc))
+        return store, desc
+
+    def adopt(self, ledger: Ledger) -> None:
+        """Use a ledger read elsewhere (a converted legacy one): written on the next change."""
+        self.ledger = ledger
+
+    def sync(self) -> Ledger:
+        """Store unsaved changes (re-applied on top of any newer ledger); returns the ledger."""
+        if self.ledger is None:
+            raise StateError("the batch has not been submitted yet")
+        if self._pending:
+            self._store()
+        return self.ledger
+
+    def refresh(self) -> Ledger:
+        """Store unsaved changes, then read the latest ledger (another process may have
+        stopped or retried the batch)."""
+        self.sync()
+        if not self.persistent:
+            return self.ledger  # type: ignore[return-value]
+        latest = self.load()
+        if latest is None:
+            raise StateError(f"the batch ledger {self.uri} was deleted")
+        return latest
+
+    def transition(self, change: Change) -> Ledger:
+        """Apply ``change`` and store the result before returning it (write-ahead).
+
+        ``change`` gets the latest ledger and returns the new one, or None when there is
+        nothing (left) to do. It may run more than once: when another process wrote first, it
+        is re-applied to that process's ledger.
+        """
+        if self.ledger is None:
+            raise StateError("the batch has not been submitted yet")
+        new = change(self.ledger)
+        if new is None:
+            self.sync()
+            return self.ledger
+        self.ledger = new
+        if not self.persistent:
+            return new
+        self._pending.append(change)
+        self._store()
+        return self.ledger
+
+    def _store(self) -> None:
+        assert self.ledger is not None
+        for _ in range(_MAX_RACES):
+            ledger = attrs.evolve(self.ledger, revision=self.ledger.revision + 1)
+            try:
+                if self._etag is None:
+                    etag = self.s3.put(
+                        self.uri, dump(ledger), content_type="application/json",
+                        if_none_match=ledger.migrated_from is None,
+                    )  # fmt: skip
+                else:
+                    etag = self.s3.put(
+                        self.uri, dump(ledger), content_type="application/json",
+                        if_match=self._etag,
+                    )  # fmt: skip
+            except PreconditionFailed:
+                self._rebase()
+                if not self._pending:
+                    return
+                continue
+            self.writes += 1
+            self._etag = etag
+            self.ledger = attrs.evolve(ledger, migrated_from=None)
+            self._pending = []
+            return
+        raise StateError(f"{self.uri} kept changing under us ({_MAX_RACES} concurrent writes)")
+
+    def _rebase(self) -> None:
+        """Another process wrote first: re-apply our pending changes to its ledger."""
+        pending = self._pending
+        latest = self.load()
+        if latest is None:
+            raise StateError(f"the batch ledger {self.uri} was deleted")
+        ledger: Ledger = latest
+        kept = []
+        for change in pending:
+            new = change(ledger)
+            if new is not None:
+                ledger = new
+                kept.append(change)
+        self.ledger = ledger
+        self._pending = kept
+        if not kept:
+            log.debug("ledger %s: our change was no longer needed", self.uri)

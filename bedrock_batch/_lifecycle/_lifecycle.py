@@ -1,0 +1,270 @@
+"""The *lifecycle* part: creating a batch's Bedrock jobs under the concurrent-job quota,
+polling them, answering on-demand runs, stopping, and adding retry attempts — every step
+announced in the ledger before it is taken.
+
+Creating a job is three ledger phases: ``uploaded`` → ``creating`` (stored *before*
+CreateModelInvocationJob is called, with the job's deterministic client request token) →
+``created`` (its ARN). A process that finds a job ``creating`` does not know whether the call
+reached Bedrock: it looks the job up by name before calling create again with the same token,
+so a job is never created twice even after the service's idempotency window. Before creating
+anything the latest ledger is read: a batch stopped by any process creates nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .._common import _bedrock
+from .._common._bedrock import JobDescription
+from .._errors import ServiceError, translate_client_error
+from .._ledger._ledger import Attempt, JobEntry, Ledger, move_job, move_run
+from .._ledger._ledgerstore import LedgerStore
+from ._ondemand import OnDemandRunner
+from ._status import BatchStatus
+
+if TYPE_CHECKING:
+    from ..events import JobEvent
+
+__all__ = ["Lifecycle"]
+
+log = logging.getLogger("bedrock_batch")
+#: Errors after which CreateModelInvocationJob surely created nothing: try again later.
+_NOT_CREATED = frozenset({"ServiceQuotaExceededException", "ThrottlingException"})
+
+
+class Lifecycle:
+    """Creates, watches and stops a batch's Bedrock jobs (see the module docstring)."""
+
+    def __init__(
+        self, bedrock: Any, ledger: LedgerStore, runner: OnDemandRunner, *, calls: Counter[str]
+    ) -> None:
+        self.bedrock = bedrock
+        self.ledger = ledger
+        self.runner = runner
+        self.calls = calls
+        #: The latest description of every created job, by ARN.
+        self.last: dict[str, JobDescription] = {}
+
+    def advance(self, *, poll: bool = True) -> None:
+        """Move the batch forward once: create what the quota allows (after polling the jobs
+        already created, unless ``poll`` is False because events told their states), then
+        answer the on-demand runs. Nothing is created or answered for a stopped batch."""
+        ledger = self.ledger.refresh()
+        if poll and ledger.job_arns:
+            self.poll()
+        if ledger.stopped:
+            return
+        if self.create_pending():
+            self.poll()
+        self.run_on_demand()
+
+    def apply(self, events: Iterable[JobEvent]) -> bool:
+        """Update the jobs' states from state-change events; returns whether anything changed.
+
+        An event never moves a job back from a terminal state (events may arrive out of order).
+        """
+        ledger = self.ledger.ledger
+        known = set(ledger.job_arns) if ledger else set()
+        changed = False
+        for event in events:
+            desc = self.last.get(event.job_arn)
+            if event.job_arn not in known or desc is None or desc.is_terminal:
+                continue
+            if desc.status != event.status:
+                message = event.failure_message or desc.message
+                self.last[event.job_arn] = attrs.evolve(desc, status=event.status, message=message)
+                changed = True
+        return changed
+
+    def run_on_demand(self) -> None:
+        """Answer every on-demand run that is uploaded and not done (slices other processes
+        hold are left to them)."""
+        store = self.ledger
+        for _, run in list(store.ledger.runs()) if store.ledger else ():
+            if run.phase not in ("uploaded", "running"):
+                continue
+            if run.phase == "uploaded":
+                store.transition(move_run(run.part, "uploaded", "running"))
+            progress = self.runner.run(run, active=lambda: not store.refresh().stopped)
+            if progress.done:
+                store.transition(move_run(run.part, "running", "done"))
+
+    def add_attempt(self, attempt: Attempt, superseded: frozenset[str]) -> Ledger:
+        """Record a retry attempt (idempotent: the same retry added twice is added once)."""
+
+        def add(ledger: Ledger) -> Ledger | None:
+            if any(a.targets == attempt.targets for a in ledger.attempts):
+                return None  # another process added this very retry
+            return ledger.with_attempt(
+                attrs.evolve(attempt, number=len(ledger.attempts)), superseded
+            )
+
+        return self.ledger.transition(add)
+
+    # -- creating ----------------------------------------------------------------------------
+
+    def create_pending(self) -> int:
+        """Create waiting jobs while the concurrent-job quota allows; returns how many.
+
+        Reads the latest ledger first: nothing is created for a stopped batch.
+        """
+        ledger = self.ledger.refresh()
+        if ledger.stopped:
+            return 0
+        limit = ledger.quotas.max_concurrent_jobs
+        active = sum(1 for d in self.last.values() if not d.is_terminal)
+        created = 0
+        for _, job in list(ledger.jobs()):
+            if job.phase not in ("uploaded", "creating"):
+                continue
+            if job.phase == "creating" and self._recover(job):
+                continue
+            if active >= limit:
+                break
+            outcome = self._create(job)
+            if outcome is None:
+                break
+            if outcome:
+                active += 1
+                created += 1
+        return created
+
+    def _recover(self, job: JobEntry) -> bool:
+        """A create was announced but its ARN not recorded: find the job if it exists."""
+        self.calls["ListModelInvocationJobs"] += 1
+        found = _bedrock.find_by_name(self.bedrock, job.name, job.token)
+        if found is None:
+            return False
+        self._record(job.part, found.job_arn)
+        self.last[found.job_arn] = found
+        return True
+
+    def _create(self, job: JobEntry) -> bool | None:
+        """Create one job; True when created, False when there was nothing to do, None when
+        Bedrock asked us to wait (quota or throttling)."""
+        part = job.part
+
+        def announce(ledger: Ledger) -> Ledger | None:
+            entry = ledger.find_job(part)
+            if ledger.stopped or entry.phase not in ("uploaded", "creating"):
+                return None
+            return ledger.with_job(part, phase="creating")
+
+        ledger = self.ledger.transition(announce)
+        entry = ledger.find_job(part)
+        if ledger.stopped or entry.phase != "creating":
+            return False
+        request = ledger.spec.request(entry.name, entry.input_uri, entry.token)
+        self.calls["CreateModelInvocationJob"] += 1
+        try:
+            arn = _bedrock.create(self.bedrock, request)
+        except ServiceError as err:
+            if err.code in _NOT_CREATED:
+                log.info("%s: %s; %s waits its turn", err.code, err.operation, entry.name)
+                self.ledger.transition(move_job(part, "creating", "uploaded"))
+                return None
+            if err.transient:  # a 5xx or a lost connection: the job may exist; stay "creating"
+                log.info("creating %s: %s; will look for it and try again", entry.name, err)
+                return None
+            raise
+        self._record(part, arn)
+        log.info("created %s (%s, %d records)", arn, entry.name, entry.records)
+        return True
+
+    def _record(self, part: str, arn: str) -> None:
+        def created(ledger: Ledger) -> Ledger | None:
+            entry = ledger.find_job(part)
+            if entry.job_arn == arn:
+                return None
+            if entry.phase == "cancelled":  # stopped while we created it: keep its ARN
+                return ledger.with_job(part, job_arn=arn)
+            return ledger.with_job(part, phase="created", job_arn=arn)
+
+        ledger = self.ledger.transition(created)
+        if ledger.find_job(part).phase == "cancelled":
+            log.warning("%s was created while the batch was being stopped; stopping it", arn)
+            self._stop_job(arn)
+
+    # -- watching ----------------------------------------------------------------------------
+
+    def poll(self) -> dict[str, JobDescription]:
+        """Describe every created job: one List call for many, one Get for a single job."""
+        ledger = self.ledger.ledger
+        arns = ledger.job_arns if ledger else []
+        found: dict[str, JobDescription] = {}
+        if len(arns) > 1 and ledger is not None:
+            wanted = set(arns)
+            prefix = ledger.spec.base_name(ledger.batch_id)[:63]
+            for page in self._list_pages(prefix):
+                for item in page.get("invocationJobSummaries", []):
+                    if item["jobArn"] in wanted:
+                        found[item["jobArn"]] = JobDescription.from_response(item)
+                if len(found) == len(wanted):
+                    break
+        for arn in arns:
+            if arn not in found:
+                self.calls["GetModelInvocationJob"] += 1
+                found[arn] = _bedrock.describe(self.bedrock, arn)
+        self.last = found
+        return found
+
+    def _list_pages(self, prefix: str) -> Any:
+        with translate_client_error("ListModelInvocationJobs"):
+            pages = self.bedrock.get_paginator("list_model_invocation_jobs").paginate(
+                nameContains=prefix, sortOrder="Descending", PaginationConfig={"PageSize": 1000}
+            )
+            for page in pages:
+                self.calls["ListModelInvocationJobs"] += 1
+                yield page
+
+    def status(self) -> BatchStatus:
+        """The batch's status from the last poll (on-demand progress is read from S3)."""
+        ledger = self.ledger.ledger
+        if ledger is None:
+            return BatchStatus(())
+        on_demand: dict[str, tuple[int, int]] = {}
+        for _, run in ledger.runs():
+            if run.phase == "done":
+                on_demand[run.part] = (run.records, 0)
+                continue
+            answered = self.runner.progress(run).answered
+            left = 0 if run.phase == "cancelled" or ledger.stopped else run.records - answered
+            on_demand[run.part] = (answered, left)
+        pending = sum(1 for _, j in ledger.jobs() if j.phase in ("planned", "uploaded", "creating"))
+        superseded = frozenset(j.job_arn for _, j in ledger.jobs() if j.superseded and j.job_arn)
+        jobs = tuple(self.last[a] for a in ledger.job_arns if a in self.last)
+        return BatchStatus(
+            jobs,
+            pending=pending,
+            on_demand_records=sum(done for done, _ in on_demand.values()),
+            on_demand_pending=sum(left for _, left in on_demand.values()),
+            superseded=superseded,
+            stopped=ledger.stopped,
+        )
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    def stop(self) -> list[str]:
+        """Stop the batch: the ledger says so first (no process creates anything more), then
+        every running job is asked to stop. Returns the ARNs asked to stop."""
+        self.ledger.transition(lambda ledger: ledger.stop())
+        asked = []
+        for arn, desc in self.poll().items():
+            if not desc.is_terminal and desc.status != "Stopping" and self._stop_job(arn):
+                asked.append(arn)
+        return asked
+
+    def _stop_job(self, arn: str) -> bool:
+        self.calls["StopModelInvocationJob"] += 1
+        try:
+            _bedrock.stop(self.bedrock, arn)
+        except ServiceError as err:
+            if err.code == "ConflictException":  # it ended meanwhile
+                return False
+            raise
+        return True

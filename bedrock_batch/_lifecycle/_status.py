@@ -1,0 +1,132 @@
+"""``BatchStatus``: one status for a batch of many jobs, judged by each record's latest attempt."""
+
+from __future__ import annotations
+
+import attrs
+
+from .._common._bedrock import TERMINAL, JobDescription
+
+__all__ = ["BatchStatus"]
+
+_ACTIVE_ORDER = ("Submitted", "Validating", "Scheduled", "InProgress", "Stopping")
+_TERMINAL_SEVERITY = ("Completed", "PartiallyCompleted", "Stopped", "Expired", "Failed")
+
+
+@attrs.frozen
+class BatchStatus:
+    """The state of a whole batch: every Bedrock job it created, and what is still to come.
+
+    Reads like one job, judged by each record's *latest* attempt: jobs whose unanswered records
+    were all retried later (``superseded``) no longer decide it. ``status`` is the least
+    advanced status while anything runs, else the most severe terminal one; the record
+    counters are sums over the jobs that decide it (None while any of them lacks them).
+    """
+
+    jobs: tuple[JobDescription, ...]
+    pending: int = 0
+    on_demand_records: int = 0
+    on_demand_pending: int = 0
+    superseded: frozenset[str] = frozenset()
+    stopped: bool = False
+
+    @property
+    def current(self) -> tuple[JobDescription, ...]:
+        """The jobs that decide the batch's status (not superseded by a retry)."""
+        return tuple(j for j in self.jobs if j.job_arn not in self.superseded)
+
+    @property
+    def status(self) -> str:
+        """One status for the whole batch."""
+        active = [j.status for j in self.current if j.status not in TERMINAL]
+        if self.pending:
+            active.append("Submitted")
+        if self.on_demand_pending:
+            active.append("InProgress")
+        if active:
+            return min(active, key=lambda s: _ACTIVE_ORDER.index(s) if s in _ACTIVE_ORDER else 0)
+        if not self.current:
+            return "Stopped" if self.stopped and not self.on_demand_records else "Completed"
+        return max(
+            (j.status for j in self.current),
+            key=lambda s: _TERMINAL_SEVERITY.index(s) if s in _TERMINAL_SEVERITY else 0,
+        )
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once every job has ended and nothing waits to be created or answered."""
+        return (
+            self.pending == 0
+            and self.on_demand_pending == 0
+            and all(j.is_terminal for j in self.current)
+        )
+
+    @property
+    def job_arn(self) -> str | None:
+        """The first job's ARN (None for a batch answered on demand)."""
+        return self.jobs[0].job_arn if self.jobs else None
+
+    @property
+    def job_arns(self) -> list[str]:
+        """Every job's ARN."""
+        return [j.job_arn for j in self.jobs]
+
+    @property
+    def job_id(self) -> str:
+        """The first job's id (``on-demand`` when there is none)."""
+        return self.jobs[0].job_id if self.jobs else "on-demand"
+
+    @property
+    def failures(self) -> tuple[JobDescription, ...]:
+        """Jobs that decide the batch and ended Failed, Expired or Stopped."""
+        return tuple(j for j in self.current if j.status in ("Failed", "Expired", "Stopped"))
+
+    @property
+    def message(self) -> str | None:
+        """The message of the first deciding job that did not complete, if any."""
+        for j in self.failures:
+            if j.message:
+                return j.message
+        return None
+
+    def _sum(self, name: str) -> int | None:
+        total = 0
+        for job in self.current:
+            value = getattr(job, name)
+            if value is None:
+                return None
+            total += value
+        return total
+
+    @property
+    def total_records(self) -> int | None:
+        """Records across the deciding jobs and on-demand runs (None while a job lacks it)."""
+        jobs = self._sum("total_records")
+        return None if jobs is None else jobs + self.on_demand_records + self.on_demand_pending
+
+    @property
+    def processed_records(self) -> int | None:
+        """Processed records (on-demand answers included)."""
+        jobs = self._sum("processed_records")
+        return None if jobs is None else jobs + self.on_demand_records
+
+    @property
+    def succeeded_records(self) -> int | None:
+        """Records the jobs report succeeded (on-demand answers count here, errors or not;
+        :meth:`BatchJob.summary` has the exact counts)."""
+        jobs = self._sum("succeeded_records")
+        return None if jobs is None else jobs + self.on_demand_records
+
+    @property
+    def errored_records(self) -> int | None:
+        """Records the jobs report errored."""
+        return self._sum("errored_records")
+
+    def __repr__(self) -> str:
+        from .._common._display import status_repr
+
+        return status_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .._common._display import html_table, status_rows
+
+        return html_table(status_rows(self), caption="BatchStatus")

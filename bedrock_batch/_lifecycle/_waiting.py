@@ -1,0 +1,109 @@
+"""Waiting for a batch: the steps of a wait (shared by the blocking and asyncio APIs) and the
+blocking loop around them (progress display, callback, Ctrl-C)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .._common._progress import ProgressDisplay, sliced
+from .._errors import JobExpiredError, JobFailedError, JobStoppedError
+from ._polling import PollConfig, wait_until_terminal
+from ._status import BatchStatus
+
+if TYPE_CHECKING:
+    from .._job import BatchJob
+    from ..events import EventQueue
+
+__all__ = ["WaitSteps", "blocking_wait", "raise_for_failures"]
+
+log = logging.getLogger("bedrock_batch")
+
+_ERRORS = {"Failed": JobFailedError, "Expired": JobExpiredError, "Stopped": JobStoppedError}
+
+
+def raise_for_failures(status: BatchStatus) -> None:
+    """Raise the error of the first job that ended Failed, Expired or Stopped, if any."""
+    if status.failures:
+        failed = status.failures[0]
+        raise _ERRORS[failed.status](failed.job_arn, failed.status, failed.message)
+
+
+class WaitSteps:
+    """The steps of a wait, shared by :meth:`BatchJob.wait` and the asyncio API.
+
+    Each call moves the batch forward and returns its status: a full step (upload what is
+    planned, create what the quota allows, describe every job) or, with an event queue and
+    between full steps, only the state changes its events announce. A full step still runs
+    every ``events.safety_interval`` seconds, so a lost event never hangs a wait.
+    """
+
+    def __init__(self, job: BatchJob, events: EventQueue | None = None) -> None:
+        self._job = job
+        self._events = events
+        self._slept = 0.0
+        self._start = time.monotonic()
+        self._next_full = 0.0
+
+    def waited(self) -> float:
+        """Seconds waited so far: slept (virtual time in tests) or elapsed, whichever is more."""
+        return max(self._slept, time.monotonic() - self._start)
+
+    def __call__(self) -> BatchStatus:
+        store, lifecycle, _ = self._job._parts()
+        events = self._events
+        if events is None or self.waited() >= self._next_full:
+            self._job._step()
+            if events is not None:
+                self._next_full = self.waited() + events.safety_interval
+        else:
+            arns = frozenset(store.ledger.job_arns if store.ledger else ())
+            if lifecycle.apply(events.receive(arns)):
+                lifecycle.advance(poll=False)
+        return lifecycle.status()
+
+    def pause(self, seconds: float) -> float:
+        """How long to sleep for a pause of ``seconds``: an event queue's long poll already
+        waits part of it."""
+        if self._events is not None:
+            seconds = max(0.0, seconds - self._events.wait_seconds)
+        self._slept += seconds
+        return seconds
+
+
+def blocking_wait(
+    job: BatchJob,
+    config: PollConfig,
+    *,
+    progress: bool,
+    callback: Callable[[BatchStatus], None] | None,
+    events: EventQueue | None,
+) -> BatchStatus:
+    """Step ``job`` until every job has ended (see :meth:`BatchJob.wait`); returns the status."""
+    display = ProgressDisplay() if progress else None
+    steps = WaitSteps(job, events)
+
+    def poll() -> BatchStatus:
+        status = steps()
+        if display is not None:
+            display.update(status)
+        if callback is not None:
+            callback(status)
+        return status
+
+    def sleep(seconds: float) -> None:
+        sliced(steps.pause(seconds), job.sleep, display)
+
+    try:
+        return wait_until_terminal(poll, config, sleep=sleep)
+    except KeyboardInterrupt:
+        log.info(
+            "stopped waiting; the job(s) keep running. Resume with BatchJob.attach(%r)",
+            job.state_uri or job.job_arn,
+        )
+        raise
+    finally:
+        if display is not None:
+            display.close()

@@ -1,0 +1,227 @@
+"""The *reader* part: a batch's outputs, the join, accounting and reconciliation.
+
+It turns the ledger into output sources (every created job's ``{output}/{jobId}/`` folder and
+every on-demand run's answers, attempt by attempt), joins them to the inputs by ``recordId``
+(:class:`~bedrock_batch._reader._results.Results`), reconciles the counts with the manifests and the
+jobs' counters (:mod:`._summary`), and decides which records a retry takes over.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from .._common._bedrock import JobDescription
+from .._common._codec import decode
+from .._common._s3 import S3Access
+from .._common._s3uri import S3Uri
+from .._ledger._ledger import REJECTS_NAME, Attempt, JobEntry, Ledger
+from .._lifecycle._ondemand import OnDemandRunner
+from .._pricing import Price
+from ._inputs import InputSource
+from ._results import OutputSource, Results
+from ._summary import Summary, reconcile
+
+__all__ = ["Reader", "RetrySelection"]
+
+#: Job statuses that would fail the batch unless a later attempt took their records over.
+_FAILING = frozenset({"Failed", "Expired", "Stopped", "PartiallyCompleted"})
+
+
+@attrs.frozen
+class RetrySelection:
+    """What a retry takes over: its records (first-attempt order) and the jobs it supersedes."""
+
+    targets: tuple[str, ...]
+    superseded: frozenset[str]
+
+
+class Reader:
+    """Reads a batch's outputs (see the module docstring)."""
+
+    def __init__(self, s3: S3Access, inputs: InputSource) -> None:
+        self.s3 = s3
+        self.inputs = inputs
+
+    def sources(
+        self, ledger: Ledger, described: Mapping[str, JobDescription]
+    ) -> list[OutputSource]:
+        """Every place an output line of this batch can be, tagged with its attempt."""
+        sources = []
+        for attempt in ledger.attempts:
+            for job in attempt.jobs:
+                if not job.job_arn:
+                    continue
+                desc = described.get(job.job_arn)
+                sources.append(
+                    OutputSource(
+                        ledger.spec.output_uri,
+                        job.job_arn,
+                        attempt.number,
+                        tuple(f"{f.name}.out" for f in job.files),
+                        desc.status if desc else None,
+                        job.records,
+                    )
+                )
+            run = attempt.on_demand
+            if run is None:
+                continue
+            if run.legacy_output is not None:
+                if run.phase == "done":
+                    location = str(S3Uri.parse(run.input_uri).join(run.legacy_output))
+                    sources.append(
+                        OutputSource(
+                            location, None, attempt.number, records=run.records, single_file=True
+                        )
+                    )
+                continue
+            prefix = OnDemandRunner.answers_prefix(run)
+            sources.append(OutputSource(str(prefix), None, attempt.number, records=run.records))
+        return sources
+
+    def results(
+        self,
+        ledger: Ledger,
+        described: Mapping[str, JobDescription],
+        *,
+        persisted: bool,
+        models: Mapping[str, Any] | None = None,
+    ) -> Results:
+        """Every input record exactly once, joined by recordId (streams from S3)."""
+        rejects = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, REJECTS_NAME)
+        results = Results(
+            s3=self.s3,
+            sources=self.sources(ledger, described),
+            index=self.inputs.index(ledger, persisted=persisted),
+            read_inputs=lambda wanted: self.inputs.bodies(ledger, wanted),
+            read_rejects=(lambda: (decode(raw) for _, raw in self.s3.lines(rejects)))
+            if ledger.rejected
+            else None,
+            models=models,
+        )
+        results.ledger, results.index_in_s3 = ledger, persisted  # for Results.partitions()
+        return results
+
+    def summary(
+        self,
+        ledger: Ledger,
+        results: Results,
+        *,
+        status: str,
+        described: Mapping[str, JobDescription],
+        price: Price | None,
+    ) -> Summary:
+        """Read every result once and reconcile the counts (see :class:`Summary`)."""
+        for _ in results:
+            pass
+        counters = {
+            arn: {
+                "totalRecordCount": d.total_records,
+                "processedRecordCount": d.processed_records,
+                "successRecordCount": d.succeeded_records,
+                "errorRecordCount": d.errored_records,
+            }
+            for arn, d in described.items()
+        }
+        cost = None
+        if price is not None:
+            cost = sum(
+                price.cost(own.usage, batch=not src.is_file)
+                for src, own in zip(results.sources, results.per_source, strict=True)
+            )
+        return reconcile(results, status, counters, ledger.records, cost_usd=cost)
+
+    # -- retries -----------------------------------------------------------------------------
+
+    def select_retry(
+        self,
+        ledger: Ledger,
+        results: Results,
+        described: Mapping[str, JobDescription],
+        *,
+        statuses: Sequence[str],
+        retryable_only: bool,
+        record_ids: Iterable[str] | None,
+    ) -> RetrySelection:
+        """Which records a retry runs, and which failed jobs it therefore supersedes.
+
+        A record's *latest attempt* is the newest attempt that ran it. A job that ended
+        Failed, Expired, Stopped or PartiallyCompleted is superseded when every record it
+        left without an output line (and for which it is the latest attempt) is retried.
+        """
+        wanted = set(record_ids) if record_ids is not None else None
+        latest = self._latest_attempts(ledger)
+        chosen: set[str] = set()
+        unanswered: list[str] = []  # records with no output from their latest attempt
+        for r in results:
+            if r.status == "missing" or r.attempt != latest.get(r.record_id, 0):
+                unanswered.append(r.record_id)
+            if r.status not in statuses or (wanted is not None and r.record_id not in wanted):
+                continue
+            if retryable_only and r.status == "errored" and not (r.error and r.error.retryable):
+                continue
+            chosen.add(r.record_id)
+        ordered = tuple(rid for rid, _ in self.inputs.lines(ledger, chosen))
+        blocked: set[str] = set()
+        for rid, part in self._jobs_of(ledger, unanswered, latest).items():
+            if rid not in chosen:
+                blocked.add(part)
+        candidates = {
+            job.part
+            for _, job in ledger.jobs()
+            if job.job_arn
+            and not job.superseded
+            and described.get(job.job_arn) is not None
+            and described[job.job_arn].status in _FAILING
+        }
+        return RetrySelection(ordered, frozenset(candidates - blocked))
+
+    def _latest_attempts(self, ledger: Ledger) -> dict[str, int]:
+        """Record id → the newest retry attempt that ran it (first-attempt records omitted)."""
+        latest: dict[str, int] = {}
+        for attempt in ledger.attempts[1:]:
+            for rid in self.targets_of(ledger, attempt):
+                latest[rid] = attempt.number
+        return latest
+
+    def targets_of(self, ledger: Ledger, attempt: Attempt) -> list[str]:
+        """A retry attempt's record ids, in its order."""
+        if attempt.targets is None:
+            return []
+        uri = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, attempt.targets)
+        return [
+            decode(raw) if raw.startswith(b'"') else raw.decode() for _, raw in self.s3.lines(uri)
+        ]
+
+    def _jobs_of(
+        self, ledger: Ledger, rids: list[str], latest: Mapping[str, int]
+    ) -> dict[str, str]:
+        """The job part that ran each record in its latest attempt (records of on-demand runs
+        and of jobs never created are left out)."""
+        if not rids:
+            return {}
+        by_attempt: dict[int, set[str]] = {}
+        for rid in rids:
+            by_attempt.setdefault(latest.get(rid, 0), set()).add(rid)
+        out: dict[str, str] = {}
+        for attempt in ledger.attempts:
+            wanted = by_attempt.get(attempt.number)
+            if not wanted or not attempt.jobs:
+                continue
+            order: Iterable[str]
+            if attempt.number == 0:
+                index = self.inputs.index(ledger, persisted=True)
+                order = (index.id_at(o) for o in range(len(index)))
+            else:
+                order = self.targets_of(ledger, attempt)
+            jobs = sorted(attempt.jobs, key=lambda j: j.start)
+            starts = [j.start for j in jobs]
+            for ordinal, rid in enumerate(order):
+                if rid in wanted:
+                    job: JobEntry = jobs[max(0, bisect.bisect_right(starts, ordinal) - 1)]
+                    if job.start <= ordinal < job.end:
+                        out[rid] = job.part
+        return out

@@ -1,0 +1,557 @@
+"""Results: every input record joined to its output by ``recordId``.
+
+Every input record comes back exactly once: ``succeeded`` (a ``modelOutput``), ``errored`` (an
+``error`` object) or ``missing`` (no usable output line: the job stopped or timed out, a file
+is missing, or its line was unparseable) — and, when records were skipped as they were added
+(``on_invalid="skip"``), ``rejected`` (never sent; ``error.message`` says why); and, for
+structured outputs, ``invalid_output`` (the model answered, but not as the schema asks). Output lines that cannot be joined — unknown ids,
+second copies of an id, unparseable lines — are reported as :class:`Anomaly`, never dropped
+silently, and never joined by position.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from .._common._codec import decode, encode, has_lone_surrogate, scrub_surrogates
+from .._common._s3 import S3Access
+from .._common._s3uri import S3Uri
+from .._errors import NOT_FOUND_CODES, ServiceError
+from .._families._outputs import NO_USAGE, Usage, output_embedding, output_text, output_usage
+from .._families._structured import parse_answer
+from .._records._store import RecordIndex
+
+if TYPE_CHECKING:
+    from .._ledger._ledger import Ledger
+    from ._partitions import Partition, S3Config
+
+__all__ = ["Anomaly", "ErrorInfo", "OutputSource", "Result", "ResultStatus", "Results"]
+
+ResultStatus = Literal["succeeded", "errored", "missing", "rejected", "invalid_output"]
+AnomalyKind = Literal[
+    "unknown_id",
+    "duplicate_id",
+    "unparseable_line",
+    "invalid_unicode",
+    "missing_output_file",
+    "missing_manifest",
+]
+#: Job statuses after which Bedrock has written ``manifest.json.out``.
+_WRITES_MANIFEST = frozenset({"Completed", "PartiallyCompleted", "Stopped"})
+_RID = re.compile(rb'"recordId"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+@attrs.frozen
+class ErrorInfo:
+    """A per-record error as Bedrock reports it (``errorCode`` is an HTTP-style number)."""
+
+    code: int
+    message: str
+    retryable: bool | None = None
+    expired: bool | None = None
+
+    @classmethod
+    def from_wire(cls, error: Any) -> ErrorInfo:
+        """From the ``error`` object of an output line (tolerant of odd shapes)."""
+        if not isinstance(error, Mapping):
+            return cls(0, str(error))
+        code = error.get("errorCode", 0)
+        try:
+            code = int(code)
+        except (TypeError, ValueError):
+            code = 0
+        retryable = error.get("retryable")
+        expired = error.get("expired")
+        return cls(
+            code,
+            str(error.get("errorMessage", "")),
+            retryable if isinstance(retryable, bool) else None,
+            expired if isinstance(expired, bool) else None,
+        )
+
+
+@attrs.frozen
+class Result:
+    """The outcome of one input record."""
+
+    record_id: str
+    key: Any
+    status: ResultStatus
+    model_input: Any = None
+    model_output: Any = None
+    error: ErrorInfo | None = None
+    job_arn: str | None = None
+    source: str | None = None  # "file:line" of the output line
+    attempt: int = 0  # 0 for the first submission, n for the n-th retry
+    #: Input and output tokens of this record (zeros when it has no output).
+    usage: Usage = attrs.field(default=NO_USAGE)
+    #: A structured output's validated answer: the pydantic model's instance, or the dict.
+    parsed: Any = None
+
+    @classmethod
+    def from_output(
+        cls, record_id: str, key: Any, output: dict[str, Any], job_arn: str | None, source: str, attempt: int
+    ) -> Result:  # fmt: skip
+        """A succeeded result, its usage read once from the output."""
+        return cls(record_id, key, "succeeded", output.get("modelInput"), output["modelOutput"], None, job_arn, source, attempt, output_usage(output["modelOutput"]))  # fmt: skip
+
+    @property
+    def ok(self) -> bool:
+        """True when the record succeeded."""
+        return self.status == "succeeded"
+
+    @property
+    def text(self) -> str | None:
+        """The generated text, for every generation family and Converse; None otherwise."""
+        return output_text(self.model_output)
+
+    @property
+    def embedding(self) -> list[float] | None:
+        """The float embedding, for the Titan embedding models; None otherwise."""
+        return output_embedding(self.model_output)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ids, key, status, text/embedding, error, tokens and the raw output."""
+        out: dict[str, Any] = {"recordId": self.record_id, "key": self.key, "status": self.status}
+        if self.status == "succeeded":
+            emb = self.embedding
+            if emb is not None:
+                out["embedding"] = emb
+            else:
+                out["text"] = self.text
+            usage = self.usage
+            out["usage"] = {"inputTokens": usage.input_tokens, "outputTokens": usage.output_tokens}
+            out["modelOutput"] = self.model_output
+        if self.parsed is not None:
+            dump = getattr(self.parsed, "model_dump", None)
+            out["parsed"] = dump(mode="json") if callable(dump) else self.parsed
+        if self.error is not None:
+            out["error"] = attrs.asdict(self.error)
+        return out
+
+
+def _empty_counts() -> dict[str, int]:
+    """The three statuses every batch counts; others (``rejected``, ``invalid_output``) are
+    added when they occur."""
+    return {"succeeded": 0, "errored": 0, "missing": 0}
+
+
+def _rejected(problem: dict[str, Any]) -> Result:
+    """A record skipped when it was added: never sent; ``error.message`` says why."""
+    where = problem.get("source") or "record"
+    line = problem.get("line")
+    record_id = problem.get("record_id") or f"<{where}:{line}>"
+    message = str(problem.get("message", ""))
+    if problem.get("field"):
+        message = f"{problem['field']}: {message}"
+    source = f"{where}:{line}" if line is not None else where
+    return Result(str(record_id), None, "rejected", None, None, ErrorInfo(0, message), None, source)
+
+
+@attrs.frozen
+class Anomaly:
+    """Something in the output that could not be joined cleanly."""
+
+    kind: AnomalyKind
+    detail: str
+    file: str | None = None
+    line: int | None = None
+    record_id: str | None = None
+
+    def __str__(self) -> str:
+        where = (
+            f" ({self.file}:{self.line})"
+            if self.file and self.line
+            else f" ({self.file})"
+            if self.file
+            else ""
+        )
+        return f"{self.kind}{where}: {self.detail}"
+
+
+@attrs.frozen
+class OutputSource:
+    """Where one run's output lines are: a Bedrock job's ``{output}/{jobId}/`` folder, or the
+    folder (or, for batches of version 0.1, the single file) an on-demand run wrote its
+    answers to. ``attempt`` orders retries (the latest wins)."""
+
+    location: str
+    job_arn: str | None = None
+    attempt: int = 0
+    expected_files: tuple[str, ...] = ()
+    status: str | None = None
+    records: int | None = None
+    single_file: bool = False
+
+    @property
+    def is_file(self) -> bool:
+        """True for an on-demand run (its answers are not a Bedrock job's output)."""
+        return self.job_arn is None
+
+
+@attrs.define
+class SourceCounts:
+    """What one run's own output lines held (superseded lines included)."""
+
+    succeeded: int = 0
+    errored: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens of the run's succeeded lines."""
+        return Usage(self.input_tokens, self.output_tokens)
+
+
+InputReader = Callable[[set[str]], Iterator[tuple[str, Any]]]
+RejectReader = Callable[[], Iterator[dict[str, Any]]]
+
+
+class Results(Iterable[Result]):
+    """Streams a batch's results; ``anomalies`` and ``counts`` fill in as you iterate.
+
+    Every input record comes back exactly once; when a record was retried, its latest attempt
+    with an output wins (:meth:`history` shows all of them). Each iteration is a fresh pass
+    over S3. Memory: the compact index of record ids, and a byte per record.
+    """
+
+    #: The batch's ledger, and whether its index is stored in S3 (set by the reader; what
+    #: :meth:`partitions` plans from).
+    ledger: Ledger | None = None
+    index_in_s3: bool = False
+
+    def __init__(
+        self,
+        *,
+        s3: S3Access,
+        sources: Iterable[OutputSource],
+        index: RecordIndex,
+        read_inputs: InputReader,
+        read_rejects: RejectReader | None = None,
+        models: Mapping[str, Any] | None = None,
+        chunk_size: int = 1 << 20,
+    ) -> None:
+        self._s3 = s3
+        self.sources = sorted(sources, key=lambda src: -src.attempt)  # latest attempt first
+        self.job_arn = next((src.job_arn for src in reversed(self.sources) if src.job_arn), None)
+        self._index = index
+        self._read_inputs = read_inputs
+        self._read_rejects = read_rejects
+        self._models = dict(models or {})
+        self._chunk = chunk_size
+        self._anomalies: list[Anomaly] = []
+        self._counts: dict[str, int] = _empty_counts()
+        self._tokens = [0, 0]
+        self._per_source: list[SourceCounts] = []
+        self._passes = 0  # passes started over the outputs
+        #: What the last pass that ran to its end found (counts, tokens, anomalies, sources).
+        self._final: tuple[dict[str, int], Usage, list[Anomaly], list[SourceCounts]] | None = None
+
+    def _read(self) -> tuple[dict[str, int], Usage, list[Anomaly], list[SourceCounts]]:
+        if self._final is None:  # no pass has run to its end: make one now
+            for _ in self:
+                pass
+        assert self._final is not None
+        return self._final
+
+    def so_far(self) -> tuple[dict[str, int], Usage, list[Anomaly]]:
+        """Counts, tokens and anomalies of the pass under way (or the last one), as far as it
+        has read — without reading anything (the asyncio API reports progress with it)."""
+        return dict(self._counts), Usage(*self._tokens), list(self._anomalies)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Results by status, from the last complete pass over the outputs (an iteration run to
+        its end), else from a full pass made now: never the partial figures of an iteration
+        stopped early or still under way."""
+        return dict(self._read()[0])
+
+    @property
+    def anomalies(self) -> list[Anomaly]:
+        """Output lines that could not be joined cleanly (see :attr:`counts` for when)."""
+        return list(self._read()[2])
+
+    @property
+    def per_source(self) -> list[SourceCounts]:
+        """What each run's own output lines held (see :attr:`counts` for when)."""
+        return list(self._read()[3])
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens of the results (the latest attempt of each record; see :attr:`counts`)."""
+        return self._read()[1]
+
+    def _files(self, src: OutputSource) -> tuple[S3Uri, list[str]]:
+        if src.single_file:
+            uri = S3Uri.parse(src.location)
+            return uri, [uri.key] if self._s3.exists(uri) else []
+        folder = S3Uri.parse(src.location)
+        if src.job_arn:
+            folder = folder.join(src.job_arn.rsplit("/", 1)[-1])
+        prefix = S3Uri(folder.bucket, folder.prefix)
+        keys = [
+            key
+            for key, _ in self._s3.list(prefix, suffix=".out")
+            if not key.endswith("/manifest.json.out")
+        ]
+        return prefix, sorted(keys)
+
+    def _lines(self, src: OutputSource) -> Iterator[tuple[str, int, bytes]]:
+        folder, files = self._files(src)
+        if src.single_file and not files:
+            self._anomalies.append(
+                Anomaly("missing_output_file", "on-demand output file is absent", folder.key)
+            )
+        rel_found = {k[len(folder.prefix) :] for k in files}
+        for expected in src.expected_files if src.status == "Completed" else ():
+            if expected not in rel_found:
+                self._anomalies.append(
+                    Anomaly(
+                        "missing_output_file",
+                        "expected output file is absent; its records are missing",
+                        folder.join(expected).key,
+                    )
+                )
+        for key in files:
+            for line_no, raw in self._s3.lines(S3Uri(folder.bucket, key), chunk_size=self._chunk):
+                yield key, line_no, raw
+
+    def __iter__(self) -> Iterator[Result]:
+        self._passes += 1
+        generation = self._passes
+        self._anomalies = []
+        self._counts = _empty_counts()
+        self._tokens = [0, 0]
+        self._per_source = [SourceCounts() for _ in self.sources]
+        index = self._index
+        seen = bytearray(len(index))  # 0: not yet; else 1 + the source that answered it
+        for n, src in enumerate(self.sources):
+            for key, line_no, raw in self._lines(src):
+                joined = self._join(raw, key, line_no, src)
+                if joined is None:
+                    continue
+                ordinal, result = joined
+                counts = self._per_source[n]
+                if result.status == "succeeded":
+                    counts.succeeded += 1
+                    counts.input_tokens += result.usage.input_tokens
+                    counts.output_tokens += result.usage.output_tokens
+                else:
+                    counts.errored += 1
+                first = seen[ordinal]
+                if not first:
+                    seen[ordinal] = min(n + 1, 255)
+                    yield self._count(result)
+                elif first == min(n + 1, 255):
+                    self._anomalies.append(
+                        Anomaly(
+                            "duplicate_id",
+                            f"recordId {result.record_id!r} appears more than once; the first copy was kept",
+                            key,
+                            line_no,
+                            result.record_id,
+                        )
+                    )
+        missing = {index.id_at(o): o for o, hit in enumerate(seen) if not hit}
+        if missing:
+            for rid, model_input in self._read_inputs(set(missing)):
+                ordinal = missing.pop(rid, -1)
+                if ordinal >= 0:
+                    yield self._count(Result(rid, index.key_at(ordinal), "missing", model_input))
+            for rid, ordinal in sorted(missing.items()):  # not even in the inputs any more
+                yield self._count(Result(rid, index.key_at(ordinal), "missing"))
+        for rejected in self._read_rejects() if self._read_rejects else ():
+            yield self._count(_rejected(rejected))
+        if generation == self._passes:  # no other pass started meanwhile (theirs is the state)
+            self._final = (
+                dict(self._counts),
+                Usage(*self._tokens),
+                list(self._anomalies),
+                [attrs.evolve(c) for c in self._per_source],
+            )
+
+    def partitions(self, *, s3: S3Config | None = None) -> list[Partition]:
+        """Independent, picklable units of these results, to read on a cluster (Dask, Ray,
+        Spark): one per output file (and one per range of records with no output file), each
+        carrying its bucket and key and what its join needs. Together they give every record
+        exactly once, the latest attempt with an output winning, as iterating here does.
+
+        Reading ahead the retries' and on-demand runs' outputs, the planner tells each file
+        what to skip (see :mod:`bedrock_batch._reader._partitions`). A worker reads ids and keys from
+        the batch's index in S3, with a client built from ``s3`` (by default this batch's
+        endpoint and region; credentials from the worker's environment).
+        """
+        from ._partitions import plan_partitions
+
+        return plan_partitions(self, s3)
+
+    def history(self, record_id: str) -> list[Result]:
+        """Every output of one record across attempts, oldest first."""
+        found = []
+        needle = encode(record_id)
+        for src in reversed(self.sources):
+            for key, line_no, raw in self._lines(src):
+                if needle in raw:
+                    joined = self._join(raw, key, line_no, src, quiet=True)
+                    if joined is not None and joined[1].record_id == record_id:
+                        found.append(joined[1])
+        return found
+
+    def _count(self, result: Result) -> Result:
+        self._counts[result.status] = self._counts.get(result.status, 0) + 1
+        if result.status == "succeeded":
+            self._tokens[0] += result.usage.input_tokens
+            self._tokens[1] += result.usage.output_tokens
+        return result
+
+    def _join(
+        self, raw: bytes, key: str, line_no: int, src: OutputSource, *, quiet: bool = False
+    ) -> tuple[int, Result] | None:
+        try:
+            obj = decode(raw)
+            if not isinstance(obj, dict) or not isinstance(obj.get("recordId"), str):
+                raise ValueError("not an object with a string recordId")
+        except ValueError as err:
+            if not quiet:
+                m = _RID.search(raw)
+                rid = m.group(1).decode("utf-8", "replace") if m else None
+                preview = raw[:80].decode("utf-8", "replace")
+                self._anomalies.append(
+                    Anomaly(
+                        "unparseable_line",
+                        f"{err.__class__.__name__}: {preview!r}",
+                        key,
+                        line_no,
+                        rid,
+                    )
+                )
+            return None
+        if has_lone_surrogate(raw, obj):
+            obj = scrub_surrogates(obj)
+            if not quiet:
+                self._anomalies.append(
+                    Anomaly(
+                        "invalid_unicode",
+                        "the line holds a lone surrogate (not valid Unicode); it was replaced "
+                        "by U+FFFD",
+                        key,
+                        line_no,
+                        obj["recordId"],
+                    )
+                )
+        rid = obj["recordId"]
+        ordinal = self._index.ordinal_of(rid)
+        if ordinal is None:
+            if not quiet:
+                self._anomalies.append(
+                    Anomaly(
+                        "unknown_id",
+                        f"recordId {rid!r} is not an input of this job",
+                        key,
+                        line_no,
+                        rid,
+                    )
+                )
+            return None
+        where = f"{key}:{line_no}"
+        arn = src.job_arn
+        caller_key = self._index.key_at(ordinal)
+        if obj.get("error") is not None:
+            error = ErrorInfo.from_wire(obj["error"])
+            return ordinal, Result(rid, caller_key, "errored", obj.get("modelInput"), None, error, arn, where, src.attempt)  # fmt: skip
+        if "modelOutput" not in obj:
+            error = ErrorInfo(0, "output line has neither modelOutput nor error")
+            return ordinal, Result(rid, caller_key, "errored", obj.get("modelInput"), None, error, arn, where, src.attempt)  # fmt: skip
+        result = Result.from_output(rid, caller_key, obj, arn, where, src.attempt)
+        if b'"tool_choice"' in raw or b'"toolConfig"' in raw:  # a structured output, perhaps
+            forced, parsed, problem = parse_answer(result.model_input, result.model_output, self._models)  # fmt: skip
+            if problem is not None:
+                return ordinal, attrs.evolve(result, status="invalid_output", error=ErrorInfo(0, problem))  # fmt: skip
+            if forced:
+                return ordinal, attrs.evolve(result, parsed=parsed)
+        return ordinal, result
+
+    def manifests(self) -> list[tuple[OutputSource, dict[str, Any] | None]]:
+        """``manifest.json.out`` of every Bedrock job (None, and an anomaly, when absent)."""
+        out: list[tuple[OutputSource, dict[str, Any] | None]] = []
+        for src in self.sources:
+            if src.is_file or src.status not in _WRITES_MANIFEST:
+                continue  # not ended yet (or ended without writing outputs): none to read
+            folder = S3Uri.parse(src.location).join((src.job_arn or "").rsplit("/", 1)[-1])
+            uri = folder.join("manifest.json.out")
+            try:
+                found = self._s3.get_json(uri)
+            except ServiceError as err:  # pragma: no cover - get_json maps 404 to None
+                if err.code not in NOT_FOUND_CODES:
+                    raise
+                found = None
+            except ValueError:
+                found = (None, "")
+            if found is None:
+                self._anomalies.append(
+                    Anomaly("missing_manifest", "manifest.json.out is absent", uri.key)
+                )
+                out.append((src, None))
+                continue
+            data = found[0]
+            out.append((src, data if isinstance(data, dict) else None))
+        return out
+
+    def __repr__(self) -> str:
+        from .._common._display import results_repr
+
+        return results_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .._common._display import html_table, results_rows
+
+        return html_table(results_rows(self), caption="Results")
+
+    def to_jsonl(self, path: str, *, progress: bool = False) -> dict[str, int]:
+        """Write one joined JSON line per input record to ``path``; returns the counts."""
+        from .._common._progress import CountDisplay
+
+        display = CountDisplay("results", total=len(self._index), unit="rec") if progress else None
+        with open(path, "wb") as fh:
+            for result in self:
+                fh.write(encode(result.to_dict()) + b"\n")
+                if display is not None:
+                    display.update(1)
+        if display is not None:
+            display.close()
+        return dict(self._counts)
+
+    def iter_arrow_batches(self, batch_size: int = 10_000) -> Iterator[Any]:
+        """Stream results as ``pyarrow.RecordBatch`` es (needs the ``arrow`` extra)."""
+        from .._records._frames import arrow_batches
+
+        return arrow_batches(self, batch_size)
+
+    def to_arrow(self, batch_size: int = 10_000) -> Any:
+        """A ``pyarrow.Table``, one row per input record (built from streamed record batches).
+
+        Columns: key (JSON text unless a string), record_id, status, text, embedding,
+        error_code, error_message, retryable, input_tokens, output_tokens, attempt.
+        """
+        import pyarrow as pa
+
+        from .._records._frames import arrow_schema
+
+        return pa.Table.from_batches(
+            list(self.iter_arrow_batches(batch_size)), schema=arrow_schema()
+        )
+
+    def to_pandas(self, chunk_size: int | None = None) -> Any:
+        """A ``pandas.DataFrame``, one row per input record; ``key`` keeps your Python objects.
+
+        Built from columns in one step: its peak memory stays close to the frame's own
+        (``chunk_size`` is accepted for compatibility and no longer used).
+        """
+        from .._records._frames import pandas_frame
+
+        return pandas_frame(self)

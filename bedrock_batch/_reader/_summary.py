@@ -1,0 +1,169 @@
+"""Accounting: counts by status, tokens and cost, reconciled with every ``manifest.json.out``
+and every job's record counters."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .._families._outputs import Usage
+from ._results import Anomaly, Results
+
+__all__ = ["Summary", "reconcile"]
+
+
+@attrs.frozen
+class Summary:
+    """Counts by status, tokens and cost, reconciled with every ``manifest.json.out`` and the
+    jobs' record counters."""
+
+    job_arn: str | None
+    status: str
+    total: int
+    succeeded: int
+    errored: int
+    missing: int
+    usage: Usage
+    manifests: tuple[dict[str, Any] | None, ...]
+    job_counters: dict[str, int | None]
+    anomalies: tuple[Anomaly, ...]
+    discrepancies: tuple[str, ...]
+    jobs: int = 1
+    attempts: int = 1
+    cost_usd: float | None = None
+    #: Records refused when they were added (``on_invalid="skip"``): never sent.
+    rejected: int = 0
+
+    @property
+    def manifest(self) -> dict[str, Any] | None:
+        """The first job's manifest (the only one for a single-job batch)."""
+        return self.manifests[0] if self.manifests else None
+
+    @property
+    def consistent(self) -> bool:
+        """True when results, manifests and counters agree and no anomaly was seen."""
+        return not self.discrepancies and not self.anomalies
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) pairs, as the text and HTML renderings show them."""
+        rows = [
+            ("job", self.job_arn or "on demand"),
+            ("status", self.status),
+            ("records", str(self.total)),
+            ("succeeded", str(self.succeeded)),
+            ("errored", str(self.errored)),
+            ("missing", str(self.missing)),
+            *([("rejected", str(self.rejected))] if self.rejected else []),
+            ("input tokens", str(self.usage.input_tokens)),
+            ("output tokens", str(self.usage.output_tokens)),
+        ]
+        if self.jobs != 1 or self.attempts != 1:
+            rows.append(("bedrock jobs", f"{self.jobs} in {self.attempts} attempt(s)"))
+        if self.cost_usd is not None:
+            rows.append(("cost (USD)", f"{self.cost_usd:.4f}"))
+        rows += [
+            ("anomalies", str(len(self.anomalies))),
+            (
+                "reconciled",
+                "yes"
+                if self.consistent
+                else "NO: " + "; ".join([*self.discrepancies[:3], *map(str, self.anomalies[:2])]),
+            ),
+        ]
+        return rows
+
+    def __str__(self) -> str:
+        width = max(len(k) for k, _ in self.rows())
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in self.rows())
+
+    def __repr__(self) -> str:
+        return (
+            f"<Summary {self.status}: {self.total} records, {self.succeeded} succeeded, "
+            f"{self.errored} errored, {self.missing} missing, "
+            + (f"{self.rejected} rejected, " if self.rejected else "")
+            + f"reconciled={'yes' if self.consistent else 'NO'}>"
+        )
+
+    def _repr_html_(self) -> str:
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in self.rows()
+        )
+        return f"<table>{cells}</table>"
+
+
+_COUNTERS = ("totalRecordCount", "processedRecordCount", "successRecordCount", "errorRecordCount")
+
+
+def reconcile(
+    results: Results,
+    status: str,
+    counters: Mapping[str, Mapping[str, int | None]],
+    total: int,
+    *,
+    cost_usd: float | None = None,
+) -> Summary:
+    """Compare what the join found, run by run, with each manifest and each job's counters.
+
+    ``counters`` maps a job ARN to its four record counters. Call after a full iteration.
+    """
+    problems: list[str] = []
+    manifests = results.manifests()
+    by_source = {id(src): n for n, src in enumerate(results.sources)}
+    for src, manifest in manifests:
+        own = results.per_source[by_source[id(src)]]
+        found = {
+            "totalRecordCount": src.records,
+            "processedRecordCount": own.succeeded + own.errored,
+            "successRecordCount": own.succeeded,
+            "errorRecordCount": own.errored,
+        }
+        label = (src.job_arn or "").rsplit("/", 1)[-1]
+        if manifest is not None:
+            for name, ours in found.items():
+                theirs = manifest.get(name)
+                if ours is not None and theirs is not None and theirs != ours:
+                    problems.append(f"{label} manifest {name}={theirs}, results {ours}")
+            for name, ours_tokens in (
+                ("inputTokenCount", own.usage.input_tokens),
+                ("outputTokenCount", own.usage.output_tokens),
+            ):
+                theirs = manifest.get(name)
+                if theirs is not None and ours_tokens and theirs != ours_tokens:
+                    problems.append(f"{label} manifest {name}={theirs}, results {ours_tokens}")
+        for name, ours in found.items():
+            theirs = counters.get(src.job_arn or "", {}).get(name)
+            if (
+                ours is not None
+                and theirs is not None
+                and theirs != ours
+                and not (name == "totalRecordCount" and theirs == 0)
+            ):
+                problems.append(f"{label} job {name}={theirs}, results {ours}")
+    totals: dict[str, int | None] = {}
+    for name in _COUNTERS:
+        values = [c.get(name) for c in counters.values()]
+        totals[name] = (
+            None if not values or any(v is None for v in values) else sum(v or 0 for v in values)
+        )
+    c = results.counts
+    return Summary(
+        job_arn=results.job_arn,
+        status=status,
+        total=total + c.get("rejected", 0),
+        succeeded=c["succeeded"],
+        errored=c["errored"],
+        missing=c["missing"],
+        usage=results.usage,
+        manifests=tuple(m for _, m in manifests),
+        job_counters=totals,
+        anomalies=tuple(results.anomalies),
+        discrepancies=tuple(problems),
+        jobs=sum(1 for src in results.sources if not src.is_file),
+        attempts=len({src.attempt for src in results.sources}) or 1,
+        cost_usd=cost_usd,
+        rejected=c.get("rejected", 0),
+    )

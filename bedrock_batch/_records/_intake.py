@@ -1,0 +1,143 @@
+"""The records part's public surface on :class:`BatchJob`: the ``add_*`` methods.
+
+Each one hands its record(s) to :class:`~bedrock_batch._records._records.Records`, which builds, checks
+and stores them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from .._errors import Problem
+from .._families._builders import Image
+from .._families._structured import DEFAULT_TOOL
+from .._uploader._spec import OnInvalid
+from ._records import Records, add_dataframe
+
+__all__ = ["RecordIntake"]
+
+
+class RecordIntake:
+    """Adding records to a batch (inherited by :class:`BatchJob`)."""
+
+    _records: Records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def add(
+        self, model_input: Mapping[str, Any], *, record_id: str | None = None, key: Any = None
+    ) -> str:
+        """Add one record with a complete ``modelInput`` body; returns its record id.
+
+        Raises :class:`ValidationError` for an invalid or duplicate id, a key that cannot be
+        persisted, a value that is not JSON (``NaN``, a lone surrogate), or a body the model
+        would refuse.
+        """
+        return self._records.add(model_input, record_id=record_id, key=key)
+
+    def add_prompt(
+        self,
+        prompt: str,
+        *,
+        system: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop_sequences: Sequence[str] | None = None,
+        images: Sequence[Image] = (),
+        record_id: str | None = None,
+        key: Any = None,
+        output_schema: Any = None,
+        tool_name: str = DEFAULT_TOOL,
+        **extra: Any,
+    ) -> str:
+        """Add a text-generation record built in the model family's format (or Converse's);
+        ``extra`` keywords are merged into the body as given (e.g. ``top_k``).
+
+        ``output_schema`` (a JSON Schema dict or a pydantic model class) asks for a structured
+        output: the model is made to answer by calling a tool (``tool_name``) whose input is
+        that schema. Each answer is validated: ``Result.parsed`` is the model's instance (or
+        the dict), and an answer that does not validate is ``status="invalid_output"``.
+        Claude and Nova support it in batch jobs; the Converse API only on demand.
+        """
+        return self._records.add_prompt(
+            prompt, system=system, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+            stop_sequences=stop_sequences, images=images, record_id=record_id, key=key,
+            extra=extra or None, output_schema=output_schema, tool_name=tool_name,
+        )  # fmt: skip
+
+    def add_embedding(
+        self,
+        text: str | None = None,
+        *,
+        image: Image | None = None,
+        dimensions: int | None = None,
+        normalize: bool | None = None,
+        record_id: str | None = None,
+        key: Any = None,
+    ) -> str:
+        """Add an embeddings record (Titan Text Embeddings V2, Titan Multimodal Embeddings G1)."""
+        return self._records.add_embedding(
+            text, image=image, dimensions=dimensions, normalize=normalize, record_id=record_id,
+            key=key,
+        )  # fmt: skip
+
+    def add_jsonl(
+        self,
+        source: str | Path | IO[bytes] | IO[str],
+        *,
+        key_field: str | None = None,
+        on_invalid: OnInvalid = "raise",
+    ) -> int:
+        """Add every ``{"recordId"?, "modelInput"}`` line of a JSONL file or stream (read once,
+        so pipes work); returns how many were added. ``key_field`` names a top-level field kept
+        as each record's key.
+
+        By default all-or-nothing: every bad line is listed in one :class:`ValidationError` and
+        nothing of the file is added. ``on_invalid="skip"`` adds the valid lines and keeps each
+        refused one (:attr:`rejected`); they come back from :meth:`results` as
+        ``status="rejected"`` and are counted in :meth:`summary`.
+        """
+        return self._records.add_jsonl(source, key_field=key_field, on_invalid=on_invalid)
+
+    def add_records(
+        self, records: Iterable[Mapping[str, Any]], *, on_invalid: OnInvalid = "raise"
+    ) -> int:
+        """Add ``{"modelInput", "recordId"?, "key"?}`` mappings; returns how many were added
+        (all-or-nothing, or ``on_invalid="skip"`` as for :meth:`add_jsonl`)."""
+        return self._records.add_records(records, on_invalid=on_invalid)
+
+    @property
+    def rejected(self) -> list[Problem]:
+        """Records refused by an ``add_*`` call with ``on_invalid="skip"``, in order."""
+        return list(self._records.rejected)
+
+    def add_dataframe(
+        self,
+        df: Any,
+        *,
+        prompt: str | Callable[[Mapping[str, Any]], str] | None = None,
+        text: str | Callable[[Mapping[str, Any]], str] | None = None,
+        model_input: str | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
+        key: str | Callable[[Mapping[str, Any]], Any] | None = None,
+        record_id: str | Callable[[Mapping[str, Any]], str] | None = None,
+        on_invalid: OnInvalid = "raise",
+        **options: Any,
+    ) -> int:
+        """Add one record per row of a pandas (or polars) DataFrame; returns how many.
+
+        Say where the request comes from with exactly one of ``prompt`` (a text-generation
+        prompt, built for the model family), ``text`` (an embedding input) or ``model_input`` (a
+        complete body) — each a column name or a function of the row. ``key`` and ``record_id``
+        likewise. Other keyword arguments go to :meth:`add_prompt` / :meth:`add_embedding`.
+        An empty cell (None, NaN, blank) is refused naming its row; all-or-nothing, or
+        ``on_invalid="skip"`` as for :meth:`add_jsonl`.
+        """
+        return add_dataframe(
+            self._records,
+            df, prompt=prompt, text=text, model_input=model_input, key=key,
+            record_id=record_id, options=options, on_invalid=on_invalid,
+        )  # fmt: skip

@@ -1,0 +1,568 @@
+"""The *records* part: intake (``add``, ``add_prompt``, ``add_embedding``, ``add_jsonl``,
+``add_records``, ``add_dataframe``), validation, and the record store.
+
+Every record is checked when it is added — its id, its body against the model family's rules,
+every value (``NaN``, lone surrogates), its key — and encoded once into the store. Each
+``add_*`` call is all-or-nothing: if any record of the call is refused, the call leaves nothing
+behind and raises one :class:`ValidationError` listing every problem.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from .._catalog import ModelInfo, estimate_tokens, family_of, lookup_model
+from .._common._codec import (
+    EncodeError,
+    decode,
+    decode_error,
+    encode,
+    encode_line,
+    encode_text,
+    iter_lines,
+)
+from .._common._s3uri import S3Uri
+from .._errors import Problem, StateError, ValidationError
+from .._families._builders import Image, build_embedding, build_prompt
+from .._families._schemas import check_model_input, iter_s3_locations, requested_output_tokens
+from .._families._structured import DEFAULT_TOOL, forced_tool, schema_of
+from ._ids import DEFAULT_RECORD_ID_PATTERN, default_id_factory, id_checker
+from ._store import Mark, RecordStore
+from ._templates import PromptTemplate, PromptTemplates
+
+__all__ = ["DEFAULT_RECORD_ID_PATTERN", "Records", "default_id_factory", "id_checker"]
+
+log = logging.getLogger("bedrock_batch")
+
+#: How many ids a generator may propose that are already taken before we give up on it.
+_MAX_ID_TRIES = 1000
+#: Characters of a line that are JSON syntax rather than prompt text (``{"recordId":...``).
+_ENVELOPE = 120
+_READ_CHUNK = 1 << 20
+
+
+def _is_empty(value: Any) -> bool:
+    """None, NaN, pandas' NA / NaT, or a blank string: a DataFrame cell with nothing in it."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+class _Refused(Exception):
+    """One record refused: what is wrong, and in which field."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class _Call:
+    """One ``add_*`` call: collects problems, rolls back on failure, fixes id collisions."""
+
+    def __init__(self, records: Records, source: str | None, on_invalid: str = "raise") -> None:
+        if on_invalid not in ("raise", "skip"):
+            raise ValidationError("on_invalid must be 'raise' or 'skip'")
+        self.records = records
+        self.source = source
+        self.skip = on_invalid == "skip"
+        self.mark: Mark = records.store.mark()
+        self.problems: list[Problem] = []
+        self.generated: dict[str, int] = {}  # ids generated in this call -> ordinal
+        self.renames: dict[int, str] = {}  # ordinal -> new id, decided at commit
+        self.explicit: set[str] = set()
+        self.tokens = 0
+        self.max_out = 0
+        self.count = 0
+
+    def problem(self, message: str, **where: Any) -> None:
+        self.problems.append(Problem(message, source=self.source, **where))
+
+    def finish(self, what: str) -> None:
+        store = self.records.store
+        if self.problems and self.skip:  # the valid records stay; the others are reported
+            self.records.rejected.extend(self.problems)
+            self.problems = []
+        if self.problems:
+            store.rollback(self.mark)
+            n = len(self.problems)
+            raise ValidationError(
+                f"{n} invalid record(s) in {what}; nothing from this call was added", self.problems
+            )
+        if self.renames:
+            taken = set(self.explicit)
+            for ordinal in sorted(self.renames):
+                self.renames[ordinal] = self.records.new_id(taken)[0]
+                taken.add(self.renames[ordinal])
+            store.rename(self.renames, self.mark)
+        self.records.estimated_input_tokens += self.tokens
+        self.records.max_output_tokens += self.max_out
+
+
+class Records:
+    """Builds, checks and stores the records of one batch.
+
+    Args:
+        model_id: the job's model (its family decides the body rules and builders).
+        invocation_type: ``"InvokeModel"`` or ``"Converse"``.
+        input_uri: the batch's input prefix (objects a body references must be in its bucket).
+        id_factory: makes record ids from ordinals when the caller gives none.
+        record_id_pattern: what a record id must match.
+    """
+
+    def __init__(
+        self,
+        model_id: str,
+        *,
+        invocation_type: str = "InvokeModel",
+        input_uri: str = "",
+        id_factory: Callable[[int], str] = default_id_factory,
+        record_id_pattern: str = DEFAULT_RECORD_ID_PATTERN,
+        mode: str = "auto",
+    ) -> None:
+        self.model: ModelInfo | None = lookup_model(model_id)[0]
+        self.family = family_of(model_id)
+        self.invocation_type = invocation_type
+        self.mode = mode
+        #: pydantic models of structured outputs, by tool name (``Result.parsed`` is one).
+        self.output_models: dict[str, Any] = {}
+        try:
+            self._bucket: str | None = S3Uri.parse(input_uri).bucket
+        except ValueError:
+            self._bucket = None  # plan() reports the bad URI
+        self._id_factory = id_factory
+        self._record_id_pattern = record_id_pattern
+        self._check_id = id_checker(record_id_pattern)
+        #: The default generator's ids always match the default pattern: no need to check them.
+        self._trusted_factory = (
+            id_factory is default_id_factory and record_id_pattern == DEFAULT_RECORD_ID_PATTERN
+        )
+        self._ceiling = self.model.max_output_tokens if self.model else 4096
+        self.store = RecordStore()
+        #: Records refused by a call with ``on_invalid="skip"``: where they were and why.
+        self.rejected: list[Problem] = []
+        self.estimated_input_tokens = 0
+        self.max_output_tokens = 0
+        self._frozen: str | None = None
+        self._templates = PromptTemplates(
+            self.family,
+            invocation_type,
+            self._body_problem,
+            lambda body: requested_output_tokens(
+                body, self.family, invocation_type=invocation_type, default=self._ceiling
+            ),
+        )
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def freeze(self, why: str) -> None:
+        """Refuse further records (the batch was submitted)."""
+        self._frozen = why
+
+    def close(self) -> None:
+        """Release the store's temporary file."""
+        self.store.close()
+
+    def _open(self) -> None:
+        if self._frozen:
+            raise StateError(self._frozen)
+        if self.store.closed:
+            raise StateError("this BatchJob was closed")
+
+    # -- ids -------------------------------------------------------------------------------
+
+    def new_id(self, also_taken: set[str] | frozenset[str] = frozenset()) -> tuple[str, bool]:
+        """A generated id that is free, valid, and not in ``also_taken``; and whether it is the
+        default id of the next ordinal (such ids need no memory in the index)."""
+        ordinal = n = len(self.store)
+        if self._trusted_factory and not also_taken and not self.store.index.has_named:
+            return default_id_factory(ordinal), True  # only default ids so far: it is free
+        for _ in range(_MAX_ID_TRIES):
+            candidate = self._id_factory(n)
+            n += 1
+            if candidate in self.store or candidate in also_taken:
+                continue
+            why = None if self._trusted_factory else self._check_id(candidate)
+            if why:
+                raise ValidationError(
+                    "id_factory made an invalid record id",
+                    [Problem(why, record_id=str(candidate), field="id_factory")],
+                )
+            return candidate, self._trusted_factory and n - 1 == ordinal
+        raise ValidationError(
+            f"id_factory proposed {_MAX_ID_TRIES} ids in a row that are already taken; "
+            "it must return a different id for each ordinal"
+        )
+
+    # -- one record ------------------------------------------------------------------------
+
+    def _check(self, model_input: Any, rid: str, key: Any) -> tuple[bytes, bytes | None]:
+        """Encode one record and its key and check its values, body and key; raises
+        :class:`_Refused`."""
+        try:
+            encoded = encode_line({"recordId": rid, "modelInput": model_input})
+        except EncodeError as err:
+            where = err.path.replace("$.modelInput", "modelInput", 1).replace("$", "recordId", 1)
+            raise _Refused(err.reason, where) from err
+        message = self._body_problem(model_input)
+        if message:
+            raise _Refused(message, "modelInput")
+        if key is None:
+            return encoded, None
+        try:
+            return encoded, encode(key)
+        except EncodeError as err:
+            raise _Refused(
+                f"the key must be JSON-serialisable (it is persisted for attach()): {err.reason}",
+                f"key{err.path[1:]}",
+            ) from err
+
+    def _estimate(self, model_input: Any, encoded: bytes, text: str | None) -> tuple[int, int]:
+        """(estimated input tokens, requested output tokens) of one record, without walking the
+        body: from the prompt text when a builder made it, else from the encoded line."""
+        if text is not None:
+            n = len(text)
+            tokens = (n + 3) // 4 if text.isascii() else estimate_tokens(text)
+        else:
+            chars = len(encoded) if encoded.isascii() else len(encoded.decode("utf-8"))
+            wide = (len(encoded) - chars) // 2  # non-ASCII characters: about a token each
+            tokens = max(1, (chars - wide - _ENVELOPE) // 4 + wide)
+        out = requested_output_tokens(
+            model_input, self.family, invocation_type=self.invocation_type, default=self._ceiling
+        )
+        return tokens, out
+
+    def _take(self, call: _Call, model_input: Any, record_id: Any, key: Any, line: int) -> None:
+        """Check one record of a many-record call and append it; problems go to ``call``."""
+        store = self.store
+        rid: str
+        default = False
+        if record_id is None:
+            try:
+                rid, default = self.new_id(call.explicit)
+            except ValidationError as err:
+                call.problems.extend(err.problems or [Problem(err.summary, line=line)])
+                return
+        else:
+            why = self._check_id(record_id)
+            if why:
+                call.problem(why, record_id=str(record_id), line=line, field="recordId")
+                return
+            rid = record_id
+            if rid in call.explicit or (rid in store and rid not in call.generated):
+                call.problem("duplicate recordId", record_id=rid, line=line, field="recordId")
+                return
+            if rid in call.generated:  # an id generated earlier in this call: move that one
+                ordinal = call.generated.pop(rid)
+                store.forget_id(rid)
+                call.renames[ordinal] = ""
+            call.explicit.add(rid)
+        try:
+            encoded, encoded_key = self._check(model_input, rid, key)
+        except _Refused as refused:
+            call.problem(refused.message, record_id=rid, line=line, field=refused.field)
+            return
+        ordinal = store.append_line(rid, encoded, encoded_key, default=default)
+        if record_id is None:
+            call.generated[rid] = ordinal
+        call.count += 1
+        tokens, out = self._estimate(model_input, encoded, None)
+        call.tokens += tokens
+        call.max_out += out
+
+    def _body_problem(self, model_input: Any) -> str | None:
+        message = check_model_input(
+            model_input,
+            self.family,
+            invocation_type=self.invocation_type,
+            model=self.model,
+            on_demand=self.mode == "on_demand",
+        )
+        if message:
+            return message
+        if self.family != "nova" and self.invocation_type != "Converse":
+            return None  # only Nova and Converse bodies reference S3 objects
+        for loc in iter_s3_locations(model_input):
+            if self._bucket is not None and not loc.startswith(f"s3://{self._bucket}/"):
+                return f"s3Location {loc} must be in the job's input bucket {self._bucket}"
+        return None
+
+    def _claim_id(self, record_id: str | None) -> tuple[str, bool]:
+        """The id of the next single record (checked, free), and whether it is the default."""
+        if record_id is None:
+            return self.new_id()
+        line = len(self.store) + 1
+        why = self._check_id(record_id)
+        if why:
+            where = Problem(why, record_id=str(record_id), line=line, field="recordId")
+            raise ValidationError("invalid record id", [where])
+        if record_id in self.store:
+            where = Problem("duplicate recordId", record_id=record_id, line=line, field="recordId")  # fmt: skip
+            raise ValidationError(f"duplicate record id {record_id!r}", [where])
+        return record_id, False
+
+    def _single(
+        self, model_input: Any, record_id: str | None, key: Any, text: str | None = None
+    ) -> str:
+        """Add one record: checked completely before it is stored, so nothing to undo."""
+        self._open()
+        rid, default = self._claim_id(record_id)
+        try:
+            encoded, encoded_key = self._check(model_input, rid, key)
+        except _Refused as refused:
+            label = "invalid record"
+            if refused.field == "modelInput":
+                label = f"record {rid!r} would be refused by the model"
+            problem = Problem(refused.message, record_id=rid, line=len(self.store) + 1, field=refused.field)  # fmt: skip
+            raise ValidationError(label, [problem]) from None
+        self.store.append_line(rid, encoded, encoded_key, default=default)
+        tokens, out = self._estimate(model_input, encoded, text)
+        self.estimated_input_tokens += tokens
+        self.max_output_tokens += out
+        return rid
+
+    def _templated(
+        self, template: PromptTemplate, prompt: bytes, text: str, record_id: str | None, key: Any
+    ) -> str:
+        """Add one prompt record from its parameters' checked template (see ``_templates``)."""
+        store = self.store
+        if record_id is None and self._trusted_factory and not store.index.has_named:
+            rid, default = default_id_factory(len(store)), True  # only default ids so far: free
+            encoded_id = b'"' + rid.encode() + b'"'  # a default id needs no escaping
+        else:
+            rid, default = self._claim_id(record_id)
+            encoded_id = encode(rid)
+        encoded_key = None
+        if key is not None:
+            try:
+                encoded_key = encode(key)
+            except EncodeError as err:
+                message = f"the key must be JSON-serialisable (it is persisted for attach()): {err.reason}"  # fmt: skip
+                problem = Problem(message, record_id=rid, line=len(self.store) + 1, field=f"key{err.path[1:]}")  # fmt: skip
+                raise ValidationError("invalid record", [problem]) from None
+        line = b"".join((b'{"recordId":', encoded_id, template.head, prompt, template.tail))
+        store.append_line(rid, line, encoded_key, default=default)
+        self.estimated_input_tokens += (len(text) + 3) // 4 if text.isascii() else estimate_tokens(text)  # fmt: skip
+        self.max_output_tokens += template.output_tokens
+        return rid
+
+    def add(self, model_input: Mapping[str, Any], *, record_id: str | None, key: Any) -> str:
+        """Add one record with a complete ``modelInput`` body; returns its record id."""
+        body = dict(model_input) if isinstance(model_input, Mapping) else model_input
+        return self._single(body, record_id, key)
+
+    def add_prompt(
+        self,
+        prompt: str,
+        *,
+        system: str | None,
+        max_tokens: int | None,
+        temperature: float | None,
+        top_p: float | None,
+        stop_sequences: Sequence[str] | None,
+        images: Sequence[Image],
+        record_id: str | None,
+        key: Any,
+        extra: dict[str, Any] | None,
+        output_schema: Any = None,
+        tool_name: str = DEFAULT_TOOL,
+    ) -> str:
+        """Add a text-generation record built in the model family's format (with a forced tool
+        when ``output_schema`` is given)."""
+        self._open()
+        if output_schema is None and not images and not extra and type(prompt) is str:
+            template = self._templates.find(system, max_tokens, temperature, top_p, stop_sequences)
+            if template is not None and prompt and not prompt.isspace():
+                try:
+                    escaped = encode_text(prompt)
+                except EncodeError:
+                    pass  # the general path names the value
+                else:
+                    text = prompt if system is None else f"{system}\n{prompt}"
+                    return self._templated(template, escaped, text, record_id, key)
+        tool = None
+        if output_schema is not None:
+            schema, model = schema_of(output_schema)
+            tool = forced_tool(self.family, self.invocation_type, schema, tool_name)
+            if self.invocation_type == "Converse" and self.mode != "on_demand":
+                raise ValidationError(
+                    "Converse batch jobs refuse toolConfig: structured outputs with the Converse "
+                    "API need mode='on_demand'; in batch, use invocation_type='InvokeModel' "
+                    "(Claude, Nova)"
+                )
+            if model is not None:
+                self.output_models[tool_name] = model
+        body = build_prompt(
+            self.family,
+            prompt,
+            invocation_type=self.invocation_type,
+            system=system,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            stop_sequences=stop_sequences,
+            images=images,
+            extra=extra,
+            tool=tool,
+        )
+        return self._single(
+            body, record_id, key, prompt if system is None else f"{system}\n{prompt}"
+        )
+
+    def add_embedding(
+        self,
+        text: str | None,
+        *,
+        image: Image | None,
+        dimensions: int | None,
+        normalize: bool | None,
+        record_id: str | None,
+        key: Any,
+    ) -> str:
+        """Add an embeddings record (Titan Text Embeddings V2, Titan Multimodal Embeddings G1)."""
+        self._open()
+        body = build_embedding(
+            self.family, text, image=image, dimensions=dimensions, normalize=normalize
+        )
+        return self._single(body, record_id, key, text or "")
+
+    def add_jsonl(
+        self,
+        source: str | Path | IO[bytes] | IO[str],
+        *,
+        key_field: str | None,
+        on_invalid: str = "raise",
+    ) -> int:
+        """Add every ``{"recordId"?, "modelInput"}`` line of a JSONL source, read once."""
+        self._open()
+        name = (
+            str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "<stream>")
+        )
+        if isinstance(source, (str, Path)):
+            path = Path(source)
+            if not path.exists():
+                raise ValidationError(f"{name}: no such file")
+            if path.is_dir():
+                raise ValidationError(f"{name} is a directory, not a JSONL file")
+        call = _Call(self, str(name), on_invalid)
+        for line_no, raw in iter_lines(_chunks(source)):
+            try:
+                obj = decode(raw)
+            except ValueError as err:
+                call.problem(f"not valid JSON: {decode_error(err)}", line=line_no)
+                continue
+            if not isinstance(obj, dict):
+                call.problem("the line is not a JSON object", line=line_no)
+                continue
+            if not isinstance(obj.get("modelInput"), dict):
+                call.problem("the line has no modelInput object", line=line_no, field="modelInput")
+                continue
+            key = obj.get(key_field) if key_field else None
+            self._take(call, obj["modelInput"], obj.get("recordId"), key, line_no)
+        if not call.problems and call.count == 0:
+            raise ValidationError(f"{name} holds no records")
+        if call.problems and call.skip:
+            log.info("%s: %d invalid line(s) skipped (see BatchJob.rejected)", name, len(call.problems))  # fmt: skip
+        call.finish(str(name))
+        return call.count
+
+    def add_records(
+        self, records: Iterable[Mapping[str, Any]], *, on_invalid: str = "raise"
+    ) -> int:
+        """Add ``{"modelInput", "recordId"?, "key"?}`` mappings; returns how many."""
+        self._open()
+        call = _Call(self, None, on_invalid)
+        for n, rec in enumerate(records, start=1):
+            if not isinstance(rec, Mapping) or not isinstance(rec.get("modelInput"), Mapping):
+                call.problem("expected a mapping with a modelInput object", line=n)
+                continue
+            self._take(call, dict(rec["modelInput"]), rec.get("recordId"), rec.get("key"), n)
+        call.finish("add_records()")
+        return call.count
+
+
+def add_dataframe(
+    records: Records,
+    df: Any,
+    *,
+    prompt: str | Callable[[Mapping[str, Any]], str] | None,
+    text: str | Callable[[Mapping[str, Any]], str] | None,
+    model_input: str | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None,
+    key: str | Callable[[Mapping[str, Any]], Any] | None,
+    record_id: str | Callable[[Mapping[str, Any]], str] | None,
+    options: dict[str, Any],
+    on_invalid: str = "raise",
+) -> int:
+    """Add one record per DataFrame row to ``records`` (see :meth:`BatchJob.add_dataframe`)."""
+    from ._frames import iter_frame_rows, pick, scalar_key
+
+    records._open()
+    if sum(x is not None for x in (prompt, text, model_input)) != 1:
+        raise ValidationError("add_dataframe needs exactly one of prompt=, text= or model_input=")
+    call = _Call(records, "DataFrame", on_invalid)
+    prompt_options = {
+        k: options.pop(k, None)
+        for k in ("system", "max_tokens", "temperature", "top_p", "stop_sequences")
+    }
+    images = options.pop("images", ())
+    for n, row in enumerate(iter_frame_rows(df)):
+        where = {"line": n + 1, "field": None}
+        rid = pick(row, record_id) if record_id is not None else None
+        if record_id is not None and _is_empty(rid):
+            call.problem(f"row {n}: the record id cell is empty", **where)
+            continue
+        k = scalar_key(pick(row, key)) if key is not None else None
+        if isinstance(k, float) and math.isnan(k):
+            k = None
+        try:
+            if model_input is not None:
+                body: Any = pick(row, model_input)
+                if _is_empty(body):
+                    call.problem(f"row {n}: the modelInput cell is empty", **where)
+                    continue
+                body = dict(body) if isinstance(body, Mapping) else body
+            else:
+                cell = pick(row, prompt if prompt is not None else text)
+                if _is_empty(cell):
+                    what = "prompt" if prompt is not None else "text"
+                    call.problem(f"row {n}: the {what} cell is empty ({cell!r})", **where)
+                    continue
+                if prompt is not None:
+                    body = build_prompt(
+                        records.family,
+                        str(cell),
+                        invocation_type=records.invocation_type,
+                        images=images,
+                        extra=dict(options) or None,
+                        **prompt_options,
+                    )
+                else:
+                    body = build_embedding(records.family, str(cell), **options)
+        except ValidationError as err:
+            call.problem(f"row {n}: {err.summary}", **where)
+            continue
+        records._take(call, body, rid, k, n + 1)
+    call.finish("the DataFrame")
+    return call.count
+
+
+def _chunks(source: str | Path | IO[bytes] | IO[str]) -> Iterator[bytes]:
+    """The source's bytes in chunks, read once (pipes and FIFOs work; nothing is re-read)."""
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as fh:
+            yield from iter(lambda: fh.read(_READ_CHUNK), b"")
+        return
+    while True:
+        chunk = source.read(_READ_CHUNK)
+        if not chunk:
+            return
+        yield chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else chunk

@@ -1,0 +1,2 @@
+"""The *uploader* part: a batch's job parameters and identity (``_spec``), the model's quotas,
+cutting records into files and jobs (``_sharding``), the plan, and the chunked upload."""

@@ -1,0 +1,500 @@
+"""The *uploader* part: planning input files and jobs under a model's quotas, and the chunked,
+content-addressed upload of those files.
+
+A batch's records are split into as few Bedrock jobs as the per-job quotas allow, each cut into
+``.jsonl`` files by records and bytes per file (:mod:`._sharding`). Each file is copied from the
+record store to a local file and uploaded by path through boto3's managed transfer (multipart
+when large), with its SHA-256 in the object's metadata: a file already in S3 with the same hash
+and size is not uploaded again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import attrs
+
+from .._catalog import Family
+from .._common._codec import encode_line
+from .._common._s3 import S3Access
+from .._common._s3uri import S3Uri
+from .._errors import Problem, QuotaError, StateError, ValidationError
+from .._families._outputs import Usage
+from .._ledger._ledger import (
+    INDEX_NAME,
+    Attempt,
+    JobEntry,
+    Ledger,
+    OnDemandEntry,
+    move_job,
+    move_run,
+)
+from .._ledger._ledgerstore import LedgerStore
+from .._pricing import Cost, Price, price_for
+from .._reader._inputs import InputSource
+from .._records._records import Records
+from .._records._store import RecordStore
+from ._quotas import Quotas, QuotaSource
+from ._sharding import Shard, plan_parts, plan_shards
+from ._spec import JobSpec, content_id, identity
+
+__all__ = ["PartPlan", "Plan", "Uploader"]
+
+log = logging.getLogger("bedrock_batch")
+
+#: Records per on-demand slice (the unit one process claims and answers).
+ON_DEMAND_SLICE = 50
+
+
+@attrs.frozen
+class PartPlan:
+    """One Bedrock job of a plan (or the on-demand run, when ``kind == "on_demand"``)."""
+
+    run: str
+    kind: str
+    job_name: str
+    client_request_token: str
+    input_uri: str
+    records: int
+    bytes: int
+    shards: tuple[Shard, ...]
+
+    def entry(self) -> JobEntry | OnDemandEntry:
+        """The ledger entry this part becomes."""
+        if self.kind == "on_demand":
+            return OnDemandEntry(
+                self.run, self.input_uri, self.records, self.bytes, self.shards, ON_DEMAND_SLICE
+            )
+        return JobEntry(
+            self.run,
+            self.job_name,
+            self.client_request_token,
+            self.input_uri,
+            self.records,
+            self.bytes,
+            self.shards,
+        )
+
+
+def ledger_from_plan(plan: Plan, spec: JobSpec, *, rejected: int = 0) -> Ledger:
+    """The ledger of a new batch: its plan, before anything acts on it."""
+    first = attempt_from_parts(0, plan.parts, None)
+    return Ledger(
+        plan.content_id, plan.identity, spec, plan.mode, plan.quotas, plan.quota_source,
+        plan.records, plan.bytes, (first,), rejected=rejected,
+    )  # fmt: skip
+
+
+def attempt_from_parts(number: int, parts: Sequence[PartPlan], targets: str | None) -> Attempt:
+    """The ledger's attempt for planned parts."""
+    entries = [p.entry() for p in parts]
+    jobs = tuple(e for e in entries if isinstance(e, JobEntry))
+    runs = [e for e in entries if isinstance(e, OnDemandEntry)]
+    return Attempt(number, sum(p.records for p in parts), targets, jobs, runs[0] if runs else None)
+
+
+@attrs.frozen
+class Plan:
+    """What ``submit()`` would do, computed without side effects.
+
+    ``cost`` is an upper bound: it counts every record's requested maximum output tokens.
+    ``quota_warning`` says why the quotas are the defaults when Service Quotas could not be
+    read. ``identity`` (the content id and the quota values) is what the client request tokens
+    derive from.
+    """
+
+    model_id: str
+    family: Family | None
+    invocation_type: str
+    mode: str
+    records: int
+    bytes: int
+    parts: tuple[PartPlan, ...]
+    quotas: Quotas
+    quota_source: str
+    estimated_input_tokens: int
+    max_output_tokens: int
+    cost: Cost
+    content_id: str
+    state_uri: str
+    identity: str = ""
+    quota_warning: str | None = None
+
+    @property
+    def shards(self) -> tuple[Shard, ...]:
+        """Every input file of every job."""
+        return tuple(s for p in self.parts for s in p.shards)
+
+    @property
+    def job_name(self) -> str:
+        """The first job's name."""
+        return self.parts[0].job_name
+
+    @property
+    def job_input_uri(self) -> str:
+        """The first job's input folder."""
+        return self.parts[0].input_uri
+
+    @property
+    def client_request_token(self) -> str:
+        """The first job's client request token."""
+        return self.parts[0].client_request_token
+
+    def __repr__(self) -> str:
+        from .._common._display import plan_repr
+
+        return plan_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .._common._display import html_table, plan_rows
+
+        return html_table(plan_rows(self), caption="bedrock_batch plan")
+
+    def __str__(self) -> str:
+        how = (
+            f"{len(self.parts)} Bedrock job(s)"
+            if self.mode == "batch"
+            else "on demand (bedrock-runtime)"
+        )
+        cost = ""
+        if self.cost.batch is not None and self.cost.on_demand is not None:
+            cost = f"; at most ${self.cost.batch:.4f} batch / ${self.cost.on_demand:.4f} on demand (prices of {self.cost.prices_as_of})"
+        warning = f"\nWARNING: {self.quota_warning}" if self.quota_warning else ""
+        return (
+            f"{self.records} records, {self.bytes} bytes → {how}, {len(self.shards)} file(s) under "
+            f"{self.state_uri.rsplit('/', 1)[0]}/\n"
+            f"model {self.model_id} ({self.family or 'unknown family'}, {self.invocation_type}); "
+            f"~{self.estimated_input_tokens} input tokens{cost}; quotas from {self.quota_source}: "
+            f"min {self.quotas.min_records_per_job}, max {self.quotas.max_records_per_job} records/job, "
+            f"{self.quotas.max_concurrent_jobs} concurrent jobs{warning}"
+        )
+
+
+def job_parts(
+    sizes: Sequence[int],
+    *,
+    spec: JobSpec,
+    quotas: Quotas,
+    folder: S3Uri,
+    base_name: str,
+    identity: str,
+    attempt: int = 0,
+    salt: str = "",
+    label: str = "",
+) -> list[PartPlan]:
+    """Split records (their encoded sizes, in order) into Bedrock jobs and their files."""
+    max_records = min(quotas.max_records_per_file, spec.max_records_per_file or 10**12)
+    max_bytes = min(quotas.max_file_bytes, spec.max_bytes_per_file or 10**15)
+    parts = plan_parts(
+        sizes,
+        max_records_per_job=quotas.max_records_per_job,
+        max_job_bytes=quotas.max_job_bytes,
+        max_records_per_file=max_records,
+        max_file_bytes=max_bytes,
+    )
+    small = [p for p in parts if p.records < quotas.min_records_per_job]
+    if small:
+        raise QuotaError(
+            f"cannot split {len(sizes)} records into jobs that each meet the minimum of "
+            f"{quotas.min_records_per_job} records and the {quotas.max_job_bytes}-byte job size"
+            f"{f' for {label}' if label else ''}",
+            quota="min_records_per_job",
+            limit=quotas.min_records_per_job,
+        )
+    out = []
+    for p in parts:
+        tag = f"p{p.index:03d}" if attempt == 0 else f"a{attempt:02d}p{p.index:03d}"
+        single = attempt == 0 and len(parts) == 1
+        name = base_name if single else f"{base_name[: 63 - len(tag) - 1]}-{tag}"
+        token = f"bb{identity}" if single else f"bb{identity}{tag}{salt}"
+        out.append(
+            PartPlan(
+                tag,
+                "batch",
+                name,
+                token,
+                str(folder.join("runs", tag)) + "/",
+                p.records,
+                p.size,
+                p.shards,
+            )
+        )
+    return out
+
+
+def on_demand_part(
+    sizes: Sequence[int], *, spec: JobSpec, quotas: Quotas, folder: S3Uri, attempt: int = 0
+) -> PartPlan:
+    """All records of an attempt as one on-demand run, cut into files like a job's."""
+    max_records = min(quotas.max_records_per_file, spec.max_records_per_file or 10**12)
+    max_bytes = min(quotas.max_file_bytes, spec.max_bytes_per_file or 10**15)
+    shards = tuple(plan_shards(sizes, max_records, max_bytes)) if sizes else ()
+    tag = "od000" if attempt == 0 else f"a{attempt:02d}od"
+    return PartPlan(
+        tag,
+        "on_demand",
+        "",
+        "",
+        str(folder.join("runs", tag)) + "/",
+        len(sizes),
+        sum(sizes),
+        shards,
+    )
+
+
+def make_plan(
+    records: Records,
+    spec: JobSpec,
+    quotas: Quotas,
+    source: QuotaSource,
+    *,
+    requested_mode: str,
+    prices: Mapping[str, Price],
+) -> Plan:
+    """Plan the first attempt: the mode that applies, the jobs and their files, the cost."""
+    store = records.store
+    n = len(store)
+    if n == 0:
+        raise ValidationError("the job has no records: add some first")
+    max_bytes = min(quotas.max_file_bytes, spec.max_bytes_per_file or quotas.max_file_bytes)
+    if max(store.sizes) > max_bytes:
+        oversize = [
+            Problem(
+                f"record is {size} bytes, over the {max_bytes}-byte file limit",
+                record_id=store.index.id_at(i),
+                line=i + 1,
+            )
+            for i, size in enumerate(store.sizes)
+            if size > max_bytes
+        ]
+        raise QuotaError(
+            "record(s) too large for one input file",
+            oversize,
+            quota="max_file_bytes",
+            limit=max_bytes,
+        )
+    label = records.model.display_name if records.model else spec.model_id
+    mode = "on_demand" if requested_mode == "on_demand" else "batch"
+    if mode == "batch" and n < quotas.min_records_per_job:
+        if requested_mode == "batch":
+            raise QuotaError(
+                f"{n} records is below the minimum of {quotas.min_records_per_job} records per "
+                f"batch job for {label} (quotas from {source}); use mode='auto' or 'on_demand' "
+                "to run them through bedrock-runtime",
+                quota="min_records_per_job",
+                limit=quotas.min_records_per_job,
+            )
+        mode = "on_demand"
+    cid = content_id(store.content_digest(), spec, mode)
+    ident = identity(cid, quotas)
+    folder = spec.root.join(cid)
+    if mode == "batch":
+        parts = job_parts(
+            store.sizes,
+            spec=spec,
+            quotas=quotas,
+            folder=folder,
+            base_name=spec.base_name(cid),
+            identity=ident,
+            label=label,
+        )
+    else:
+        parts = [on_demand_part(store.sizes, spec=spec, quotas=quotas, folder=folder)]
+    price = price_for(spec.model_id, prices)
+    upper = Usage(records.estimated_input_tokens, records.max_output_tokens)
+    cost = Cost(
+        price.cost(upper, batch=True) if price else None,
+        price.cost(upper, batch=False) if price else None,
+    )
+    return Plan(
+        model_id=spec.model_id,
+        family=records.family,
+        invocation_type=spec.invocation_type,
+        mode=mode,
+        records=n,
+        bytes=store.total_bytes,
+        parts=tuple(parts),
+        quotas=quotas,
+        quota_source=str(source),
+        estimated_input_tokens=upper.input_tokens,
+        max_output_tokens=upper.output_tokens,
+        cost=cost,
+        content_id=cid,
+        state_uri=str(folder.join("bedrock-batch.json")),
+        identity=ident,
+        quota_warning=source.warning,
+    )
+
+
+class Uploader:
+    """Uploads a batch's files; everything content-addressed (see the module docstring)."""
+
+    def __init__(self, s3: S3Access) -> None:
+        self.s3 = s3
+
+    # -- attempts ----------------------------------------------------------------------------
+
+    def upload_planned(
+        self,
+        store: LedgerStore,
+        inputs: InputSource,
+        first: RecordStore,
+        *,
+        targets_of: Callable[[Ledger, Attempt], list[str]],
+        progress: object | None = None,
+    ) -> None:
+        """Upload every attempt's planned entries: the first attempt's from this process's
+        records (``first``), a retry's rebuilt from the first attempt's inputs."""
+        ledger = store.refresh()
+        for attempt in ledger.attempts if not ledger.stopped else ():
+            planned = [e for e in (*attempt.jobs, attempt.on_demand) if e and e.phase == "planned"]
+            if not planned:
+                continue
+            if attempt.number == 0:
+                if len(first) != ledger.records:
+                    raise StateError(
+                        "this batch's inputs were never uploaded and this process does not hold "
+                        "its records: call submit() on a BatchJob with the same records"
+                    )
+                self.upload_attempt(store, attempt, first, progress=progress)
+                continue
+            source = self.retry_source(inputs, ledger, targets_of(ledger, attempt))
+            try:
+                self.upload_attempt(store, attempt, source, progress=progress)
+            finally:
+                source.close()
+
+    def upload_attempt(
+        self,
+        store: LedgerStore,
+        attempt: Attempt,
+        source: RecordStore,
+        *,
+        progress: object | None = None,
+    ) -> None:
+        """Upload every planned entry of an attempt from ``source`` (its records, in the
+        attempt's order), marking each ``uploaded`` in the ledger once its files are stored."""
+        ledger = store.ledger
+        assert ledger is not None
+        if attempt.number == 0:
+            self.upload_index(ledger.spec.root.join(ledger.batch_id, INDEX_NAME), source)
+        entries: list[JobEntry | OnDemandEntry] = [j for j in attempt.jobs if j.phase == "planned"]
+        if attempt.on_demand is not None and attempt.on_demand.phase == "planned":
+            entries.append(attempt.on_demand)
+        for entry in entries:
+            self.upload_files(entry.input_uri, entry.files, source, progress=progress)
+            move = move_job if isinstance(entry, JobEntry) else move_run
+            store.transition(move(entry.part, "planned", "uploaded"))
+
+    @staticmethod
+    def retry_source(inputs: InputSource, ledger: Ledger, targets: Sequence[str]) -> RecordStore:
+        """The input lines of a retry's records, in its order, read from the first attempt's
+        inputs; :class:`StateError` when some cannot be found (nothing is paid for then)."""
+        source = RecordStore()
+        wanted = set(targets)
+        for rid, line in inputs.lines(ledger, wanted):
+            if rid not in source:
+                source.append_line(rid, line)
+        if len(source) != len(wanted):
+            source.close()
+            raise StateError(
+                f"the inputs of {len(wanted) - len(source)} record(s) to retry were not found"
+            )
+        return source
+
+    def plan_retry(
+        self, ledger: Ledger, targets: Sequence[str], source: RecordStore, *, mode: str
+    ) -> Attempt:
+        """Plan a retry attempt of ``targets`` and store their list (the attempt's order)."""
+        number = len(ledger.attempts)
+        digest = hashlib.sha256("\n".join(targets).encode()).hexdigest()[:16]
+        key = f"runs/a{number:02d}-targets-{digest}.txt"
+        folder = ledger.spec.root.join(ledger.batch_id)
+        self.upload_lines(folder.join(key), (f"{t}\n".encode() for t in targets))
+        minimum = ledger.quotas.min_records_per_job
+        if mode != "on_demand" and len(targets) >= minimum:
+            parts = job_parts(
+                source.sizes,
+                spec=ledger.spec,
+                quotas=ledger.quotas,
+                folder=folder,
+                base_name=ledger.spec.base_name(ledger.batch_id),
+                identity=ledger.identity,
+                attempt=number,
+                salt=digest,
+            )
+        elif mode == "batch":
+            raise QuotaError(
+                f"{len(targets)} records to retry is below the minimum of {minimum} per batch "
+                "job; use mode='auto'",
+                quota="min_records_per_job",
+                limit=minimum,
+            )
+        else:
+            parts = [
+                on_demand_part(
+                    source.sizes, spec=ledger.spec, quotas=ledger.quotas, folder=folder,
+                    attempt=number,
+                )
+            ]  # fmt: skip
+        return attempt_from_parts(number, parts, key)
+
+    # -- files -------------------------------------------------------------------------------
+
+    def upload_files(
+        self,
+        input_uri: str,
+        files: Iterable[Shard],
+        source: RecordStore,
+        *,
+        progress: object | None = None,
+    ) -> int:
+        """Upload each file's records from ``source``; returns the bytes handled."""
+        folder = S3Uri.parse(input_uri)
+        total = 0
+        for shard in files:
+            with tempfile.NamedTemporaryFile(prefix="bedrock-batch-part-") as fh:
+                size, sha = source.copy_range(shard.start, shard.end, fh)
+                fh.flush()
+                self._put_file(fh.name, folder.join(shard.name), size, sha)
+            total += size
+            if progress is not None:
+                progress.update(size)  # type: ignore[attr-defined]
+        return total
+
+    def _put_file(self, path: str, uri: S3Uri, size: int, sha: str) -> None:
+        if self.s3.same_object(uri, sha, size):
+            log.debug("%s already uploaded", uri)
+            return
+        self.s3.upload_file(path, uri, metadata={"sha256": sha})
+        log.debug("uploaded %s (%d bytes)", uri, size)
+
+    def upload_lines(self, uri: S3Uri, lines: Iterable[bytes]) -> None:
+        """Upload generated lines as one object (unless identical content is there)."""
+        digest = hashlib.sha256()
+        with tempfile.NamedTemporaryFile(prefix="bedrock-batch-") as fh:
+            size = 0
+            for line in lines:
+                fh.write(line)
+                digest.update(line)
+                size += len(line)
+            fh.flush()
+            self._put_file(fh.name, uri, size, digest.hexdigest())
+
+    def upload_rejects(self, uri: S3Uri, rejected: Sequence[Problem]) -> None:
+        """``rejected.jsonl``: each record an ``add_*`` call skipped, where it was and why."""
+        self.upload_lines(
+            uri,
+            (
+                encode_line({k: v for k, v in attrs.asdict(p).items() if v is not None})
+                for p in rejected
+            ),
+        )
+
+    def upload_index(self, uri: S3Uri, store: RecordStore) -> None:
+        """``index.jsonl``: what ``attach()`` needs to know of the records beyond their
+        ordinals (ids that are not the default, and the caller's keys)."""
+        self.upload_lines(uri, store.index.index_lines())

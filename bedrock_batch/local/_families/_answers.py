@@ -1,0 +1,98 @@
+"""Answering one request body, shared by batch records and bedrock-runtime calls.
+
+The body is first checked against the model's rules (:mod:`._rules`) and the S3 objects it
+references; then the responder answers. A refusal is a :class:`RecordError` (400): a batch job
+writes it as the record's error line, bedrock-runtime answers ``ValidationException``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..._catalog import ModelInfo
+from .._service._s3 import split_s3_uri
+from ._responders import RecordContext, RecordError, Responder
+from ._rules import check_body, s3_locations
+from ._synthetic import synthetic
+
+__all__ = ["Answerer"]
+
+
+class Answerer:
+    """Checks a body like the model does, then asks the responder for the answer."""
+
+    def __init__(
+        self, responder: Responder, *, validate_inputs: bool, s3: Callable[[], Any]
+    ) -> None:
+        self.responder = responder
+        self.validate_inputs = validate_inputs
+        self._s3 = s3
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the synthetic models answer (their batch answers have a fast path)."""
+        return self.responder is synthetic
+
+    def check(
+        self,
+        model: ModelInfo,
+        invocation_type: str,
+        body: Any,
+        *,
+        bucket: str | None,
+        on_demand: bool,
+    ) -> None:
+        """Refuse ``body`` like the model does (raises :class:`RecordError`)."""
+        if not self.validate_inputs:
+            return
+        problem = check_body(body, model, invocation_type, on_demand=on_demand)
+        if problem is not None:
+            raise RecordError(400, problem)
+        if model.family == "nova" or invocation_type == "Converse":
+            for uri in s3_locations(body):
+                self._check_object(uri, bucket)
+
+    def respond(self, ctx: RecordContext) -> dict[str, Any]:
+        """The responder's answer (checked to be a dict)."""
+        output = self.responder(ctx)
+        if not isinstance(output, dict):
+            raise TypeError(f"responder returned {type(output).__name__}, expected a dict")
+        return output
+
+    def answer(
+        self,
+        model: ModelInfo,
+        model_id: str,
+        invocation_type: str,
+        record_id: str,
+        body: Any,
+        *,
+        bucket: str | None,
+        on_demand: bool,
+    ) -> dict[str, Any]:
+        """Check ``body``, then answer it (raises :class:`RecordError` when refused)."""
+        self.check(model, invocation_type, body, bucket=bucket, on_demand=on_demand)
+        return self.respond(
+            RecordContext(record_id, model_id, model, invocation_type, body, on_demand)
+        )
+
+    def _check_object(self, uri: str, bucket: str | None) -> None:
+        try:
+            ref = split_s3_uri(uri)
+        except ValueError as err:
+            raise RecordError(400, f"The S3 location {uri} is not valid.") from err
+        if not ref.key:
+            raise RecordError(400, f"The S3 location {uri} is not valid.")
+        if bucket is not None and ref.bucket != bucket:
+            raise RecordError(
+                400, f"The S3 location {uri} must be in the job's input bucket {bucket}."
+            )
+        try:
+            self._s3().head_object(Bucket=ref.bucket, Key=ref.key)
+        except (BotoCoreError, ClientError) as err:
+            raise RecordError(
+                400, f"The S3 object {uri} does not exist or cannot be read."
+            ) from err

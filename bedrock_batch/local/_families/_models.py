@@ -1,0 +1,112 @@
+"""Which model a request names, and what that model can do: Local Bedrock's own resolution.
+
+The model list itself is shared data (``bedrock_batch._catalog.CATALOG``); everything that
+interprets a model id here is the emulator's own, so a mistake in the client's resolution
+cannot hide behind the same mistake in the emulator.
+
+Accepted spellings of a model id:
+
+- a foundation-model id, ``anthropic.claude-3-haiku-20240307-v1:0``;
+- a foundation-model ARN, ``arn:aws:bedrock:us-east-1::foundation-model/<id>``;
+- a cross-region (geo) inference profile id, ``us.<id>`` / ``eu.`` / ``apac.`` / ``au.`` /
+  ``jp.`` / ``ca.`` / ``us-gov.`` / ``global.``; a geo profile only exists in its geography's
+  regions (``global.`` everywhere);
+- an inference-profile ARN, ``arn:aws:bedrock:<region>:<account>:inference-profile/<profile id>``.
+
+Custom models, provisioned models and application inference profiles are not emulated.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import attrs
+
+from ..._catalog import CATALOG, ModelInfo
+
+__all__ = ["Capabilities", "ResolvedModel", "capabilities", "resolve_model_id"]
+
+#: Geo prefix of a system inference profile -> the region prefixes it exists in.
+_GEOGRAPHIES: dict[str, tuple[str, ...]] = {
+    "us-gov": ("us-gov-",),
+    "us": ("us-",),
+    "eu": ("eu-",),
+    "apac": ("ap-",),
+    "au": ("ap-southeast-2", "ap-southeast-4"),
+    "jp": ("ap-northeast-1", "ap-northeast-3"),
+    "ca": ("ca-",),
+    "global": ("",),
+}
+_PROFILE_ID = re.compile(r"^(?P<geo>us-gov|us|eu|apac|au|jp|ca|global)\.(?P<model>.+)$")
+_ARN = re.compile(
+    r"^arn:aws(?:-[a-z-]+)?:bedrock:(?P<region>[a-z0-9-]*):(?P<account>[0-9]{12})?:"
+    r"(?P<kind>[a-z-]+)/(?P<rest>.+)$"
+)
+
+
+@attrs.frozen
+class ResolvedModel:
+    """What a model id names: the catalog entry (None if unknown) and how it was reached."""
+
+    info: ModelInfo | None
+    via_profile: bool
+    #: Region written in an ARN ("" when the id is not an ARN or names no region).
+    arn_region: str = ""
+    #: Kind of ARN ("foundation-model", "inference-profile", ...), "" for plain ids.
+    arn_kind: str = ""
+    #: False when a geo profile is used outside its geography.
+    in_geography: bool = True
+
+
+def resolve_model_id(model_id: str, region: str) -> ResolvedModel:
+    """Resolve any accepted spelling of a model id, as seen from ``region``."""
+    arn_region = arn_kind = ""
+    name = model_id
+    m = _ARN.match(model_id)
+    if m:
+        arn_region, arn_kind, name = m.group("region"), m.group("kind"), m.group("rest")
+        if arn_kind not in ("foundation-model", "inference-profile"):
+            return ResolvedModel(None, False, arn_region, arn_kind)
+    profile = _PROFILE_ID.match(name)
+    if profile:
+        prefixes = _GEOGRAPHIES[profile.group("geo")]
+        inside = any(region.startswith(p) for p in prefixes)
+        return ResolvedModel(
+            CATALOG.get(profile.group("model")), True, arn_region, arn_kind, inside
+        )
+    if arn_kind == "inference-profile":  # a profile ARN must name a profile id
+        return ResolvedModel(None, True, arn_region, arn_kind)
+    return ResolvedModel(CATALOG.get(name), False, arn_region, arn_kind)
+
+
+@attrs.frozen
+class Capabilities:
+    """What the emulated model supports beyond plain generation."""
+
+    #: Converse ``toolConfig`` on bedrock-runtime (and native tools where the family has them).
+    tools: bool
+    #: Converse ``toolChoice`` members the model accepts.
+    tool_choices: frozenset[str]
+    #: The model name Anthropic puts in ``modelOutput.model`` (Anthropic only).
+    anthropic_name: str = ""
+
+
+_NO_TOOL_LLAMAS = ("meta.llama3-2-1b", "meta.llama3-2-3b")
+
+
+@lru_cache(maxsize=128)
+def capabilities(info: ModelInfo) -> Capabilities:
+    """The emulated model's capabilities, from the Bedrock "supported features" tables."""
+    family = info.family
+    if family == "anthropic":
+        name = info.model_id.removeprefix("anthropic.").rsplit("-v", 1)[0]
+        return Capabilities(True, frozenset({"auto", "any", "tool"}), name)
+    if family == "nova":
+        return Capabilities(True, frozenset({"auto", "any", "tool"}))
+    if family == "mistral":
+        return Capabilities(True, frozenset({"auto", "any"}))
+    if family == "llama":
+        tools = not info.model_id.startswith(_NO_TOOL_LLAMAS)
+        return Capabilities(tools, frozenset({"auto"}) if tools else frozenset())
+    return Capabilities(False, frozenset())

@@ -1,0 +1,100 @@
+"""Routing, shared by the in-process hooks and the server (moto's ``urls.py``).
+
+:data:`URLS` maps (service, method, path pattern) to a handler. :func:`service_for` decides
+which emulated service a request is for from its SigV4 scope: ``bedrock`` is the control plane,
+except paths under ``/model/`` which are bedrock-runtime (it signs as ``bedrock`` too);
+``servicequotas`` is Service Quotas; anything else (S3, EventBridge, SQS, STS, IAM...) is not
+ours and goes to moto.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+from .._exceptions import ServiceException, UnknownOperationException
+from .._service._backend import Backend
+from ._http import Request, Response, error_response
+from ._responses import BedrockResponses, Context, QuotaResponses, RuntimeResponses
+
+__all__ = ["EMULATED_SERVICES", "URLS", "Router", "service_for"]
+
+log = logging.getLogger("bedrock_batch.local")
+
+#: botocore service ids Local Bedrock answers.
+EMULATED_SERVICES = ("bedrock", "bedrock-runtime", "service-quotas")
+
+#: (service, method, path regex, handler name); named groups become keyword arguments.
+URLS: tuple[tuple[str, str, re.Pattern[str], str], ...] = tuple(
+    (service, method, re.compile(pattern), handler)
+    for service, method, pattern, handler in (
+        ("bedrock", "POST", r"^/model-invocation-job/?$", "create"),
+        ("bedrock", "GET", r"^/model-invocation-jobs/?$", "list"),
+        ("bedrock", "POST", r"^/model-invocation-job/(?P<job>.+?)/stop/?$", "stop"),
+        ("bedrock", "GET", r"^/model-invocation-job/(?P<job>.+?)/?$", "get"),
+        ("bedrock", "POST", r"^/tagResource/?$", "tag"),
+        ("bedrock", "POST", r"^/untagResource/?$", "untag"),
+        ("bedrock", "POST", r"^/listTagsForResource/?$", "list_tags"),
+        ("bedrock-runtime", "POST", r"^/model/(?P<model>[^/]+)/invoke/?$", "invoke"),
+        ("bedrock-runtime", "POST", r"^/model/(?P<model>[^/]+)/converse/?$", "converse"),
+    )
+)
+
+
+def service_for(scope_service: str | None, path: str) -> str | None:
+    """The emulated service a request signed for ``scope_service`` is for (None: not ours)."""
+    if scope_service == "bedrock":
+        return "bedrock-runtime" if path.startswith("/model/") else "bedrock"
+    if scope_service == "servicequotas":
+        return "service-quotas"
+    return None
+
+
+class Router:
+    """Answers one request for an emulated service."""
+
+    def __init__(self, backend: Backend, *, default_region: str) -> None:
+        self.backend = backend
+        self.default_region = default_region
+        self._responses = {
+            "bedrock": BedrockResponses(backend),
+            "bedrock-runtime": RuntimeResponses(backend),
+        }
+        self._quotas = QuotaResponses(backend)
+
+    def context(self, request: Request) -> Context:
+        """The account and region a request acts in (region from its SigV4 scope)."""
+        scope = request.scope
+        return Context(self.backend.account_id, scope.region if scope else self.default_region)
+
+    def handle(self, service: str, request: Request) -> Response:
+        """Answer ``request`` for ``service`` ('bedrock', 'bedrock-runtime', 'service-quotas')."""
+        json_protocol = service == "service-quotas"
+        try:
+            self.backend.observe()
+            response = self._dispatch(service, request)
+        except ServiceException as err:
+            response = error_response(err, json_protocol=json_protocol)
+        self.backend.events.flush()
+        return response
+
+    def _dispatch(self, service: str, request: Request) -> Response:
+        ctx = self.context(request)
+        if service == "service-quotas":
+            operation = request.headers.get("x-amz-target", "").rsplit(".", 1)[-1]
+            if operation not in QuotaResponses.OPERATIONS:
+                raise UnknownOperationException(
+                    f"Local Bedrock does not implement Service Quotas {operation}."
+                )
+            return self._quotas.dispatch(ctx, request, operation)
+        responses = self._responses.get(service)
+        if responses is not None:
+            for url_service, method, pattern, name in URLS:
+                match = pattern.match(request.path) if url_service == service else None
+                if match and request.method == method:
+                    handler: Callable[..., Response] = getattr(responses, name)
+                    return handler(ctx, request, **match.groupdict())
+        raise UnknownOperationException(
+            f"Local Bedrock does not implement {request.method} {request.path}."
+        )
