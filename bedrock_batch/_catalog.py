@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -50,6 +50,23 @@ class ModelInfo:
     requires_profile: bool = False
     #: ``temperature`` and ``top_p`` may not both be given (Claude 4.5 generation).
     exclusive_sampling: bool = False
+    # Capabilities that differ *within* a family are columns here, never branches in code.
+    # ``None`` means "not known" (the facts do not say); readers treat it as "no" and say so.
+    #: Tool use: Converse ``toolConfig`` on bedrock-runtime and the family's native tools.
+    tools: bool = False
+    #: The Converse ``toolChoice`` members the model accepts (``auto``, ``any``, ``tool``).
+    tool_choices: frozenset[str] = frozenset()
+    #: Bedrock's own structured outputs (Claude ``output_config.format``, Converse
+    #: ``outputConfig.textFormat``, OpenAI-style ``response_format``), facts §12.3.
+    native_structured_outputs: bool | None = False
+    #: Prompt caching (Claude ``cache_control``, Converse/Nova ``cachePoint``), facts §12.4.
+    prompt_caching: bool | None = None
+    #: Extended thinking / reasoning content.
+    thinking: bool | None = None
+    #: Largest image the model takes, in bytes of the decoded image (None: not known).
+    max_image_bytes: int | None = None
+    #: Where ``max_image_bytes`` comes from.
+    max_image_bytes_source: str = ""
 
     @property
     def is_embedding(self) -> bool:
@@ -57,21 +74,52 @@ class ModelInfo:
         return self.family in EMBEDDING_FAMILIES
 
 
+#: Capability columns shared by a family's models (facts §10, §12; Bedrock's "supported
+#: features" tables). Spread into a row; a row may override any of them.
+_CLAUDE: dict[str, Any] = {
+    "tools": True,
+    "tool_choices": frozenset({"auto", "any", "tool"}),
+    "max_image_bytes": 3_932_160,
+    "max_image_bytes_source": "Anthropic docs, vision: 3.75 MB per image (API)",
+}
+_NOVA: dict[str, Any] = {"tools": True, "tool_choices": frozenset({"auto", "any", "tool"})}
+_MISTRAL: dict[str, Any] = {"tools": True, "tool_choices": frozenset({"auto", "any"})}
+_LLAMA_TOOLS: dict[str, Any] = {"tools": True, "tool_choices": frozenset({"auto"})}
+
 _MODELS = [
-    ModelInfo("anthropic.claude-3-haiku-20240307-v1:0", "anthropic", "Claude 3 Haiku", 4096),
-    ModelInfo("anthropic.claude-3-sonnet-20240229-v1:0", "anthropic", "Claude 3 Sonnet", 4096),
-    ModelInfo("anthropic.claude-3-opus-20240229-v1:0", "anthropic", "Claude 3 Opus", 4096),
-    ModelInfo("anthropic.claude-3-5-sonnet-20240620-v1:0", "anthropic", "Claude 3.5 Sonnet", 8192),
     ModelInfo(
-        "anthropic.claude-3-5-sonnet-20241022-v2:0", "anthropic", "Claude 3.5 Sonnet v2", 8192
+        "anthropic.claude-3-haiku-20240307-v1:0", "anthropic", "Claude 3 Haiku", 4096, **_CLAUDE
     ),
-    ModelInfo("anthropic.claude-3-5-haiku-20241022-v1:0", "anthropic", "Claude 3.5 Haiku", 8192),
+    ModelInfo(
+        "anthropic.claude-3-sonnet-20240229-v1:0", "anthropic", "Claude 3 Sonnet", 4096, **_CLAUDE
+    ),
+    ModelInfo(
+        "anthropic.claude-3-opus-20240229-v1:0", "anthropic", "Claude 3 Opus", 4096, **_CLAUDE
+    ),
+    ModelInfo(
+        "anthropic.claude-3-5-sonnet-20240620-v1:0",
+        "anthropic",
+        "Claude 3.5 Sonnet",
+        8192,
+        **_CLAUDE,
+    ),
+    ModelInfo(
+        "anthropic.claude-3-5-sonnet-20241022-v2:0",
+        "anthropic",
+        "Claude 3.5 Sonnet v2",
+        8192,
+        **_CLAUDE,
+    ),
+    ModelInfo(
+        "anthropic.claude-3-5-haiku-20241022-v1:0", "anthropic", "Claude 3.5 Haiku", 8192, **_CLAUDE
+    ),
     ModelInfo(
         "anthropic.claude-3-7-sonnet-20250219-v1:0",
         "anthropic",
         "Claude 3.7 Sonnet",
         64000,
         requires_profile=True,
+        **_CLAUDE,
     ),
     ModelInfo(
         "anthropic.claude-sonnet-4-20250514-v1:0",
@@ -79,6 +127,7 @@ _MODELS = [
         "Claude Sonnet 4",
         64000,
         requires_profile=True,
+        **_CLAUDE,
     ),
     ModelInfo(
         "anthropic.claude-haiku-4-5-20251001-v1:0",
@@ -87,6 +136,8 @@ _MODELS = [
         64000,
         requires_profile=True,
         exclusive_sampling=True,
+        **_CLAUDE,
+        native_structured_outputs=True,
     ),
     ModelInfo("amazon.titan-text-express-v1", "titan-text", "Titan Text G1 - Express", 8192),
     ModelInfo("amazon.titan-text-premier-v1:0", "titan-text", "Titan Text G1 - Premier", 3072),
@@ -94,20 +145,49 @@ _MODELS = [
     ModelInfo(
         "amazon.titan-embed-image-v1", "titan-embed-image", "Titan Multimodal Embeddings G1", 0
     ),
-    ModelInfo("meta.llama3-1-8b-instruct-v1:0", "llama", "Llama 3.1 8B Instruct", 2048),
-    ModelInfo("meta.llama3-1-70b-instruct-v1:0", "llama", "Llama 3.1 70B Instruct", 2048),
-    ModelInfo("meta.llama3-1-405b-instruct-v1:0", "llama", "Llama 3.1 405B Instruct", 2048),
+    ModelInfo(
+        "meta.llama3-1-8b-instruct-v1:0", "llama", "Llama 3.1 8B Instruct", 2048, **_LLAMA_TOOLS
+    ),
+    ModelInfo(
+        "meta.llama3-1-70b-instruct-v1:0", "llama", "Llama 3.1 70B Instruct", 2048, **_LLAMA_TOOLS
+    ),
+    ModelInfo(
+        "meta.llama3-1-405b-instruct-v1:0", "llama", "Llama 3.1 405B Instruct", 2048, **_LLAMA_TOOLS
+    ),
     ModelInfo("meta.llama3-2-1b-instruct-v1:0", "llama", "Llama 3.2 1B Instruct", 2048, True),
     ModelInfo("meta.llama3-2-3b-instruct-v1:0", "llama", "Llama 3.2 3B Instruct", 2048, True),
-    ModelInfo("meta.llama3-2-11b-instruct-v1:0", "llama", "Llama 3.2 11B Instruct", 2048, True),
-    ModelInfo("meta.llama3-2-90b-instruct-v1:0", "llama", "Llama 3.2 90B Instruct", 2048, True),
-    ModelInfo("meta.llama3-3-70b-instruct-v1:0", "llama", "Llama 3.3 70B Instruct", 2048, True),
-    ModelInfo("mistral.mistral-small-2402-v1:0", "mistral", "Mistral Small", 8192),
-    ModelInfo("mistral.mistral-large-2407-v1:0", "mistral", "Mistral Large 2 (24.07)", 8192),
-    ModelInfo("amazon.nova-micro-v1:0", "nova", "Nova Micro V1", 10000),
-    ModelInfo("amazon.nova-lite-v1:0", "nova", "Nova Lite V1", 10000),
-    ModelInfo("amazon.nova-pro-v1:0", "nova", "Nova Pro V1", 10000),
-    ModelInfo("amazon.nova-premier-v1:0", "nova", "Nova Premier V1", 10000, True),
+    ModelInfo(
+        "meta.llama3-2-11b-instruct-v1:0",
+        "llama",
+        "Llama 3.2 11B Instruct",
+        2048,
+        True,
+        **_LLAMA_TOOLS,
+    ),
+    ModelInfo(
+        "meta.llama3-2-90b-instruct-v1:0",
+        "llama",
+        "Llama 3.2 90B Instruct",
+        2048,
+        True,
+        **_LLAMA_TOOLS,
+    ),
+    ModelInfo(
+        "meta.llama3-3-70b-instruct-v1:0",
+        "llama",
+        "Llama 3.3 70B Instruct",
+        2048,
+        True,
+        **_LLAMA_TOOLS,
+    ),
+    ModelInfo("mistral.mistral-small-2402-v1:0", "mistral", "Mistral Small", 8192, **_MISTRAL),
+    ModelInfo(
+        "mistral.mistral-large-2407-v1:0", "mistral", "Mistral Large 2 (24.07)", 8192, **_MISTRAL
+    ),
+    ModelInfo("amazon.nova-micro-v1:0", "nova", "Nova Micro V1", 10000, **_NOVA),
+    ModelInfo("amazon.nova-lite-v1:0", "nova", "Nova Lite V1", 10000, **_NOVA),
+    ModelInfo("amazon.nova-pro-v1:0", "nova", "Nova Pro V1", 10000, **_NOVA),
+    ModelInfo("amazon.nova-premier-v1:0", "nova", "Nova Premier V1", 10000, True, **_NOVA),
 ]
 
 #: Every model Local Bedrock accepts, by foundation-model id.

@@ -42,6 +42,8 @@ _STRICT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",",
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: A JSON escape of a surrogate code unit in raw bytes (``\\ud83d`` and the like).
 _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+#: A run of digits long enough to be an integer beyond 64 bits (orjson reads those as floats).
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 class EncodeError(ValueError):
@@ -244,10 +246,16 @@ def decode(data: bytes | str) -> Any:
     """Parse one JSON document; raises ``ValueError`` on bad UTF-8 or bad JSON (``NaN``,
     ``Infinity`` and numbers beyond a float's range included)."""
     try:
-        return _fast_decode(data)
+        value = _fast_decode(data)
     except _FALLIBLE:
         if BACKEND == "json":
             raise
+    else:
+        if BACKEND != "orjson" or not _LONG_DIGITS.search(
+            data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+        ):
+            return value
+        # orjson turns integers beyond 64 bits into floats: read such a line exactly.
     return _strict_decode(data)  # the same verdict whatever the backend (escaped surrogates)
 
 
