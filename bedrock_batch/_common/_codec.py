@@ -147,6 +147,7 @@ def _orjson_encode() -> Callable[[Any], bytes] | None:
 
     def encode(obj: Any) -> bytes:
         """Compact JSON as UTF-8; raises :class:`EncodeError` for anything that is not JSON."""
+        out: bytes  # typed here: without orjson installed, mypy sees its calls as Any
         try:
             out = dumps(obj, no_default, strict)
         except _FALLIBLE:
@@ -170,6 +171,7 @@ def _msgspec_encode() -> Callable[[Any], bytes] | None:
 
     def encode(obj: Any) -> bytes:
         """Compact JSON as UTF-8; raises :class:`EncodeError` for anything that is not JSON."""
+        out: bytes  # typed here: without msgspec installed, mypy sees its calls as Any
         try:
             out = dumps(obj)
         except _FALLIBLE:
@@ -212,14 +214,17 @@ BACKEND, encode, _fast_decode = _select()
 
 
 def _text_encoder() -> Callable[[str], bytes]:
+    text_encoder: Callable[[str], bytes]  # typed here, whichever backend is installed
     if BACKEND == "orjson":
         import orjson
 
-        return orjson.dumps
+        text_encoder = orjson.dumps
+        return text_encoder
     if BACKEND == "msgspec":
         import msgspec
 
-        return msgspec.json.Encoder().encode
+        text_encoder = msgspec.json.Encoder().encode
+        return text_encoder
     from json.encoder import encode_basestring
 
     return lambda text: encode_basestring(text).encode("utf-8")
