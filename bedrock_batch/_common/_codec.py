@@ -34,6 +34,8 @@ __all__ = [
     "encode_text",
     "find_invalid",
     "has_lone_surrogate",
+    "LINE_TOO_LONG",
+    "MAX_LINE_BYTES",
     "iter_lines",
     "scrub_surrogates",
 ]
@@ -282,25 +284,64 @@ def scrub_surrogates(value: Any) -> Any:
     return value
 
 
-def iter_lines(chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+#: What :func:`iter_lines` yields in place of a line longer than its bound (compare with ``is``;
+#: it is not JSON, so a reader that only decodes reports it as an unparseable line).
+LINE_TOO_LONG = b"\x00<a line longer than the bound>"
+
+#: The default bound on one line: Bedrock's default input file-size quota (1 GB), so no valid
+#: record is refused, while a file with no newline at all is stopped there.
+MAX_LINE_BYTES = 1_000_000_000
+
+
+def iter_lines(
+    chunks: Iterable[bytes], max_line: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, bytes]]:
     """Yield ``(line_number, line_bytes)`` from byte chunks, splitting on ``\\n`` only.
 
     Line numbers are 1-based. Blank lines are skipped (but counted); a last line without a
     trailing newline is still yielded, so a truncated file shows up as one unparseable line
-    rather than silently disappearing. ``\\r\\n`` endings are tolerated.
+    rather than silently disappearing. ``\\r\\n`` endings are tolerated. Time is linear in the
+    input whatever its line lengths (a file with no newline included). A line longer than
+    ``max_line`` bytes is not kept: :data:`LINE_TOO_LONG` is yielded in its place, and the rest
+    of that line is skipped without being held in memory.
     """
-    pending = b""
+    parts: list[bytes] = []  # the pending line, in pieces (joined once: no quadratic copies)
+    size = 0
+    over = False
     number = 0
     for chunk in chunks:
         if not chunk:
             continue
-        data = pending + chunk if pending else chunk
-        lines = data.split(b"\n")
-        pending = lines.pop()
-        for raw in lines:
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            if end < 0:
+                piece = chunk[start:]
+                if not over:
+                    size += len(piece)
+                    if size > max_line:
+                        over, parts = True, []
+                    elif piece:
+                        parts.append(piece)
+                break
             number += 1
-            line = raw[:-1] if raw.endswith(b"\r") else raw
-            if line and not line.isspace():
-                yield number, line
-    if pending.strip():
-        yield number + 1, pending.rstrip(b"\r")
+            if over:
+                yield number, LINE_TOO_LONG
+            else:
+                piece = chunk[start:end]
+                if size + len(piece) > max_line:
+                    yield number, LINE_TOO_LONG
+                else:
+                    line = b"".join((*parts, piece)) if parts else piece
+                    if line.endswith(b"\r"):
+                        line = line[:-1]
+                    if line and not line.isspace():
+                        yield number, line
+            parts, size, over = [], 0, False
+            start = end + 1
+    if over:
+        yield number + 1, LINE_TOO_LONG
+    elif parts:
+        pending = b"".join(parts)
+        if pending.strip():
+            yield number + 1, pending.rstrip(b"\r")

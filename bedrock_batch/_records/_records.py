@@ -17,6 +17,8 @@ from typing import IO, Any
 
 from .._catalog import ModelInfo, estimate_tokens, family_of, lookup_model
 from .._common._codec import (
+    LINE_TOO_LONG,
+    MAX_LINE_BYTES,
     EncodeError,
     decode,
     decode_error,
@@ -454,7 +456,10 @@ class Records:
             if path.is_dir():
                 raise ValidationError(f"{name} is a directory, not a JSONL file")
         call = _Call(self, str(name), on_invalid)
-        for line_no, raw in iter_lines(_chunks(source)):
+        for line_no, raw in iter_lines(_chunks(source), MAX_LINE_BYTES):
+            if raw is LINE_TOO_LONG:
+                call.problem(f"the line is longer than {MAX_LINE_BYTES:,} bytes (the input file-size quota): is it JSON Lines, one record per line?", line=line_no)  # fmt: skip
+                continue
             try:
                 obj = decode(raw)
             except ValueError as err:
