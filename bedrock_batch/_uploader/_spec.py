@@ -181,6 +181,14 @@ def _tags(value: Any, problems: list[Problem]) -> tuple[tuple[str, str], ...]:
     if bad:
         problems.append(Problem(f"tag keys and values must be strings: {bad[:5]}", field="tags"))
         return ()
+    reserved = sorted(k for k in value if k.lower().startswith("aws:"))
+    if reserved:  # AWS refuses them on every tagging API (TagResource included)
+        problems.append(
+            Problem(
+                f"tag keys beginning with 'aws:' are reserved for AWS: {reserved[:5]}", field="tags"
+            )
+        )
+        return ()
     return tuple(sorted(value.items()))
 
 
