@@ -17,24 +17,22 @@ def test_aws_tag_keys_are_refused_before_upload(key: str) -> None:
         session = local.session()
         s3 = session.client("s3")
         s3.create_bucket(Bucket="bkt")
-        job = BatchJob(HAIKU, ROLE, "s3://bkt/in/", "s3://bkt/out/", session=session, tags={key: "v", "team": "a"})  # fmt: skip
-        for i in range(3):
-            job.add_prompt(f"q{i}", max_tokens=5)
-        with pytest.raises(ValidationError, match="reserved for AWS") as err:
-            job.plan()
-        assert any(p.field == "tags" for p in err.value.problems)
-        with pytest.raises(ValidationError, match="reserved for AWS"):
-            job.submit()
+        with BatchJob(HAIKU, ROLE, "s3://bkt/in/", "s3://bkt/out/", session=session, tags={key: "v", "team": "a"}) as job:  # fmt: skip
+            for i in range(3):
+                job.add_prompt(f"q{i}", max_tokens=5)
+            with pytest.raises(ValidationError, match="reserved for AWS") as err:
+                job.plan()
+            assert any(p.field == "tags" for p in err.value.problems)
+            with pytest.raises(ValidationError, match="reserved for AWS"):
+                job.submit()
         assert s3.list_objects_v2(Bucket="bkt").get("KeyCount", 0) == 0
-        job.close()
 
 
 def test_other_tag_keys_go_through() -> None:
     with LocalBedrock() as local:
         session = local.session()
         session.client("s3").create_bucket(Bucket="bkt")
-        job = BatchJob(HAIKU, ROLE, "s3://bkt/in/", "s3://bkt/out/", session=session, tags={"team": "a", "awsome": "b"})  # fmt: skip
-        for i in range(3):
-            job.add_prompt(f"q{i}", max_tokens=5)
-        assert job.plan().records == 3
-        job.close()
+        with BatchJob(HAIKU, ROLE, "s3://bkt/in/", "s3://bkt/out/", session=session, tags={"team": "a", "awsome": "b"}) as job:  # fmt: skip
+            for i in range(3):
+                job.add_prompt(f"q{i}", max_tokens=5)
+            assert job.plan().records == 3
