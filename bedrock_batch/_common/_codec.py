@@ -90,7 +90,13 @@ def find_invalid(obj: Any, path: str = "$") -> tuple[str, str] | None:
     return None
 
 
+#: What a value nested too deeply to be written or read is told (Python's recursion limit).
+TOO_DEEP = "the JSON is nested too deeply (more levels than can be written or read)"
+
+
 def _refuse(obj: Any, err: BaseException) -> EncodeError:
+    if isinstance(err, RecursionError):
+        return EncodeError("$", TOO_DEEP)
     found = find_invalid(obj)
     return EncodeError(*found) if found else EncodeError("$", str(err))
 
@@ -127,7 +133,10 @@ def decode_error(err: ValueError) -> str:
 def _strict_decode(data: bytes | str) -> Any:
     if not isinstance(data, str):  # one decoder for every call (json.loads builds one each)
         data = bytes(data).decode("utf-8-sig")
-    return _DECODER.decode(data)
+    try:
+        return _DECODER.decode(data)
+    except RecursionError:
+        raise ValueError(TOO_DEEP) from None
 
 
 _FALLIBLE = (ValueError, TypeError, UnicodeError, OverflowError, RecursionError)

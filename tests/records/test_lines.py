@@ -86,3 +86,22 @@ def test_a_file_without_newlines_is_one_specific_problem(
     assert job.add_jsonl(stream, on_invalid="skip") == 1
     assert [p.line for p in job.rejected] == [1]
     job.close()
+
+
+@pytest.mark.parametrize("depth", [1_000, 5_000, 100_000])
+def test_deep_nesting_is_a_validation_error_naming_the_line(depth: int) -> None:
+    body = b'{"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}], "metadata": '  # fmt: skip
+    line = b'{"modelInput": ' + body + b"[" * depth + b"]" * depth + b"}}\n"
+    with BatchJob(HAIKU, ROLE, "s3://b/in/", "s3://b/out/") as job:
+        with pytest.raises(ValidationError, match="nested too deeply") as err:
+            job.add_jsonl(io.BytesIO(line))
+        assert [p.line for p in err.value.problems] == [1]
+
+
+def test_deep_nesting_decodes_to_a_value_error_on_every_backend() -> None:
+    from bedrock_batch._common._codec import _strict_decode, decode
+
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for read in (decode, _strict_decode):
+        with pytest.raises(ValueError, match="nested too deeply"):
+            read(deep)
