@@ -330,6 +330,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         else {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     )
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if level < logging.WARNING:  # botocore logs requests (signatures, tokens): never a secret
+        from .._common._redact import RedactingFilter
+
+        secrets = [os.environ.get(k, "") for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]  # fmt: skip
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(RedactingFilter(secrets))
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
     args.resume = None
