@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import json
 import os
 import random
@@ -201,6 +202,14 @@ def _batch_converse(output: dict[str, Any]) -> dict[str, Any]:
             "totalTokens": usage.get("totalTokens", 0),
         },
     }
+
+
+def _draw(seed: object, job_id: str, record_id: str) -> float:
+    """A uniform draw in [0, 1) for one record of one job: a real hash (blake2b), so the draws
+    of two jobs are independent (CRC32 is affine: jobs whose ids have the same length picked
+    almost the same records, and a retry job failed the records its parent failed)."""
+    digest = hashlib.blake2b(f"{seed}:{job_id}:{record_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
 
 
 class DataPlane:
@@ -426,7 +435,7 @@ class DataPlane:
             faults.log.append(FaultEvent("record_error", job_id=job.job_id, record_id=record_id))
             raise RecordError(400, "Injected record error.")
         if faults.record_error_rate or faults.retryable_record_error_rate:
-            draw = zlib.crc32(f"{self.seed}:{job.job_id}:{record_id}".encode()) / 2**32
+            draw = _draw(self.seed, job.job_id, record_id)
             if draw < faults.record_error_rate:
                 faults.log.append(
                     FaultEvent("record_error", job_id=job.job_id, record_id=record_id)
