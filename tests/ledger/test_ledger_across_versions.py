@@ -1,0 +1,83 @@
+"""A batch written before the package was laid out in subpackages (format ``bedrock-batch/3``,
+captured from commit 1c90df9 by the same script this test runs) is the batch this version
+writes, and is attached, read and resumed — not resubmitted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bedrock_batch import BatchJob, PollConfig, Quotas
+from bedrock_batch.local import Faults, LocalBedrock
+
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
+CAPTURED = json.loads((Path(__file__).parents[1] / "data" / "ledger_v3.json").read_text())
+QUOTAS = Quotas(min_records_per_job=50, max_records_per_job=100, max_concurrent_jobs=2)
+
+
+def _script(local: LocalBedrock) -> tuple[Any, BatchJob]:
+    """The capture script: 150 prompts, two jobs, one record error, an on-demand retry."""
+    session = local.session()
+    session.client("s3").create_bucket(Bucket="bkt")
+    job = BatchJob(HAIKU, ROLE, "s3://bkt/in/", "s3://bkt/out/", session=session,
+                   sleep=local.advance, poll=PollConfig(initial=60, max_interval=600, jitter=0))  # fmt: skip
+    for i in range(150):
+        job.add_prompt(f"q{i}", max_tokens=50, key={"row": i})
+    return session, job
+
+
+def _emulator() -> LocalBedrock:
+    return LocalBedrock(clock="manual", quotas={HAIKU: QUOTAS}, faults=Faults(record_error_ids={"R0000000003"}))  # fmt: skip
+
+
+def _stored(session: Any) -> tuple[str, dict[str, Any]]:
+    s3 = session.client("s3")
+    key = next(
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket="bkt")["Contents"]
+        if o["Key"].endswith("bedrock-batch.json")
+    )
+    return key, json.loads(s3.get_object(Bucket="bkt", Key=key)["Body"].read())
+
+
+def test_this_version_writes_the_captured_ledger() -> None:
+    with _emulator() as local:
+        session, job = _script(local)
+        with job:
+            job.submit()
+            job.wait()
+            assert job.retry(mode="on_demand") == 1
+            job.wait()
+        _, stored = _stored(session)
+    assert stored.pop("created_at") and CAPTURED["created_at"]
+    assert stored == {k: v for k, v in CAPTURED.items() if k != "created_at"}
+
+
+def test_a_batch_written_before_the_move_is_attached_read_and_resumed() -> None:
+    with _emulator() as local:
+        session, job = _script(local)
+        with job:
+            job.submit()
+            job.wait()
+            job.retry(mode="on_demand")
+            job.wait()
+        key, _ = _stored(session)
+        # Put back the ledger exactly as the old version wrote it.
+        session.client("s3").put_object(Bucket="bkt", Key=key, Body=json.dumps(CAPTURED).encode())
+        bedrock = session.client("bedrock")
+        jobs_before = bedrock.list_model_invocation_jobs()["invocationJobSummaries"]
+        arns = [j["job_arn"] for a in CAPTURED["attempts"] for j in a["jobs"]]
+        with BatchJob.attach(arns[0], session=session) as attached:
+            results = list(attached.results())
+            assert sorted(r.key["row"] for r in results) == list(range(150))
+            assert all(r.status == "succeeded" for r in results)
+            assert next(r for r in results if r.record_id == "R0000000003").attempt == 1
+        # The same script again: the old batch is found and resumed, nothing is resubmitted.
+        _, again = _script(local)
+        with again:
+            assert again.submit().job_arns == arns
+            again.wait()
+            assert again.summary().succeeded == 150
+        assert bedrock.list_model_invocation_jobs()["invocationJobSummaries"] == jobs_before
