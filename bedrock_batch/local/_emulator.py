@@ -338,7 +338,7 @@ class LocalBedrock:
         """The live fault settings (can be changed between calls)."""
         return self.backend.faults
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> LocalBedrockServer:
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> LocalBedrockServer[LocalBedrock]:
         """Serve everything on one HTTP endpoint (see :class:`LocalBedrockServer`)."""
         from ._wire._server import LocalBedrockServer
 
