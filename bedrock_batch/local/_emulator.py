@@ -15,7 +15,7 @@ import botocore.session
 
 from ._clock import Clock, ManualClock, ScaledClock, is_realtime
 from ._config import FaultEvent, Faults, Quotas, Timings
-from ._families._responders import Responder
+from ._families._context import Responder
 from ._service._backend import Backend
 from ._service._lifecycle import ACTIVE
 from ._wire._hooks import make_handler

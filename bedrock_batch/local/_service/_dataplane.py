@@ -33,9 +33,7 @@ from botocore.exceptions import ClientError
 from .._config import FaultEvent, Faults, Quotas
 from .._encoding import ENCODER
 from .._families._answers import Answerer
-from .._families._responders import RecordContext, RecordError
-from .._families._synthetic import encoded_answer
-from .._families._usage import usage_of
+from .._families._context import RecordContext, RecordError
 from ._lifecycle import Job
 from ._s3 import S3Location, split_s3_uri
 from ._work import JobWork, StagedFile
@@ -44,10 +42,6 @@ __all__ = ["DataPlane", "JobWork", "StageFailure", "Tally"]
 
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
 _RID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_CONVERSE_BLOCK_KEYS = (
-    "audio", "cachePoint", "citationsContent", "document", "guardContent", "image",
-    "reasoningContent", "searchResult", "text", "toolResult", "toolUse", "video",
-)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -93,32 +87,6 @@ def _check_line(line: bytes, line_no: int, key: str) -> None:
         else:
             return
     raise StageFailure(f"The input file {key} has an invalid record at line {line_no}: {reason}")
-
-
-def _batch_converse(output: dict[str, Any]) -> dict[str, Any]:
-    """A Converse response as batch output writes it: every union member, nulls included."""
-    message = (output.get("output") or {}).get("message") or {}
-    blocks = []
-    for block in message.get("content") or []:
-        full: dict[str, Any] = dict.fromkeys(_CONVERSE_BLOCK_KEYS)
-        full.update(block)
-        blocks.append(full)
-    usage = output.get("usage") or {}
-    return {
-        "output": {"message": {"content": blocks}},
-        "stopReason": output.get("stopReason", "end_turn"),
-        "usage": {
-            "serverToolUsage": {"webSearchRequests": None},
-            "cacheReadInputTokens": None,
-            "cacheWriteInputTokens": None,
-            "cacheReadInputTokenCount": None,
-            "cacheWriteInputTokenCount": None,
-            "cacheDetails": None,
-            "inputTokens": usage.get("inputTokens", 0),
-            "outputTokens": usage.get("outputTokens", 0),
-            "totalTokens": usage.get("totalTokens", 0),
-        },
-    }
 
 
 class DataPlane:
@@ -358,6 +326,7 @@ class DataPlane:
                     429, "Too many tokens, please wait before trying again.", retryable=True
                 )
         answerer = self.answerer
+        family = answerer.family(job.model, job.invocation_type)
         answerer.check(
             job.model, job.invocation_type, body, bucket=job.input_bucket, on_demand=False
         )
@@ -371,14 +340,12 @@ class DataPlane:
             crc32(body_json.encode("utf-8")),
         )
         if answerer.synthetic:
-            fast = encoded_answer(ctx)
+            fast = family.encoded_answer(ctx)
             if fast is not None:
                 return fast
         output = answerer.respond(ctx)
-        used_in, used_out = usage_of(job.model.family, job.invocation_type, output)
-        if job.invocation_type == "Converse":
-            output = _batch_converse(output)
-        return ENCODER.encode(output), used_in, used_out
+        used_in, used_out = family.usage(body, output)
+        return ENCODER.encode(family.batch_output(output)), used_in, used_out
 
     # -- the end ---------------------------------------------------------------------------
 
