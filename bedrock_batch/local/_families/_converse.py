@@ -49,9 +49,6 @@ _CONVERSE_CONFIG = frozenset({"maxTokens", "temperature", "topP", "stopSequences
 BATCH_TOOL_CONFIG = (
     "Tool use (toolConfig) is not supported for batch inference with the Converse API."
 )
-BATCH_TOOL_CONFIG = (
-    "Tool use (toolConfig) is not supported for batch inference with the Converse API."
-)
 _CONVERSE_BLOCK_KEYS = (
     "audio", "cachePoint", "citationsContent", "document", "guardContent", "image",
     "reasoningContent", "searchResult", "text", "toolResult", "toolUse", "video",
