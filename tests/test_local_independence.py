@@ -1,5 +1,6 @@
 """Local Bedrock stands on its own: it imports no logic from the client, and the client never
-imports it (except the CLI, lazily). No import cycles inside the emulator."""
+imports it (except the CLI, lazily). No import cycles of any kind inside the emulator (run-time,
+function-level or TYPE_CHECKING), in any of its subfolders."""
 
 from __future__ import annotations
 
@@ -118,9 +119,7 @@ def test_no_import_cycles_inside_the_emulator() -> None:
     for path in LOCAL.rglob("*.py"):
         name = _module_name(path)
         graph[name] = set()
-        for target, names, _, type_checking in imports(path):
-            if type_checking:
-                continue
+        for target, names, _, _ in imports(path):  # run-time, in-function and type-only alike
             for candidate in [target, *(f"{target}.{n}" for n in names)]:
                 if candidate.startswith("bedrock_batch.local."):
                     graph[name].add(candidate)

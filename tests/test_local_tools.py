@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from bedrock_batch._catalog import CATALOG
 from bedrock_batch.local import LocalBedrock, Quotas, RecordContext, synthetic
+from bedrock_batch.local._families._anthropic import encoded_answer
 from bedrock_batch.local._families._schema_instances import instance_for
-from bedrock_batch.local._families._synthetic import encoded_answer
 
 from .conftest import BUCKET, HAIKU, claude_body, create_job, jsonl, read_out
 

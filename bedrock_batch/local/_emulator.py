@@ -15,7 +15,7 @@ import botocore.session
 
 from ._clock import Clock, ManualClock, ScaledClock, is_realtime
 from ._config import FaultEvent, Faults, Quotas, Timings
-from ._families._responders import Responder
+from ._families._context import Responder
 from ._service._backend import Backend
 from ._service._lifecycle import ACTIVE
 from ._wire._hooks import make_handler
@@ -338,7 +338,7 @@ class LocalBedrock:
         """The live fault settings (can be changed between calls)."""
         return self.backend.faults
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> LocalBedrockServer:
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> LocalBedrockServer[LocalBedrock]:
         """Serve everything on one HTTP endpoint (see :class:`LocalBedrockServer`)."""
         from ._wire._server import LocalBedrockServer
 

@@ -1,7 +1,7 @@
 """Answering one request body, shared by batch records and bedrock-runtime calls.
 
 The body is first checked against the model's rules (:mod:`._rules`) and the S3 objects it
-references; then the responder answers. A refusal is a :class:`RecordError` (400): a batch job
+references (the family says which); then the responder answers. A refusal is a :class:`RecordError` (400): a batch job
 writes it as the record's error line, bedrock-runtime answers ``ValidationException``.
 """
 
@@ -14,9 +14,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..._catalog import ModelInfo
 from .._service._s3 import split_s3_uri
-from ._responders import RecordContext, RecordError, Responder
-from ._rules import check_body, s3_locations
-from ._synthetic import synthetic
+from ._context import RecordContext, RecordError, Responder
+from ._protocol import EmulatedFamily
+from ._registry import UnknownFamily, family_for
+from ._responders import synthetic
+from ._rules import check_body
 
 __all__ = ["Answerer"]
 
@@ -30,6 +32,14 @@ class Answerer:
         self.responder = responder
         self.validate_inputs = validate_inputs
         self._s3 = s3
+
+    @staticmethod
+    def family(model: ModelInfo, invocation_type: str) -> EmulatedFamily:
+        """The family answering ``model`` (raises :class:`RecordError` when none is registered)."""
+        try:
+            return family_for(model, invocation_type)
+        except UnknownFamily as err:
+            raise RecordError(400, str(err)) from err
 
     @property
     def synthetic(self) -> bool:
@@ -48,12 +58,12 @@ class Answerer:
         """Refuse ``body`` like the model does (raises :class:`RecordError`)."""
         if not self.validate_inputs:
             return
+        family = self.family(model, invocation_type)
         problem = check_body(body, model, invocation_type, on_demand=on_demand)
         if problem is not None:
             raise RecordError(400, problem)
-        if model.family == "nova" or invocation_type == "Converse":
-            for uri in s3_locations(body):
-                self._check_object(uri, bucket)
+        for uri in family.s3_locations(body):
+            self._check_object(uri, bucket)
 
     def respond(self, ctx: RecordContext) -> dict[str, Any]:
         """The responder's answer (checked to be a dict)."""

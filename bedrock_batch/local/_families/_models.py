@@ -1,4 +1,4 @@
-"""Which model a request names, and what that model can do: Local Bedrock's own resolution.
+"""Which model a request names: Local Bedrock's own resolution of a model id.
 
 The model list itself is shared data (``bedrock_batch._catalog.CATALOG``); everything that
 interprets a model id here is the emulator's own, so a mistake in the client's resolution
@@ -13,19 +13,20 @@ Accepted spellings of a model id:
   regions (``global.`` everywhere);
 - an inference-profile ARN, ``arn:aws:bedrock:<region>:<account>:inference-profile/<profile id>``.
 
-Custom models, provisioned models and application inference profiles are not emulated.
+Custom models, provisioned models and application inference profiles are not emulated. What a
+model can do comes from its catalogue columns (``ModelInfo.tools``, ``tool_choices``, ...); which
+family answers it, from :func:`._registry.family_for`.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import attrs
 
 from ..._catalog import CATALOG, ModelInfo
 
-__all__ = ["Capabilities", "ResolvedModel", "capabilities", "resolve_model_id"]
+__all__ = ["ResolvedModel", "resolve_model_id"]
 
 #: Geo prefix of a system inference profile -> the region prefixes it exists in.
 _GEOGRAPHIES: dict[str, tuple[str, ...]] = {
@@ -78,35 +79,3 @@ def resolve_model_id(model_id: str, region: str) -> ResolvedModel:
     if arn_kind == "inference-profile":  # a profile ARN must name a profile id
         return ResolvedModel(None, True, arn_region, arn_kind)
     return ResolvedModel(CATALOG.get(name), False, arn_region, arn_kind)
-
-
-@attrs.frozen
-class Capabilities:
-    """What the emulated model supports beyond plain generation."""
-
-    #: Converse ``toolConfig`` on bedrock-runtime (and native tools where the family has them).
-    tools: bool
-    #: Converse ``toolChoice`` members the model accepts.
-    tool_choices: frozenset[str]
-    #: The model name Anthropic puts in ``modelOutput.model`` (Anthropic only).
-    anthropic_name: str = ""
-
-
-_NO_TOOL_LLAMAS = ("meta.llama3-2-1b", "meta.llama3-2-3b")
-
-
-@lru_cache(maxsize=128)
-def capabilities(info: ModelInfo) -> Capabilities:
-    """The emulated model's capabilities, from the Bedrock "supported features" tables."""
-    family = info.family
-    if family == "anthropic":
-        name = info.model_id.removeprefix("anthropic.").rsplit("-v", 1)[0]
-        return Capabilities(True, frozenset({"auto", "any", "tool"}), name)
-    if family == "nova":
-        return Capabilities(True, frozenset({"auto", "any", "tool"}))
-    if family == "mistral":
-        return Capabilities(True, frozenset({"auto", "any"}))
-    if family == "llama":
-        tools = not info.model_id.startswith(_NO_TOOL_LLAMAS)
-        return Capabilities(tools, frozenset({"auto"}) if tools else frozenset())
-    return Capabilities(False, frozenset())

@@ -11,52 +11,29 @@ batch output.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
-from ..._catalog import ModelInfo
-from .._encoding import ENCODER, input_digest
-from ._synthetic import synthetic
+from ._context import RecordContext, RecordError, Responder
+from ._registry import UnknownFamily, family_for
 
 __all__ = ["RecordContext", "RecordError", "Responder", "constant", "synthetic"]
 
 
-def _digest_of(ctx: RecordContext) -> int:
-    return input_digest(ENCODER.encode(ctx.model_input).encode("utf-8"))
+def synthetic(ctx: RecordContext) -> dict[str, Any]:
+    """The default responder: a deterministic answer in the model family's response schema.
 
-
-@attrs.frozen
-class RecordContext:
-    """What a responder is told about one record (or one bedrock-runtime call)."""
-
-    record_id: str
-    model_id: str
-    model: ModelInfo
-    invocation_type: str
-    model_input: Mapping[str, Any]
-    #: True on bedrock-runtime (InvokeModel / Converse), False for a batch record.
-    on_demand: bool = False
-    #: A deterministic 32-bit digest of ``model_input`` (the same input gives the same seed
-    #: in batch and on bedrock-runtime), for responders that want reproducible variety.
-    seed: int = attrs.field(default=attrs.Factory(_digest_of, takes_self=True))
-
-
-@attrs.define
-class RecordError(Exception):
-    """A per-record failure: becomes ``{"error": {"errorCode", "errorMessage", ...}}``."""
-
-    code: int = 400
-    message: str = "bad request"
-    retryable: bool = False
-    expired: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
-
-
-Responder = Callable[[RecordContext], dict[str, Any]]
+    Text is drawn from a fixed vocabulary by the input's digest; a forced tool
+    (Anthropic ``tool_choice`` ``any`` / ``tool``, Converse and Nova ``toolChoice``, Mistral
+    ``tool_choice`` ``any``) is answered with a tool call whose input is generated from the
+    tool's JSON schema, with stop reason ``tool_use``; token counts are plausible. The answer
+    is the registered family's (``EmulatedFamily.answer``).
+    """
+    try:
+        family = family_for(ctx.model, ctx.invocation_type)
+    except UnknownFamily as err:
+        raise RecordError(400, str(err)) from err
+    return family.answer(ctx)
 
 
 def constant(model_output: Mapping[str, Any]) -> Responder:

@@ -15,8 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..._catalog import ModelInfo
+
 __all__ = [
     "Refusal",
+    "ceiling",
+    "json_object",
     "is_integer",
     "is_number",
     "malformed",
@@ -115,3 +119,16 @@ def schema_integer(
     if not is_integer(value):
         raise malformed(f"{where}/{key}", f"expected type: Integer, found: {_json_type(value)}")
     _range(value, lo, hi, f"{where}/{key}")
+
+
+def ceiling(model: ModelInfo | None, default: int) -> int:
+    """The model's output-token ceiling (``default`` when the model is not known)."""
+    return model.max_output_tokens if model is not None else default
+
+
+def json_object(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``body[key]`` (``{}`` when absent), which must be a JSON object."""
+    value = body.get(key, {})
+    if not isinstance(value, dict):
+        raise malformed(f"#/{key}", "expected type: JSONObject")
+    return value

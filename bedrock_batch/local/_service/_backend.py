@@ -27,9 +27,9 @@ from .._clock import Clock, is_realtime, wall_time
 from .._config import FaultEvent, Faults, Quotas, Timings
 from .._exceptions import InternalServerException, ResourceNotFoundException, ThrottlingException
 from .._families._answers import Answerer
+from .._families._context import Responder
 from .._families._models import resolve_model_id
-from .._families._responders import Responder
-from .._families._synthetic import synthetic
+from .._families._responders import synthetic
 from ._control import ControlPlane
 from ._dataplane import DataPlane, StageFailure
 from ._events import EventBus

@@ -21,12 +21,11 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from json.encoder import encode_basestring
-from typing import IO, Any
+from typing import Any
 from zlib import crc32
 
 import attrs
@@ -35,20 +34,15 @@ from botocore.exceptions import ClientError
 from .._config import FaultEvent, Faults, Quotas
 from .._encoding import ENCODER
 from .._families._answers import Answerer
-from .._families._responders import RecordContext, RecordError
-from .._families._synthetic import encoded_answer
-from .._families._usage import usage_of
+from .._families._context import RecordContext, RecordError
 from ._lifecycle import Job
 from ._s3 import S3Location, split_s3_uri
+from ._work import JobWork, StagedFile
 
 __all__ = ["DataPlane", "JobWork", "StageFailure", "Tally"]
 
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
 _RID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_CONVERSE_BLOCK_KEYS = (
-    "audio", "cachePoint", "citationsContent", "document", "guardContent", "image",
-    "reasoningContent", "searchResult", "text", "toolResult", "toolUse", "video",
-)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -68,17 +62,6 @@ class StageFailure(Exception):
     """Validation failed: the job ends Failed with this message."""
 
 
-@attrs.define
-class StagedFile:
-    """One input file, copied locally."""
-
-    key: str  # S3 key of the input
-    rel: str  # its output name, relative to {output}/{jobId}/
-    path: str  # local copy
-    records: int
-    out_key: str = ""  # S3 key of its output
-
-
 @attrs.frozen
 class Tally:
     """What one slice of processing did."""
@@ -88,77 +71,6 @@ class Tally:
     errors: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
-
-
-@attrs.define(eq=False)
-class JobWork:
-    """A job's files on the local disk and its position in them."""
-
-    files: list[StagedFile]
-    tmpdir: str
-    shuffle: random.Random
-    window: int
-    file_index: int = 0
-    line_no: int = 0
-    reader: IO[bytes] | None = None
-    writer: IO[bytes] | None = None
-    out_paths: list[str] = attrs.field(factory=list)
-    buffer: list[bytes] = attrs.field(factory=list)
-    written: bool = False
-    #: Where outputs go: the bucket and the arguments of every write.
-    out_bucket: str = ""
-    out_prefix: str = ""
-    out_extra: dict[str, Any] = attrs.field(factory=dict)
-
-    def next_line(self) -> bytes | None:
-        while self.file_index < len(self.files):
-            if self.reader is None:
-                self.reader = open(self.files[self.file_index].path, "rb")  # noqa: SIM115
-                out_path = os.path.join(self.tmpdir, f"out-{self.file_index}")
-                self.out_paths.append(out_path)
-                self.writer = open(out_path, "wb")  # noqa: SIM115
-            line = self.reader.readline()
-            if line:
-                self.line_no += 1
-                return line
-            self._next_file()
-        return None
-
-    def emit(self, line: bytes) -> None:
-        """Buffer one output line; every ``window`` lines, write a shuffled half of the buffer."""
-        buffer = self.buffer
-        buffer.append(line)
-        if len(buffer) >= 2 * self.window:
-            self.shuffle.shuffle(buffer)
-            assert self.writer is not None
-            self.writer.writelines(buffer[: self.window])
-            del buffer[: self.window]
-
-    def _next_file(self) -> None:
-        self.shuffle.shuffle(self.buffer)
-        if self.writer is not None:
-            self.writer.writelines(self.buffer)
-            self.writer.close()
-        self.buffer.clear()
-        if self.reader is not None:
-            self.reader.close()
-        self.reader = self.writer = None
-        self.file_index += 1
-
-    def finish(self) -> list[tuple[StagedFile, str | None]]:
-        """Close everything; pairs each input with its output file (None if never reached)."""
-        if self.reader is not None:
-            self._next_file()
-        paths = self.out_paths
-        return [(f, paths[i] if i < len(paths) else None) for i, f in enumerate(self.files)]
-
-    def discard(self) -> None:
-        """Close and delete everything."""
-        for handle in (self.reader, self.writer):
-            if handle is not None:
-                handle.close()
-        self.reader = self.writer = None
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
 def _check_line(line: bytes, line_no: int, key: str) -> None:
@@ -176,32 +88,6 @@ def _check_line(line: bytes, line_no: int, key: str) -> None:
         else:
             return
     raise StageFailure(f"The input file {key} has an invalid record at line {line_no}: {reason}")
-
-
-def _batch_converse(output: dict[str, Any]) -> dict[str, Any]:
-    """A Converse response as batch output writes it: every union member, nulls included."""
-    message = (output.get("output") or {}).get("message") or {}
-    blocks = []
-    for block in message.get("content") or []:
-        full: dict[str, Any] = dict.fromkeys(_CONVERSE_BLOCK_KEYS)
-        full.update(block)
-        blocks.append(full)
-    usage = output.get("usage") or {}
-    return {
-        "output": {"message": {"content": blocks}},
-        "stopReason": output.get("stopReason", "end_turn"),
-        "usage": {
-            "serverToolUsage": {"webSearchRequests": None},
-            "cacheReadInputTokens": None,
-            "cacheWriteInputTokens": None,
-            "cacheReadInputTokenCount": None,
-            "cacheWriteInputTokenCount": None,
-            "cacheDetails": None,
-            "inputTokens": usage.get("inputTokens", 0),
-            "outputTokens": usage.get("outputTokens", 0),
-            "totalTokens": usage.get("totalTokens", 0),
-        },
-    }
 
 
 def _draw(seed: object, job_id: str, record_id: str) -> float:
@@ -449,6 +335,7 @@ class DataPlane:
                     429, "Too many tokens, please wait before trying again.", retryable=True
                 )
         answerer = self.answerer
+        family = answerer.family(job.model, job.invocation_type)
         answerer.check(
             job.model, job.invocation_type, body, bucket=job.input_bucket, on_demand=False
         )
@@ -462,14 +349,12 @@ class DataPlane:
             crc32(body_json.encode("utf-8")),
         )
         if answerer.synthetic:
-            fast = encoded_answer(ctx)
+            fast = family.encoded_answer(ctx)
             if fast is not None:
                 return fast
         output = answerer.respond(ctx)
-        used_in, used_out = usage_of(job.model.family, job.invocation_type, output)
-        if job.invocation_type == "Converse":
-            output = _batch_converse(output)
-        return ENCODER.encode(output), used_in, used_out
+        used_in, used_out = family.usage(body, output)
+        return ENCODER.encode(family.batch_output(output)), used_in, used_out
 
     # -- the end ---------------------------------------------------------------------------
 

@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from ..._catalog import ModelInfo
 from .._config import JobFault, Timings
-
-if TYPE_CHECKING:
-    from ._dataplane import JobWork
+from ._work import JobWork
 
 __all__ = [
     "ACTIVE",

@@ -12,9 +12,9 @@ from .._exceptions import (
     ValidationException,
 )
 from .._families._answers import Answerer
+from .._families._context import RecordError
 from .._families._models import resolve_model_id
-from .._families._responders import RecordError
-from .._families._usage import latency_ms, usage_of
+from .._families._usage import latency_ms
 
 __all__ = ["Runtime"]
 
@@ -53,21 +53,23 @@ class Runtime:
 
     def _answer(
         self, model: ModelInfo, model_id: str, invocation_type: str, body: Any
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], tuple[int, int]]:
+        """The answer and its (input, output) tokens, as the family counts them."""
         try:
-            return self.answerer.answer(
+            output = self.answerer.answer(
                 model, model_id, invocation_type, "runtime", body, bucket=None, on_demand=True
             )
+            family = self.answerer.family(model, invocation_type)
         except RecordError as err:
             raise _refusal(err) from err
+        return output, family.usage(body if isinstance(body, dict) else {}, output)
 
     def invoke_model(
         self, *, region: str, model_id: str, body: Any
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """InvokeModel: the response body and the token-count and latency headers."""
         model = self.model(model_id, region)
-        output = self._answer(model, model_id, "InvokeModel", body)
-        used_in, used_out = usage_of(model.family, "InvokeModel", output)
+        output, (used_in, used_out) = self._answer(model, model_id, "InvokeModel", body)
         headers = {
             "X-Amzn-Bedrock-Input-Token-Count": str(used_in),
             "X-Amzn-Bedrock-Output-Token-Count": str(used_out),
@@ -78,9 +80,7 @@ class Runtime:
     def converse(self, *, region: str, model_id: str, request: dict[str, Any]) -> dict[str, Any]:
         """Converse: the response, with ``metrics.latencyMs``."""
         model = self.model(model_id, region)
-        output = self._answer(model, model_id, "Converse", request)
+        output, (_, used_out) = self._answer(model, model_id, "Converse", request)
         if "metrics" not in output:
-            output["metrics"] = {
-                "latencyMs": latency_ms(usage_of(model.family, "Converse", output)[1])
-            }
+            output["metrics"] = {"latencyMs": latency_ms(used_out)}
         return output

@@ -3,7 +3,8 @@
 Requests are routed by the service in their SigV4 credential scope (:mod:`._routing`):
 ``bedrock`` (control plane, or bedrock-runtime under ``/model/``) and ``servicequotas`` are
 answered by the emulator; everything else — S3, EventBridge, SQS, STS, IAM, and unsigned
-requests — goes to moto's WSGI app. The server uses only :class:`LocalBedrock`'s public surface.
+requests — goes to moto's WSGI app. The server uses only the emulator's public surface, which it
+names as a protocol (:class:`ServedEmulator`) rather than importing the emulator.
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, Protocol, TypeVar
 
-from ._http import Request
+from ._http import Request, Response
 from ._routing import service_for
 
-if TYPE_CHECKING:
-    from .._emulator import LocalBedrock
-
-__all__ = ["LOOPBACK_HOSTS", "LocalBedrockServer"]
+__all__ = ["LOOPBACK_HOSTS", "LocalBedrockServer", "ServedEmulator"]
 
 log = logging.getLogger("bedrock_batch.local")
 
@@ -27,13 +25,33 @@ StartResponse = Callable[..., Any]
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-class LocalBedrockServer:
-    """A threaded WSGI server for a :class:`LocalBedrock`, bound to loopback by default.
+class ServedEmulator(Protocol):
+    """What the server needs of the emulator it serves (``LocalBedrock`` is one)."""
+
+    def use_endpoint(self, url: str) -> None:
+        """Reach S3 and EventBridge at ``url`` (the server's moto app)."""
+
+    def start(self) -> object:
+        """Start the emulator's lifecycle."""
+
+    def stop(self) -> None:
+        """Stop the emulator's lifecycle."""
+
+    def handle(self, service: str, request: Request) -> Response:
+        """Answer one request for an emulated service."""
+
+
+EmulatorT = TypeVar("EmulatorT", bound=ServedEmulator)
+
+
+class LocalBedrockServer(Generic[EmulatorT]):
+    """A threaded WSGI server for a :class:`LocalBedrock` (any :class:`ServedEmulator`), bound to
+    loopback by default.
 
     Use as a context manager; ``endpoint_url`` is what ``AWS_ENDPOINT_URL`` should be.
     """
 
-    def __init__(self, local: LocalBedrock, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, local: EmulatorT, *, host: str = "127.0.0.1", port: int = 0) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
@@ -56,7 +74,7 @@ class LocalBedrockServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def start(self) -> LocalBedrockServer:
+    def start(self) -> LocalBedrockServer[EmulatorT]:
         """Serve in a background thread."""
         self.local.start()
         self._thread = threading.Thread(
@@ -85,7 +103,7 @@ class LocalBedrockServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> LocalBedrockServer:
+    def __enter__(self) -> LocalBedrockServer[EmulatorT]:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

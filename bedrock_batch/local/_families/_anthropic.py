@@ -1,6 +1,8 @@
-"""Anthropic Messages on Bedrock: the request rules Claude applies to an InvokeModel body.
+"""The Anthropic family (Claude's Messages body on InvokeModel): its request rules, its
+synthetic answers (text, or a ``tool_use`` block for a forced tool) and its usage
+(``usage.input_tokens`` / ``output_tokens``).
 
-Written from the Anthropic Messages API reference for Bedrock (``anthropic_version``
+The rules are written from the Anthropic Messages API reference for Bedrock (``anthropic_version``
 ``bedrock-2023-05-31``, tools with ``input_schema``, ``tool_choice`` of ``auto`` / ``any`` /
 ``tool`` / ``none``) and the real error texts in ``bedrock-facts.md`` §2 and §7.
 """
@@ -8,13 +10,27 @@ Written from the Anthropic Messages API reference for Bedrock (``anthropic_versi
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from json.encoder import encode_basestring
 from typing import Any
 
 from ..._catalog import ModelInfo
+from .._encoding import encode
+from ._context import RecordContext
 from ._rules_common import Refusal, is_integer, is_number
+from ._synthetic import (
+    Text,
+    answer_id,
+    bounded_max_tokens,
+    ends_with_tool_results,
+    estimate_tokens,
+    pick_tool,
+    tool_input,
+)
+from ._usage import token_count
 
-__all__ = ["ANTHROPIC_VERSION", "check_anthropic"]
+__all__ = ["ANTHROPIC", "ANTHROPIC_VERSION", "Anthropic", "check_anthropic", "encoded_answer"]
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 _TOP_LEVEL = frozenset(
@@ -211,3 +227,118 @@ def _tool_choice(choice: Any, names: list[str] | None, thinking: Any) -> None:
     forced = kind in ("any", "tool")
     if forced and isinstance(thinking, dict) and thinking.get("type") == "enabled":
         raise Refusal("Thinking may not be enabled when tool_choice forces tool use.")
+
+
+# --- synthetic answers ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=128)
+def model_name(info: ModelInfo) -> str:
+    """The model name Anthropic puts in an answer's ``model`` field."""
+    return info.model_id.removeprefix("anthropic.").rsplit("-v", 1)[0]
+
+
+def _answer_max_tokens(ctx: RecordContext) -> int:
+    return bounded_max_tokens(ctx, ctx.model_input.get("max_tokens"))
+
+
+def _anthropic_tool(ctx: RecordContext) -> tuple[str, Any] | None:
+    body = ctx.model_input
+    if not body.get("tools"):
+        return None
+    tools = [
+        (t["name"], t.get("input_schema") or {})
+        for t in body.get("tools") or []
+        if isinstance(t, dict) and isinstance(t.get("name"), str)
+    ]
+    choice = body.get("tool_choice") or {"type": "auto"}
+    after = ends_with_tool_results(body.get("messages"), anthropic=True)
+    return pick_tool(choice.get("type", "auto"), choice.get("name"), tools, ctx.seed, after)
+
+
+def _answer(ctx: RecordContext, max_tokens: int) -> dict[str, Any]:
+    text = Text(ctx, max_tokens)
+    content: list[dict[str, Any]] = []
+    stop = "max_tokens" if text.truncated else "end_turn"
+    out_tokens = text.output_tokens
+    tool = _anthropic_tool(ctx)
+    if tool is not None:
+        arguments = tool_input(tool[1], ctx.seed)
+        content = [
+            {
+                "type": "tool_use",
+                "id": "toolu_bdrk_01" + answer_id(ctx.seed, ctx.record_id + "/tool"),
+                "name": tool[0],
+                "input": arguments,
+            }
+        ]
+        stop = "tool_use"
+        out_tokens = min(max_tokens, estimate_tokens(encode(arguments)) + 12)
+    else:
+        content = [{"type": "text", "text": text.text}]
+    return {
+        "id": "msg_bdrk_01" + answer_id(ctx.seed, ctx.record_id),
+        "type": "message",
+        "role": "assistant",
+        "model": model_name(ctx.model),
+        "content": content,
+        "stop_reason": stop,
+        "stop_sequence": None,
+        "usage": {"input_tokens": text.input_tokens, "output_tokens": out_tokens},
+    }
+
+
+def encoded_answer(ctx: RecordContext) -> tuple[str, int, int] | None:
+    """A batch fast path: :func:`synthetic`'s answer already encoded as compact JSON, with its
+    input and output tokens; None when there is no fast path for this request (the caller
+    encodes ``synthetic(ctx)`` instead). ``json.loads`` of the text equals ``synthetic(ctx)``.
+    """
+    if ctx.invocation_type == "Converse" or ctx.model_input.get("tools"):
+        return None
+    text = Text(ctx, _answer_max_tokens(ctx))
+    stop = "max_tokens" if text.truncated else "end_turn"
+    name = model_name(ctx.model)
+    return (
+        f'{{"id":"msg_bdrk_01{answer_id(ctx.seed, ctx.record_id)}","type":"message","role":"assistant",'
+        f'"model":"{name}","content":[{{"type":"text","text":{encode_basestring(text.text)}}}],'
+        f'"stop_reason":"{stop}","stop_sequence":null,'
+        f'"usage":{{"input_tokens":{text.input_tokens},"output_tokens":{text.output_tokens}}}}}',
+        text.input_tokens,
+        text.output_tokens,
+    )
+
+
+class Anthropic:
+    """Claude's Messages body on InvokeModel."""
+
+    name = "anthropic"
+
+    def check(self, body: Mapping[str, Any], model: ModelInfo | None, *, on_demand: bool) -> None:
+        """Claude's request rules."""
+        check_anthropic(body, model)
+
+    def answer(self, ctx: RecordContext) -> dict[str, Any]:
+        """A Messages response: text, or a ``tool_use`` block when a tool is called."""
+        return _answer(ctx, _answer_max_tokens(ctx))
+
+    def encoded_answer(self, ctx: RecordContext) -> tuple[str, int, int] | None:
+        """The text answer already encoded (requests without tools)."""
+        return encoded_answer(ctx)
+
+    def usage(self, body: Mapping[str, Any], output: Any) -> tuple[int, int]:
+        """``usage.input_tokens`` / ``usage.output_tokens``."""
+        usage = output.get("usage") if isinstance(output, Mapping) else None
+        if isinstance(usage, Mapping):
+            return token_count(usage.get("input_tokens")), token_count(usage.get("output_tokens"))
+        return 0, 0
+
+    def s3_locations(self, body: Mapping[str, Any]) -> Iterator[str]:
+        """None: Claude's images and documents travel inline (base64)."""
+        return iter(())
+
+    def batch_output(self, output: dict[str, Any]) -> dict[str, Any]:
+        """The answer as it is."""
+        return output
+
+
+ANTHROPIC = Anthropic()
