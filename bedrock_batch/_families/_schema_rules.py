@@ -1,4 +1,4 @@
-"""Building blocks of the request rules in :mod:`._schemas` and :mod:`._schemas_anthropic`:
+"""Building blocks of the request rules of the family modules (``_anthropic``, ``_converse``, ...
 the error a checker raises and the JSON-Schema-style checks of fields (required, extra, numbers
 and strings), worded as Bedrock words them."""
 
