@@ -334,9 +334,8 @@ class AnthropicFamily(ClientFamily):
         )
 
     def tool_input(self, output: Any, name: str) -> tuple[bool, Any]:
-        if not isinstance(output, dict):
-            return False, None
-        for block in output.get("content") or ():
+        content = output.get("content") if isinstance(output, dict) else None
+        for block in content if isinstance(content, list) else ():
             if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("name") == name:  # fmt: skip
                 return True, block.get("input")
         return False, None

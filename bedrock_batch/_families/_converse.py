@@ -321,7 +321,8 @@ class ConverseFamily(ClientFamily):
         # output.message.content[*].text (null members are skipped).
         message = mapping(output) and output.get("output", {})
         if isinstance(message, Mapping) and isinstance(message.get("message"), Mapping):
-            blocks = message["message"].get("content") or []
+            blocks = message["message"].get("content")
+            blocks = blocks if isinstance(blocks, list) else []
             texts = [
                 b["text"]
                 for b in blocks
@@ -331,10 +332,10 @@ class ConverseFamily(ClientFamily):
         return None
 
     def tool_input(self, output: Any, name: str) -> tuple[bool, Any]:
-        if not isinstance(output, dict):
-            return False, None
-        message = (output.get("output") or {}).get("message") or {}
-        for block in message.get("content") or ():
+        message = output.get("output") if isinstance(output, dict) else None
+        message = message.get("message") if isinstance(message, dict) else None
+        content = message.get("content") if isinstance(message, dict) else None
+        for block in content if isinstance(content, list) else ():
             use = block.get("toolUse") if isinstance(block, dict) else None
             if isinstance(use, dict) and use.get("name") == name:
                 return True, use.get("input")
