@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 
@@ -25,15 +25,9 @@ __all__ = [
     "model_problem",
 ]
 
-Family = Literal[
-    "anthropic",
-    "titan-text",
-    "titan-embed-text",
-    "titan-embed-image",
-    "llama",
-    "mistral",
-    "nova",
-]
+#: A request family's name (``"anthropic"``, ``"titan-text"``, ``"titan-embed-text"``,
+#: ``"titan-embed-image"``, ``"llama"``, ``"mistral"``, ``"nova"``, or a family registered later).
+Family = str
 
 EMBEDDING_FAMILIES: frozenset[str] = frozenset({"titan-embed-text", "titan-embed-image"})
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import attrs
 
 from ._catalog import base_model_id
-from ._families._outputs import Usage
+from ._families._usage import Usage
 
 __all__ = ["BATCH_FACTOR", "PRICES", "PRICES_DATE", "Cost", "Price", "price_for"]
 

@@ -9,12 +9,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bedrock_batch._catalog import CATALOG
-from bedrock_batch._families._builders import build_prompt
-from bedrock_batch._families._schemas_anthropic import (
+from bedrock_batch._families._anthropic import (
     ANTHROPIC_VERSION,
     _anthropic,
     _anthropic_plain,
 )
+from bedrock_batch._families._builders import build_prompt
 
 MODELS = [None, *(m for m in CATALOG.values() if m.family == "anthropic")][:6]
 

@@ -1,6 +1,6 @@
-"""Building blocks of the request rules in :mod:`._schemas` and :mod:`._schemas_anthropic`:
-the error a checker raises and the JSON-Schema-style checks of fields (required, extra, numbers
-and strings), worded as Bedrock words them."""
+"""Building blocks of the request rules in the family modules (``_anthropic``, ``_converse``,
+``_titan_text``...): the error a checker raises and the JSON-Schema-style checks of fields
+(required, extra, numbers and strings), worded as Bedrock words them."""
 
 from __future__ import annotations
 

@@ -1,10 +1,12 @@
 """Structured outputs: a JSON Schema, or a pydantic model, becomes a *forced tool* in the model
 family's own request format, and each answer's tool input is validated against it.
 
-- Anthropic Messages (InvokeModel): ``tools`` + ``tool_choice: {"type": "tool", "name": ...}``.
-- Nova (InvokeModel) and the Converse API: ``toolConfig`` with ``toolChoice: {"tool": ...}``.
-  Converse *batch* jobs refuse ``toolConfig`` (facts §7): Converse works on demand only.
-- Other families have no forced tool in their native batch format: refused when added.
+Each family knows its own forced-tool shape (:meth:`ClientFamily.forced_tool
+<bedrock_batch._families._protocol.ClientFamily.forced_tool>`): Anthropic Messages ``tools`` +
+``tool_choice``; Nova (InvokeModel) and the Converse API ``toolConfig`` with ``toolChoice``
+(Converse *batch* jobs refuse ``toolConfig``, facts §7: Converse works on demand only). Other
+families have no forced tool in their native batch format: refused when added. This module holds
+the dispatch and the JSON Schema helpers every family shares.
 
 The schema travels inside each record's request and Bedrock echoes the request back on every
 output line, so any process (``attach()``) can validate the answers without the caller's code.
@@ -22,8 +24,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .._catalog import Family
 from .._errors import ValidationError
+from ._protocol import ClientFamily
+from ._unknown import family_or_unknown
 
 __all__ = [
     "DEFAULT_TOOL",
@@ -92,7 +95,7 @@ class _Recursive(Exception):
 
 
 def forced_tool(
-    family: Family | None,
+    family: ClientFamily | str | None,
     invocation_type: str,
     schema: dict[str, Any],
     name: str = DEFAULT_TOOL,
@@ -102,73 +105,44 @@ def forced_tool(
     if not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", name):
         raise ValidationError(f"tool name {name!r} must match [a-zA-Z0-9_-]{{1,64}}")
     text = description or "Report the answer with this tool, as its input."
-    if invocation_type == "Converse" or family == "nova":
-        spec = {"name": name, "description": text, "inputSchema": {"json": schema}}
-        return {
-            "toolConfig": {"tools": [{"toolSpec": spec}], "toolChoice": {"tool": {"name": name}}}
-        }
-    if family == "anthropic":
-        return {
-            "tools": [{"name": name, "description": text, "input_schema": schema}],
-            "tool_choice": {"type": "tool", "name": name},
-        }
-    raise ValidationError(
-        f"the {family or 'unknown'} family cannot be made to answer with a tool in a batch job; "
-        "structured outputs need Claude or Nova (InvokeModel), or the Converse API on demand"
-    )
+    return family_or_unknown(family, invocation_type).forced_tool(schema, name, text)
 
 
-def requested_tool(model_input: Any) -> tuple[str, dict[str, Any]] | None:
-    """(tool name, schema) when a request forces a tool, else None (Anthropic, Nova, Converse)."""
-    if not isinstance(model_input, dict):
-        return None
-    choice = model_input.get("tool_choice")
-    if isinstance(choice, dict) and choice.get("type") == "tool":
-        for tool in model_input.get("tools") or ():
-            if isinstance(tool, dict) and tool.get("name") == choice.get("name"):
-                schema = tool.get("input_schema")
-                return str(choice["name"]), schema if isinstance(schema, dict) else {}
-        return None
-    config = model_input.get("toolConfig")
-    if isinstance(config, dict):
-        forced = (config.get("toolChoice") or {}).get("tool")
-        if isinstance(forced, dict):
-            for tool in config.get("tools") or ():
-                spec = tool.get("toolSpec") if isinstance(tool, dict) else None
-                if isinstance(spec, dict) and spec.get("name") == forced.get("name"):
-                    schema = (spec.get("inputSchema") or {}).get("json")
-                    return str(forced["name"]), schema if isinstance(schema, dict) else {}
-    return None
+def requested_tool(
+    model_input: Any, family: ClientFamily | str | None = None, invocation_type: str = "InvokeModel"
+) -> tuple[str, dict[str, Any]] | None:
+    """(tool name, schema) when a request forces a tool, else None."""
+    return family_or_unknown(family, invocation_type).requested_tool(model_input)
 
 
-def tool_input(model_output: Any, name: str) -> tuple[bool, Any]:
+def tool_input(
+    model_output: Any,
+    name: str,
+    family: ClientFamily | str | None = None,
+    invocation_type: str = "InvokeModel",
+) -> tuple[bool, Any]:
     """(whether the model called tool ``name``, the input it gave it)."""
-    if not isinstance(model_output, dict):
-        return False, None
-    for block in model_output.get("content") or ():  # Anthropic
-        if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("name") == name:  # fmt: skip
-            return True, block.get("input")
-    message = (model_output.get("output") or {}).get("message") or {}  # Nova, Converse
-    for block in message.get("content") or ():
-        use = block.get("toolUse") if isinstance(block, dict) else None
-        if isinstance(use, dict) and use.get("name") == name:
-            return True, use.get("input")
-    return False, None
+    return family_or_unknown(family, invocation_type).tool_input(model_output, name)
 
 
 def parse_answer(
-    model_input: Any, model_output: Any, models: Mapping[str, Any]
+    model_input: Any,
+    model_output: Any,
+    models: Mapping[str, Any],
+    family: ClientFamily | str | None = None,
+    invocation_type: str = "InvokeModel",
 ) -> tuple[bool, Any, str | None]:
     """(whether the request forced a tool, the parsed answer, why it is invalid or None).
 
     The answer is validated by the pydantic model registered for the tool's name, else by the
     JSON Schema the request carried.
     """
-    requested = requested_tool(model_input)
+    reader = family_or_unknown(family, invocation_type)
+    requested = reader.requested_tool(model_input)
     if requested is None:
         return False, None, None
     name, schema = requested
-    called, value = tool_input(model_output, name)
+    called, value = reader.tool_input(model_output, name)
     if not called:
         return True, None, f"the model did not call the tool {name!r}"
     model = models.get(name)

@@ -47,6 +47,7 @@ from .._common._codec import decode, encode, has_lone_surrogate, scrub_surrogate
 from .._common._s3 import S3Access
 from .._common._s3uri import S3Uri
 from .._errors import translate_client_error
+from .._families._protocol import ClientFamily
 from .._ledger._ledger import INDEX_NAME, REJECTS_NAME
 from .._records._ids import default_id_factory, default_ordinal
 from .._records._store import INDEX_FORMAT, RecordIndex
@@ -147,6 +148,8 @@ class Partition:
     #: How many records skipped when added (``on_invalid="skip"``) this partition gives back
     #: from ``bucket``/``key`` (the batch's ``rejected.jsonl``), all as ``rejected``.
     rejected: int = 0
+    #: The model family that reads the outputs (None: read them by their shape).
+    family: ClientFamily | None = None
 
     @property
     def kind(self) -> str:
@@ -187,6 +190,7 @@ class Partition:
             read_inputs=lambda wanted: iter(()),
             models=dict(self.models),
             chunk_size=self.chunk_size,
+            family=self.family,
         )
         yield from results
 
@@ -514,4 +518,4 @@ def plan_partitions(results: Results, s3: S3Config | None = None) -> list[Partit
     if results._models:
         models = tuple(sorted(results._models.items()))
         parts = [attrs.evolve(part, models=models) for part in parts]
-    return parts
+    return [attrs.evolve(part, family=results.family) for part in parts]

@@ -18,6 +18,7 @@ from .._common._bedrock import JobDescription
 from .._common._codec import decode
 from .._common._s3 import S3Access
 from .._common._s3uri import S3Uri
+from .._families._registry import family_for
 from .._ledger._ledger import REJECTS_NAME, Attempt, JobEntry, Ledger
 from .._lifecycle._ondemand import OnDemandRunner
 from .._pricing import Price
@@ -101,6 +102,7 @@ class Reader:
             if ledger.rejected
             else None,
             models=models,
+            family=family_for(ledger.spec.model_id, ledger.spec.invocation_type),
         )
         results.ledger, results.index_in_s3 = ledger, persisted  # for Results.partitions()
         return results
@@ -126,13 +128,7 @@ class Reader:
             }
             for arn, d in described.items()
         }
-        cost = None
-        if price is not None:
-            cost = sum(
-                price.cost(own.usage, batch=not src.is_file)
-                for src, own in zip(results.sources, results.per_source, strict=True)
-            )
-        return reconcile(results, status, counters, ledger.records, cost_usd=cost)
+        return reconcile(results, status, counters, ledger.records, price=price)
 
     # -- retries -----------------------------------------------------------------------------
 

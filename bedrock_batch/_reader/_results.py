@@ -21,8 +21,10 @@ from .._common._codec import decode, encode, has_lone_surrogate, scrub_surrogate
 from .._common._s3 import S3Access
 from .._common._s3uri import S3Uri
 from .._errors import NOT_FOUND_CODES, ServiceError
-from .._families._outputs import NO_USAGE, Usage, output_embedding, output_text, output_usage
+from .._families._protocol import ClientFamily
 from .._families._structured import parse_answer
+from .._families._unknown import UNKNOWN
+from .._families._usage import NO_USAGE, Usage
 from .._records._store import RecordIndex
 
 if TYPE_CHECKING:
@@ -91,13 +93,18 @@ class Result:
     usage: Usage = attrs.field(default=NO_USAGE)
     #: A structured output's validated answer: the pydantic model's instance, or the dict.
     parsed: Any = None
+    #: The model family that reads ``model_output`` (text, embedding, usage).
+    family: ClientFamily = attrs.field(default=UNKNOWN, repr=False, eq=False)
 
     @classmethod
     def from_output(
-        cls, record_id: str, key: Any, output: dict[str, Any], job_arn: str | None, source: str, attempt: int
+        cls, record_id: str, key: Any, output: dict[str, Any], job_arn: str | None, source: str, attempt: int,
+        family: ClientFamily = UNKNOWN,
     ) -> Result:  # fmt: skip
-        """A succeeded result, its usage read once from the output."""
-        return cls(record_id, key, "succeeded", output.get("modelInput"), output["modelOutput"], None, job_arn, source, attempt, output_usage(output["modelOutput"]))  # fmt: skip
+        """A succeeded result, its usage read once from the output by its family."""
+        model_output = output["modelOutput"]
+        usage = family.output_usage(model_output) if type(model_output) is dict else NO_USAGE
+        return cls(record_id, key, "succeeded", output.get("modelInput"), model_output, None, job_arn, source, attempt, usage, None, family)  # fmt: skip
 
     @property
     def ok(self) -> bool:
@@ -107,12 +114,12 @@ class Result:
     @property
     def text(self) -> str | None:
         """The generated text, for every generation family and Converse; None otherwise."""
-        return output_text(self.model_output)
+        return self.family.output_text(self.model_output)
 
     @property
     def embedding(self) -> list[float] | None:
         """The float embedding, for the Titan embedding models; None otherwise."""
-        return output_embedding(self.model_output)
+        return self.family.output_embedding(self.model_output)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: ids, key, status, text/embedding, error, tokens and the raw output."""
@@ -124,7 +131,11 @@ class Result:
             else:
                 out["text"] = self.text
             usage = self.usage
-            out["usage"] = {"inputTokens": usage.input_tokens, "outputTokens": usage.output_tokens}
+            known = usage.known  # a family whose outputs carry no counts: unknown, not 0
+            out["usage"] = {
+                "inputTokens": usage.input_tokens if known else None,
+                "outputTokens": usage.output_tokens if known else None,
+            }
             out["modelOutput"] = self.model_output
         if self.parsed is not None:
             dump = getattr(self.parsed, "model_dump", None)
@@ -201,11 +212,13 @@ class SourceCounts:
     errored: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    #: False when some succeeded line's output carried no token counts.
+    usage_known: bool = True
 
     @property
     def usage(self) -> Usage:
         """Tokens of the run's succeeded lines."""
-        return Usage(self.input_tokens, self.output_tokens)
+        return Usage(self.input_tokens, self.output_tokens, self.usage_known)
 
 
 InputReader = Callable[[set[str]], Iterator[tuple[str, Any]]]
@@ -235,8 +248,11 @@ class Results(Iterable[Result]):
         read_rejects: RejectReader | None = None,
         models: Mapping[str, Any] | None = None,
         chunk_size: int = 1 << 20,
+        family: ClientFamily | None = None,
     ) -> None:
         self._s3 = s3
+        #: The family that reads the outputs (the unknown family reads them by their shape).
+        self.family = family or UNKNOWN
         self.sources = sorted(sources, key=lambda src: -src.attempt)  # latest attempt first
         self.job_arn = next((src.job_arn for src in reversed(self.sources) if src.job_arn), None)
         self._index = index
@@ -247,6 +263,7 @@ class Results(Iterable[Result]):
         self._anomalies: list[Anomaly] = []
         self._counts: dict[str, int] = _empty_counts()
         self._tokens = [0, 0]
+        self._usage_known = True
         self._per_source: list[SourceCounts] = []
         self._passes = 0  # passes started over the outputs
         #: What the last pass that ran to its end found (counts, tokens, anomalies, sources).
@@ -262,7 +279,11 @@ class Results(Iterable[Result]):
     def so_far(self) -> tuple[dict[str, int], Usage, list[Anomaly]]:
         """Counts, tokens and anomalies of the pass under way (or the last one), as far as it
         has read — without reading anything (the asyncio API reports progress with it)."""
-        return dict(self._counts), Usage(*self._tokens), list(self._anomalies)
+        return (
+            dict(self._counts),
+            Usage(self._tokens[0], self._tokens[1], self._usage_known),
+            list(self._anomalies),
+        )
 
     @property
     def counts(self) -> dict[str, int]:
@@ -327,6 +348,7 @@ class Results(Iterable[Result]):
         self._anomalies = []
         self._counts = _empty_counts()
         self._tokens = [0, 0]
+        self._usage_known = True
         self._per_source = [SourceCounts() for _ in self.sources]
         index = self._index
         seen = bytearray(len(index))  # 0: not yet; else 1 + the source that answered it
@@ -341,6 +363,7 @@ class Results(Iterable[Result]):
                     counts.succeeded += 1
                     counts.input_tokens += result.usage.input_tokens
                     counts.output_tokens += result.usage.output_tokens
+                    counts.usage_known = counts.usage_known and result.usage.known
                 else:
                     counts.errored += 1
                 first = seen[ordinal]
@@ -370,7 +393,7 @@ class Results(Iterable[Result]):
         if generation == self._passes:  # no other pass started meanwhile (theirs is the state)
             self._final = (
                 dict(self._counts),
-                Usage(*self._tokens),
+                Usage(self._tokens[0], self._tokens[1], self._usage_known),
                 list(self._anomalies),
                 [attrs.evolve(c) for c in self._per_source],
             )
@@ -407,6 +430,8 @@ class Results(Iterable[Result]):
         if result.status == "succeeded":
             self._tokens[0] += result.usage.input_tokens
             self._tokens[1] += result.usage.output_tokens
+            if not result.usage.known:
+                self._usage_known = False
         return result
 
     def _join(
@@ -467,9 +492,9 @@ class Results(Iterable[Result]):
         if "modelOutput" not in obj:
             error = ErrorInfo(0, "output line has neither modelOutput nor error")
             return ordinal, Result(rid, caller_key, "errored", obj.get("modelInput"), None, error, arn, where, src.attempt)  # fmt: skip
-        result = Result.from_output(rid, caller_key, obj, arn, where, src.attempt)
+        result = Result.from_output(rid, caller_key, obj, arn, where, src.attempt, self.family)
         if b'"tool_choice"' in raw or b'"toolConfig"' in raw:  # a structured output, perhaps
-            forced, parsed, problem = parse_answer(result.model_input, result.model_output, self._models)  # fmt: skip
+            forced, parsed, problem = parse_answer(result.model_input, result.model_output, self._models, self.family)  # fmt: skip
             if problem is not None:
                 return ordinal, attrs.evolve(result, status="invalid_output", error=ErrorInfo(0, problem))  # fmt: skip
             if forced:

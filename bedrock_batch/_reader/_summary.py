@@ -1,5 +1,8 @@
 """Accounting: counts by status, tokens and cost, reconciled with every ``manifest.json.out``
-and every job's record counters."""
+and every job's record counters.
+
+Where a family's outputs carry no token counts (Mistral), the records' usage is unknown, never
+0: the tokens (and the cost) of such a job are then the counts its manifest reports."""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ from typing import Any
 
 import attrs
 
-from .._families._outputs import Usage
-from ._results import Anomaly, Results
+from .._families._usage import Usage
+from .._pricing import Price
+from ._results import Anomaly, OutputSource, Results, SourceCounts
 
 __all__ = ["Summary", "reconcile"]
 
@@ -98,21 +102,35 @@ class Summary:
 _COUNTERS = ("totalRecordCount", "processedRecordCount", "successRecordCount", "errorRecordCount")
 
 
+def billed_usage(own: SourceCounts, manifest: Mapping[str, Any] | None) -> Usage:
+    """The tokens of one run: its output lines' counts, or, when some line carried none, the
+    counts its manifest reports (still unknown when there is no manifest to ask)."""
+    usage = own.usage
+    if usage.known or manifest is None:
+        return usage
+    tokens_in, tokens_out = manifest.get("inputTokenCount"), manifest.get("outputTokenCount")
+    if type(tokens_in) is int and type(tokens_out) is int:
+        return Usage(tokens_in, tokens_out)
+    return usage
+
+
 def reconcile(
     results: Results,
     status: str,
     counters: Mapping[str, Mapping[str, int | None]],
     total: int,
     *,
-    cost_usd: float | None = None,
+    price: Price | None = None,
 ) -> Summary:
     """Compare what the join found, run by run, with each manifest and each job's counters.
 
-    ``counters`` maps a job ARN to its four record counters. Call after a full iteration.
+    ``counters`` maps a job ARN to its four record counters; ``price`` prices each run's
+    tokens. Call after a full iteration.
     """
     problems: list[str] = []
     manifests = results.manifests()
     by_source = {id(src): n for n, src in enumerate(results.sources)}
+    manifest_of: dict[int, dict[str, Any] | None] = {id(src): m for src, m in manifests}
     for src, manifest in manifests:
         own = results.per_source[by_source[id(src)]]
         found = {
@@ -132,7 +150,7 @@ def reconcile(
                 ("outputTokenCount", own.usage.output_tokens),
             ):
                 theirs = manifest.get(name)
-                if theirs is not None and ours_tokens and theirs != ours_tokens:
+                if own.usage.known and theirs is not None and ours_tokens and theirs != ours_tokens:
                     problems.append(f"{label} manifest {name}={theirs}, results {ours_tokens}")
         for name, ours in found.items():
             theirs = counters.get(src.job_arn or "", {}).get(name)
@@ -149,6 +167,16 @@ def reconcile(
         totals[name] = (
             None if not values or any(v is None for v in values) else sum(v or 0 for v in values)
         )
+    runs: list[tuple[OutputSource, Usage]] = [
+        (src, billed_usage(own, manifest_of.get(id(src))))
+        for src, own in zip(results.sources, results.per_source, strict=True)
+    ]
+    usage = results.usage
+    if not usage.known:  # some outputs carried no counts: each run's manifest has them
+        usage = sum((u for _, u in runs), Usage())
+    cost_usd = None
+    if price is not None:
+        cost_usd = sum(price.cost(u, batch=not src.is_file) for src, u in runs)
     c = results.counts
     return Summary(
         job_arn=results.job_arn,
@@ -157,7 +185,7 @@ def reconcile(
         succeeded=c["succeeded"],
         errored=c["errored"],
         missing=c["missing"],
-        usage=results.usage,
+        usage=usage,
         manifests=tuple(m for _, m in manifests),
         job_counters=totals,
         anomalies=tuple(results.anomalies),

@@ -30,8 +30,10 @@ from .._common._codec import (
 from .._common._s3uri import S3Uri
 from .._errors import Problem, StateError, ValidationError
 from .._families._builders import Image, build_embedding, build_prompt
-from .._families._schemas import check_model_input, iter_s3_locations, requested_output_tokens
+from .._families._registry import family_for
+from .._families._schemas import check_model_input, requested_output_tokens
 from .._families._structured import DEFAULT_TOOL, forced_tool, schema_of
+from .._families._unknown import UNKNOWN
 from ._ids import DEFAULT_RECORD_ID_PATTERN, default_id_factory, id_checker
 from ._store import Mark, RecordStore
 from ._templates import PromptTemplate, PromptTemplates
@@ -132,6 +134,8 @@ class Records:
     ) -> None:
         self.model: ModelInfo | None = lookup_model(model_id)[0]
         self.family = family_of(model_id)
+        #: The family that builds, checks and reads this batch's bodies.
+        self.family_impl = family_for(model_id, invocation_type) or UNKNOWN
         self.invocation_type = invocation_type
         self.mode = mode
         #: pydantic models of structured outputs, by tool name (``Result.parsed`` is one).
@@ -155,11 +159,11 @@ class Records:
         self.max_output_tokens = 0
         self._frozen: str | None = None
         self._templates = PromptTemplates(
-            self.family,
+            self.family_impl,
             invocation_type,
             self._body_problem,
             lambda body: requested_output_tokens(
-                body, self.family, invocation_type=invocation_type, default=self._ceiling
+                body, self.family_impl, invocation_type=invocation_type, default=self._ceiling
             ),
         )
 
@@ -239,7 +243,10 @@ class Records:
             wide = (len(encoded) - chars) // 2  # non-ASCII characters: about a token each
             tokens = max(1, (chars - wide - _ENVELOPE) // 4 + wide)
         out = requested_output_tokens(
-            model_input, self.family, invocation_type=self.invocation_type, default=self._ceiling
+            model_input,
+            self.family_impl,
+            invocation_type=self.invocation_type,
+            default=self._ceiling,
         )
         return tokens, out
 
@@ -284,16 +291,14 @@ class Records:
     def _body_problem(self, model_input: Any) -> str | None:
         message = check_model_input(
             model_input,
-            self.family,
+            self.family_impl,
             invocation_type=self.invocation_type,
             model=self.model,
             on_demand=self.mode == "on_demand",
         )
         if message:
             return message
-        if self.family != "nova" and self.invocation_type != "Converse":
-            return None  # only Nova and Converse bodies reference S3 objects
-        for loc in iter_s3_locations(model_input):
+        for loc in self.family_impl.s3_locations(model_input):
             if self._bucket is not None and not loc.startswith(f"s3://{self._bucket}/"):
                 return f"s3Location {loc} must be in the job's input bucket {self._bucket}"
         return None
@@ -394,7 +399,7 @@ class Records:
         tool = None
         if output_schema is not None:
             schema, model = schema_of(output_schema)
-            tool = forced_tool(self.family, self.invocation_type, schema, tool_name)
+            tool = forced_tool(self.family_impl, self.invocation_type, schema, tool_name)
             if self.invocation_type == "Converse" and self.mode != "on_demand":
                 raise ValidationError(
                     "Converse batch jobs refuse toolConfig: structured outputs with the Converse "
@@ -404,7 +409,7 @@ class Records:
             if model is not None:
                 self.output_models[tool_name] = model
         body = build_prompt(
-            self.family,
+            self.family_impl,
             prompt,
             invocation_type=self.invocation_type,
             system=system,
@@ -433,7 +438,7 @@ class Records:
         """Add an embeddings record (Titan Text Embeddings V2, Titan Multimodal Embeddings G1)."""
         self._open()
         body = build_embedding(
-            self.family, text, image=image, dimensions=dimensions, normalize=normalize
+            self.family_impl, text, image=image, dimensions=dimensions, normalize=normalize
         )
         return self._single(body, record_id, key, text or "")
 
@@ -543,7 +548,7 @@ def add_dataframe(
                     continue
                 if prompt is not None:
                     body = build_prompt(
-                        records.family,
+                        records.family_impl,
                         str(cell),
                         invocation_type=records.invocation_type,
                         images=images,
@@ -551,7 +556,7 @@ def add_dataframe(
                         **prompt_options,
                     )
                 else:
-                    body = build_embedding(records.family, str(cell), **options)
+                    body = build_embedding(records.family_impl, str(cell), **options)
         except ValidationError as err:
             call.problem(f"row {n}: {err.summary}", **where)
             continue

@@ -19,10 +19,10 @@ from typing import Any
 
 import attrs
 
-from .._catalog import Family
 from .._common._codec import EncodeError, encode
 from .._errors import ValidationError
 from .._families._builders import build_prompt
+from .._families._protocol import ClientFamily
 
 __all__ = ["PromptTemplate", "PromptTemplates"]
 
@@ -60,7 +60,7 @@ class PromptTemplates:
 
     def __init__(
         self,
-        family: Family | None,
+        family: ClientFamily,
         invocation_type: str,
         problem: Callable[[Any], str | None],
         output_tokens: Callable[[Any], int],

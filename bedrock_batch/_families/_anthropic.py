@@ -1,6 +1,6 @@
-"""The request rules of Anthropic Messages (Claude), as Bedrock applies them to ``modelInput``
-(see :mod:`._schemas`, which dispatches to them): the full check, and a shortcut for the
-common plain text conversation."""
+"""Anthropic Messages (Claude): the request rules as Bedrock applies them to ``modelInput`` (the
+full check, and a shortcut for the common plain text conversation), the body builder, the
+forced tool, and how to read an answer."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._catalog import ModelInfo
+from ._protocol import ClientFamily, Image, Images, not_embedding
 from ._schema_rules import _TOOL_NAME, _is_int, _is_num
+from ._usage import UNKNOWN_USAGE, Usage, count
 
-__all__ = ["ANTHROPIC_VERSION"]
+__all__ = ["ANTHROPIC", "ANTHROPIC_VERSION", "AnthropicFamily"]
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 
@@ -247,3 +249,110 @@ def _anthropic_block(block: Any, where: str) -> str | None:
     if block["type"] == "tool_result" and not isinstance(block.get("tool_use_id"), str):
         return f"{where}.tool_use_id: Field required"
     return None
+
+
+class AnthropicFamily(ClientFamily):
+    """Anthropic Messages (every Claude model)."""
+
+    name = "anthropic"
+
+    def build_prompt(
+        self,
+        prompt: str,
+        *,
+        system: str | None,
+        max_tokens: int | None,
+        temperature: float | None,
+        top_p: float | None,
+        stop_sequences: list[str] | None,
+        images: Images,
+    ) -> dict[str, Any]:
+        blocks: list[dict[str, Any]] = [
+            {"type": "image", "source": {"type": "base64", "media_type": f"image/{f}", "data": b}}
+            for f, b in images
+        ]
+        blocks.append({"type": "text", "text": prompt})
+        body: dict[str, Any] = {
+            "anthropic_version": ANTHROPIC_VERSION,
+            "max_tokens": max_tokens if max_tokens is not None else 1024,
+            "messages": [{"role": "user", "content": blocks}],
+        }
+        if system is not None:
+            body["system"] = system
+        if temperature is not None:
+            body["temperature"] = temperature
+        if top_p is not None:
+            body["top_p"] = top_p
+        if stop_sequences is not None:
+            body["stop_sequences"] = stop_sequences
+        return body
+
+    def build_embedding(
+        self,
+        text: str | None,
+        *,
+        image: Image | None,
+        dimensions: int | None,
+        normalize: bool | None,
+    ) -> dict[str, Any]:
+        raise not_embedding()
+
+    def check(
+        self, body: dict[str, Any], model: ModelInfo | None, *, on_demand: bool = False
+    ) -> str | None:
+        if _anthropic_plain(body, model):
+            return None
+        return _anthropic(body, model)
+
+    def requested_output_tokens(self, body: dict[str, Any], default: int) -> int:
+        value: Any = body.get("max_tokens")
+        return value if _is_int(value) and value >= 0 else default
+
+    def forced_tool(self, schema: dict[str, Any], name: str, description: str) -> dict[str, Any]:
+        return {
+            "tools": [{"name": name, "description": description, "input_schema": schema}],
+            "tool_choice": {"type": "tool", "name": name},
+        }
+
+    def requested_tool(self, body: Any) -> tuple[str, dict[str, Any]] | None:
+        choice = body.get("tool_choice") if isinstance(body, dict) else None
+        if isinstance(choice, dict) and choice.get("type") == "tool":
+            for tool in body.get("tools") or ():
+                if isinstance(tool, dict) and tool.get("name") == choice.get("name"):
+                    schema = tool.get("input_schema")
+                    return str(choice["name"]), schema if isinstance(schema, dict) else {}
+        return None
+
+    def output_text(self, output: Any) -> str | None:
+        # content[*] of type text
+        if not isinstance(output, Mapping) or not isinstance(output.get("content"), list):
+            return None
+        return "".join(
+            b.get("text", "")
+            for b in output["content"]
+            if isinstance(b, Mapping) and b.get("type") == "text"
+        )
+
+    def tool_input(self, output: Any, name: str) -> tuple[bool, Any]:
+        content = output.get("content") if isinstance(output, dict) else None
+        for block in content if isinstance(content, list) else ():
+            if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("name") == name:  # fmt: skip
+                return True, block.get("input")
+        return False, None
+
+    def stop_reason(self, output: Any) -> str | None:
+        reason = output.get("stop_reason") if isinstance(output, Mapping) else None
+        return reason if isinstance(reason, str) else None
+
+    def output_embedding(self, output: Any) -> list[float] | None:
+        return None
+
+    def output_usage(self, output: Any) -> Usage:
+        usage = output.get("usage") if type(output) is dict else None
+        if type(usage) is dict and ("input_tokens" in usage or "output_tokens" in usage):
+            return Usage(count(usage.get("input_tokens")), count(usage.get("output_tokens")))
+        return UNKNOWN_USAGE
+
+
+#: The Anthropic family.
+ANTHROPIC = AnthropicFamily()
