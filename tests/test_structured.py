@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import jsonschema
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -197,6 +197,9 @@ values = st.recursive(
 
 
 @given(schemas, values)
+@example(schema={"enum": [0]}, value=False)  # JSON's false is not 0 (Python's False == 0)
+@example(schema={"const": 1}, value=True)
+@example(schema={"enum": [[1, 0]]}, value=[True, False])
 def test_the_validator_agrees_with_jsonschema(schema: dict[str, Any], value: Any) -> None:
     expected = jsonschema.Draft202012Validator(schema).is_valid(value)
     assert (validate(value, schema) is None) == expected, validate(value, schema)

@@ -176,6 +176,18 @@ def _type_ok(value: Any, kind: str) -> bool:
     return expected is not None and isinstance(value, expected)
 
 
+def _json_equal(a: Any, b: Any) -> bool:
+    """Equality as JSON Schema means it: ``false`` is not ``0`` and ``true`` is not ``1``
+    (Python's ``==`` says they are), ``1`` is ``1.0``; arrays and objects compare deeply."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
 def validate(instance: Any, schema: Any, root: Any = None, path: str = "$") -> str | None:
     """The first way ``instance`` breaks ``schema`` (``"$.items[2].kind: ..."``), or None."""
     if not isinstance(schema, dict):
@@ -194,9 +206,9 @@ def validate(instance: Any, schema: Any, root: Any = None, path: str = "$") -> s
         kinds = [kinds] if isinstance(kinds, str) else kinds
         if not any(_type_ok(instance, k) for k in kinds):
             return f"{path}: {_show(instance)} is not of type {' or '.join(kinds)}"
-    if "enum" in schema and instance not in schema["enum"]:
+    if "enum" in schema and not any(_json_equal(instance, e) for e in schema["enum"]):
         return f"{path}: {_show(instance)} is not one of {schema['enum']}"
-    if "const" in schema and instance != schema["const"]:
+    if "const" in schema and not _json_equal(instance, schema["const"]):
         return f"{path}: {_show(instance)} is not {schema['const']!r}"
     problem = _numbers(instance, schema, path) or _strings(instance, schema, path)
     problem = problem or _arrays(instance, schema, root, path)
