@@ -17,9 +17,7 @@ from .._common._s3uri import S3Uri
 from .._errors import NotFinishedError, PollTimeoutError, ServiceError, ValidationError
 from .._job import BatchJob
 from .._lifecycle._polling import PollConfig
-from ._main import (
-    DEMO_MODEL,
-    DEMO_ROLE,
+from ._errors import (
     EXIT_ENDED,
     EXIT_JOB_FAILED,
     EXIT_NOT_FINISHED,
@@ -28,6 +26,7 @@ from ._main import (
     EXIT_TIMEOUT,
     CliError,
 )
+from ._examples import DEMO_MODEL, DEMO_ROLE
 from ._output import check_output, emit, output_format, table, write_results
 
 __all__ = ["demo_questions"]

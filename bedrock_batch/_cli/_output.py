@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from ._main import EXIT_USAGE, CliError
+from ._errors import EXIT_USAGE, CliError
 
 __all__ = [
     "camel",
