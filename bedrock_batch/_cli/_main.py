@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from .._reader._formats import FORMATS, ORDERS
 from ._errors import (
     EXIT_BUG,
     EXIT_CODES,
@@ -123,9 +124,11 @@ def _output(p: argparse.ArgumentParser, default: str | None) -> None:
         help="file (.jsonl, .csv, .parquet) or - for stdout"
         + (f" (default {default})" if default else ""),
     )  # fmt: skip
+    p.add_argument("--format", choices=FORMATS, help="override the file's extension")
     p.add_argument(
-        "--format", choices=["jsonl", "csv", "parquet"], help="override the file's extension"
-    )
+        "--order", choices=ORDERS, default="input",
+        help="input: the order the records were added (default); output: Bedrock's order",
+    )  # fmt: skip
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
 

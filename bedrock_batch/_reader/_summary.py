@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from .._families._outputs import Usage
-from ._results import Anomaly, Results
+from ._results import Anomaly, Join
 
 __all__ = ["Summary", "reconcile"]
 
@@ -99,7 +99,7 @@ _COUNTERS = ("totalRecordCount", "processedRecordCount", "successRecordCount", "
 
 
 def reconcile(
-    results: Results,
+    results: Join,
     status: str,
     counters: Mapping[str, Mapping[str, int | None]],
     total: int,
