@@ -49,7 +49,8 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported w
     from ._lifecycle._polling import PollConfig
     from ._lifecycle._status import BatchStatus
     from ._pricing import PRICES, PRICES_DATE, Cost, Price
-    from ._reader._results import Anomaly, ErrorInfo, OutputSource, Result, Results, ResultStatus
+    from ._reader._results import Anomaly, ErrorInfo, OutputSource, Result, ResultStatus
+    from ._reader._resultset import Results
     from ._reader._summary import Summary
     from ._uploader._quotas import Quotas
     from ._uploader._spec import Mode
@@ -87,7 +88,7 @@ _LAZY: dict[str, str] = {
     "Quotas": "._uploader._quotas",
     "Result": "._reader._results",
     "ResultStatus": "._reader._results",
-    "Results": "._reader._results",
+    "Results": "._reader._resultset",
     "ServiceError": "._errors",
     "StateError": "._errors",
     "Summary": "._reader._summary",

@@ -21,33 +21,27 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._common._clients import Clients
+from ._common._display import html_table, progress_text
 from ._common._progress import CountDisplay
 from ._common._s3 import S3Access
-from ._common._s3uri import S3Uri
-from ._errors import (
-    NotFinishedError,
-    StateError,
-)
+from ._errors import StateError
 from ._errors import translate_client_error as _translate
 from ._families._structured import DEFAULT_TOOL
-from ._ledger._ledger import LEDGER_NAME, REJECTS_NAME, Ledger
+from ._ledger._ledger import Ledger
 from ._ledger._ledgerstore import LedgerStore
-from ._lifecycle._lifecycle import Lifecycle
-from ._lifecycle._ondemand import OnDemandRunner
+from ._lifecycle._parts import BatchParts
 from ._lifecycle._polling import PollConfig
 from ._lifecycle._retry import plan_retry
-from ._lifecycle._status import BatchStatus
-from ._lifecycle._waiting import blocking_wait, raise_for_failures
+from ._lifecycle._status import BatchStatus, status_rows
+from ._lifecycle._waiting import WaitSteps, blocking_wait, raise_for_failures, raise_unless_finished
 from ._pricing import Price, price_for
-from ._reader._inputs import InputSource
-from ._reader._reader import Reader
-from ._reader._results import Results
+from ._reader._resultset import Results
 from ._reader._summary import Summary
 from ._records._intake import RecordIntake
 from ._records._records import DEFAULT_RECORD_ID_PATTERN, Records, default_id_factory
 from ._uploader._quotas import Quotas, QuotaSource, resolve_quotas
 from ._uploader._spec import JobParams, JobSpec, Mode, legacy_content_id, resolve
-from ._uploader._uploader import Plan, Uploader, ledger_from_plan, make_plan
+from ._uploader._uploader import Plan, make_plan, open_ledger
 
 if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
     import boto3
@@ -62,12 +56,6 @@ if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
 __all__ = ["BatchJob"]
 
 log = logging.getLogger("bedrock_batch")
-
-
-def _finished(status: BatchStatus) -> None:
-    """Raise :class:`NotFinishedError` unless the batch has ended."""
-    if not status.is_terminal:
-        raise NotFinishedError(status.status, status.processed_records, status.total_records)
 
 
 class BatchJob(RecordIntake):
@@ -105,39 +93,22 @@ class BatchJob(RecordIntake):
     """
 
     def __init__(
-        self,
-        model_id: str,
-        role_arn: str,
-        input_uri: str,
-        output_uri: str,
-        *,
-        session: boto3.Session | None = None,
-        bedrock_client: BedrockClient | None = None,
-        s3_client: S3Client | None = None,
-        runtime_client: BedrockRuntimeClient | None = None,
-        quotas_client: ServiceQuotasClient | None = None,
-        job_name: str | None = None,
-        invocation_type: str = "InvokeModel",
-        mode: Mode = "auto",
-        timeout_hours: int | None = None,
-        tags: Mapping[str, str] | None = None,
-        vpc_config: Mapping[str, Sequence[str]] | None = None,
-        kms_key_id: str | None = None,
-        bucket_owner: str | None = None,
-        quotas: Quotas | None = None,
-        use_service_quotas: bool = True,
-        max_records_per_file: int | None = None,
-        max_bytes_per_file: int | None = None,
-        upload_extra_args: Mapping[str, Any] | None = None,
-        transfer_config: TransferConfig | None = None,
-        prices: Mapping[str, Price] | None = None,
-        on_demand_concurrency: int = 4,
-        allow_unknown_model: bool = False,
+        self, model_id: str, role_arn: str, input_uri: str, output_uri: str, *,
+        session: boto3.Session | None = None, bedrock_client: BedrockClient | None = None,
+        s3_client: S3Client | None = None, runtime_client: BedrockRuntimeClient | None = None,
+        quotas_client: ServiceQuotasClient | None = None, job_name: str | None = None,
+        invocation_type: str = "InvokeModel", mode: Mode = "auto",
+        timeout_hours: int | None = None, tags: Mapping[str, str] | None = None,
+        vpc_config: Mapping[str, Sequence[str]] | None = None, kms_key_id: str | None = None,
+        bucket_owner: str | None = None, quotas: Quotas | None = None,
+        use_service_quotas: bool = True, max_records_per_file: int | None = None,
+        max_bytes_per_file: int | None = None, upload_extra_args: Mapping[str, Any] | None = None,
+        transfer_config: TransferConfig | None = None, prices: Mapping[str, Price] | None = None,
+        on_demand_concurrency: int = 4, allow_unknown_model: bool = False,
         id_factory: Callable[[int], str] = default_id_factory,
-        record_id_pattern: str = DEFAULT_RECORD_ID_PATTERN,
-        poll: PollConfig | None = None,
+        record_id_pattern: str = DEFAULT_RECORD_ID_PATTERN, poll: PollConfig | None = None,
         sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    ) -> None:  # fmt: skip
         self.params = JobParams(
             model_id, role_arn, input_uri, output_uri, invocation_type, mode, job_name,
             timeout_hours, tags, vpc_config, kms_key_id, bucket_owner, max_records_per_file,
@@ -159,9 +130,7 @@ class BatchJob(RecordIntake):
         )  # fmt: skip
         self.family = self._records.family
         self._quota_cache: tuple[Quotas, QuotaSource] | None = None
-        self._ledger: LedgerStore | None = None
-        self._lifecycle: Lifecycle | None = None
-        self._reader: Reader | None = None
+        self._batch: BatchParts | None = None  # once submitted or attached
         #: Control-plane calls this object made, by operation (for cost and benchmarks).
         self.calls: Counter[str] = Counter()
 
@@ -185,12 +154,13 @@ class BatchJob(RecordIntake):
     @property
     def ledger(self) -> Ledger | None:
         """The batch's ledger (None before :meth:`submit`)."""
-        return self._ledger.ledger if self._ledger else None
+        return self._batch.store.ledger if self._batch else None
 
     @property
     def state_uri(self) -> str | None:
         """Where the ledger is stored: a handle for :meth:`attach` (None before submit)."""
-        return str(self._ledger.uri) if self._ledger and self._ledger.persistent else None
+        store = self._batch.store if self._batch else None
+        return str(store.uri) if store and store.persistent else None
 
     # -- planning --------------------------------------------------------------------------
 
@@ -206,36 +176,28 @@ class BatchJob(RecordIntake):
         spec = self._spec()
         if self._quota_cache is None:
             self._quota_cache = resolve_quotas(
-                self._records.model,
-                override=self.quotas,
-                use_service_quotas=self.use_service_quotas,
+                self._records.model, override=self.quotas, use_service_quotas=self.use_service_quotas,
                 list_quotas=lambda: self._clients.quotas.list_service_quotas,
-            )
+            )  # fmt: skip
         quotas, source = self._quota_cache
-        return make_plan(
-            self._records, spec, quotas, source, requested_mode=self.params.mode, prices=self.prices
-        )
+        return make_plan(self._records, spec, quotas, source, requested_mode=self.params.mode, prices=self.prices)  # fmt: skip
 
     # -- wiring the parts ------------------------------------------------------------------
 
     def _wire(self, store: LedgerStore) -> None:
-        assert store.ledger is not None
-        spec = store.ledger.spec
-        runner = OnDemandRunner(
-            lambda: self._clients.runtime,
-            store.s3,
-            model_id=spec.model_id,
-            converse=spec.invocation_type == "Converse",
+        self._batch = BatchParts.wire(
+            self._clients, store, self._records.store, calls=self.calls,
             concurrency=int(self.params.on_demand_concurrency or 4),
-        )
-        self._ledger = store
-        self._lifecycle = Lifecycle(self._clients.bedrock, store, runner, calls=self.calls)
-        self._reader = Reader(store.s3, InputSource(store.s3, self._records.store))
+        )  # fmt: skip
 
-    def _parts(self) -> tuple[LedgerStore, Lifecycle, Reader]:
-        if self._ledger is None or self._lifecycle is None or self._reader is None:
+    def _parts(self) -> BatchParts:
+        if self._batch is None:
             raise StateError("the job has not been submitted yet")
-        return self._ledger, self._lifecycle, self._reader
+        return self._batch
+
+    def _steps(self, events: EventQueue | None) -> WaitSteps:
+        """The steps of a wait (for :meth:`wait` and the asyncio API)."""
+        return WaitSteps(self._parts(), events)
 
     # -- submitting and progressing ----------------------------------------------------------
 
@@ -249,71 +211,40 @@ class BatchJob(RecordIntake):
         Records below the minimum are answered on demand here (``mode="auto"``), each answer
         saved as it arrives. ``progress=True`` shows the bytes uploaded.
         """
-        if self._ledger is None:
+        if self._batch is None:
             plan, spec = self.plan(), self._spec()
             s3 = S3Access(
-                self._clients.s3,
-                bucket_owner=spec.bucket_owner,
-                transfer_config=self.transfer_config,
-                upload_extra_args=self.params.upload_extra_args,
-            )
+                self._clients.s3, bucket_owner=spec.bucket_owner,
+                transfer_config=self.transfer_config, upload_extra_args=self.params.upload_extra_args,
+            )  # fmt: skip
             legacy = legacy_content_id(self._records.store.content_digest(), self.params)
-            rejected = self._records.rejected
-            if rejected:  # kept beside the batch, before the ledger that counts them
-                Uploader(s3).upload_rejects(spec.root.join(plan.content_id, REJECTS_NAME), rejected)
-            store = LedgerStore.open(
-                s3,
-                S3Uri.parse(plan.state_uri),
-                lambda: ledger_from_plan(plan, spec, rejected=len(rejected)),
-                legacy=spec.root.join(legacy, LEDGER_NAME),
-            )
-            self._wire(store)
+            self._wire(open_ledger(s3, plan, spec, self._records.rejected, legacy_id=legacy))
             self._records.freeze("this job was already submitted; records can no longer be added")
             if plan.mode == "on_demand":
-                log.info(
-                    "%d records are below the batch minimum of %d: answering them on demand",
-                    plan.records,
-                    plan.quotas.min_records_per_job,
-                )
+                log.info("%d records are below the batch minimum of %d: answering them on demand", plan.records, plan.quotas.min_records_per_job)  # fmt: skip
         total = self._records.store.total_bytes or None
         display = CountDisplay("upload", total=total, unit="B") if progress else None
         try:
-            self._step(display)
+            self._parts().step(display)
         finally:
             if display is not None:
                 display.close()
-        return self._parts()[1].status()
-
-    def _step(self, display: Any = None) -> None:
-        """Move the batch forward once: upload what is planned, then let the lifecycle create
-        what the quota allows and answer on-demand records."""
-        store, lifecycle, reader = self._parts()
-        Uploader(store.s3).upload_planned(
-            store,
-            reader.inputs,
-            self._records.store,
-            targets_of=reader.targets_of,
-            progress=display,
-        )
-        lifecycle.advance()
+        return self._parts().lifecycle.status()
 
     def describe(self) -> BatchStatus:
         """The batch's current status (one control-plane call for all its jobs)."""
-        store, lifecycle, _ = self._parts()
-        store.refresh()
-        lifecycle.poll()
-        return lifecycle.status()
+        return self._parts().describe()
 
     def stop(self) -> list[str]:
         """Stop the batch: jobs not created yet are never created (by any process), on-demand
         records not answered yet are not asked for, and running jobs are asked to stop; records
         already processed keep their outputs. Returns the ARNs asked to stop (none when the
         batch had already ended). :meth:`retry` can run the rest later."""
-        _, lifecycle, _ = self._parts()
-        if self.describe().is_terminal:
+        parts = self._parts()
+        if parts.describe().is_terminal:
             log.info("the batch already ended; nothing to stop")
             return []
-        return lifecycle.stop()
+        return parts.lifecycle.stop()
 
     def wait(
         self,
@@ -339,7 +270,10 @@ class BatchJob(RecordIntake):
         still runs every ``events.safety_interval`` seconds, so a missed event never hangs it.
         """
         config = self.poll if timeout is None else attrs.evolve(self.poll, timeout=timeout)
-        final = blocking_wait(self, config, progress=progress, callback=callback, events=events)
+        final = blocking_wait(
+            self._steps(events), config, sleep=self.sleep, handle=self.state_uri or self.job_arn,
+            progress=progress, callback=callback,
+        )  # fmt: skip
         if raise_on_failure:
             raise_for_failures(final)
         return final
@@ -357,19 +291,22 @@ class BatchJob(RecordIntake):
         another process (by default for the tool name ``structured_output``; a mapping of tool
         names to models for several).
         """
-        store, lifecycle, reader = self._parts()
+        parts = self._parts()
+        store, lifecycle = parts.store, parts.lifecycle
         ledger = store.sync()
         last = lifecycle.last
         if set(ledger.job_arns) - set(last) or any(not d.is_terminal for d in last.values()):
             lifecycle.poll()
         if not partial:
-            _finished(lifecycle.status())
+            raise_unless_finished(lifecycle.status())
         models = dict(self._records.output_models)
         if isinstance(output_model, Mapping):
             models.update(output_model)
         elif output_model is not None:
             models[DEFAULT_TOOL] = output_model
-        return reader.results(ledger, lifecycle.last, persisted=store.persistent, models=models)
+        return parts.reader.results(
+            ledger, lifecycle.last, persisted=store.persistent, models=models
+        )
 
     def summary(self, *, partial: bool = False) -> Summary:
         """Counts by status, tokens and cost, reconciled with each manifest and job's counters.
@@ -378,13 +315,13 @@ class BatchJob(RecordIntake):
         """
         status = self.describe()
         if not partial:
-            _finished(status)
-        store, lifecycle, reader = self._parts()
-        ledger = store.sync()
+            raise_unless_finished(status)
+        parts = self._parts()
+        ledger = parts.store.sync()
         price = price_for(ledger.spec.model_id, self.prices)
-        return reader.summary(
-            ledger, self.results(partial=True), status=status.status, described=lifecycle.last,
-            price=price,
+        return parts.reader.summary(
+            ledger, self.results(partial=True), status=status.status,
+            described=parts.lifecycle.last, price=price,
         )  # fmt: skip
 
     def run(self, *, progress: bool = False, timeout: float | None = None) -> Results:
@@ -411,24 +348,18 @@ class BatchJob(RecordIntake):
         retry's records are checked to be readable before anything is recorded or paid for.
         """
         return plan_retry(
-            self, statuses=statuses, retryable_only=retryable_only, record_ids=record_ids,
+            self._parts(), self.results, statuses=statuses, retryable_only=retryable_only, record_ids=record_ids,
             mode=mode or self.params.mode,
         )  # fmt: skip
 
     @classmethod
     def attach(
-        cls,
-        handle: str,
-        *,
-        session: boto3.Session | None = None,
-        bedrock_client: BedrockClient | None = None,
-        s3_client: S3Client | None = None,
+        cls, handle: str, *, session: boto3.Session | None = None,
+        bedrock_client: BedrockClient | None = None, s3_client: S3Client | None = None,
         runtime_client: BedrockRuntimeClient | None = None,
-        quotas_client: ServiceQuotasClient | None = None,
-        bucket_owner: str | None = None,
-        poll: PollConfig | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> BatchJob:
+        quotas_client: ServiceQuotasClient | None = None, bucket_owner: str | None = None,
+        poll: PollConfig | None = None, sleep: Callable[[float], None] = time.sleep,
+    ) -> BatchJob:  # fmt: skip
         """Pick up a submitted batch in any process or machine, by any of its job ARNs or by its
         ledger's URI (:attr:`state_uri`: the handle of a batch answered on demand).
 
@@ -452,8 +383,8 @@ class BatchJob(RecordIntake):
         )  # fmt: skip
         job._records.freeze("an attached batch cannot take new records")
         job._wire(store)
-        if desc is not None and job._lifecycle is not None:
-            job._lifecycle.last = {desc.job_arn: desc}
+        if desc is not None:
+            job._parts().lifecycle.last = {desc.job_arn: desc}
         return job
 
     # -- housekeeping ------------------------------------------------------------------------
@@ -469,11 +400,17 @@ class BatchJob(RecordIntake):
         self.close()
 
     def __repr__(self) -> str:
-        from ._common._display import job_repr
-
-        return job_repr(self)
+        """``<BatchJob InProgress 120/500 records model=…>`` (the last known status: no AWS call)."""
+        status = self._batch.lifecycle.status() if self._batch else None
+        n = len(self._records)
+        if status is None:
+            return f"<BatchJob not submitted, {n} records model={self.model_id}>"
+        done = progress_text(status.processed_records, status.total_records, ended=status.is_terminal)  # fmt: skip
+        state = f"{status.status} {done}" if done else f"{status.status}, {n} records (not counted by Bedrock yet)"  # fmt: skip
+        return f"<BatchJob {state} model={self.model_id} {self.state_uri or self.job_arn}>"
 
     def _repr_html_(self) -> str:
-        from ._common._display import html_table, job_rows
-
-        return html_table(job_rows(self), caption="BatchJob")
+        status = self._batch.lifecycle.status() if self._batch else None
+        rows = [("model", str(self.model_id)), ("records", str(len(self._records)))]
+        rows += [("status", "not submitted")] if status is None else [("handle", self.state_uri or self.job_arn or "?"), *status_rows(status)]  # fmt: skip
+        return html_table(rows, caption="BatchJob")

@@ -35,7 +35,9 @@ if TYPE_CHECKING:
     from ._ledger._ledger import Ledger
     from ._lifecycle._polling import PollConfig
     from ._lifecycle._status import BatchStatus
-    from ._reader._results import Anomaly, Result, Results
+    from ._reader._formats import Order
+    from ._reader._results import Anomaly, Result
+    from ._reader._resultset import Results
     from ._reader._summary import Summary
     from ._uploader._spec import Mode
     from ._uploader._uploader import Plan
@@ -189,7 +191,7 @@ class AsyncBatchJob:
         job = self.job
         config = job.poll if timeout is None else attrs.evolve(job.poll, timeout=timeout)
         display = ProgressDisplay() if progress else None
-        steps = WaitSteps(job, events)
+        steps = job._steps(events)
 
         async def update(status: BatchStatus) -> None:
             if display is not None:
@@ -375,21 +377,34 @@ class AsyncResults:
         results = await self.sync()
         return await self._owner._runner.run(results.history, record_id)
 
-    async def to_arrow(self, batch_size: int = 10_000) -> Any:
+    async def to_arrow(self, batch_size: int = 10_000, *, order: Order = "input") -> Any:
         """A ``pyarrow.Table`` (see :meth:`Results.to_arrow <bedrock_batch.Results.to_arrow>`)."""
         results = await self.sync()
-        return await self._owner._runner.run(results.to_arrow, batch_size)
+        return await self._owner._runner.run(results.to_arrow, batch_size, order=order)
 
-    async def to_pandas(self) -> Any:
+    async def to_pandas(self, *, order: Order = "input") -> Any:
         """A ``pandas.DataFrame`` (see :meth:`Results.to_pandas
         <bedrock_batch.Results.to_pandas>`)."""
         results = await self.sync()
-        return await self._owner._runner.run(results.to_pandas)
+        return await self._owner._runner.run(results.to_pandas, order=order)
 
-    async def to_jsonl(self, path: str) -> dict[str, int]:
-        """Write one joined JSON line per record to ``path``; returns the counts."""
+    async def to_jsonl(self, path: str, *, order: Order = "input") -> dict[str, int]:
+        """Write one joined JSON line per record to ``path``; returns the counts (see
+        :meth:`Results.to_jsonl <bedrock_batch.Results.to_jsonl>`)."""
         results = await self.sync()
-        return await self._owner._runner.run(results.to_jsonl, path)
+        return await self._owner._runner.run(results.to_jsonl, path, order=order)
+
+    async def to_csv(self, path: str, *, order: Order = "input") -> dict[str, int]:
+        """Write one CSV row per record to ``path``; returns the counts (see
+        :meth:`Results.to_csv <bedrock_batch.Results.to_csv>`)."""
+        results = await self.sync()
+        return await self._owner._runner.run(results.to_csv, path, order=order)
+
+    async def to_parquet(self, path: str, *, order: Order = "input") -> dict[str, int]:
+        """Write a Parquet file of one row per record to ``path``; returns the counts (see
+        :meth:`Results.to_parquet <bedrock_batch.Results.to_parquet>`)."""
+        results = await self.sync()
+        return await self._owner._runner.run(results.to_parquet, path, order=order)
 
 
 def _take(source: Iterator[Result], n: int) -> list[Result]:

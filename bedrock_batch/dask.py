@@ -19,9 +19,9 @@ except ImportError as err:  # pragma: no cover - exercised only without the extr
     raise ImportError("bedrock_batch.dask needs Dask: pip install 'bedrock-batch[dask]'") from err
 
 from ._job import BatchJob
+from ._reader._export import ROW_COLUMNS
 from ._reader._partitions import Partition, S3Config
-from ._reader._results import Results
-from ._records._frames import ROW_COLUMNS
+from ._reader._resultset import Results
 
 if TYPE_CHECKING:
     import boto3
@@ -71,7 +71,7 @@ def meta() -> Any:
     """An empty frame with the columns and dtypes :func:`read_results` gives."""
     import pandas as pd
 
-    from ._records._frames import arrow_schema
+    from ._reader._export import arrow_schema
 
     frame = arrow_schema().empty_table().to_pandas(types_mapper=pd.ArrowDtype)
     assert tuple(frame.columns) == ROW_COLUMNS

@@ -151,7 +151,7 @@ def test_plain_progress_line_without_tqdm() -> None:
 def test_the_arrow_built_frame_equals_the_list_built_one(local: LocalBedrock, model: str) -> None:
     """to_pandas builds through Arrow (bounded memory); the frame is the one Python lists give:
     same columns, types and values, keys as the caller's objects, embeddings at full precision."""
-    from bedrock_batch._records._frames import _pandas_from_lists, pandas_frame
+    from bedrock_batch._reader._export import _pandas_from_lists, pandas_frame
 
     local.faults.record_error_ids = frozenset({"R0000000003"})
     job = job_for(local, model)

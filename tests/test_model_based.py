@@ -231,7 +231,7 @@ class BatchLifecycle(RuleBasedStateMachine):
             return
         allowed: Counter[str] = Counter()
         prompts = dict(self.records)
-        reader = self.job._reader
+        reader = self.job._parts().reader
         for attempt in ledger.attempts:
             if attempt.on_demand is None or reader is None:
                 continue

@@ -7,7 +7,6 @@ import contextlib
 import json
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,8 @@ from .._common._s3uri import S3Uri
 from .._errors import NotFinishedError, PollTimeoutError, ServiceError, ValidationError
 from .._job import BatchJob
 from .._lifecycle._polling import PollConfig
-from ._main import (
-    DEMO_MODEL,
-    DEMO_ROLE,
+from ._demo import demo_questions, demo_report
+from ._errors import (
     EXIT_ENDED,
     EXIT_JOB_FAILED,
     EXIT_NOT_FINISHED,
@@ -28,39 +26,12 @@ from ._main import (
     EXIT_TIMEOUT,
     CliError,
 )
+from ._examples import DEMO_MODEL, DEMO_ROLE
 from ._output import check_output, emit, output_format, table, write_results
 
-__all__ = ["demo_questions"]
+__all__: list[str] = []
 
 LOCAL_POLL = PollConfig(initial=0.05, max_interval=0.25, jitter=0.02)
-
-_TOPICS = [
-    "仏教", "神道", "茶道", "華道", "書道", "武道", "着物", "和食", "温泉", "桜",
-    "富士山", "京都", "歌舞伎", "能楽", "相撲", "俳句", "祭り", "正月", "庭園", "城",
-]  # fmt: skip
-_ASPECTS = [
-    "儀式の意味", "歴史", "地域による違い", "現代での役割", "作法",
-    "代表的な例", "季節との関係", "海外での評価", "よくある誤解", "学び方",
-]  # fmt: skip
-_ASKS = ["を教えてください。", "を簡単に説明してください。", "を初心者向けに解説してください。",
-         "を三つのポイントでまとめてください。", "を歴史的な背景とともに説明してください。"]  # fmt: skip
-
-
-def demo_questions(n: int = 1000) -> Iterator[tuple[str, dict[str, str], str]]:
-    """(record id, key, question): generated questions about Japan, as in the walkthrough."""
-    count = 0
-    for ask in _ASKS:
-        for aspect in _ASPECTS:
-            for topic in _TOPICS:
-                if count >= n:
-                    return
-                count += 1
-                yield (
-                    f"JP{count:04d}",
-                    {"topic": topic, "aspect": aspect},
-                    f"日本の{topic}における{aspect}{ask}",
-                )
-
 
 # -- sessions, handles, jobs -----------------------------------------------------------------
 
@@ -258,7 +229,7 @@ def _status_dict(status: Any, handle: str | None = None) -> dict[str, Any]:
 
 
 def _status_text(status: Any, handle: str | None = None) -> str:
-    from .._common._display import status_text
+    from .._lifecycle._status import status_text
 
     return status_text(status, handle)
 
@@ -308,8 +279,6 @@ def _plan_dict(plan: Any) -> dict[str, Any]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The walkthrough on an embedded Local Bedrock (answers are synthetic)."""
-    from .._common._display import demo_report
-
     with _local(args, time_scale=args.time_scale) as local:
         session = local.session()
         inputs, outputs = "s3://demo-bucket/batch/input/", "s3://demo-bucket/batch/output/"
@@ -351,7 +320,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             emit(args.json, _status_dict(status, handle), handle)
             return EXIT_OK
         _wait(args, job)
-        counts = write_results(job.results(), args.output, fmt, force=args.force)
+        counts = write_results(job.results(), args.output, fmt, force=args.force, order=args.order)
         summary = job.summary()
         data = {"handle": handle, "jobArns": job.job_arns, "output": args.output,
                 "counts": counts, "consistent": summary.consistent}  # fmt: skip
@@ -410,7 +379,7 @@ def cmd_results(args: argparse.Namespace) -> int:
         results = job.results(partial=args.partial)
     except NotFinishedError as err:
         raise _not_finished(err) from None
-    counts = write_results(results, args.output, fmt, force=args.force)
+    counts = write_results(results, args.output, fmt, force=args.force, order=args.order)
     if args.output != "-":
         text = f"wrote {sum(counts.values())} results to {args.output}\n" + table(
             sorted(counts.items())

@@ -6,7 +6,7 @@ import argparse
 import json
 import re
 
-from ._main import EXIT_OK, CliError
+from ._errors import EXIT_OK, CliError
 
 __all__ = ["iam_policy"]
 

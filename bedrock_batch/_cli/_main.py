@@ -1,14 +1,9 @@
-"""The ``bedrock-batch`` command line: the parser, the exit codes and the error boundary.
+"""The ``bedrock-batch`` command line: the parser and the error boundary (the exit codes are
+in :mod:`._errors`).
 
-Exit codes: 0 success; 1 an unexpected error (a bug: ``--debug`` shows the traceback);
-2 bad usage or set-up (a flag, a file or folder, the region, credentials, profile, an S3 URI);
-3 invalid input records (nothing was uploaded or created); 4 the batch ended Failed, Expired or
-Stopped; 5 an AWS call failed; 6 waiting timed out; 7 the batch has not finished (pass
-``--partial`` to read what there is); 8 the batch already ended (nothing to stop); 130
-interrupted (the batch keeps running); 141 the reader of stdout went away (``| head``).
-
-This module imports only the standard library: ``bedrock-batch --help`` stays fast and
-loads no boto3. The commands live in ``_cli_commands``, the output helpers in ``_cli_output``.
+This module imports only the standard library (and :mod:`._errors`, :mod:`._examples`):
+``bedrock-batch --help`` stays fast and loads no boto3. The commands live in :mod:`._commands`
+(imported when one runs), the output writers in :mod:`._output`.
 """
 
 from __future__ import annotations
@@ -20,65 +15,28 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-__all__ = ["CliError", "main"]
+from .._reader._formats import FORMATS, ORDERS
+from ._errors import (
+    EXIT_BUG,
+    EXIT_CODES,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_JOB_FAILED,
+    EXIT_NOT_FINISHED,
+    EXIT_PIPE,
+    EXIT_SERVICE,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+    CliError,
+)
+from ._examples import EXAMPLES
 
-EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_INVALID, EXIT_JOB_FAILED, EXIT_SERVICE = 0, 1, 2, 3, 4, 5
-EXIT_TIMEOUT, EXIT_NOT_FINISHED, EXIT_ENDED, EXIT_INTERRUPTED, EXIT_PIPE = 6, 7, 8, 130, 141
+__all__ = ["main"]
 
-DEMO_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
-DEMO_ROLE = "arn:aws:iam::123456789012:role/BedrockBatchDemo"
 STATUSES = (
     "Submitted", "Validating", "Scheduled", "InProgress", "Stopping", "Completed",
     "PartiallyCompleted", "Failed", "Stopped", "Expired",
 )  # fmt: skip
-
-EXIT_CODES = """exit codes:
-  0 ok; 1 unexpected error (--debug shows a traceback); 2 bad usage or set-up (flag, file,
-  folder, region, credentials, profile, S3 URI); 3 invalid records (nothing uploaded or
-  created); 4 the batch ended Failed/Expired/Stopped; 5 an AWS call failed; 6 waiting timed
-  out; 7 the batch has not finished (--partial reads it anyway); 8 the batch already ended;
-  130 interrupted (the batch keeps running); 141 stdout closed (e.g. | head)
-"""
-
-ARN = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123def456"
-JOB = "--model-id MODEL --role-arn ROLE --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/"  # fmt: skip
-EXAMPLES: dict[str, str] = {
-    "demo": "bedrock-batch demo                       # 1,000 questions, offline, synthetic answers\n"
-    "bedrock-batch demo --records 200 --show 5",
-    "run": f"bedrock-batch run questions.jsonl --local --model-id {DEMO_MODEL} \\\n"
-    f"    --role-arn {DEMO_ROLE} --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/\n"
-    f"bedrock-batch run questions.jsonl {JOB} --output results.parquet",
-    "plan": f"bedrock-batch plan questions.jsonl {JOB}\n"
-    f"bedrock-batch plan questions.jsonl {JOB} --json",
-    "submit": f"bedrock-batch submit questions.jsonl {JOB} --tags team=search project=faq\n"
-    "# prints the batch's handle (its state URI) and its job ARNs",
-    "status": f"bedrock-batch status {ARN}\n"
-    "bedrock-batch status s3://my-bucket/in/BATCH/bedrock-batch.json --json",
-    "wait": "bedrock-batch wait HANDLE && bedrock-batch results HANDLE --output results.jsonl\n"
-    "bedrock-batch wait HANDLE --timeout 3600 --poll-interval 30",
-    "results": "bedrock-batch results HANDLE --output results.csv\n"
-    "bedrock-batch results HANDLE --output results.parquet --force\n"
-    "bedrock-batch results HANDLE --output - | head\n"
-    "bedrock-batch results HANDLE --partial --output so-far.jsonl   # before the batch ends",
-    "summary": "bedrock-batch summary HANDLE\nbedrock-batch summary HANDLE --partial --json",
-    "stop": "bedrock-batch stop HANDLE\nbedrock-batch retry HANDLE --wait   # later: run the rest",
-    "list": "bedrock-batch list --status-equals InProgress\n"
-    "bedrock-batch list --name-contains faq --max-results 10 --json",
-    "retry": "bedrock-batch retry HANDLE --wait\nbedrock-batch retry HANDLE --retryable-only",
-    "attach": "bedrock-batch attach HANDLE\nbedrock-batch attach HANDLE --json",
-    "iam-policy": f"bedrock-batch iam-policy --model-id us.{DEMO_MODEL} --account 123456789012 \\\n"
-    "    --region us-east-1 --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/\n"
-    "bedrock-batch iam-policy ... --only trust --json\n"
-    "bedrock-batch iam-policy --events --queue-arn QUEUE_ARN --rule-arn RULE_ARN",
-}
-
-
-class CliError(Exception):
-    """A mistake the user can fix: one line on stderr and ``code``."""
-
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class Parser(argparse.ArgumentParser):
@@ -166,9 +124,11 @@ def _output(p: argparse.ArgumentParser, default: str | None) -> None:
         help="file (.jsonl, .csv, .parquet) or - for stdout"
         + (f" (default {default})" if default else ""),
     )  # fmt: skip
+    p.add_argument("--format", choices=FORMATS, help="override the file's extension")
     p.add_argument(
-        "--format", choices=["jsonl", "csv", "parquet"], help="override the file's extension"
-    )
+        "--order", choices=ORDERS, default="input",
+        help="input: the order the records were added (default); output: Bedrock's order",
+    )  # fmt: skip
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
 

@@ -1,18 +1,19 @@
 """What the command line prints and writes: aligned tables, camelCase JSON, and joined results
-streamed to JSONL, CSV or Parquet with bounded memory."""
+written through the reader's export (:mod:`bedrock_batch._reader._export`) to a file, renamed
+into place when complete, or to stdout."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from ._main import EXIT_USAGE, CliError
+from .._reader._formats import Order
+from ._errors import EXIT_USAGE, CliError
 
 __all__ = [
     "camel",
@@ -23,9 +24,6 @@ __all__ = [
     "table",
     "write_results",
 ]
-
-FORMATS = ("jsonl", "csv", "parquet")
-BATCH_ROWS = 2000  # rows held at once while writing CSV or Parquet
 
 
 def camel(data: Any) -> Any:
@@ -70,11 +68,11 @@ def output_format(path: str, fmt: str | None) -> str:
         return fmt
     if path == "-":
         return "jsonl"
-    ext = Path(path).suffix.lower().lstrip(".")
-    if ext in ("jsonl", "json", "ndjson"):
-        return "jsonl"
-    if ext in ("csv", "parquet"):
-        return ext
+    from .._reader._formats import format_of
+
+    found = format_of(path)
+    if found is not None:
+        return found
     raise CliError(
         f"cannot tell the format of {path!r} from its extension: use .jsonl, .csv or .parquet, "
         "or pass --format"
@@ -114,48 +112,25 @@ def open_output(path: str, *, force: bool, binary: bool) -> tuple[IO[Any], str |
     return stream, tmp
 
 
-def _csv_rows(results: Iterable[Any]) -> Iterator[dict[str, Any]]:
-    from .._records._frames import result_row
+def write_results(
+    results: Any, path: str, fmt: str, *, force: bool, order: Order = "input"
+) -> dict[str, int]:
+    """Stream ``results`` to ``path`` (``-``: stdout) as ``fmt``, in ``order``; returns the
+    counts."""
+    from .._reader._export import write
 
-    for r in results:
-        row = result_row(r)
-        for name in ("key", "embedding"):
-            value = row[name]
-            if value is not None and not isinstance(value, str):
-                row[name] = json.dumps(value, ensure_ascii=False, default=str)
-        yield row
-
-
-def write_results(results: Any, path: str, fmt: str, *, force: bool) -> dict[str, int]:
-    """Stream ``results`` to ``path`` (``-``: stdout) as ``fmt``; returns the counts."""
     if fmt == "parquet":
         if path == "-":
             raise CliError("Parquet cannot go to stdout; name a .parquet file")
         try:
-            import pyarrow.parquet as pq
+            import pyarrow.parquet  # noqa: F401
         except ImportError:
             raise CliError(
                 "writing Parquet needs pyarrow: pip install 'bedrock-batch[arrow]'"
             ) from None
-    stream, tmp = open_output(path, force=force, binary=fmt != "csv")
+    stream, tmp = open_output(path, force=force, binary=True)
     try:
-        if fmt == "jsonl":
-            from .._common._codec import encode
-
-            for r in results:
-                stream.write(encode(r.to_dict()) + b"\n")
-        elif fmt == "csv":
-            from .._records._frames import ROW_COLUMNS
-
-            writer = csv.DictWriter(stream, fieldnames=list(ROW_COLUMNS))
-            writer.writeheader()
-            writer.writerows(_csv_rows(results))
-        else:
-            from .._records._frames import arrow_schema
-
-            with pq.ParquetWriter(stream, arrow_schema()) as parquet:
-                for batch in results.iter_arrow_batches(BATCH_ROWS):
-                    parquet.write_batch(batch)
+        write(results, stream, fmt, order=order)
         stream.flush()
     except BaseException:
         if tmp is not None:

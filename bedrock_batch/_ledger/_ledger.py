@@ -33,6 +33,7 @@ from .._uploader._spec import JobSpec, VpcConfig
 
 __all__ = [
     "JOB_TRANSITIONS",
+    "ON_DEMAND_SLICE",
     "RUN_TRANSITIONS",
     "Attempt",
     "JobEntry",
@@ -99,6 +100,10 @@ class JobEntry:
         return self.files[-1].end if self.files else 0
 
 
+#: Records per on-demand slice (the unit one process claims and answers).
+ON_DEMAND_SLICE = 50
+
+
 @attrs.frozen
 class OnDemandEntry:
     """The records of an attempt answered through bedrock-runtime, slice by slice."""
@@ -108,7 +113,7 @@ class OnDemandEntry:
     records: int
     size: int
     files: tuple[Shard, ...]
-    slice_size: int = 50
+    slice_size: int = ON_DEMAND_SLICE
     phase: RunPhase = "planned"
     #: Version 0.1 wrote all answers to one file; its name, for batches it submitted.
     legacy_output: str | None = None

@@ -5,8 +5,9 @@ from __future__ import annotations
 import attrs
 
 from .._common._bedrock import TERMINAL, JobDescription
+from .._common._display import count_text, html_table, progress_text, records_text, rows_text
 
-__all__ = ["BatchStatus"]
+__all__ = ["BatchStatus", "status_rows", "status_text"]
 
 _ACTIVE_ORDER = ("Submitted", "Validating", "Scheduled", "InProgress", "Stopping")
 _TERMINAL_SEVERITY = ("Completed", "PartiallyCompleted", "Stopped", "Expired", "Failed")
@@ -122,11 +123,43 @@ class BatchStatus:
         return self._sum("errored_records")
 
     def __repr__(self) -> str:
-        from .._common._display import status_repr
-
-        return status_repr(self)
+        """``BatchStatus(Completed, 500/500 records, 0 errors, 1 job)``."""
+        jobs = len(self.jobs)
+        counted = progress_text(self.processed_records, self.total_records, ended=self.is_terminal)
+        return (
+            f"BatchStatus({self.status}, {counted or 'records not counted yet'}, "
+            f"{count_text(self.errored_records)} errors, {jobs} job{'s' if jobs != 1 else ''}"
+            + (f", {self.pending} waiting" if self.pending else "")
+            + ")"
+        )
 
     def _repr_html_(self) -> str:
-        from .._common._display import html_table, status_rows
-
         return html_table(status_rows(self), caption="BatchStatus")
+
+
+def status_rows(status: BatchStatus, handle: str | None = None) -> list[tuple[str, str]]:
+    """A status as (label, value) rows."""
+    rows = [("status", status.status)]
+    if handle:
+        rows.append(("handle", handle))
+    ended = status.is_terminal
+    rows.append(("records", records_text(status.processed_records, status.total_records, ended=ended)))  # fmt: skip
+    rows.append(("errors", count_text(status.errored_records)))
+    for j in status.jobs:
+        note = " (superseded by a retry)" if j.job_arn in status.superseded else ""
+        counts = f"{count_text(j.processed_records)}/{count_text(j.total_records)}"
+        rows.append(("job", f"{j.job_arn}  {j.status}  {counts}{note}"))
+    if status.pending:
+        rows.append(("waiting", f"{status.pending} job(s) for a free slot"))
+    if status.on_demand_records or status.on_demand_pending:
+        rows.append(
+            ("on demand", f"{status.on_demand_records} answered, {status.on_demand_pending} to go")
+        )
+    if status.message:
+        rows.append(("message", status.message))
+    return rows
+
+
+def status_text(status: BatchStatus, handle: str | None = None) -> str:
+    """A status as aligned text (the CLI's ``status`` and ``wait``)."""
+    return rows_text(status_rows(status, handle))

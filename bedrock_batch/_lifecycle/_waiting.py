@@ -9,15 +9,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .._common._progress import ProgressDisplay, sliced
-from .._errors import JobExpiredError, JobFailedError, JobStoppedError
+from .._errors import JobExpiredError, JobFailedError, JobStoppedError, NotFinishedError
+from ._parts import BatchParts
 from ._polling import PollConfig, wait_until_terminal
 from ._status import BatchStatus
 
 if TYPE_CHECKING:
-    from .._job import BatchJob
     from ..events import EventQueue
 
-__all__ = ["WaitSteps", "blocking_wait", "raise_for_failures"]
+__all__ = ["WaitSteps", "blocking_wait", "raise_for_failures", "raise_unless_finished"]
 
 log = logging.getLogger("bedrock_batch")
 
@@ -31,6 +31,12 @@ def raise_for_failures(status: BatchStatus) -> None:
         raise _ERRORS[failed.status](failed.job_arn, failed.status, failed.message)
 
 
+def raise_unless_finished(status: BatchStatus) -> None:
+    """Raise :class:`NotFinishedError` unless the batch has ended."""
+    if not status.is_terminal:
+        raise NotFinishedError(status.status, status.processed_records, status.total_records)
+
+
 class WaitSteps:
     """The steps of a wait, shared by :meth:`BatchJob.wait` and the asyncio API.
 
@@ -40,8 +46,8 @@ class WaitSteps:
     every ``events.safety_interval`` seconds, so a lost event never hangs a wait.
     """
 
-    def __init__(self, job: BatchJob, events: EventQueue | None = None) -> None:
-        self._job = job
+    def __init__(self, parts: BatchParts, events: EventQueue | None = None) -> None:
+        self._parts = parts
         self._events = events
         self._slept = 0.0
         self._start = time.monotonic()
@@ -52,10 +58,10 @@ class WaitSteps:
         return max(self._slept, time.monotonic() - self._start)
 
     def __call__(self) -> BatchStatus:
-        store, lifecycle, _ = self._job._parts()
+        store, lifecycle = self._parts.store, self._parts.lifecycle
         events = self._events
         if events is None or self.waited() >= self._next_full:
-            self._job._step()
+            self._parts.step()
             if events is not None:
                 self._next_full = self.waited() + events.safety_interval
         else:
@@ -74,16 +80,17 @@ class WaitSteps:
 
 
 def blocking_wait(
-    job: BatchJob,
+    steps: WaitSteps,
     config: PollConfig,
     *,
+    sleep: Callable[[float], None],
+    handle: str | None,
     progress: bool,
     callback: Callable[[BatchStatus], None] | None,
-    events: EventQueue | None,
 ) -> BatchStatus:
-    """Step ``job`` until every job has ended (see :meth:`BatchJob.wait`); returns the status."""
+    """Take ``steps`` until every job has ended (see :meth:`BatchJob.wait`), sleeping with
+    ``sleep`` between them; returns the status. ``handle`` is what resumes the batch."""
     display = ProgressDisplay() if progress else None
-    steps = WaitSteps(job, events)
 
     def poll() -> BatchStatus:
         status = steps()
@@ -93,15 +100,15 @@ def blocking_wait(
             callback(status)
         return status
 
-    def sleep(seconds: float) -> None:
-        sliced(steps.pause(seconds), job.sleep, display)
+    def pause(seconds: float) -> None:
+        sliced(steps.pause(seconds), sleep, display)
 
     try:
-        return wait_until_terminal(poll, config, sleep=sleep)
+        return wait_until_terminal(poll, config, sleep=pause)
     except KeyboardInterrupt:
         log.info(
             "stopped waiting; the job(s) keep running. Resume with BatchJob.attach(%r)",
-            job.state_uri or job.job_arn,
+            handle,
         )
         raise
     finally:

@@ -1,6 +1,6 @@
 """A batch's results cut into independent, picklable units for a cluster (Dask, Ray, Spark).
 
-The single-process join (:class:`~bedrock_batch._reader._results.Results`) reads the output files in
+The single-process join (:class:`~bedrock_batch._reader._results.Join`) reads the output files in
 one order — latest attempt first — and lets the first joinable line of each record win. Read
 in parallel, one file alone cannot know whether a later attempt answered one of its records,
 or which records no file answered. The plan answers both before any worker starts:
@@ -51,7 +51,8 @@ from .._families._protocol import ClientFamily
 from .._ledger._ledger import INDEX_NAME, REJECTS_NAME
 from .._records._ids import default_id_factory, default_ordinal
 from .._records._store import INDEX_FORMAT, RecordIndex
-from ._results import OutputSource, Result, Results
+from ._export import arrow_table
+from ._results import Join, OutputSource, Result
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -171,7 +172,7 @@ class Partition:
         access = self.s3.access()
         if self.rejected:
             where = S3Uri(self.bucket or "", self.key or "")
-            yield from Results(
+            yield from Join(
                 s3=access,
                 sources=(),
                 index=RecordIndex(),
@@ -183,7 +184,7 @@ class Partition:
         if self.bucket is not None and self.key is not None:
             location = str(S3Uri(self.bucket, self.key))
             sources.append(OutputSource(location, self.job_arn, self.attempt, single_file=True))
-        results = Results(
+        results = Join(
             s3=access,
             sources=sources,
             index=self._window(access),
@@ -197,11 +198,7 @@ class Partition:
     def to_arrow(self, columns: Sequence[str] | None = None) -> Any:
         """A ``pyarrow.Table`` with the columns and types of :meth:`Results.to_arrow
         <bedrock_batch.Results.to_arrow>` (``columns`` picks some)."""
-        import pyarrow as pa
-
-        from .._records._frames import arrow_batches, arrow_schema
-
-        table = pa.Table.from_batches(list(arrow_batches(self.results(), 10_000)), arrow_schema())
+        table = arrow_table(self.results(), 10_000)
         return table.select(list(columns)) if columns is not None else table
 
     def to_pandas(self, columns: Sequence[str] | None = None) -> Any:
@@ -411,7 +408,7 @@ class _Ranges:
         return out
 
 
-def plan_partitions(results: Results, s3: S3Config | None = None) -> list[Partition]:
+def plan_partitions(results: Join, s3: S3Config | None = None) -> list[Partition]:
     """Cut a batch's results into independent partitions (see the module docstring)."""
     access, index, ledger = results._s3, results._index, results.ledger
     config = s3 or S3Config.of(access)

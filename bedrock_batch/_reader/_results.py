@@ -29,9 +29,8 @@ from .._records._store import RecordIndex
 
 if TYPE_CHECKING:
     from .._ledger._ledger import Ledger
-    from ._partitions import Partition, S3Config
 
-__all__ = ["Anomaly", "ErrorInfo", "OutputSource", "Result", "ResultStatus", "Results"]
+__all__ = ["Anomaly", "ErrorInfo", "Join", "OutputSource", "Result", "ResultStatus"]
 
 ResultStatus = Literal["succeeded", "errored", "missing", "rejected", "invalid_output"]
 AnomalyKind = Literal[
@@ -225,8 +224,10 @@ InputReader = Callable[[set[str]], Iterator[tuple[str, Any]]]
 RejectReader = Callable[[], Iterator[dict[str, Any]]]
 
 
-class Results(Iterable[Result]):
-    """Streams a batch's results; ``anomalies`` and ``counts`` fill in as you iterate.
+class Join(Iterable[Result]):
+    """The join of a batch's outputs to its inputs: streams its results; ``anomalies`` and
+    ``counts`` fill in as you iterate (the public :class:`~bedrock_batch.Results` adds the
+    exports, partitions and renderings).
 
     Every input record comes back exactly once; when a record was retried, its latest attempt
     with an output wins (:meth:`history` shows all of them). Each iteration is a fresh pass
@@ -343,6 +344,13 @@ class Results(Iterable[Result]):
                 yield key, line_no, raw
 
     def __iter__(self) -> Iterator[Result]:
+        for _, result in self.positioned():
+            yield result
+
+    def positioned(self) -> Iterator[tuple[int, Result]]:
+        """Each result with its input position, in the order of the outputs: the record's
+        place in the index, and after every record of the index the records skipped when
+        they were added (``rejected``), in their order."""
         self._passes += 1
         generation = self._passes
         self._anomalies = []
@@ -369,7 +377,7 @@ class Results(Iterable[Result]):
                 first = seen[ordinal]
                 if not first:
                     seen[ordinal] = min(n + 1, 255)
-                    yield self._count(result)
+                    yield ordinal, self._count(result)
                 elif first == min(n + 1, 255):
                     self._anomalies.append(
                         Anomaly(
@@ -385,11 +393,12 @@ class Results(Iterable[Result]):
             for rid, model_input in self._read_inputs(set(missing)):
                 ordinal = missing.pop(rid, -1)
                 if ordinal >= 0:
-                    yield self._count(Result(rid, index.key_at(ordinal), "missing", model_input))
+                    yield ordinal, self._count(Result(rid, index.key_at(ordinal), "missing", model_input))  # fmt: skip
             for rid, ordinal in sorted(missing.items()):  # not even in the inputs any more
-                yield self._count(Result(rid, index.key_at(ordinal), "missing"))
-        for rejected in self._read_rejects() if self._read_rejects else ():
-            yield self._count(_rejected(rejected))
+                yield ordinal, self._count(Result(rid, index.key_at(ordinal), "missing"))
+        rejects = self._read_rejects() if self._read_rejects else ()
+        for position, rejected in enumerate(rejects, len(index)):
+            yield position, self._count(_rejected(rejected))
         if generation == self._passes:  # no other pass started meanwhile (theirs is the state)
             self._final = (
                 dict(self._counts),
@@ -397,21 +406,6 @@ class Results(Iterable[Result]):
                 list(self._anomalies),
                 [attrs.evolve(c) for c in self._per_source],
             )
-
-    def partitions(self, *, s3: S3Config | None = None) -> list[Partition]:
-        """Independent, picklable units of these results, to read on a cluster (Dask, Ray,
-        Spark): one per output file (and one per range of records with no output file), each
-        carrying its bucket and key and what its join needs. Together they give every record
-        exactly once, the latest attempt with an output winning, as iterating here does.
-
-        Reading ahead the retries' and on-demand runs' outputs, the planner tells each file
-        what to skip (see :mod:`bedrock_batch._reader._partitions`). A worker reads ids and keys from
-        the batch's index in S3, with a client built from ``s3`` (by default this batch's
-        endpoint and region; credentials from the worker's environment).
-        """
-        from ._partitions import plan_partitions
-
-        return plan_partitions(self, s3)
 
     def history(self, record_id: str) -> list[Result]:
         """Every output of one record across attempts, oldest first."""
@@ -526,57 +520,3 @@ class Results(Iterable[Result]):
             data = found[0]
             out.append((src, data if isinstance(data, dict) else None))
         return out
-
-    def __repr__(self) -> str:
-        from .._common._display import results_repr
-
-        return results_repr(self)
-
-    def _repr_html_(self) -> str:
-        from .._common._display import html_table, results_rows
-
-        return html_table(results_rows(self), caption="Results")
-
-    def to_jsonl(self, path: str, *, progress: bool = False) -> dict[str, int]:
-        """Write one joined JSON line per input record to ``path``; returns the counts."""
-        from .._common._progress import CountDisplay
-
-        display = CountDisplay("results", total=len(self._index), unit="rec") if progress else None
-        with open(path, "wb") as fh:
-            for result in self:
-                fh.write(encode(result.to_dict()) + b"\n")
-                if display is not None:
-                    display.update(1)
-        if display is not None:
-            display.close()
-        return dict(self._counts)
-
-    def iter_arrow_batches(self, batch_size: int = 10_000) -> Iterator[Any]:
-        """Stream results as ``pyarrow.RecordBatch`` es (needs the ``arrow`` extra)."""
-        from .._records._frames import arrow_batches
-
-        return arrow_batches(self, batch_size)
-
-    def to_arrow(self, batch_size: int = 10_000) -> Any:
-        """A ``pyarrow.Table``, one row per input record (built from streamed record batches).
-
-        Columns: key (JSON text unless a string), record_id, status, text, embedding,
-        error_code, error_message, retryable, input_tokens, output_tokens, attempt.
-        """
-        import pyarrow as pa
-
-        from .._records._frames import arrow_schema
-
-        return pa.Table.from_batches(
-            list(self.iter_arrow_batches(batch_size)), schema=arrow_schema()
-        )
-
-    def to_pandas(self, chunk_size: int | None = None) -> Any:
-        """A ``pandas.DataFrame``, one row per input record; ``key`` keeps your Python objects.
-
-        Built from columns in one step: its peak memory stays close to the frame's own
-        (``chunk_size`` is accepted for compatibility and no longer used).
-        """
-        from .._records._frames import pandas_frame
-
-        return pandas_frame(self)

@@ -14,7 +14,7 @@ import attrs
 
 from .._families._usage import Usage
 from .._pricing import Price
-from ._results import Anomaly, OutputSource, Results, SourceCounts
+from ._results import Anomaly, Join, OutputSource, SourceCounts
 
 __all__ = ["Summary", "reconcile"]
 
@@ -115,7 +115,7 @@ def billed_usage(own: SourceCounts, manifest: Mapping[str, Any] | None) -> Usage
 
 
 def reconcile(
-    results: Results,
+    results: Join,
     status: str,
     counters: Mapping[str, Mapping[str, int | None]],
     total: int,

@@ -513,7 +513,7 @@ def add_dataframe(
     on_invalid: str = "raise",
 ) -> int:
     """Add one record per DataFrame row to ``records`` (see :meth:`BatchJob.add_dataframe`)."""
-    from ._frames import iter_frame_rows, pick, scalar_key
+    from ._dataframes import iter_frame_rows, pick, scalar_key
 
     records._open()
     if sum(x is not None for x in (prompt, text, model_input)) != 1:

@@ -19,12 +19,16 @@ import attrs
 
 from .._catalog import Family
 from .._common._codec import encode_line
+from .._common._display import html_table
 from .._common._s3 import S3Access
 from .._common._s3uri import S3Uri
 from .._errors import Problem, QuotaError, StateError, ValidationError
 from .._families._outputs import Usage
 from .._ledger._ledger import (
     INDEX_NAME,
+    LEDGER_NAME,
+    ON_DEMAND_SLICE,
+    REJECTS_NAME,
     Attempt,
     JobEntry,
     Ledger,
@@ -41,12 +45,9 @@ from ._quotas import Quotas, QuotaSource
 from ._sharding import Shard, plan_parts, plan_shards
 from ._spec import JobSpec, content_id, identity
 
-__all__ = ["PartPlan", "Plan", "Uploader"]
+__all__ = ["PartPlan", "Plan", "Uploader", "ledger_from_plan", "make_plan", "open_ledger"]
 
 log = logging.getLogger("bedrock_batch")
-
-#: Records per on-demand slice (the unit one process claims and answers).
-ON_DEMAND_SLICE = 50
 
 
 @attrs.frozen
@@ -86,6 +87,22 @@ def ledger_from_plan(plan: Plan, spec: JobSpec, *, rejected: int = 0) -> Ledger:
         plan.content_id, plan.identity, spec, plan.mode, plan.quotas, plan.quota_source,
         plan.records, plan.bytes, (first,), rejected=rejected,
     )  # fmt: skip
+
+
+def open_ledger(
+    s3: S3Access, plan: Plan, spec: JobSpec, rejected: Sequence[Problem], *, legacy_id: str
+) -> LedgerStore:
+    """The store of a new batch's ledger, written before anything acts on it (or the ledger
+    already there: the same content submitted again). Records skipped when they were added
+    (``rejected``) are kept beside the batch first, before the ledger that counts them."""
+    if rejected:
+        Uploader(s3).upload_rejects(spec.root.join(plan.content_id, REJECTS_NAME), rejected)
+    return LedgerStore.open(
+        s3,
+        S3Uri.parse(plan.state_uri),
+        lambda: ledger_from_plan(plan, spec, rejected=len(rejected)),
+        legacy=spec.root.join(legacy_id, LEDGER_NAME),
+    )
 
 
 def attempt_from_parts(number: int, parts: Sequence[PartPlan], targets: str | None) -> Attempt:
@@ -144,14 +161,35 @@ class Plan:
         return self.parts[0].client_request_token
 
     def __repr__(self) -> str:
-        from .._common._display import plan_repr
+        """``<Plan 500 records -> 1 Bedrock job(s), model=…>``."""
+        how = f"{len(self.parts)} Bedrock job(s)" if self.mode == "batch" else "on demand"
+        plural = "" if self.records == 1 else "s"
+        return f"<Plan {self.records} record{plural} -> {how}, model={self.model_id}>"
 
-        return plan_repr(self)
+    def _rows(self) -> list[tuple[str, str]]:
+        """What ``submit()`` would do, as (label, value) rows."""
+        how = f"{len(self.parts)} Bedrock job(s)" if self.mode == "batch" else "on demand"
+        q, cost = self.quotas, self.cost
+        rows = [
+            (
+                "model",
+                f"{self.model_id} ({self.family or 'unknown family'}, {self.invocation_type})",
+            ),
+            ("records", f"{self.records:,} ({self.bytes:,} bytes)"),
+            ("runs as", f"{how}, {len(self.shards)} input file(s)"),
+            ("inputs under", self.state_uri.rsplit("/", 1)[0] + "/"),
+            ("input tokens", f"~{self.estimated_input_tokens:,}"),
+            ("output tokens", f"at most {self.max_output_tokens:,}"),
+        ]
+        if cost.batch is not None and cost.on_demand is not None:
+            rows.append(("cost (USD, at most)", f"{cost.batch:.4f} batch / {cost.on_demand:.4f} on demand (prices of {cost.prices_as_of})"))  # fmt: skip
+        rows.append(("quotas", f"min {q.min_records_per_job:,}, max {q.max_records_per_job:,} records/job, {q.max_concurrent_jobs} concurrent ({self.quota_source})"))  # fmt: skip
+        if self.quota_warning:
+            rows.append(("warning", self.quota_warning))
+        return rows
 
     def _repr_html_(self) -> str:
-        from .._common._display import html_table, plan_rows
-
-        return html_table(plan_rows(self), caption="bedrock_batch plan")
+        return html_table(self._rows(), caption="bedrock_batch plan")
 
     def __str__(self) -> str:
         how = (

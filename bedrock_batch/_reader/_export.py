@@ -1,0 +1,317 @@
+"""Results out: JSONL, CSV and Parquet files, Arrow tables and pandas DataFrames, streamed with
+bounded memory (``Results.to_*`` and the command line's ``--output`` both write through here).
+
+**Order.** The outputs come back in Bedrock's order (file by file, shuffled within a file).
+``order="input"`` (the default of every public export) gives the records in the order they
+were added: each row is written at its input position while the columns are filled, never
+sorted afterwards. The join streams once; each row, encoded, goes to a temporary spill file
+and its place is noted by input position (12 bytes a record); the rows are then written
+position by position from the spill. So memory holds one batch of rows (and, for Arrow and
+pandas, the table being built), whatever the order of the outputs. The records skipped when
+they were added (``rejected``) come after every other record. ``order="output"`` streams the
+join as it reads, with no spill.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import IO, Any
+
+from .._common._codec import decode, encode
+from ._formats import FORMATS, ORDERS, Order, format_of
+from ._results import Join, Result
+
+__all__ = [
+    "FORMATS",
+    "ORDERS",
+    "ROW_COLUMNS",
+    "Order",
+    "arrow_batches",
+    "arrow_schema",
+    "arrow_table",
+    "format_of",
+    "pandas_frame",
+    "result_row",
+    "write",
+]
+
+#: Columns of the CSV and Parquet files, ``to_pandas()`` and ``to_arrow()``: one row per record.
+ROW_COLUMNS = (
+    "key", "record_id", "status", "text", "embedding", "error_code", "error_message",
+    "retryable", "input_tokens", "output_tokens", "attempt",
+)  # fmt: skip
+#: Rows held at once while writing CSV or Parquet.
+FILE_BATCH_ROWS = 2000
+
+Row = Sequence[Any]  # values in ROW_COLUMNS order
+
+
+def _check_order(order: str) -> None:
+    if order not in ORDERS:
+        raise ValueError(f"order must be 'input' or 'output', not {order!r}")
+
+
+def result_row(r: Result) -> tuple[Any, ...]:
+    """One result as a flat row (values in ``ROW_COLUMNS`` order)."""
+    emb = r.embedding
+    error = r.error
+    return (
+        r.key, r.record_id, r.status, r.text if emb is None else None, emb,
+        error.code if error else None, error.message if error else None,
+        error.retryable if error else None, r.usage.input_tokens, r.usage.output_tokens,
+        r.attempt,
+    )  # fmt: skip
+
+
+# -- the order -------------------------------------------------------------------------------
+
+
+def _encoded(
+    results: Iterable[Result], order: Order, encode_one: Callable[[Result], bytes]
+) -> Iterator[bytes]:
+    """Each result encoded, in ``order`` (see the module docstring)."""
+    _check_order(order)
+    if order == "output":
+        for r in results:
+            yield encode_one(r)
+        return
+    if not isinstance(results, Join):
+        raise TypeError("order='input' needs the results of a batch (their input positions)")
+    starts = array("Q")
+    sizes = array("I")  # 0: no row at this position
+    with tempfile.TemporaryFile(prefix="bedrock-batch-export-") as spill:
+        at = 0
+        for position, r in results.positioned():
+            data = encode_one(r)
+            if position >= len(starts):
+                grow = max(position + 1, 2 * len(starts)) - len(starts)
+                starts.frombytes(bytes(8 * grow))
+                sizes.frombytes(bytes(4 * grow))
+            spill.write(data)
+            starts[position], sizes[position] = at, len(data)
+            at += len(data)
+        spill.flush()
+        read = _reader_of(spill)
+        for start, size in zip(starts, sizes, strict=True):
+            if size:
+                yield read(start, size)
+
+
+def _reader_of(spill: IO[bytes]) -> Callable[[int, int], bytes]:
+    """Read ``size`` bytes at ``start`` of ``spill`` (no buffering: the reads jump about)."""
+    if hasattr(os, "pread"):
+        fd = spill.fileno()
+        return lambda start, size: os.pread(fd, size, start)
+
+    def read(start: int, size: int) -> bytes:  # pragma: no cover - Windows
+        spill.seek(start)
+        return spill.read(size)
+
+    return read
+
+
+def _rows(results: Iterable[Result], order: Order) -> Iterator[Row]:
+    """Flat rows (``ROW_COLUMNS``) in ``order``."""
+    if order == "output":
+        _check_order(order)
+        return map(result_row, results)
+    return map(decode, _encoded(results, order, lambda r: encode(result_row(r))))
+
+
+def _column_batches(rows: Iterable[Row], batch_size: int) -> Iterator[list[list[Any]]]:
+    """Rows as columns (``ROW_COLUMNS``), ``batch_size`` rows at a time."""
+    columns: list[list[Any]] = [[] for _ in ROW_COLUMNS]
+    count = 0
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+        count += 1
+        if count >= batch_size:
+            yield columns
+            columns, count = [[] for _ in ROW_COLUMNS], 0
+    if count:
+        yield columns
+
+
+# -- files -----------------------------------------------------------------------------------
+
+
+def _jsonl_line(r: Result) -> bytes:
+    return encode(r.to_dict()) + b"\n"
+
+
+def _csv_line(r: Result) -> bytes:
+    row = list(result_row(r))
+    for i in (0, 4):  # key and embedding: JSON text unless a string
+        value = row[i]
+        if value is not None and not isinstance(value, str):
+            row[i] = encode(value).decode()
+    out = io.StringIO()
+    csv.writer(out).writerow(row)
+    return out.getvalue().encode()
+
+
+def _csv_header() -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerow(ROW_COLUMNS)
+    return out.getvalue().encode()
+
+
+def write(
+    results: Iterable[Result],
+    stream: IO[bytes],
+    fmt: str,
+    *,
+    order: Order = "input",
+    progress: Callable[[int], object] | None = None,
+) -> None:
+    """Write ``results`` to the binary ``stream`` as ``fmt`` (one of :data:`FORMATS`), in
+    ``order``; ``progress`` is called with each row written."""
+    if fmt == "parquet":
+        _write_parquet(results, stream, order=order, progress=progress)
+        return
+    if fmt == "jsonl":
+        lines = _encoded(results, order, _jsonl_line)
+    elif fmt == "csv":
+        stream.write(_csv_header())
+        lines = _encoded(results, order, _csv_line)
+    else:
+        raise ValueError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
+    for line in lines:
+        stream.write(line)
+        if progress is not None:
+            progress(1)
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow as pa
+    except ImportError:
+        raise ImportError(
+            "Arrow and Parquet need pyarrow: pip install 'bedrock-batch[arrow]'"
+        ) from None
+    return pa
+
+
+def _write_parquet(
+    results: Iterable[Result],
+    stream: IO[bytes],
+    *,
+    order: Order,
+    progress: Callable[[int], object] | None,
+) -> None:
+    _pyarrow()
+    import pyarrow.parquet as pq
+
+    with pq.ParquetWriter(stream, arrow_schema()) as parquet:
+        for batch in arrow_batches(results, FILE_BATCH_ROWS, order=order):
+            parquet.write_batch(batch)
+            if progress is not None:
+                progress(batch.num_rows)
+
+
+# -- Arrow and pandas ------------------------------------------------------------------------
+
+
+def arrow_schema() -> Any:
+    """The fixed Arrow schema of result rows (keys as JSON text, so any key type fits)."""
+    pa = _pyarrow()
+    return pa.schema(
+        [
+            ("key", pa.string()),
+            ("record_id", pa.string()),
+            ("status", pa.string()),
+            ("text", pa.string()),
+            ("embedding", pa.list_(pa.float32())),
+            ("error_code", pa.int32()),
+            ("error_message", pa.string()),
+            ("retryable", pa.bool_()),
+            ("input_tokens", pa.int64()),
+            ("output_tokens", pa.int64()),
+            ("attempt", pa.int32()),
+        ]
+    )
+
+
+def arrow_batches(
+    results: Iterable[Result], batch_size: int, *, order: Order = "output"
+) -> Iterator[Any]:
+    """Results as ``pyarrow.RecordBatch`` es of at most ``batch_size`` rows, in ``order``.
+
+    The arrays are allocated from the system allocator, not pyarrow's default pool (mimalloc):
+    the default pool keeps the memory of each batch's temporary buffers, which made a
+    200,000-row ``to_arrow()`` peak at 1.75x its table instead of 1.44x (``benchmarks/``).
+    """
+    pa = _pyarrow()
+    schema = arrow_schema()
+    pool = pa.system_memory_pool()
+    for columns in _column_batches(_rows(results, order), batch_size):
+        columns[0] = [k if isinstance(k, str) or k is None else encode(k).decode() for k in columns[0]]  # fmt: skip
+        arrays = [pa.array(c, type=f.type, memory_pool=pool) for c, f in zip(columns, schema, strict=True)]  # fmt: skip
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def arrow_table(results: Iterable[Result], batch_size: int, *, order: Order = "output") -> Any:
+    """One ``pyarrow.Table`` of every result (built from streamed record batches)."""
+    pa = _pyarrow()
+    return pa.Table.from_batches(
+        list(arrow_batches(results, batch_size, order=order)), schema=arrow_schema()
+    )
+
+
+def pandas_frame(results: Iterable[Result], *, order: Order = "output") -> Any:
+    """One ``pandas.DataFrame``; ``key`` keeps the caller's Python objects.
+
+    With pyarrow installed the columns are built as Arrow record batches of 10,000 rows and
+    handed to pandas at once (``self_destruct``: each Arrow column is released as it is
+    converted), so the peak stays near the frame's own size instead of holding every row's
+    Python objects and their copy. Without pyarrow: Python lists of columns.
+    """
+    import pandas as pd
+
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - the test group installs pyarrow
+        return _pandas_from_lists(results, order=order)
+    schema = arrow_schema()
+    for name in ("key", "embedding"):  # Python objects in the frame: kept as they are
+        schema = schema.remove(schema.get_field_index(name))
+    keys: list[Any] = []
+    embeddings: list[Any] = []
+    batches = []
+    pool = pa.system_memory_pool()  # as in arrow_batches
+    for columns in _column_batches(_rows(results, order), 10_000):
+        keys.extend(columns[0])
+        embeddings.extend(columns[4])
+        rest = [c for i, c in enumerate(columns) if i not in (0, 4)]
+        arrays = [pa.array(c, type=f.type, memory_pool=pool) for c, f in zip(rest, schema, strict=True)]  # fmt: skip
+        batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+    table = pa.Table.from_batches(batches, schema=schema)
+    del batches
+    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
+    frame.insert(0, "key", pd.Series(keys, dtype=object, index=frame.index))
+    frame.insert(4, "embedding", pd.Series(embeddings, dtype=object, index=frame.index))
+    return _typed(frame)
+
+
+def _pandas_from_lists(results: Iterable[Result], *, order: Order = "output") -> Any:
+    import pandas as pd
+
+    merged: list[list[Any]] = [[] for _ in ROW_COLUMNS]
+    for columns in _column_batches(_rows(results, order), 50_000):
+        for whole, part in zip(merged, columns, strict=True):
+            whole.extend(part)
+    return _typed(pd.DataFrame(dict(zip(ROW_COLUMNS, merged, strict=True)), columns=list(ROW_COLUMNS)))  # fmt: skip
+
+
+def _typed(frame: Any) -> Any:
+    """The same column types whichever way the frame was built."""
+    for name in ("input_tokens", "output_tokens", "attempt"):
+        frame[name] = frame[name].astype("int64")
+    return frame

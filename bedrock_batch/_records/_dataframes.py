@@ -1,0 +1,47 @@
+"""DataFrames in: the rows of a pandas or polars DataFrame, as ``add_dataframe`` reads them.
+
+Rows stream in (``itertuples`` / ``iter_rows``), never as one list. Results going out as
+DataFrames are the reader's (:mod:`bedrock_batch._reader._export`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+__all__ = ["iter_frame_rows", "pick", "scalar_key"]
+
+
+def iter_frame_rows(df: Any) -> Iterator[dict[str, Any]]:
+    """Rows of a pandas or polars DataFrame as dicts, one at a time."""
+    if hasattr(df, "iter_rows"):  # polars
+        yield from df.iter_rows(named=True)
+        return
+    if hasattr(df, "itertuples"):  # pandas
+        columns = [str(c) for c in df.columns]
+        for values in df.itertuples(index=False, name=None):
+            yield dict(zip(columns, values, strict=True))
+        return
+    raise TypeError(f"expected a pandas or polars DataFrame, got {type(df).__name__}")
+
+
+def pick(row: Mapping[str, Any], spec: str | Callable[[Mapping[str, Any]], Any] | None) -> Any:
+    """A column's value, or a function of the row."""
+    if spec is None:
+        return None
+    if callable(spec):
+        return spec(row)
+    if spec not in row:
+        raise KeyError(f"the DataFrame has no column {spec!r}")
+    return row[spec]
+
+
+def scalar_key(value: Any) -> Any:
+    """Keys must survive JSON (they are persisted): numpy scalars become Python ones."""
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, (str, bytes)):
+        try:
+            return item()
+        except (TypeError, ValueError):
+            return value
+    return value
