@@ -10,6 +10,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from bedrock_batch import BatchJob, PollConfig
+from bedrock_batch._common._codec import encode_line
+from bedrock_batch._records._store import RecordStore
 from bedrock_batch.local import LocalBedrock
 
 settings.register_profile(
@@ -132,6 +134,17 @@ def put_records(s3: Any, n: int, key: str = "in/data.jsonl", start: int = 0) -> 
         Body=jsonl([{"recordId": r, "modelInput": claude_body(f"question {r}")} for r in ids]),
     )
     return ids
+
+
+def store_of(n: int, prefix: str = "q") -> RecordStore:
+    """A record store of n valid Claude lines, ids R0, R1, ... (the caller closes it)."""
+    store = RecordStore()
+    for i in range(n):
+        store.append_line(
+            f"R{i}",
+            encode_line({"recordId": f"R{i}", "modelInput": claude_body(f"{prefix}{i}", 40)}),
+        )
+    return store
 
 
 def read_out(s3: Any, key: str) -> list[dict[str, Any]]:
