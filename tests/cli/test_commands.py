@@ -4,45 +4,28 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bedrock_batch.local import Faults, LocalBedrock, Quotas, Timings
+from bedrock_batch.local import Faults, Quotas, Timings
 
-from ..conftest import claude_body, endpoint_env
+from ..conftest import CLI_BUCKET, HAIKU, ROLE, claude_body, endpoint_env
 from ..support import cli_command, cli_env
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-ROLE = "arn:aws:iam::123456789012:role/R"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Any]:
-    local = LocalBedrock(
-        time_scale=5000,
-        timings=Timings(records_per_second=50),
-        quotas={HAIKU: Quotas(min_records_per_job=10, max_records_per_job=100)},
-        faults=Faults(record_error_ids={"Q3"}),
-    )
-    with local.serve(port=0) as server:
-        import boto3
-
-        boto3.session.Session().client(
-            "s3",
-            endpoint_url=server.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="t",
-            aws_secret_access_key="t",
-        ).create_bucket(Bucket="cli-bucket")
-        yield server
+pytestmark = pytest.mark.emulator(
+    bucket=CLI_BUCKET,
+    time_scale=5000,
+    timings=Timings(records_per_second=50),
+    quotas={HAIKU: Quotas(min_records_per_job=10, max_records_per_job=100)},
+    faults=Faults(record_error_ids={"Q3"}),
+)
 
 
 @pytest.fixture
-def endpoint(server: Any) -> str:
-    return str(server.endpoint_url)
+def endpoint(module_server: Any) -> str:
+    return str(module_server.endpoint_url)
 
 
 def bb(endpoint: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -64,9 +47,9 @@ def job_args(path: Path, prefix: str) -> list[str]:
         "--role",
         ROLE,
         "--input-uri",
-        f"s3://cli-bucket/{prefix}/in/",
+        f"s3://{CLI_BUCKET}/{prefix}/in/",
         "--output-uri",
-        f"s3://cli-bucket/{prefix}/out/",
+        f"s3://{CLI_BUCKET}/{prefix}/out/",
     ]
 
 
@@ -119,11 +102,11 @@ def test_plan_submit_status_wait_results_retry_attach_list(
 
 
 def test_stop_and_exit_code_for_a_stopped_batch(
-    server: Any, endpoint: str, questions: Path
+    module_server: Any, endpoint: str, questions: Path
 ) -> None:
     from bedrock_batch.local import JobFault
 
-    server.local.faults.jobs.append(
+    module_server.local.faults.jobs.append(
         JobFault("stall", times=2)
     )  # the batch's two jobs run until stopped
     arn = json.loads(bb(endpoint, "submit", *job_args(questions, "b"), "--json").stdout)["jobArns"][

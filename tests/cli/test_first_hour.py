@@ -8,42 +8,28 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bedrock_batch.local import JobFault, LocalBedrock, Quotas, Timings
+from bedrock_batch.local import JobFault, Quotas, Timings
 
-from ..conftest import claude_body, endpoint_env
+from ..conftest import FIRST_HOUR_BUCKET, HAIKU, ROLE, claude_body, endpoint_env
 from ..support import cli_command, cli_env
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-ROLE = "arn:aws:iam::123456789012:role/R"
-BUCKET = "first-hour"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Any]:
-    local = LocalBedrock(
-        time_scale=5000,
-        timings=Timings(records_per_second=50),
-        quotas={HAIKU: Quotas(min_records_per_job=10, max_records_per_job=100)},
-    )
-    with local.serve(port=0) as server:
-        import boto3
-
-        boto3.session.Session().client(
-            "s3", endpoint_url=server.endpoint_url, region_name="us-east-1",
-            aws_access_key_id="t", aws_secret_access_key="t",
-        ).create_bucket(Bucket=BUCKET)  # fmt: skip
-        yield server
+BUCKET = FIRST_HOUR_BUCKET
+pytestmark = pytest.mark.emulator(
+    bucket=BUCKET,
+    time_scale=5000,
+    timings=Timings(records_per_second=50),
+    quotas={HAIKU: Quotas(min_records_per_job=10, max_records_per_job=100)},
+)
 
 
 @pytest.fixture
-def env(server: Any) -> dict[str, str]:
-    return cli_env(endpoint_env(str(server.endpoint_url)))
+def env(module_server: Any) -> dict[str, str]:
+    return cli_env(endpoint_env(str(module_server.endpoint_url)))
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -108,7 +94,7 @@ def test_no_region_no_credentials_unknown_profile(env: dict[str, str], tmp_path:
     assert "'nobody'" in fails(env, 2, "--profile", "nobody", "list")
 
 
-def test_usage_mistakes_never_reach_the_server(env: dict[str, str], server: Any) -> None:
+def test_usage_mistakes_never_reach_the_server(env: dict[str, str], module_server: Any) -> None:
     line = fails(env, 2, "list", "--status", "completed")
     assert "invalid choice: 'completed'" in line and "--help" in line
     assert "not a batch handle" in fails(env, 2, "status", "abc123")
@@ -180,8 +166,8 @@ def _closed_pipe(env: dict[str, str], *args: str) -> subprocess.CompletedProcess
         os.close(write)
 
 
-def test_batch_lifecycle_mistakes(env: dict[str, str], server: Any, tmp_path: Path) -> None:
-    server.local.faults.jobs.append(JobFault("stall", times=1))  # runs until stopped
+def test_batch_lifecycle_mistakes(env: dict[str, str], module_server: Any, tmp_path: Path) -> None:
+    module_server.local.faults.jobs.append(JobFault("stall", times=1))  # runs until stopped
     submitted = json.loads(ok(env, "submit", *job(records(tmp_path, 40), "life"), "--json").stdout)
     handle, arn = submitted["handle"], submitted["jobArns"][0]
     assert handle.startswith("s3://") and handle.endswith("/bedrock-batch.json")
@@ -304,13 +290,13 @@ def test_results_as_csv_and_parquet_round_trip(env: dict[str, str], tmp_path: Pa
     assert not list(tmp_path.glob(".*.part"))
 
 
-def test_global_options_after_the_subcommand(server: Any, tmp_path: Path) -> None:
+def test_global_options_after_the_subcommand(module_server: Any, tmp_path: Path) -> None:
     env = cli_env({k: v for k, v in endpoint_env("").items() if k not in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")})  # fmt: skip
-    listed = ok(env, "list", "--endpoint-url", str(server.endpoint_url), "--region", "us-east-1",
+    listed = ok(env, "list", "--endpoint-url", str(module_server.endpoint_url), "--region", "us-east-1",
                 "--max-results", "2", "--status-equals", "Completed", "--json")  # fmt: skip
     jobs = json.loads(listed.stdout)
     assert len(jobs) <= 2 and all(set(j) == {"jobArn", "jobName", "status", "modelId", "submitTime"} for j in jobs)  # fmt: skip
-    table = ok(env, "list", "--endpoint-url", str(server.endpoint_url), "--region", "us-east-1").stdout  # fmt: skip
+    table = ok(env, "list", "--endpoint-url", str(module_server.endpoint_url), "--region", "us-east-1").stdout  # fmt: skip
     assert table.splitlines()[0].split()[:2] == ["JOB", "ARN"] or table.strip() == "no jobs"
 
 

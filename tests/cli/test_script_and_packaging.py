@@ -13,7 +13,7 @@ import pytest
 import bedrock_batch
 import bedrock_batch.local
 
-from ..conftest import claude_body
+from ..conftest import BUCKET, HAIKU, ROLE, claude_body
 from ..support import cli_command, cli_env
 
 
@@ -54,13 +54,13 @@ def test_run_local_writes_joined_results(tmp_path: Path) -> None:
         str(src),
         "--local",
         "--model",
-        "anthropic.claude-3-haiku-20240307-v1:0",
+        HAIKU,
         "--role",
-        "arn:aws:iam::123456789012:role/R",
+        ROLE,
         "--input-uri",
-        "s3://bkt/in/",
+        f"s3://{BUCKET}/in/",
         "--output-uri",
-        "s3://bkt/out/",
+        f"s3://{BUCKET}/out/",
         "--output",
         str(out),
         "--json",
@@ -84,13 +84,13 @@ def test_run_exit_code_for_invalid_input(tmp_path: Path) -> None:
         str(src),
         "--local",
         "--model",
-        "anthropic.claude-3-haiku-20240307-v1:0",
+        HAIKU,
         "--role",
-        "arn:aws:iam::123456789012:role/R",
+        ROLE,
         "--input-uri",
-        "s3://bkt/in/",
+        f"s3://{BUCKET}/in/",
         "--output-uri",
-        "s3://bkt/out/",
+        f"s3://{BUCKET}/out/",
     )
     assert proc.returncode == 3
     assert "anthropic_version: Field required" in proc.stderr

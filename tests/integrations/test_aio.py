@@ -23,7 +23,7 @@ from bedrock_batch import (
 from bedrock_batch.aio import AsyncBatchJob
 from bedrock_batch.local import Faults, JobFault, LocalBedrock
 
-from ..conftest import HAIKU, job_on, track
+from ..conftest import BUCKET, HAIKU, ROLE, job_on, track
 
 SMALL = Quotas(min_records_per_job=50, max_records_per_job=100, max_concurrent_jobs=2)
 POLL = PollConfig(initial=30, max_interval=600, jitter=0)
@@ -265,12 +265,12 @@ async def test_waits_hold_no_thread_between_polls() -> None:
 async def test_constructor_and_attach_by_arn() -> None:
     with LocalBedrock(clock="manual") as local:
         session = local.session()
-        session.client("s3").create_bucket(Bucket="bkt")
+        session.client("s3").create_bucket(Bucket=BUCKET)
         async with AsyncBatchJob(
             HAIKU,
-            "arn:aws:iam::123456789012:role/R",
-            "s3://bkt/in/",
-            "s3://bkt/out/",
+            ROLE,
+            f"s3://{BUCKET}/in/",
+            f"s3://{BUCKET}/out/",
             session=session,
             poll=POLL,
             sleep=advancing(local),

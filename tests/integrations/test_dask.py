@@ -16,7 +16,17 @@ import pytest
 from bedrock_batch import BatchJob, PollConfig, Quotas, Result, Results
 from bedrock_batch.local import Faults, LocalBedrock
 
-from ..conftest import BUCKET, HAIKU, ROLE, create_job, endpoint_env, job_on, put_records, track
+from ..conftest import (
+    BUCKET,
+    HAIKU,
+    ROLE,
+    create_job,
+    endpoint_env,
+    job_on,
+    put_records,
+    serving,
+    track,
+)
 
 pa = pytest.importorskip("pyarrow")
 pytest.importorskip("dask.dataframe")
@@ -254,17 +264,18 @@ def test_importing_the_package_imports_no_optional_extra() -> None:
 def cluster() -> Iterator[tuple[Any, str]]:
     """A Local Bedrock server, a finished batch of several jobs with retries, and a
     ``distributed`` client on 2 worker processes (their credentials from the environment)."""
-    local = LocalBedrock(
-        clock="manual", quotas={HAIKU: SMALL}, faults=Faults(record_error_rate=0.15), seed=7
-    )
-    with local.serve(port=0) as server, pytest.MonkeyPatch.context() as env:
+    faults = Faults(record_error_rate=0.15)
+    with (
+        serving(BUCKET, clock="manual", quotas={HAIKU: SMALL}, faults=faults, seed=7) as server,
+        pytest.MonkeyPatch.context() as env,
+    ):
+        local = server.local
         for name, value in endpoint_env(server.endpoint_url).items():
             if name.startswith("AWS_"):
                 env.setenv(name, value)
         import boto3
 
         session = boto3.Session()
-        session.client("s3").create_bucket(Bucket=BUCKET)
         poll = PollConfig(initial=30, max_interval=600, jitter=0)
         with BatchJob(
             HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session,

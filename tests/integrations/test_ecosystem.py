@@ -14,10 +14,10 @@ import pytest
 from bedrock_batch import BatchJob, PollConfig, ValidationError
 from bedrock_batch.local import LocalBedrock
 
-from ..conftest import job_on
+from ..conftest import HAIKU, job_on
 
 
-def job_for(local: LocalBedrock, model: str = "anthropic.claude-3-haiku-20240307-v1:0") -> BatchJob:
+def job_for(local: LocalBedrock, model: str = HAIKU) -> BatchJob:
     return job_on(local, model, poll=PollConfig(initial=60, max_interval=600, jitter=0))
 
 
@@ -145,9 +145,7 @@ def test_plain_progress_line_without_tqdm() -> None:
     assert stream.getvalue().endswith("results: 2000/2000 rec\n")
 
 
-@pytest.mark.parametrize(
-    "model", ["anthropic.claude-3-haiku-20240307-v1:0", "amazon.titan-embed-text-v2:0"]
-)
+@pytest.mark.parametrize("model", [HAIKU, "amazon.titan-embed-text-v2:0"])
 def test_the_arrow_built_frame_equals_the_list_built_one(local: LocalBedrock, model: str) -> None:
     """to_pandas builds through Arrow (bounded memory); the frame is the one Python lists give:
     same columns, types and values, keys as the caller's objects, embeddings at full precision."""

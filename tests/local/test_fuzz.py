@@ -16,7 +16,7 @@ from bedrock_batch.local import LocalBedrock
 from bedrock_batch.local._wire._http import Request, Response
 from bedrock_batch.local._wire._service_model import matches_pattern as pattern_fullmatch
 
-from ..conftest import HAIKU, ROLE
+from ..conftest import BUCKET, HAIKU, ROLE
 
 json_scalars = (
     st.none()
@@ -83,7 +83,7 @@ create_bodies = st.fixed_dictionaries(
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[LocalBedrock]:
     with LocalBedrock(clock="manual") as local:
-        local.client("s3").create_bucket(Bucket="bkt")
+        local.client("s3").create_bucket(Bucket=BUCKET)
         yield local
 
 

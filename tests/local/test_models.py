@@ -13,10 +13,10 @@ from bedrock_batch import Quotas
 from bedrock_batch._records._records import build_embedding, build_prompt
 from bedrock_batch.local import LocalBedrock
 
-from ..conftest import claude_body
+from ..conftest import HAIKU, claude_body
 
 GENERATION = [
-    ("anthropic.claude-3-haiku-20240307-v1:0", "anthropic", "content"),
+    (HAIKU, "anthropic", "content"),
     ("amazon.titan-text-express-v1", "titan-text", "results"),
     ("meta.llama3-1-8b-instruct-v1:0", "llama", "generation"),
     ("mistral.mistral-large-2407-v1:0", "mistral", "choices"),
@@ -53,9 +53,7 @@ def test_each_family_answers_in_its_schema_deterministically(
 
 
 def test_max_tokens_respected_with_stop_reason(runtime: Any) -> None:
-    out = invoke(
-        runtime, "anthropic.claude-3-haiku-20240307-v1:0", claude_body("hello there", max_tokens=3)
-    )
+    out = invoke(runtime, HAIKU, claude_body("hello there", max_tokens=3))
     assert out["usage"]["output_tokens"] <= 3 and out["stop_reason"] == "max_tokens"
 
 
@@ -101,17 +99,17 @@ def test_converse_runtime(runtime: Any) -> None:
     ("model_id", "body", "fragment"),
     [
         (
-            "anthropic.claude-3-haiku-20240307-v1:0",
+            HAIKU,
             {**claude_body("x"), "modelId": "m"},
             "Extra inputs are not permitted",
         ),
         (
-            "anthropic.claude-3-haiku-20240307-v1:0",
+            HAIKU,
             claude_body("x", max_tokens=99999),
             "maximum allowed",
         ),
         (
-            "anthropic.claude-3-haiku-20240307-v1:0",
+            HAIKU,
             {**claude_body("x"), "temperature": 3},
             "temperature",
         ),
@@ -148,8 +146,7 @@ def test_claude_45_sampling_rule_and_profile_required(runtime: Any) -> None:
 
 
 def test_service_quotas_names_values_and_overrides() -> None:
-    haiku = "anthropic.claude-3-haiku-20240307-v1:0"
-    with LocalBedrock(clock="manual", quotas={haiku: Quotas.legacy_2024()}) as local:
+    with LocalBedrock(clock="manual", quotas={HAIKU: Quotas.legacy_2024()}) as local:
         sq = local.client("service-quotas")
         quotas = [
             q

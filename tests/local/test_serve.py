@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from bedrock_batch.local import JobFault, OperationFaults
 from bedrock_batch.local._serve_cli import add_arguments, build, parse_job_fault
 
-from ..conftest import BUCKET, ROLE, claude_body, jsonl
+from ..conftest import BUCKET, HAIKU, ROLE, claude_body, jsonl
 
 TERMINAL = {"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"}
 FAULT_FLAGS = [
@@ -98,7 +98,7 @@ def test_every_job_fault_through_the_server(served: str) -> None:
         arns[name] = bedrock.create_model_invocation_job(
             jobName=f"job-{name}",
             roleArn=ROLE,
-            modelId="anthropic.claude-3-haiku-20240307-v1:0",
+            modelId=HAIKU,
             inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{BUCKET}/in/"}},
             outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/out/"}},
         )["jobArn"]

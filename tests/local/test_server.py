@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +23,7 @@ CREDS = {
 }
 
 
-@pytest.fixture
-def server() -> Iterator[Any]:
-    local = LocalBedrock(clock="manual")
-    with local.serve(port=0) as srv:
-        yield srv
+pytestmark = pytest.mark.emulator(clock="manual")  # for the `server` fixture
 
 
 def client(server: Any, name: str) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -24,24 +23,15 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-@pytest.fixture
-def default_server() -> Iterator[Any]:
-    """A server at the default time scale (1000 emulated seconds a second). One per test and
-    stopped at its end: its clock keeps running jobs, and moto's backends are per process, so a
-    server left running would write into the S3 of the tests after it."""
-    with LocalBedrock().serve(port=0) as server:
-        yield server
-
-
 def over_http(server: Any, name: str, region: str = "us-east-1") -> Any:
     return boto3.session.Session().client(
         name, endpoint_url=server.endpoint_url, region_name=region, **CREDS
     )
 
 
-def test_timestamps_are_wall_clock_times_at_the_default_time_scale(default_server: Any) -> None:
+def test_timestamps_are_wall_clock_times_at_the_default_time_scale(server: Any) -> None:
     started = time.monotonic()
-    s3, bedrock = over_http(default_server, "s3"), over_http(default_server, "bedrock")
+    s3, bedrock = over_http(server, "s3"), over_http(server, "bedrock")
     s3.create_bucket(Bucket=BUCKET)
     put_records(s3, 100)
     arn = create_job(bedrock, jobName="first")
@@ -68,10 +58,10 @@ def test_timestamps_are_wall_clock_times_at_the_default_time_scale(default_serve
     assert bedrock.list_model_invocation_jobs(submitTimeAfter=now())["invocationJobSummaries"] == []
 
 
-def test_two_regions_two_job_lists_over_http(default_server: Any) -> None:
+def test_two_regions_two_job_lists_over_http(server: Any) -> None:
     east, west = (
-        over_http(default_server, "bedrock"),
-        over_http(default_server, "bedrock", "eu-west-1"),
+        over_http(server, "bedrock"),
+        over_http(server, "bedrock", "eu-west-1"),
     )
     arn_east = create_job(east, jobName="in-east")
     arn_west = create_job(west, jobName="in-west")

@@ -16,9 +16,8 @@ import pytest
 
 from bedrock_batch.local import LocalBedrock, Quotas, Timings
 
-from ..conftest import endpoint_env
+from ..conftest import HAIKU, endpoint_env
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 N = 360
 DRIVER = Path(__file__).with_name("crash_driver.py")
 

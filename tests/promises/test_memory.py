@@ -17,10 +17,9 @@ import pytest
 
 from bedrock_batch.local import LocalBedrock, Quotas
 
-from ..conftest import endpoint_env
+from ..conftest import HAIKU, endpoint_env
 
 DRIVER = Path(__file__).with_name("memory_driver.py")
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 
 
 def run_driver(url: str, n: int, bucket: str) -> dict[str, float]:

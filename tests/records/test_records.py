@@ -20,11 +20,11 @@ from bedrock_batch._common._codec import EncodeError, decode, encode, find_inval
 from bedrock_batch._records._records import Records
 from bedrock_batch._records._store import RecordStore
 
-from ..conftest import HAIKU, claude_body, track
+from ..conftest import BUCKET, HAIKU, claude_body, track
 
 
 def records(**kwargs: Any) -> Records:
-    return Records(HAIKU, input_uri="s3://bkt/in/", **kwargs)
+    return Records(HAIKU, input_uri=f"s3://{BUCKET}/in/", **kwargs)
 
 
 # -- the store ---------------------------------------------------------------------------------
