@@ -1,16 +1,29 @@
-"""Shared fixtures: Local Bedrock in-process (manual clock) with moto S3, and in server mode."""
+"""Shared fixtures and constants: Local Bedrock in-process (manual clock) with moto S3, and in
+server mode; the model, role and buckets the tests use.
+
+Knobs for an emulator come from the ``emulator`` marker: ``@pytest.mark.emulator(faults=...)`` on a
+test (or ``pytestmark = pytest.mark.emulator(...)`` on a module) is passed to the LocalBedrock of
+the ``local``, ``server`` and ``module_server`` fixtures.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from bedrock_batch import BatchJob, PollConfig
+from bedrock_batch._common._codec import encode_line
+from bedrock_batch._records._store import RecordStore
 from bedrock_batch.local import LocalBedrock
+
+if TYPE_CHECKING:
+    from bedrock_batch.local import LocalBedrockServer
 
 settings.register_profile(
     "default",
@@ -34,6 +47,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+#: The model most tests run: Claude 3 Haiku (cheap, batch-capable, in every region the tests use).
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 _OPEN: list[BatchJob] = []
 
@@ -51,8 +65,14 @@ def _close_jobs() -> Iterator[None]:
         _OPEN.pop().close()
 
 
+#: The service role jobs run as (Local Bedrock checks its account and shape, not its name).
 ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
+#: The test bucket. moto's backends are per process and a server does not reset them, so a module
+#: that keeps one server for all its tests has a bucket of its own (below): what one module leaves
+#: in S3 is never listed by another.
 BUCKET = "bkt"
+CLI_BUCKET = "cli-bucket"
+FIRST_HOUR_BUCKET = "first-hour"
 
 
 def claude_body(text: str, max_tokens: int = 200) -> dict[str, Any]:
@@ -69,11 +89,52 @@ def jsonl(records: list[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
 
 
+def knobs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The keyword arguments of the closest ``emulator`` marker (test, class or module), copied:
+    faults are consumed as they fire, so every emulator gets its own."""
+    marker = request.node.get_closest_marker("emulator")
+    return copy.deepcopy(marker.kwargs) if marker else {}
+
+
 @pytest.fixture
-def local() -> Iterator[LocalBedrock]:
-    """An in-process Local Bedrock on a manual clock (time moves only when told)."""
-    with LocalBedrock(clock="manual") as lb:
+def local(request: pytest.FixtureRequest) -> Iterator[LocalBedrock]:
+    """An in-process Local Bedrock on a manual clock (time moves only when told), with the
+    knobs of the test's ``emulator`` marker."""
+    with LocalBedrock(**{"clock": "manual", **knobs(request)}) as lb:
         yield lb
+
+
+@contextlib.contextmanager
+def serving(bucket: str | None = None, **kwargs: Any) -> Iterator[LocalBedrockServer]:
+    """``LocalBedrock(**kwargs)`` served on a free loopback port, with ``bucket`` created in its
+    S3; stopped on leaving. Never keep a server past its test or module: its clock keeps running
+    jobs, and it would write into the S3 of the tests after it."""
+    with LocalBedrock(**kwargs).serve(port=0) as server:
+        if bucket is not None:
+            import boto3
+
+            boto3.session.Session().client(
+                "s3", endpoint_url=server.endpoint_url, region_name="us-east-1",
+                aws_access_key_id="testing", aws_secret_access_key="testing",
+            ).create_bucket(Bucket=bucket)  # fmt: skip
+        yield server
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest) -> Iterator[LocalBedrockServer]:
+    """A Local Bedrock server for one test: the default clock (1000 emulated seconds a second)
+    unless the test's ``emulator`` marker says otherwise; ``bucket=`` in it creates that bucket."""
+    with serving(**knobs(request)) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def module_server(request: pytest.FixtureRequest) -> Iterator[LocalBedrockServer]:
+    """One Local Bedrock server for all the tests of a module (a fresh one for each module), for
+    tests that each start console-script subprocesses against it. Its knobs come from the
+    module's ``pytestmark = pytest.mark.emulator(...)``."""
+    with serving(**knobs(request)) as srv:
+        yield srv
 
 
 @pytest.fixture
@@ -132,6 +193,17 @@ def put_records(s3: Any, n: int, key: str = "in/data.jsonl", start: int = 0) -> 
         Body=jsonl([{"recordId": r, "modelInput": claude_body(f"question {r}")} for r in ids]),
     )
     return ids
+
+
+def store_of(n: int, prefix: str = "q") -> RecordStore:
+    """A record store of n valid Claude lines, ids R0, R1, ... (the caller closes it)."""
+    store = RecordStore()
+    for i in range(n):
+        store.append_line(
+            f"R{i}",
+            encode_line({"recordId": f"R{i}", "modelInput": claude_body(f"{prefix}{i}", 40)}),
+        )
+    return store
 
 
 def read_out(s3: Any, key: str) -> list[dict[str, Any]]:

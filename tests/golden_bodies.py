@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, NamedTuple
 
+from .conftest import HAIKU
+
 Surface = Literal["batch", "runtime", "both"]
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 HAIKU45 = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 TITAN_TEXT = "amazon.titan-text-express-v1"
 TITAN_EMBED = "amazon.titan-embed-text-v2:0"

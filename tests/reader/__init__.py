@@ -1,0 +1,2 @@
+"""Tests of the reader part: reading outputs, joining them to the inputs, anomalies, results and
+summaries."""
