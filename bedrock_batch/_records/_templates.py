@@ -8,7 +8,7 @@ the prompt text, the escaped prompt, and the bytes after it: exactly the bytes t
 (build the body, check it, encode the line) writes. The body made with a placeholder prompt is
 checked against the model family's rules once; a prompt cannot make a checked body invalid as
 long as it is a non-blank string that can be encoded (anything else goes the general way,
-which explains what is wrong). ``tests/test_records.py`` checks both paths agree, byte for byte
+which explains what is wrong). ``tests/records/test_records.py`` checks both paths agree, byte for byte
 and verdict for verdict.
 """
 
