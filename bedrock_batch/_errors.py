@@ -85,6 +85,9 @@ class Problem:
 
     ``record_id`` and ``line`` (1-based, in the source JSONL file or in the order records were
     added) point at the offending record; ``field`` names the job parameter or record field.
+    ``record_id`` is the caller's id (None when the record had none, or it could not be read:
+    a refused record is never given a generated id). ``key`` is the caller's key of a refused
+    record, when it could be read and persisted (``on_invalid="skip"``).
     """
 
     message: str
@@ -92,6 +95,7 @@ class Problem:
     line: int | None = None
     field: str | None = None
     source: str | None = None
+    key: Any = attrs.field(default=None, eq=False)
 
     def __str__(self) -> str:
         where = []

@@ -346,6 +346,8 @@ class BatchJob(RecordIntake):
         demand through bedrock-runtime right away (``mode`` overrides, as for the constructor).
         Results merge: each record's latest attempt wins. A stopped batch is re-opened. The
         retry's records are checked to be readable before anything is recorded or paid for.
+        ``"rejected"`` records (refused when added, never uploaded) cannot be sent: asking for
+        them raises :class:`ValidationError` and sends nothing.
         """
         return plan_retry(
             self._parts(), self.results, statuses=statuses, retryable_only=retryable_only, record_ids=record_ids,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -12,7 +13,7 @@ import tenacity as _t
 
 from .._errors import PollTimeoutError, ServiceError
 
-__all__ = ["Pacer", "PollConfig", "backoff", "wait_until_terminal"]
+__all__ = ["Pacer", "PollConfig", "backoff", "doubled", "wait_until_terminal"]
 
 
 @attrs.frozen
@@ -22,11 +23,17 @@ class PollConfig:
     The pauses adapt to the job's phase (see :class:`Pacer`): they start at ``initial`` and
     double up to ``max_interval`` within a phase, start again at ``initial`` whenever the status
     changes, and shrink towards the end of InProgress (estimated from the record counters).
-    ``adaptive=False`` keeps plain capped exponential backoff from the first poll.
+    ``adaptive=False`` keeps plain capped exponential backoff from the first poll. A phase may
+    last as long as the job's timeout (up to a week): the pauses stay at ``max_interval`` for
+    any number of polls.
 
     .. versionchanged:: Unreleased
        ``initial`` 5 s → 0.5 s and ``jitter`` 2 s → 0.5 s, with the adaptive pacing: a job
        that ends in a second is seen ending within a second.
+
+    .. versionchanged:: Unreleased
+       A wait no longer dies with :class:`OverflowError` after about 1,040 polls in one phase
+       (17 hours at the 60 s cap): the doubling is capped before the power is computed.
     """
 
     initial: float = 0.5
@@ -42,11 +49,29 @@ class PollConfig:
             raise ValueError("PollConfig.timeout must be positive or None")
 
 
+#: The largest power of two a pause is ever computed with (``2.0 ** 1024`` overflows); reached
+#: only when ``cap`` is infinite or more than 2**1000 times ``initial``.
+_MAX_EXPONENT = 1000
+
+
+def doubled(initial: float, doublings: int, cap: float) -> float:
+    """``initial * 2**doublings``, or ``cap`` once that reaches it.
+
+    The exponent is compared with the cap *before* the power is computed, so no number of
+    polls can overflow: a phase may last for days (a job's timeout is up to a week) and
+    ``2.0 ** n`` raises :class:`OverflowError` from ``n = 1024`` on.
+    """
+    if doublings >= math.log2(cap) - math.log2(initial):  # both positive: PollConfig checks
+        return cap
+    return initial * 2.0 ** min(doublings, _MAX_EXPONENT)
+
+
 def backoff(initial: float, cap: float, jitter: float) -> Callable[[_t.RetryCallState], float]:
-    """Capped exponential backoff plus up to ``jitter`` seconds of random jitter."""
+    """Capped exponential backoff plus up to ``jitter`` seconds of random jitter (for any
+    number of attempts: see :func:`doubled`)."""
 
     def wait(state: _t.RetryCallState) -> float:
-        base: float = initial * 2.0 ** max(0, state.attempt_number - 1)
+        base = doubled(initial, max(0, state.attempt_number - 1), cap)
         return float(min(cap, base + (random.uniform(0, jitter) if jitter else 0.0)))
 
     return wait
@@ -63,7 +88,9 @@ class Pacer:
       ``initial``), so the polls get closer together as the end nears.
 
     Time is the sum of the pauses it has given (what an injected ``sleep`` slept), so tests need
-    no clock. ``adaptive=False`` in the config gives plain backoff by poll number.
+    no clock. ``adaptive=False`` in the config gives plain backoff by poll number. Any number of
+    polls in a phase is fine: the doubling stops at the cap (:func:`doubled`), it never
+    overflows.
     """
 
     def __init__(self, config: PollConfig) -> None:
@@ -93,11 +120,11 @@ class Pacer:
         self._polls += 1
         phase = self.phase_of(status)
         if not c.adaptive:
-            base = c.initial * 2.0 ** (self._polls - 1)
+            base = doubled(c.initial, self._polls - 1, c.max_interval)
         else:
             if phase is not None and phase != self._phase:
                 self._phase, self._in_phase = phase, 0
-            base = c.initial * 2.0**self._in_phase
+            base = doubled(c.initial, self._in_phase, c.max_interval)
             self._in_phase += 1
             eta = self._eta(status) if phase == "InProgress" else None
             if eta is not None:

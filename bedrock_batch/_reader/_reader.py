@@ -18,6 +18,7 @@ from .._common._bedrock import JobDescription
 from .._common._codec import decode
 from .._common._s3 import S3Access
 from .._common._s3uri import S3Uri
+from .._errors import ValidationError
 from .._families._registry import family_for
 from .._ledger._ledger import REJECTS_NAME, Attempt, JobEntry, Ledger
 from .._lifecycle._ondemand import OnDemandRunner
@@ -148,7 +149,18 @@ class Reader:
         A record's *latest attempt* is the newest attempt that ran it. A job that ended
         Failed, Expired, Stopped or PartiallyCompleted is superseded when every record it
         left without an output line (and for which it is the latest attempt) is retried.
+
+        ``rejected`` records cannot be retried: they were refused when added and never
+        uploaded, so there is nothing to send (and their ids may be the caller's duplicates of
+        records that ran). Asking for them raises :class:`ValidationError` before anything is
+        recorded or sent.
         """
+        if "rejected" in statuses:
+            raise ValidationError(
+                "retry() cannot send rejected records: they were refused when they were added "
+                "and never uploaded. Fix them (BatchJob.rejected and results() say why) and add "
+                "them to a new BatchJob"
+            )
         wanted = set(record_ids) if record_ids is not None else None
         latest = self._latest_attempts(ledger)
         chosen: set[str] = set()

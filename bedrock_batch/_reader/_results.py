@@ -3,8 +3,8 @@
 Every input record comes back exactly once: ``succeeded`` (a ``modelOutput``), ``errored`` (an
 ``error`` object) or ``missing`` (no usable output line: the job stopped or timed out, a file
 is missing, or its line was unparseable) — and, when records were skipped as they were added
-(``on_invalid="skip"``), ``rejected`` (never sent; ``error.message`` says why); and, for
-structured outputs, ``invalid_output`` (the model answered, but not as the schema asks). Output lines that cannot be joined — unknown ids,
+(``on_invalid="skip"``), ``rejected`` (never sent; ``error.message`` says why; the caller's id
+and key); and, for structured outputs, ``invalid_output`` (the model answered, but not as the schema asks). Output lines that cannot be joined — unknown ids,
 second copies of an id, unparseable lines — are reported as :class:`Anomaly`, never dropped
 silently, and never joined by position.
 """
@@ -150,16 +150,30 @@ def _empty_counts() -> dict[str, int]:
     return {"succeeded": 0, "errored": 0, "missing": 0}
 
 
-def _rejected(problem: dict[str, Any]) -> Result:
-    """A record skipped when it was added: never sent; ``error.message`` says why."""
+def _rejected(problem: dict[str, Any], seen: set[str]) -> Result:
+    """A record skipped when it was added: never sent; ``error.message`` says why.
+
+    Its id is the caller's, or (when it had none) ``<source:line>``, made unique among the
+    batch's rejects (``seen``: the ids given so far in this pass, in the rejects' stored order)
+    with ``#2``, ``#3``... when two calls had the same source and line. Its key is the caller's.
+    """
     where = problem.get("source") or "record"
     line = problem.get("line")
-    record_id = problem.get("record_id") or f"<{where}:{line}>"
+    record_id = problem.get("record_id")
+    if not record_id:
+        record_id = base = f"<{where}:{line}>"
+        n = 1
+        while record_id in seen:
+            n += 1
+            record_id = f"{base[:-1]}#{n}>"
+        seen.add(record_id)
     message = str(problem.get("message", ""))
     if problem.get("field"):
         message = f"{problem['field']}: {message}"
     source = f"{where}:{line}" if line is not None else where
-    return Result(str(record_id), None, "rejected", None, None, ErrorInfo(0, message), None, source)
+    return Result(
+        str(record_id), problem.get("key"), "rejected", None, None, ErrorInfo(0, message), None, source
+    )  # fmt: skip
 
 
 @attrs.frozen
@@ -396,9 +410,10 @@ class Join(Iterable[Result]):
                     yield ordinal, self._count(Result(rid, index.key_at(ordinal), "missing", model_input))  # fmt: skip
             for rid, ordinal in sorted(missing.items()):  # not even in the inputs any more
                 yield ordinal, self._count(Result(rid, index.key_at(ordinal), "missing"))
+        pseudo_ids: set[str] = set()
         rejects = self._read_rejects() if self._read_rejects else ()
         for position, rejected in enumerate(rejects, len(index)):
-            yield position, self._count(_rejected(rejected))
+            yield position, self._count(_rejected(rejected, pseudo_ids))
         if generation == self._passes:  # no other pass started meanwhile (theirs is the state)
             self._final = (
                 dict(self._counts),

@@ -98,8 +98,11 @@ class RecordIntake:
 
         By default all-or-nothing: every bad line is listed in one :class:`ValidationError` and
         nothing of the file is added. ``on_invalid="skip"`` adds the valid lines and keeps each
-        refused one (:attr:`rejected`); they come back from :meth:`results` as
-        ``status="rejected"`` and are counted in :meth:`summary`.
+        refused one (:attr:`rejected`, with the caller's id and key when they could be read);
+        they come back from :meth:`results` as ``status="rejected"`` (exactly once each, under
+        the caller's id or ``<source:line>``) and are counted in :meth:`summary`. A refused
+        record is never given a generated id, and its own id stays taken. They were never
+        uploaded, so :meth:`retry` cannot send them: fix them and add them to a new batch.
         """
         return self._records.add_jsonl(source, key_field=key_field, on_invalid=on_invalid)
 

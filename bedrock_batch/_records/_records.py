@@ -5,6 +5,12 @@ Every record is checked when it is added — its id, its body against the model 
 every value (``NaN``, lone surrogates), its key — and encoded once into the store. Each
 ``add_*`` call is all-or-nothing: if any record of the call is refused, the call leaves nothing
 behind and raises one :class:`ValidationError` listing every problem.
+
+With ``on_invalid="skip"`` the valid records stay and each refused one is kept in
+:attr:`Records.rejected` with its line, the caller's id (a generated id is given only to a record
+that is stored, so no id is ever reused) and the caller's key. An id a refused record carried
+stays taken: a later record with the same id is refused as a duplicate and the generator skips
+it, so every input comes back from ``results()`` exactly once under an id of its own.
 """
 
 from __future__ import annotations
@@ -90,10 +96,19 @@ class _Call:
     def problem(self, message: str, **where: Any) -> None:
         self.problems.append(Problem(message, source=self.source, **where))
 
+    def refuse(self, message: str, *, record_id: Any, key: Any, **where: Any) -> None:
+        """One record refused: its id (the caller's, if any) stays taken for the rest of the
+        call, and its key is kept when it can be persisted."""
+        rid = record_id if isinstance(record_id, str) and not _is_empty(record_id) else None
+        if rid is not None:
+            self.explicit.add(rid)
+        self.problem(message, record_id=rid, key=_persistable(key), **where)
+
     def finish(self, what: str) -> None:
         store = self.records.store
         if self.problems and self.skip:  # the valid records stay; the others are reported
             self.records.rejected.extend(self.problems)
+            self.records.refused_ids.update(p.record_id for p in self.problems if p.record_id)
             self.problems = []
         if self.problems:
             store.rollback(self.mark)
@@ -155,6 +170,8 @@ class Records:
         self.store = RecordStore()
         #: Records refused by a call with ``on_invalid="skip"``: where they were and why.
         self.rejected: list[Problem] = []
+        #: The caller's ids of those records: taken, though nothing was stored under them.
+        self.refused_ids: set[str] = set()
         self.estimated_input_tokens = 0
         self.max_output_tokens = 0
         self._frozen: str | None = None
@@ -190,12 +207,13 @@ class Records:
         """A generated id that is free, valid, and not in ``also_taken``; and whether it is the
         default id of the next ordinal (such ids need no memory in the index)."""
         ordinal = n = len(self.store)
-        if self._trusted_factory and not also_taken and not self.store.index.has_named:
+        if self._only_defaults() and not also_taken:
             return default_id_factory(ordinal), True  # only default ids so far: it is free
+        refused = self.refused_ids
         for _ in range(_MAX_ID_TRIES):
             candidate = self._id_factory(n)
             n += 1
-            if candidate in self.store or candidate in also_taken:
+            if candidate in self.store or candidate in also_taken or candidate in refused:
                 continue
             why = None if self._trusted_factory else self._check_id(candidate)
             if why:
@@ -208,6 +226,11 @@ class Records:
             f"id_factory proposed {_MAX_ID_TRIES} ids in a row that are already taken; "
             "it must return a different id for each ordinal"
         )
+
+    def _only_defaults(self) -> bool:
+        """Whether every id taken so far is the default id of its ordinal (so the next default
+        id is free without looking)."""
+        return self._trusted_factory and not self.store.index.has_named and not self.refused_ids
 
     # -- one record ------------------------------------------------------------------------
 
@@ -264,11 +287,15 @@ class Records:
         else:
             why = self._check_id(record_id)
             if why:
-                call.problem(why, record_id=str(record_id), line=line, field="recordId")
+                call.refuse(why, record_id=str(record_id), key=key, line=line, field="recordId")
                 return
             rid = record_id
-            if rid in call.explicit or (rid in store and rid not in call.generated):
-                call.problem("duplicate recordId", record_id=rid, line=line, field="recordId")
+            if (
+                rid in call.explicit
+                or rid in self.refused_ids
+                or (rid in store and rid not in call.generated)
+            ):
+                call.refuse("duplicate recordId", record_id=rid, key=key, line=line, field="recordId")  # fmt: skip
                 return
             if rid in call.generated:  # an id generated earlier in this call: move that one
                 ordinal = call.generated.pop(rid)
@@ -277,8 +304,8 @@ class Records:
             call.explicit.add(rid)
         try:
             encoded, encoded_key = self._check(model_input, rid, key)
-        except _Refused as refused:
-            call.problem(refused.message, record_id=rid, line=line, field=refused.field)
+        except _Refused as refused:  # a generated id goes back: the next record takes it
+            call.refuse(refused.message, record_id=record_id, key=key, line=line, field=refused.field)  # fmt: skip
             return
         ordinal = store.append_line(rid, encoded, encoded_key, default=default)
         if record_id is None:
@@ -312,7 +339,7 @@ class Records:
         if why:
             where = Problem(why, record_id=str(record_id), line=line, field="recordId")
             raise ValidationError("invalid record id", [where])
-        if record_id in self.store:
+        if record_id in self.store or record_id in self.refused_ids:
             where = Problem("duplicate recordId", record_id=record_id, line=line, field="recordId")  # fmt: skip
             raise ValidationError(f"duplicate record id {record_id!r}", [where])
         return record_id, False
@@ -342,7 +369,7 @@ class Records:
     ) -> str:
         """Add one prompt record from its parameters' checked template (see ``_templates``)."""
         store = self.store
-        if record_id is None and self._trusted_factory and not store.index.has_named:
+        if record_id is None and self._only_defaults():
             rid, default = default_id_factory(len(store)), True  # only default ids so far: free
             encoded_id = b'"' + rid.encode() + b'"'  # a default id needs no escaping
         else:
@@ -473,10 +500,10 @@ class Records:
             if not isinstance(obj, dict):
                 call.problem("the line is not a JSON object", line=line_no)
                 continue
-            if not isinstance(obj.get("modelInput"), dict):
-                call.problem("the line has no modelInput object", line=line_no, field="modelInput")
-                continue
             key = obj.get(key_field) if key_field else None
+            if not isinstance(obj.get("modelInput"), dict):
+                call.refuse("the line has no modelInput object", record_id=obj.get("recordId"), key=key, line=line_no, field="modelInput")  # fmt: skip
+                continue
             self._take(call, obj["modelInput"], obj.get("recordId"), key, line_no)
         if not call.problems and call.count == 0:
             raise ValidationError(f"{name} holds no records")
@@ -493,7 +520,8 @@ class Records:
         call = _Call(self, None, on_invalid)
         for n, rec in enumerate(records, start=1):
             if not isinstance(rec, Mapping) or not isinstance(rec.get("modelInput"), Mapping):
-                call.problem("expected a mapping with a modelInput object", line=n)
+                rid, k = (rec.get("recordId"), rec.get("key")) if isinstance(rec, Mapping) else (None, None)  # fmt: skip
+                call.refuse("expected a mapping with a modelInput object", record_id=rid, key=k, line=n)  # fmt: skip
                 continue
             self._take(call, dict(rec["modelInput"]), rec.get("recordId"), rec.get("key"), n)
         call.finish("add_records()")
@@ -525,26 +553,26 @@ def add_dataframe(
     }
     images = options.pop("images", ())
     for n, row in enumerate(iter_frame_rows(df)):
-        where = {"line": n + 1, "field": None}
         rid = pick(row, record_id) if record_id is not None else None
-        if record_id is not None and _is_empty(rid):
-            call.problem(f"row {n}: the record id cell is empty", **where)
-            continue
         k = scalar_key(pick(row, key)) if key is not None else None
         if isinstance(k, float) and math.isnan(k):
             k = None
+        where = {"line": n + 1, "field": None, "record_id": rid, "key": k}
+        if record_id is not None and _is_empty(rid):
+            call.refuse(f"row {n}: the record id cell is empty", **where)
+            continue
         try:
             if model_input is not None:
                 body: Any = pick(row, model_input)
                 if _is_empty(body):
-                    call.problem(f"row {n}: the modelInput cell is empty", **where)
+                    call.refuse(f"row {n}: the modelInput cell is empty", **where)
                     continue
                 body = dict(body) if isinstance(body, Mapping) else body
             else:
                 cell = pick(row, prompt if prompt is not None else text)
                 if _is_empty(cell):
                     what = "prompt" if prompt is not None else "text"
-                    call.problem(f"row {n}: the {what} cell is empty ({cell!r})", **where)
+                    call.refuse(f"row {n}: the {what} cell is empty ({cell!r})", **where)
                     continue
                 if prompt is not None:
                     body = build_prompt(
@@ -558,11 +586,22 @@ def add_dataframe(
                 else:
                     body = build_embedding(records.family_impl, str(cell), **options)
         except ValidationError as err:
-            call.problem(f"row {n}: {err.summary}", **where)
+            call.refuse(f"row {n}: {err.summary}", **where)
             continue
         records._take(call, body, rid, k, n + 1)
     call.finish("the DataFrame")
     return call.count
+
+
+def _persistable(key: Any) -> Any:
+    """A refused record's key if it can be stored with the rejects (JSON), else None."""
+    if key is None:
+        return None
+    try:
+        encode(key)
+    except EncodeError:
+        return None
+    return key
 
 
 def _chunks(source: str | Path | IO[bytes] | IO[str]) -> Iterator[bytes]:

@@ -237,7 +237,7 @@ def test_skip_and_report_sends_the_valid_records_and_accounts_for_the_rest(
         == 1
     )
     assert [(p.line, p.record_id) for p in job.rejected] == [
-        (51, None), (52, None), (53, "wrong-family"), (55, "dup"), (2, None), (3, None)
+        (51, None), (52, "no-body"), (53, "wrong-family"), (55, "dup"), (2, None), (3, None)
     ]  # fmt: skip
     with pytest.raises(ValidationError):  # the default stays: refuse everything
         job.add_records([{"modelInput": {"prompt": "x"}}])
