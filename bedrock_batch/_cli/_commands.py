@@ -129,11 +129,17 @@ def _build_job(
 def _write_rejects(job: BatchJob, target: Path) -> None:
     """The refused lines, one JSON object each; a one-line note on stderr."""
     rows = [
-        {"line": p.line, "recordId": p.record_id, "field": p.field, "message": p.message}
+        {
+            "line": p.line,
+            "recordId": p.record_id,
+            "key": p.key,
+            "field": p.field,
+            "message": p.message,
+        }
         for p in job.rejected
     ]
     try:
-        target.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+        target.write_text("".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows))  # fmt: skip
     except OSError as err:
         raise CliError(f"cannot write the list of refused lines to {target}: {err}") from None
     print(f"skipped {len(rows)} invalid line(s); the list is in {target}", file=sys.stderr)

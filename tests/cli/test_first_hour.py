@@ -254,6 +254,7 @@ def test_skip_invalid_sends_the_rest_and_lists_the_refused(env: dict[str, str], 
     assert f"skipped 2 invalid line(s); the list is in {rejects}" in submitted.stderr
     listed = [json.loads(line) for line in rejects.read_text().splitlines()]
     assert [(r["line"], r["recordId"]) for r in listed] == [(4, "Q3"), (8, None)]
+    assert all("key" in r for r in listed)  # the caller's key travels with a refused line
     handle = json.loads(submitted.stdout)["handle"]
     ok(env, "wait", handle, "--quiet", "--poll-interval", "0.1")
     summary = json.loads(ok(env, "summary", handle, "--json").stdout)
