@@ -290,7 +290,7 @@ def cluster() -> Iterator[tuple[Any, str]]:
         assert handle is not None
         with (
             distributed.LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
             ) as lc,
             distributed.Client(lc) as client,
         ):
