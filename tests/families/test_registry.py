@@ -126,3 +126,22 @@ def test_lookup_and_registry_agree_on_profile_only_models() -> None:
         found, via_profile = lookup_model(f"us.{info.model_id}")
         assert found is info and via_profile
         assert family_for(f"us.{info.model_id}") is _registry.get(info.family)
+
+
+def test_no_module_of_local_bedrock_outside_its_families_compares_family_names() -> None:
+    """The same rule in Local Bedrock: its wire, service and front door name no family (the
+    Converse *operation* shares the Converse family's name, so that literal is not a sign)."""
+    from bedrock_batch.local._families import _registry as local_registry
+
+    root = Path(bedrock_batch.__file__).parent / "local"
+    names = [f.name for f in local_registry.registered() if f.name != "converse"]
+    literal = re.compile("|".join(rf"[\"']{re.escape(n)}[\"']" for n in names))
+    modules = [p for p in root.rglob("*.py") if not p.is_relative_to(root / "_families")]
+    assert len(modules) > 15
+    found = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in modules
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if _COMPARISON.search(line) or literal.search(line)
+    ]
+    assert found == []
