@@ -8,7 +8,8 @@ The tree reads as the data flow; each subpackage's docstring says what lives the
 
     _families/     one module per model family: bodies, checks, structured outputs, reading outputs
     _records/      records: intake (add_*, DataFrames), ids, templates, the local record store
-    _uploader/     job parameters and identity, quotas, sharding into files and jobs, the upload
+    _batch/        what defines a batch: job parameters and identity, quotas, sharding
+    _uploader/     the plan and the upload of input files (and reading them back)
     _ledger/       the batch's typed state, stored in S3 before each action it announces
     _lifecycle/    Bedrock jobs (create, poll, stop), on-demand runs, waiting, retry, status
     _reader/       outputs read back, the join by recordId, results, summary, partitions, export
@@ -27,6 +28,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what type checkers see; at run time each name is imported when first used
+    from ._batch._quotas import Quotas
+    from ._batch._spec import Mode
     from ._catalog import CATALOG, ModelInfo, family_of
     from ._common._bedrock import TERMINAL, JobDescription, JobStatus, iter_jobs
     from ._errors import (
@@ -52,8 +55,6 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported w
     from ._reader._results import Anomaly, ErrorInfo, OutputSource, Result, ResultStatus
     from ._reader._resultset import Results
     from ._reader._summary import Summary
-    from ._uploader._quotas import Quotas
-    from ._uploader._spec import Mode
     from ._uploader._uploader import PartPlan, Plan
 
 #: Where each public name lives (imported on first use, so ``import bedrock_batch`` is cheap).
@@ -72,7 +73,7 @@ _LAZY: dict[str, str] = {
     "JobStoppedError": "._errors",
     "Ledger": "._ledger._ledger",
     "LedgerError": "._errors",
-    "Mode": "._uploader._spec",
+    "Mode": "._batch._spec",
     "NotFinishedError": "._errors",
     "ModelInfo": "._catalog",
     "OutputSource": "._reader._results",
@@ -85,7 +86,7 @@ _LAZY: dict[str, str] = {
     "Price": "._pricing",
     "Problem": "._errors",
     "QuotaError": "._errors",
-    "Quotas": "._uploader._quotas",
+    "Quotas": "._batch._quotas",
     "Result": "._reader._results",
     "ResultStatus": "._reader._results",
     "Results": "._reader._resultset",

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._batch._quotas import Quotas, QuotaSource, resolve_quotas
+from ._batch._spec import JobParams, JobSpec, Mode, legacy_content_id, resolve
 from ._common._clients import Clients
 from ._common._display import html_table, progress_text
 from ._common._progress import CountDisplay
@@ -39,8 +41,6 @@ from ._reader._resultset import Results
 from ._reader._summary import Summary
 from ._records._intake import RecordIntake
 from ._records._records import DEFAULT_RECORD_ID_PATTERN, Records, default_id_factory
-from ._uploader._quotas import Quotas, QuotaSource, resolve_quotas
-from ._uploader._spec import JobParams, JobSpec, Mode, legacy_content_id, resolve
 from ._uploader._uploader import Plan, make_plan, open_ledger
 
 if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only

@@ -31,6 +31,7 @@ from ._lifecycle._aio import DEFAULT_WORKERS, Runner, Sleep, poll_until_terminal
 from ._lifecycle._waiting import WaitSteps, raise_for_failures
 
 if TYPE_CHECKING:
+    from ._batch._spec import Mode
     from ._families._outputs import Usage
     from ._ledger._ledger import Ledger
     from ._lifecycle._polling import PollConfig
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from ._reader._results import Anomaly, Result
     from ._reader._resultset import Results
     from ._reader._summary import Summary
-    from ._uploader._spec import Mode
     from ._uploader._uploader import Plan
     from .events import EventQueue
 

@@ -24,12 +24,12 @@ from typing import Any, Literal
 
 import attrs
 
+from .._batch._quotas import Quotas
+from .._batch._sharding import Shard
+from .._batch._spec import JobSpec, VpcConfig
 from .._common._bedrock import JobDescription
 from .._common._s3uri import S3Uri
 from .._errors import StateError
-from .._uploader._quotas import Quotas
-from .._uploader._sharding import Shard
-from .._uploader._spec import JobSpec, VpcConfig
 
 __all__ = [
     "JOB_TRANSITIONS",

@@ -21,6 +21,9 @@ from typing import Any
 
 import attrs
 
+from .._batch._quotas import Quotas
+from .._batch._sharding import Shard
+from .._batch._spec import JobSpec, VpcConfig
 from .._common import _bedrock
 from .._common._bedrock import JobDescription
 from .._common._clients import Clients
@@ -28,9 +31,6 @@ from .._common._codec import decode, encode
 from .._common._s3 import PreconditionFailed, S3Access
 from .._common._s3uri import S3Uri
 from .._errors import LedgerError, StateError
-from .._uploader._quotas import Quotas
-from .._uploader._sharding import Shard
-from .._uploader._spec import JobSpec, VpcConfig
 from ._ledger import (
     JOB_TRANSITIONS,
     RUN_TRANSITIONS,

@@ -10,9 +10,9 @@ import attrs
 
 from .._common._clients import Clients
 from .._ledger._ledgerstore import LedgerStore
-from .._reader._inputs import InputSource
 from .._reader._reader import Reader
 from .._records._store import RecordStore
+from .._uploader._inputs import InputSource
 from .._uploader._uploader import Uploader
 from ._lifecycle import Lifecycle
 from ._ondemand import OnDemandRunner

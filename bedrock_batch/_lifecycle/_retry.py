@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 
+from .._batch._spec import Mode
 from .._errors import StateError
 from .._reader._resultset import Results
-from .._uploader._spec import Mode
 from ._parts import BatchParts
 
 __all__ = ["plan_retry"]

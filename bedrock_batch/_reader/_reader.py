@@ -23,7 +23,7 @@ from .._families._registry import family_for
 from .._ledger._ledger import REJECTS_NAME, Attempt, JobEntry, Ledger
 from .._lifecycle._ondemand import OnDemandRunner
 from .._pricing import Price
-from ._inputs import InputSource
+from .._uploader._inputs import InputSource
 from ._results import OutputSource
 from ._resultset import Results
 from ._summary import Summary, reconcile

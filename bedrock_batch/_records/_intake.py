@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from .._batch._spec import OnInvalid
 from .._errors import Problem
 from .._families._builders import Image
 from .._families._structured import DEFAULT_TOOL
-from .._uploader._spec import OnInvalid
 from ._records import Records, add_dataframe
 
 __all__ = ["RecordIntake"]

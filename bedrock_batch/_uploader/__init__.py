@@ -1,3 +1,4 @@
-"""The *uploader* part: a batch's job parameters and identity (``_spec``), the model's quotas
-(``_quotas``), cutting records into files and jobs (``_sharding``), the plan and the chunked,
-content-addressed upload (``_uploader``)."""
+"""The *uploader* part: the plan of a batch (files and jobs under the model's quotas, from
+:mod:`.._batch`) and the chunked, content-addressed upload of its input files
+(``_uploader``); reading those inputs back, for retries and for missing records' bodies
+(``_inputs``)."""

@@ -17,6 +17,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
+from .._batch._quotas import Quotas, QuotaSource
+from .._batch._sharding import Shard, plan_parts, plan_shards
+from .._batch._spec import JobSpec, content_id, identity
 from .._catalog import Family
 from .._common._codec import encode_line
 from .._common._display import html_table
@@ -38,12 +41,9 @@ from .._ledger._ledger import (
 )
 from .._ledger._ledgerstore import LedgerStore
 from .._pricing import Cost, Price, price_for
-from .._reader._inputs import InputSource
 from .._records._records import Records
 from .._records._store import RecordStore
-from ._quotas import Quotas, QuotaSource
-from ._sharding import Shard, plan_parts, plan_shards
-from ._spec import JobSpec, content_id, identity
+from ._inputs import InputSource
 
 __all__ = ["PartPlan", "Plan", "Uploader", "ledger_from_plan", "make_plan", "open_ledger"]
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 import attrs
 
-from .._uploader._quotas import Quotas
+from .._batch._quotas import Quotas
 
 __all__ = [
     "JOB_FAULT_KINDS",

@@ -12,7 +12,7 @@ LOCAL = PACKAGE / "local"
 #: Pure data the emulator may share with the client: the model list and quota defaults.
 ALLOWED_FROM_CORE = {
     "bedrock_batch._catalog": {"CATALOG", "ModelInfo", "QUOTA_NAME_TEMPLATES"},
-    "bedrock_batch._uploader._quotas": {"Quotas"},
+    "bedrock_batch._batch._quotas": {"Quotas"},
 }
 
 

@@ -10,13 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bedrock_batch import ValidationError, family_of
+from bedrock_batch._batch._sharding import plan_shards
 from bedrock_batch._catalog import CATALOG, base_model_id
 from bedrock_batch._common._codec import encode_line as dumps_line
 from bedrock_batch._common._codec import iter_lines
 from bedrock_batch._common._s3uri import S3Uri
 from bedrock_batch._families._builders import build_embedding, build_prompt
 from bedrock_batch._families._schemas import check_model_input
-from bedrock_batch._uploader._sharding import plan_shards
 
 tricky_text = st.text(
     alphabet=st.sampled_from(["a", "日", "\u2028", "\u0085", "\r", "\n", '"', "\\", "é", "😀"]),

@@ -13,6 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bedrock_batch import BatchJob, LedgerError, PollConfig, Quotas, ServiceError, StateError
+from bedrock_batch._batch._sharding import Shard
+from bedrock_batch._batch._spec import JobSpec, VpcConfig
 from bedrock_batch._common._codec import encode_line
 from bedrock_batch._common._s3 import S3Access
 from bedrock_batch._common._s3uri import S3Uri
@@ -26,8 +28,6 @@ from bedrock_batch._ledger._ledger import (
     move_job,
 )
 from bedrock_batch._ledger._ledgerstore import LedgerStore, dump, parse
-from bedrock_batch._uploader._sharding import Shard
-from bedrock_batch._uploader._spec import JobSpec, VpcConfig
 from bedrock_batch.local import Faults, LocalBedrock
 
 from ..conftest import BUCKET, HAIKU, track

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bedrock_batch._batch._quotas import Quotas
+from bedrock_batch._batch._sharding import Shard
+from bedrock_batch._batch._spec import JobSpec
 from bedrock_batch._common._codec import encode_line
 from bedrock_batch._common._s3 import S3Access
 from bedrock_batch._common._s3uri import S3Uri
@@ -12,9 +15,6 @@ from bedrock_batch._ledger._ledger import Attempt, JobEntry, Ledger
 from bedrock_batch._ledger._ledgerstore import LedgerStore
 from bedrock_batch._lifecycle._lifecycle import Lifecycle
 from bedrock_batch._lifecycle._ondemand import OnDemandRunner
-from bedrock_batch._uploader._quotas import Quotas
-from bedrock_batch._uploader._sharding import Shard
-from bedrock_batch._uploader._spec import JobSpec
 from bedrock_batch.local import LocalBedrock
 
 from ..conftest import BUCKET, HAIKU, ROLE, claude_body

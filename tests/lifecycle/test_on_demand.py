@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from bedrock_batch import ServiceError
+from bedrock_batch._batch._sharding import Shard
 from bedrock_batch._common._s3 import S3Access
 from bedrock_batch._ledger._ledger import OnDemandEntry
 from bedrock_batch._lifecycle._ondemand import OnDemandRunner
-from bedrock_batch._uploader._sharding import Shard
 from bedrock_batch._uploader._uploader import Uploader
 from bedrock_batch.local import LocalBedrock
 

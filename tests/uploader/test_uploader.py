@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bedrock_batch import ServiceError
+from bedrock_batch._batch._sharding import Shard, plan_parts
 from bedrock_batch._common._codec import encode_line
 from bedrock_batch._common._s3 import S3Access
 from bedrock_batch._records._store import RecordStore
-from bedrock_batch._uploader._sharding import Shard, plan_parts
 from bedrock_batch._uploader._uploader import Uploader
 
 from ..conftest import BUCKET, claude_body, store_of
