@@ -118,6 +118,11 @@ class OnDemandEntry:
     #: Version 0.1 wrote all answers to one file; its name, for batches it submitted.
     legacy_output: str | None = None
 
+    def answers_prefix(self) -> S3Uri:
+        """Where the run's answer chunks are (``.jsonl.out`` files, batch output format)."""
+        folder = S3Uri.parse(self.input_uri)
+        return S3Uri(folder.bucket, folder.prefix + "answers/")
+
     @property
     def slices(self) -> int:
         """How many claimable slices the records make."""

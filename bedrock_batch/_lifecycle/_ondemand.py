@@ -128,9 +128,8 @@ class OnDemandRunner:
 
     @staticmethod
     def answers_prefix(entry: OnDemandEntry) -> S3Uri:
-        """Where the run's answer chunks are (``.jsonl.out`` files, batch output format)."""
-        folder = S3Uri.parse(entry.input_uri)
-        return S3Uri(folder.bucket, folder.prefix + "answers/")
+        """Where the run's answer chunks are (the ledger's layout: :meth:`OnDemandEntry.answers_prefix`)."""
+        return entry.answers_prefix()
 
     def _claim_uri(self, entry: OnDemandEntry, k: int) -> S3Uri:
         return S3Uri.parse(entry.input_uri).join("claims", f"s{k:05d}.json")

@@ -21,7 +21,6 @@ from .._common._s3uri import S3Uri
 from .._errors import ValidationError
 from .._families._registry import family_for
 from .._ledger._ledger import REJECTS_NAME, Attempt, JobEntry, Ledger
-from .._lifecycle._ondemand import OnDemandRunner
 from .._pricing import Price
 from .._uploader._inputs import InputSource
 from ._results import OutputSource
@@ -81,7 +80,7 @@ class Reader:
                         )
                     )
                 continue
-            prefix = OnDemandRunner.answers_prefix(run)
+            prefix = run.answers_prefix()
             sources.append(OutputSource(str(prefix), None, attempt.number, records=run.records))
         return sources
 

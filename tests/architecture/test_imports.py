@@ -213,3 +213,34 @@ def test_a_package_init_that_imports_back_is_a_cycle(tmp_path: Path) -> None:
         {"_x.py": "from . import VERSION\n", "__init__.py": "from ._x import *\nVERSION = 1\n"},
     )
     assert cycles(import_graph(package)) == [["probe", "probe._x"]]
+
+
+def _part(module: str) -> str:
+    """The subpackage (or top-level module) a module belongs to: ``bedrock_batch._reader``,
+    ``bedrock_batch.local._wire``, ``bedrock_batch._job``..."""
+    parts = module.split(".")
+    depth = 3 if len(parts) > 2 and parts[1] == "local" else 2
+    return ".".join(parts[:depth])
+
+
+def test_no_cycles_between_subpackages() -> None:
+    """The parts layer as the data flow: no two subpackages import each other, even through
+    different modules (each module-level graph may be acyclic while its packages are not)."""
+    edges = [
+        Edge(_part(e.source), _part(e.target), e.line, e.kind)
+        for e in import_graph(PACKAGE)
+        if _part(e.source) != _part(e.target)
+        and _part(e.target) not in ("bedrock_batch", "bedrock_batch.local")  # the facades
+        and _part(e.source) not in ("bedrock_batch", "bedrock_batch.local")
+    ]
+    assert {e.source for e in edges} >= {"bedrock_batch._ledger", "bedrock_batch.local._wire"}
+    problems = describe(edges)
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_package_check_sees_a_package_cycle() -> None:
+    edges = [
+        Edge("p._a", "p._b", 1, "module level"),
+        Edge("p._b", "p._a", 1, "in a function"),
+    ]
+    assert cycles(edges) == [["p._a", "p._b"]]

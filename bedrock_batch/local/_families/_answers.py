@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..._catalog import ModelInfo
-from .._service._s3 import split_s3_uri
+from .._s3 import split_s3_uri
 from ._context import RecordContext, RecordError, Responder
 from ._protocol import EmulatedFamily
 from ._registry import UnknownFamily, family_for

@@ -33,9 +33,9 @@ from .._exceptions import (
     ValidationException,
 )
 from .._families._models import resolve_model_id
+from .._s3 import split_s3_uri
 from ._events import EventBus
 from ._lifecycle import ACTIVE, TERMINAL, Job, enter
-from ._s3 import split_s3_uri
 
 __all__ = ["ControlPlane", "JobStore", "partition_of"]
 

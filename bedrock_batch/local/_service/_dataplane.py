@@ -35,8 +35,8 @@ from .._config import FaultEvent, Faults, Quotas
 from .._encoding import ENCODER
 from .._families._answers import Answerer
 from .._families._context import RecordContext, RecordError
+from .._s3 import S3Location, split_s3_uri
 from ._lifecycle import Job
-from ._s3 import S3Location, split_s3_uri
 from ._work import JobWork, StagedFile
 
 __all__ = ["DataPlane", "JobWork", "StageFailure", "Tally"]
