@@ -27,6 +27,13 @@ TITAN_IMAGE = "amazon.titan-embed-image-v1"
 LLAMA = "meta.llama3-1-8b-instruct-v1:0"
 MISTRAL = "mistral.mistral-large-2407-v1:0"
 NOVA = "amazon.nova-lite-v1:0"
+# late 2026 (bedrock-facts.md §12)
+SONNET45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+NOVA2 = "us.amazon.nova-2-lite-v1:0"
+NOVA_EMBED = "amazon.nova-2-multimodal-embeddings-v1:0"
+GPT_OSS = "openai.gpt-oss-120b-1:0"
+GPT_OSS_20B = "openai.gpt-oss-20b-1:0"
+QWEN = "qwen.qwen3-32b-v1:0"
 
 
 class Case(NamedTuple):
@@ -128,7 +135,44 @@ def output_config(schema: str) -> dict[str, Any]:
     }
 
 
+CLOSED_ANSWER: dict[str, Any] = {**JSON_ANSWER, "additionalProperties": False}
+CLOSED_WEATHER: dict[str, Any] = {**WEATHER_SCHEMA, "additionalProperties": False}
+
+
+def json_format(schema: dict[str, Any]) -> dict[str, Any]:
+    """Claude's ``output_config.format`` / ``output_format``."""
+    return {"type": "json_schema", "schema": schema}
+
+
+def chat(**extra: Any) -> dict[str, Any]:
+    """An OpenAI chat-completions body (gpt-oss, Qwen3, DeepSeek V3.1)."""
+    body: dict[str, Any] = {
+        "messages": [
+            {"role": "developer", "content": "Be brief."},
+            {"role": "user", "content": "hi"},
+        ],
+        "max_completion_tokens": 100,
+    }
+    body.update(extra)
+    return body
+
+
+def nova_embed(**params: Any) -> dict[str, Any]:
+    """A Nova multimodal embeddings body (text unless ``params`` say otherwise)."""
+    single: dict[str, Any] = {"embeddingPurpose": "GENERIC_INDEX", "embeddingDimension": 1024}
+    single.update(params or {"text": {"truncationMode": "END", "value": "hello"}})
+    return {
+        "schemaVersion": "nova-multimodal-embed-v1",
+        "taskType": "SINGLE_EMBEDDING",
+        "singleEmbeddingParams": single,
+    }
+
+
+CHAT_TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": WEATHER_SCHEMA}}
+CACHED_SYSTEM = [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}]
+
 A, T, E, IMG, L, M, N = HAIKU, TITAN_TEXT, TITAN_EMBED, TITAN_IMAGE, LLAMA, MISTRAL, NOVA
+S45, N2, NE, OSS, OSS20, Q = SONNET45, NOVA2, NOVA_EMBED, GPT_OSS, GPT_OSS_20B, QWEN
 IM, CV = "InvokeModel", "Converse"
 
 CASES: list[Case] = [
@@ -283,6 +327,71 @@ CASES: list[Case] = [
     Case("cr_choice_unknown_tool", A, CV, "runtime", messages_body(toolConfig={"tools": [TOOL_SPEC], "toolChoice": {"tool": {"name": "nope"}}}), mal("#/toolConfig/toolChoice/tool/name", "nope is not the name of a tool in toolConfig"), client=False),
     Case("cr_titan_no_tools", T, CV, "runtime", messages_body(toolConfig={"tools": [TOOL_SPEC]}), "This model doesn't support tool use.", client=False),
     Case("cr_llama_choice_any", L, CV, "runtime", messages_body(toolConfig={"tools": [TOOL_SPEC], "toolChoice": {"any": {}}}), "This model doesn't support the toolConfig.toolChoice.any field. Remove toolConfig.toolChoice.any and try again.", client=False),
+    # --- late 2026 (bedrock-facts.md §12); the client side of these comes later (client=False)
+    # Claude structured outputs (§12.3): only on models whose native_structured_outputs is True
+    Case("a45_output_config", S45, IM, "both", claude(output_config={"format": json_format(CLOSED_ANSWER)}), None, client=False),
+    Case("a45_output_format", S45, IM, "batch", claude(output_format=json_format(CLOSED_ANSWER)), None, client=False),
+    Case("a45_strict_tool", S45, IM, "both", claude(tools=[{**WEATHER, "input_schema": CLOSED_WEATHER, "strict": True}], tool_choice={"type": "tool", "name": "get_weather"}), None, client=False),
+    Case("a_output_config_unsupported", A, IM, "both", claude(output_config={"format": json_format(CLOSED_ANSWER)}), "output_config.format: This model does not support structured outputs.", client=False),
+    Case("a_output_format_unsupported", A, IM, "batch", claude(output_format=json_format(CLOSED_ANSWER)), "output_format: This model does not support structured outputs.", client=False),
+    Case("a_strict_tool_unsupported", A, IM, "batch", claude(tools=[{**WEATHER, "input_schema": CLOSED_WEATHER, "strict": True}]), "tools.0.strict: This model does not support structured outputs.", client=False),
+    Case("a45_output_config_open_object", S45, IM, "batch", claude(output_config={"format": json_format(JSON_ANSWER)}), "output_config.format.schema: For 'object' type, 'additionalProperties' must be explicitly set to false", client=False),
+    Case("a45_strict_tool_open_object", S45, IM, "batch", claude(tools=[{**WEATHER, "strict": True}]), "tools.0.input_schema: For 'object' type, 'additionalProperties' must be explicitly set to false", client=False),
+    Case("a45_both_formats", S45, IM, "batch", claude(output_config={"format": json_format(CLOSED_ANSWER)}, output_format=json_format(CLOSED_ANSWER)), "output_format: Cannot be used together with output_config.format", client=False),
+    Case("a45_format_type", S45, IM, "batch", claude(output_config={"format": {"type": "json"}}), "output_config.format.type: Input should be 'json_schema'", client=False),
+    Case("a45_strict_text", S45, IM, "batch", claude(tools=[{**WEATHER, "strict": "yes"}]), "tools.0.strict: Input should be a valid boolean", client=False),
+    # Claude prompt caching (§12.4)
+    Case("a_cache_control", A, IM, "both", claude(system=CACHED_SYSTEM), None, client=False),
+    Case("a_cache_control_ttl", S45, IM, "batch", claude(system=[{**CACHED_SYSTEM[0], "cache_control": {"type": "ephemeral", "ttl": "1h"}}], tools=[{**WEATHER, "cache_control": {"type": "ephemeral"}}]), None, client=False),
+    Case("a_cache_control_message", A, IM, "batch", claude(messages=msgs([{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral", "ttl": "5m"}}])), None, client=False),
+    Case("a_cache_control_bad_ttl", A, IM, "both", claude(system=[{**CACHED_SYSTEM[0], "cache_control": {"type": "ephemeral", "ttl": "2h"}}]), "system.0.cache_control.ttl: Input should be '5m' or '1h'", client=False),
+    Case("a_cache_control_bad_type", A, IM, "batch", claude(messages=msgs([{"type": "text", "text": "hi", "cache_control": {"type": "persistent"}}])), "messages.0.content.0.cache_control.type: Input should be 'ephemeral'", client=False),
+    Case("a_cache_control_tool_extra", A, IM, "batch", claude(tools=[{**WEATHER, "cache_control": {"type": "ephemeral", "scope": "x"}}]), "tools.0.cache_control.scope: Extra inputs are not permitted", client=False),
+    # Converse and Nova: cachePoint blocks (§12.4), Nova 2 Lite (§12.1), structured outputs (§12.3)
+    Case("c_cache_point", A, CV, "both", messages_body(system=[{"text": "be brief"}, {"cachePoint": {"type": "default"}}]), None, client=False),
+    Case("c_cache_point_ttl", A, CV, "batch", messages_body(system=[{"text": "be brief"}, {"cachePoint": {"type": "default", "ttl": "1h"}}]), None, client=False),
+    Case("c_cache_point_bad_ttl", A, CV, "batch", messages_body(system=[{"text": "be brief"}, {"cachePoint": {"type": "default", "ttl": "2h"}}]), mal("#/system/1/cachePoint/ttl", "2h is not a valid enum value"), client=False),
+    Case("c_structured_schema_object", A, CV, "batch", messages_body(outputConfig={"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": JSON_ANSWER, "name": "answer"}}}}), mal("#/outputConfig/textFormat/structure", "required key [jsonSchema] not found"), client=False),
+    Case("n_cache_point", N, IM, "both", messages_body(messages=msgs([{"text": "hi"}, {"cachePoint": {"type": "default"}}])), None, client=False),
+    Case("n_cache_point_bad_type", N, IM, "batch", messages_body(messages=msgs([{"text": "hi"}, {"cachePoint": {"type": "ephemeral"}}])), mal("#/messages/0/content/1/cachePoint/type", "default is the only supported value"), client=False),
+    Case("n_cache_point_tool", N, IM, "batch", messages_body(toolConfig={"tools": [TOOL_SPEC, {"cachePoint": {"type": "default", "ttl": "9m"}}]}), mal("#/toolConfig/tools/1/cachePoint/ttl", "9m is not a valid enum value"), client=False),
+    Case("n2_ok", N2, IM, "both", messages_body(), None, client=False),
+    Case("n2_max_tokens_over", N2, IM, "batch", messages_body(inferenceConfig={"maxTokens": 70000}), mal("#/inferenceConfig/maxTokens", "70000 is not less or equal to 65536"), client=False),
+    Case("c_n2_structured", N2, CV, "both", messages_body(outputConfig=output_config(json.dumps(CLOSED_ANSWER))), None, client=False),
+    # OpenAI chat completions: gpt-oss, Qwen3, DeepSeek V3.1 (§12.2)
+    Case("o_ok", OSS, IM, "both", chat(), None, client=False),
+    Case("o_ok_parts", OSS, IM, "batch", chat(messages=[{"role": "system", "content": [{"type": "text", "text": "hi"}]}, {"role": "user", "content": "hi"}], max_tokens=50, temperature=0.7, top_p=0.9, stop=["\n\n"]), None, client=False),
+    Case("o_ok_model_named", OSS, IM, "batch", chat(model=OSS, reasoning_effort="low"), None, client=False),
+    Case("o20_json_schema", OSS20, IM, "both", chat(response_format={"type": "json_schema", "json_schema": {"name": "answer", "schema": CLOSED_ANSWER, "strict": True}}), None, client=False),
+    Case("o_tool_forced", OSS, IM, "both", chat(tools=[CHAT_TOOL], tool_choice={"type": "function", "function": {"name": "get_weather"}}), None, client=False),
+    Case("o_tool_round_trip", OSS, IM, "batch", chat(messages=[{"role": "user", "content": "weather?"}, {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]}, {"role": "tool", "tool_call_id": "call_1", "content": "18C"}], tools=[CHAT_TOOL]), None, client=False),
+    Case("q_ok", Q, IM, "both", chat(), None, client=False),
+    Case("o_no_messages", OSS, IM, "both", without(chat(), "messages"), mal("#", "required key [messages] not found"), client=False),
+    Case("o_extra_key", OSS, IM, "batch", chat(modelId=OSS), mal("#", "extraneous key [modelId] is not permitted"), client=False),
+    Case("o_anthropic_body", OSS, IM, "batch", claude(), mal("#", "extraneous key [anthropic_version] is not permitted"), client=False),
+    Case("o_role_model", OSS, IM, "batch", chat(messages=[{"role": "model", "content": "hi"}]), mal("#/messages/0/role", "not a valid enum value"), client=False),
+    Case("o_image_part", OSS, IM, "batch", chat(messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}]), mal("#/messages/0/content/0/type", "text is the only supported value"), client=False),
+    Case("o_max_over", OSS, IM, "both", chat(max_completion_tokens=99999), mal("#/max_completion_tokens", "99999 is not less or equal to 32768"), client=False),
+    Case("o_temperature_high", OSS, IM, "batch", chat(temperature=3), mal("#/temperature", "3 is not less or equal to 2"), client=False),
+    Case("o_model_mismatch", OSS, IM, "batch", chat(model=OSS20), mal("#/model", f"{OSS20} is not the model being invoked"), client=False),
+    Case("o_format_xml", OSS, IM, "batch", chat(response_format={"type": "xml"}), mal("#/response_format/type", "not a valid enum value"), client=False),
+    Case("o_schema_no_name", OSS, IM, "batch", chat(response_format={"type": "json_schema", "json_schema": {"schema": CLOSED_ANSWER}}), mal("#/response_format/json_schema", "required key [name] not found"), client=False),
+    Case("o_choice_unknown_tool", OSS, IM, "batch", chat(tools=[CHAT_TOOL], tool_choice={"type": "function", "function": {"name": "nope"}}), mal("#/tool_choice/function/name", "nope is not the name of a tool in tools"), client=False),
+    Case("o_stop_many", OSS, IM, "batch", chat(stop=["a", "b", "c", "d", "e"]), mal("#/stop", "expected maxItems: 4"), client=False),
+    Case("o_effort_max", OSS, IM, "batch", chat(reasoning_effort="max"), mal("#/reasoning_effort", "max is not a valid enum value"), client=False),
+    # Nova multimodal embeddings (§12.2)
+    Case("ne_ok", NE, IM, "both", nova_embed(), None, client=False),
+    Case("ne_ok_image", NE, IM, "batch", nova_embed(image={"format": "png", "source": {"bytes": "iVBORw0KGgo="}}), None, client=False),
+    Case("ne_ok_default_dimension", NE, IM, "batch", {**nova_embed(), "singleEmbeddingParams": {"embeddingPurpose": "TEXT_RETRIEVAL", "text": {"value": "hi"}}}, None, client=False),
+    Case("ne_titan_body", NE, IM, "both", {"inputText": "hello"}, mal("#", "required key [schemaVersion] not found"), client=False),
+    Case("ne_bad_version", NE, IM, "batch", {**nova_embed(), "schemaVersion": "messages-v1"}, mal("#/schemaVersion", "nova-multimodal-embed-v1 is the only supported value"), client=False),
+    Case("ne_segmented", NE, IM, "batch", {**nova_embed(), "taskType": "SEGMENTED_EMBEDDING"}, mal("#/taskType", "SEGMENTED_EMBEDDING is only supported asynchronously"), client=False),
+    Case("ne_no_params", NE, IM, "batch", without(nova_embed(), "singleEmbeddingParams"), mal("#", "required key [singleEmbeddingParams] not found"), client=False),
+    Case("ne_purpose", NE, IM, "batch", nova_embed(embeddingPurpose="SEARCH", text={"value": "hi"}), mal("#/singleEmbeddingParams/embeddingPurpose", "not a valid enum value"), client=False),
+    Case("ne_dimension_512", NE, IM, "both", nova_embed(embeddingDimension=512, text={"value": "hi"}), mal("#/singleEmbeddingParams/embeddingDimension", "512 is not a valid enum value"), client=False),
+    Case("ne_two_inputs", NE, IM, "batch", nova_embed(text={"value": "hi"}, image={"format": "png", "source": {"bytes": "AAAA"}}), mal("#/singleEmbeddingParams", "exactly one of [text, image, audio, video] is required"), client=False),
+    Case("ne_video_format", NE, IM, "batch", nova_embed(video={"format": "avi", "source": {"bytes": "AAAA"}}), mal("#/singleEmbeddingParams/video/format", "avi is not a valid enum value"), client=False),
+    Case("ne_converse", NE, CV, "runtime", messages_body(), "The Converse API does not support embedding models.", client=False),
 ]  # fmt: skip
 
 FAMILIES = {
@@ -294,4 +403,10 @@ FAMILIES = {
     LLAMA: "llama",
     MISTRAL: "mistral",
     NOVA: "nova",
+    SONNET45: "anthropic",
+    NOVA2: "nova",
+    NOVA_EMBED: "nova-embed",
+    GPT_OSS: "openai-chat",
+    GPT_OSS_20B: "openai-chat",
+    QWEN: "openai-chat",
 }

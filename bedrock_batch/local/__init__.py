@@ -10,7 +10,15 @@ quota defaults). Its request rules, model resolution and token accounting are it
 """
 
 from ._clock import Clock, ManualClock, ScaledClock
-from ._config import FaultEvent, Faults, JobFault, OperationFaults, Quotas, Timings
+from ._config import (
+    FaultEvent,
+    Faults,
+    JobFault,
+    OperationFaults,
+    PromptCaching,
+    Quotas,
+    Timings,
+)
 from ._emulator import LocalBedrock
 from ._families._context import RecordContext, RecordError, Responder
 from ._families._responders import constant, synthetic
@@ -24,6 +32,7 @@ __all__ = [
     "LocalBedrockServer",
     "ManualClock",
     "OperationFaults",
+    "PromptCaching",
     "Quotas",
     "RecordContext",
     "RecordError",

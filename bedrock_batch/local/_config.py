@@ -16,6 +16,7 @@ __all__ = [
     "JobFault",
     "JobFaultKind",
     "OperationFaults",
+    "PromptCaching",
     "Quotas",
     "Timings",
 ]
@@ -31,6 +32,26 @@ class Timings:
     stopping: float = 30.0
     #: Emulated records per second while InProgress.
     records_per_second: float = 5.0
+
+
+@attrs.frozen
+class PromptCaching:
+    """How Local Bedrock emulates prompt caching (``bedrock-facts.md`` §12.4).
+
+    - ``runtime``: bedrock-runtime calls account for cache markers (Claude ``cache_control``,
+      Converse / Nova ``cachePoint``) on models whose catalogue ``prompt_caching`` is True.
+    - ``batch``: batch records do too, and the manifest gains ``cacheReadInputTokenCount`` /
+      ``cacheWriteInputTokenCount``. Off by default: whether batch jobs honour cache markers is
+      UNVERIFIED (the real Converse batch lines had null cache fields).
+    - ``min_tokens``: the shortest prefix cached (REPORTED: 1,024 tokens for Claude Sonnet,
+      4,096 for Claude Haiku; one value here).
+
+    The first request carrying a prefix writes it, later ones read it; entries never expire.
+    """
+
+    runtime: bool = True
+    batch: bool = False
+    min_tokens: int = 1024
 
 
 JobFaultKind = Literal["fail_validation", "fail_late", "expire", "timeout", "stall"]

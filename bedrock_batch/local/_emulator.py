@@ -14,7 +14,7 @@ import botocore.loaders
 import botocore.session
 
 from ._clock import Clock, ManualClock, ScaledClock, is_realtime
-from ._config import FaultEvent, Faults, Quotas, Timings
+from ._config import FaultEvent, Faults, PromptCaching, Quotas, Timings
 from ._families._context import Responder
 from ._service._backend import Backend
 from ._service._lifecycle import ACTIVE
@@ -85,6 +85,8 @@ class LocalBedrock:
         default_timeout_hours: ``timeoutDurationInHours`` when a request omits it (UNVERIFIED).
         stoppable_statuses: the statuses a stop is accepted in (UNVERIFIED; every
             non-terminal one). Others answer ``ConflictException``.
+        prompt_caching: how cache markers are accounted for (:class:`PromptCaching`; in batch
+            jobs only with ``batch=True``, UNVERIFIED).
     """
 
     def __init__(
@@ -111,6 +113,7 @@ class LocalBedrock:
         idempotency_window_hours: float = 24.0,
         default_timeout_hours: int = 24,
         stoppable_statuses: Iterable[str] | None = None,
+        prompt_caching: PromptCaching | None = None,
     ) -> None:
         if clock == "manual":
             clock = ManualClock()
@@ -149,6 +152,7 @@ class LocalBedrock:
             idempotency_window=idempotency_window_hours * 3600.0,
             default_timeout_hours=default_timeout_hours,
             stoppable=stoppable,
+            prompt_caching=prompt_caching,
             slice_records=_SLICE_RECORDS if is_realtime(clock) else None,
         )
         #: Routes requests to the backend (both modes use it).

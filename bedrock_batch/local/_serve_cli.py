@@ -12,7 +12,15 @@ import sys
 
 import attrs
 
-from ._config import JOB_FAULT_KINDS, Faults, JobFault, OperationFaults, Quotas, Timings
+from ._config import (
+    JOB_FAULT_KINDS,
+    Faults,
+    JobFault,
+    OperationFaults,
+    PromptCaching,
+    Quotas,
+    Timings,
+)
 from ._emulator import LocalBedrock
 from ._service._lifecycle import ACTIVE
 from ._wire._server import LOOPBACK_HOSTS
@@ -233,6 +241,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     behaviour.add_argument(
         "--no-validate-inputs", action="store_true", help="answer records without checking them"
     )
+    behaviour.add_argument(
+        "--batch-prompt-caching",
+        action="store_true",
+        help="account for cache markers in batch jobs too (UNVERIFIED; off by default)",
+    )
+    behaviour.add_argument(
+        "--prompt-cache-min-tokens",
+        type=int,
+        default=1024,
+        help="the shortest prefix the emulated prompt cache takes (default 1,024 tokens)",
+    )
 
 
 def build(args: argparse.Namespace) -> LocalBedrock:
@@ -288,6 +307,9 @@ def build(args: argparse.Namespace) -> LocalBedrock:
         idempotency_window_hours=args.idempotency_window_hours,
         default_timeout_hours=args.default_timeout_hours,
         stoppable_statuses=[s.strip() for s in args.stoppable.split(",") if s.strip()],
+        prompt_caching=PromptCaching(
+            batch=args.batch_prompt_caching, min_tokens=args.prompt_cache_min_tokens
+        ),
     )
 
 

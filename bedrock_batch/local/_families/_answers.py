@@ -13,8 +13,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..._catalog import ModelInfo
+from .._config import PromptCaching
 from .._s3 import split_s3_uri
 from ._context import RecordContext, RecordError, Responder
+from ._prompt_cache import PromptCache
 from ._protocol import EmulatedFamily
 from ._registry import UnknownFamily, family_for
 from ._responders import synthetic
@@ -27,11 +29,21 @@ class Answerer:
     """Checks a body like the model does, then asks the responder for the answer."""
 
     def __init__(
-        self, responder: Responder, *, validate_inputs: bool, s3: Callable[[], Any]
+        self,
+        responder: Responder,
+        *,
+        validate_inputs: bool,
+        s3: Callable[[], Any],
+        caching: PromptCaching | None = None,
     ) -> None:
         self.responder = responder
         self.validate_inputs = validate_inputs
         self._s3 = s3
+        caching = caching or PromptCaching()
+        #: The prompt cache of bedrock-runtime calls (None: not accounted for).
+        self.runtime_cache = PromptCache(caching.min_tokens) if caching.runtime else None
+        #: The prompt cache of batch records (None: not accounted for, the default).
+        self.batch_cache = PromptCache(caching.min_tokens) if caching.batch else None
 
     @staticmethod
     def family(model: ModelInfo, invocation_type: str) -> EmulatedFamily:
@@ -85,8 +97,9 @@ class Answerer:
     ) -> dict[str, Any]:
         """Check ``body``, then answer it (raises :class:`RecordError` when refused)."""
         self.check(model, invocation_type, body, bucket=bucket, on_demand=on_demand)
+        cache = self.runtime_cache if on_demand else self.batch_cache
         return self.respond(
-            RecordContext(record_id, model_id, model, invocation_type, body, on_demand)
+            RecordContext(record_id, model_id, model, invocation_type, body, on_demand, cache=cache)
         )
 
     def _check_object(self, uri: str, bucket: str | None) -> None:

@@ -17,8 +17,16 @@ from typing import Any
 
 from ..._catalog import ModelInfo
 from .._encoding import encode
+from ._cache import anthropic_prefix
 from ._context import RecordContext
+from ._rules_anthropic_features import (
+    check_cache_control,
+    check_strict_tool,
+    check_structured,
+    output_schema,
+)
 from ._rules_common import Refusal, is_integer, is_number
+from ._schema_instances import instance_for
 from ._synthetic import (
     Text,
     answer_id,
@@ -48,13 +56,15 @@ _TOP_LEVEL = frozenset(
         "tool_choice",
         "metadata",
         "thinking",
+        "output_config",
+        "output_format",
     }
 )
 _BLOCK_TYPES = frozenset(
     {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking"}
 )
 _IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
-_TOOL_KEYS = frozenset({"type", "name", "description", "input_schema", "cache_control"})
+_TOOL_KEYS = frozenset({"type", "name", "description", "input_schema", "cache_control", "strict"})
 _TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _CHOICES = ("auto", "any", "tool", "none")
 
@@ -85,9 +95,11 @@ def check_anthropic(body: Mapping[str, Any], model: ModelInfo | None) -> None:
         raise Refusal(
             "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
         )
-    names = _tools(body["tools"]) if "tools" in body else None
+    names = _tools(body["tools"], model) if "tools" in body else None
     if "tool_choice" in body:
         _tool_choice(body["tool_choice"], names, body.get("thinking"))
+    check_structured(body, model)
+    check_cache_control(body)
 
 
 def _max_tokens(value: Any, model: ModelInfo | None) -> None:
@@ -182,7 +194,7 @@ def _image(block: Mapping[str, Any], where: str) -> None:
         raise Refusal(f"{where}.source.data: Field required")
 
 
-def _tools(tools: Any) -> list[str]:
+def _tools(tools: Any, model: ModelInfo | None) -> list[str]:
     """Check ``tools``; returns the tool names."""
     if not isinstance(tools, list):
         raise Refusal("tools: Input should be a valid list")
@@ -204,6 +216,8 @@ def _tools(tools: Any) -> list[str]:
                 raise Refusal(f"tools.{i}.input_schema: Field required")
             if not isinstance(schema, dict) or schema.get("type") != "object":
                 raise Refusal(f"tools.{i}.input_schema.type: Input should be 'object'")
+            if "strict" in tool:
+                check_strict_tool(tool["strict"], schema, model, f"tools.{i}")
         names.append(name)
     if len(set(names)) != len(names):
         raise Refusal("tools: Tool names must be unique.")
@@ -275,7 +289,13 @@ def _answer(ctx: RecordContext, max_tokens: int) -> dict[str, Any]:
         stop = "tool_use"
         out_tokens = min(max_tokens, estimate_tokens(encode(arguments)) + 12)
     else:
-        content = [{"type": "text", "text": text.text}]
+        schema = output_schema(ctx.model_input)
+        if schema is not None:
+            answer = encode(instance_for(schema, ctx.seed))
+            content = [{"type": "text", "text": answer}]
+            stop, out_tokens = "end_turn", estimate_tokens(answer)
+        else:
+            content = [{"type": "text", "text": text.text}]
     return {
         "id": "msg_bdrk_01" + answer_id(ctx.seed, ctx.record_id),
         "type": "message",
@@ -284,7 +304,25 @@ def _answer(ctx: RecordContext, max_tokens: int) -> dict[str, Any]:
         "content": content,
         "stop_reason": stop,
         "stop_sequence": None,
-        "usage": {"input_tokens": text.input_tokens, "output_tokens": out_tokens},
+        "usage": _usage(ctx, text.input_tokens, out_tokens),
+    }
+
+
+def _caches(ctx: RecordContext) -> bool:
+    return ctx.cache is not None and ctx.model.prompt_caching is True
+
+
+def _usage(ctx: RecordContext, input_tokens: int, output_tokens: int) -> dict[str, int]:
+    """Anthropic's usage; with a prompt cache in effect, its cache fields (``input_tokens``
+    then counts the tokens after the cached prefix)."""
+    if ctx.cache is None or not _caches(ctx):
+        return {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    read, write = ctx.cache.account(anthropic_prefix(ctx.model_input))
+    return {
+        "input_tokens": max(1, input_tokens - read - write),
+        "cache_creation_input_tokens": write,
+        "cache_read_input_tokens": read,
+        "output_tokens": output_tokens,
     }
 
 
@@ -293,7 +331,10 @@ def encoded_answer(ctx: RecordContext) -> tuple[str, int, int] | None:
     input and output tokens; None when there is no fast path for this request (the caller
     encodes ``synthetic(ctx)`` instead). ``json.loads`` of the text equals ``synthetic(ctx)``.
     """
-    if ctx.invocation_type == "Converse" or ctx.model_input.get("tools"):
+    body = ctx.model_input
+    if ctx.invocation_type == "Converse" or body.get("tools") or _caches(ctx):
+        return None
+    if "output_config" in body or "output_format" in body:
         return None
     text = Text(ctx, _answer_max_tokens(ctx))
     stop = "max_tokens" if text.truncated else "end_turn"

@@ -14,6 +14,7 @@ import attrs
 
 from ..._catalog import ModelInfo
 from .._encoding import ENCODER, input_digest
+from ._prompt_cache import PromptCache
 
 __all__ = ["RecordContext", "RecordError", "Responder"]
 
@@ -36,6 +37,8 @@ class RecordContext:
     #: A deterministic 32-bit digest of ``model_input`` (the same input gives the same seed
     #: in batch and on bedrock-runtime), for responders that want reproducible variety.
     seed: int = attrs.field(default=attrs.Factory(_digest_of, takes_self=True))
+    #: The prompt cache in effect (None: cache markers are accepted but not accounted for).
+    cache: PromptCache | None = None
 
 
 @attrs.define

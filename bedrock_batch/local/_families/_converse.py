@@ -23,7 +23,13 @@ from ._rules_common import (
     schema_integer,
     schema_number,
 )
-from ._rules_messages import check_messages, check_tool_blocks_need_config, s3_locations, tool_names
+from ._rules_messages import (
+    check_cache_points,
+    check_messages,
+    check_tool_blocks_need_config,
+    s3_locations,
+    tool_names,
+)
 from ._synthetic import bounded_max_tokens
 from ._synthetic_messages import messages_answer, messages_usage
 
@@ -126,6 +132,7 @@ def check_converse(body: Mapping[str, Any], model: ModelInfo | None, *, on_deman
         tool_names(body["toolConfig"])
         _model_supports(body["toolConfig"], model)
     check_tool_blocks_need_config(body)
+    check_cache_points(body)
     if "outputConfig" in body:
         _output_config(body["outputConfig"])
 
@@ -144,10 +151,10 @@ def _batch_converse(output: dict[str, Any]) -> dict[str, Any]:
         "stopReason": output.get("stopReason", "end_turn"),
         "usage": {
             "serverToolUsage": {"webSearchRequests": None},
-            "cacheReadInputTokens": None,
-            "cacheWriteInputTokens": None,
-            "cacheReadInputTokenCount": None,
-            "cacheWriteInputTokenCount": None,
+            "cacheReadInputTokens": usage.get("cacheReadInputTokens"),
+            "cacheWriteInputTokens": usage.get("cacheWriteInputTokens"),
+            "cacheReadInputTokenCount": usage.get("cacheReadInputTokens"),
+            "cacheWriteInputTokenCount": usage.get("cacheWriteInputTokens"),
             "cacheDetails": None,
             "inputTokens": usage.get("inputTokens", 0),
             "outputTokens": usage.get("outputTokens", 0),

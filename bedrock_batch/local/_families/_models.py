@@ -26,7 +26,7 @@ import attrs
 
 from ..._catalog import CATALOG, ModelInfo
 
-__all__ = ["ResolvedModel", "resolve_model_id"]
+__all__ = ["ResolvedModel", "available_in", "resolve_model_id"]
 
 #: Geo prefix of a system inference profile -> the region prefixes it exists in.
 _GEOGRAPHIES: dict[str, tuple[str, ...]] = {
@@ -79,3 +79,14 @@ def resolve_model_id(model_id: str, region: str) -> ResolvedModel:
     if arn_kind == "inference-profile":  # a profile ARN must name a profile id
         return ResolvedModel(None, True, arn_region, arn_kind)
     return ResolvedModel(CATALOG.get(name), False, arn_region, arn_kind)
+
+
+def available_in(info: ModelInfo, region: str, *, via_profile: bool) -> bool:
+    """Whether ``info`` exists as named in ``region``: a model offered in some regions only
+    (``ModelInfo.regions``) exists nowhere else, and a model without inference profiles
+    (``ModelInfo.profiles`` empty) has no profile id. Which message the service gives for
+    either is UNVERIFIED: batch jobs answer "Batch inference is not supported for the
+    requested model.", bedrock-runtime "The provided model identifier is invalid."."""
+    if info.regions and region not in info.regions:
+        return False
+    return not (via_profile and info.profiles is not None and not info.profiles)

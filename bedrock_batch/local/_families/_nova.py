@@ -10,7 +10,13 @@ from typing import Any
 from ..._catalog import ModelInfo
 from ._context import RecordContext
 from ._rules_common import malformed, schema_extra, schema_integer, schema_number
-from ._rules_messages import check_messages, check_tool_blocks_need_config, s3_locations, tool_names
+from ._rules_messages import (
+    check_cache_points,
+    check_messages,
+    check_tool_blocks_need_config,
+    s3_locations,
+    tool_names,
+)
 from ._synthetic import bounded_max_tokens
 from ._synthetic_messages import messages_answer, messages_usage
 
@@ -42,6 +48,7 @@ def check_nova(body: Mapping[str, Any], model: ModelInfo | None) -> None:
     if "toolConfig" in body:
         tool_names(body["toolConfig"])
     check_tool_blocks_need_config(body)
+    check_cache_points(body)
 
 
 def _max_tokens(ctx: RecordContext) -> int:

@@ -14,6 +14,8 @@ from ._converse import CONVERSE
 from ._llama import LLAMA
 from ._mistral import MISTRAL
 from ._nova import NOVA
+from ._nova_embed import NOVA_EMBED
+from ._openai_chat import OPENAI_CHAT
 from ._protocol import EmulatedFamily
 from ._titan_embed import TITAN_EMBED_IMAGE, TITAN_EMBED_TEXT
 from ._titan_text import TITAN_TEXT
@@ -66,6 +68,8 @@ for _family in (
     LLAMA,
     MISTRAL,
     NOVA,
+    OPENAI_CHAT,
+    NOVA_EMBED,
     CONVERSE,
 ):
     register(_family)

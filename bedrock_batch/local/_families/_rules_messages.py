@@ -16,6 +16,7 @@ from ._rules_common import Refusal, malformed, schema_required
 
 __all__ = [
     "TOOL_BLOCKS_NEED_CONFIG",
+    "check_cache_points",
     "check_messages",
     "check_tool_blocks_need_config",
     "s3_locations",
@@ -142,3 +143,36 @@ def s3_locations(node: Any) -> Iterator[str]:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+
+
+_CACHE_TTLS = ("5m", "1h")
+
+
+def _cache_points(body: Mapping[str, Any]) -> Iterator[tuple[Any, str]]:
+    config = body.get("toolConfig")
+    tools = config.get("tools") if isinstance(config, dict) else None
+    for i, tool in enumerate(tools if isinstance(tools, list) else []):
+        if isinstance(tool, dict) and "cachePoint" in tool:
+            yield tool["cachePoint"], f"#/toolConfig/tools/{i}/cachePoint"
+    system = body.get("system")
+    for j, block in enumerate(system if isinstance(system, list) else []):
+        if isinstance(block, dict) and "cachePoint" in block:
+            yield block["cachePoint"], f"#/system/{j}/cachePoint"
+    for i, message in enumerate(body.get("messages") or []):
+        content = message.get("content") if isinstance(message, dict) else None
+        for j, block in enumerate(content if isinstance(content, list) else []):
+            if isinstance(block, dict) and "cachePoint" in block:
+                yield block["cachePoint"], f"#/messages/{i}/content/{j}/cachePoint"
+
+
+def check_cache_points(body: Mapping[str, Any]) -> None:
+    """Every ``cachePoint``: ``{"type": "default", "ttl"?: "5m" | "1h"}`` (botocore 1.44.8;
+    the ``ttl`` values are the model's, whether Bedrock honours them is UNVERIFIED)."""
+    for point, where in _cache_points(body):
+        if not isinstance(point, dict) or point.get("type") != "default":
+            raise malformed(f"{where}/type", "default is the only supported value")
+        extra = next((key for key in point if key not in ("type", "ttl")), None)
+        if extra is not None:
+            raise malformed(where, f"extraneous key [{extra}] is not permitted")
+        if "ttl" in point and point["ttl"] not in _CACHE_TTLS:
+            raise malformed(f"{where}/ttl", f"{point['ttl']} is not a valid enum value")

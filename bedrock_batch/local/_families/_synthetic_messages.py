@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._encoding import encode
+from ._cache import messages_prefix
 from ._context import RecordContext
 from ._schema_instances import instance_for
 from ._synthetic import (
@@ -83,10 +84,15 @@ def messages_answer(ctx: RecordContext, max_tokens: int) -> dict[str, Any]:
             out_tokens = estimate_tokens(answer)
         else:
             block = {"text": text.text}
+    read = write = 0
+    cached = ctx.cache is not None and ctx.model.prompt_caching is True
+    if ctx.cache is not None and cached:
+        read, write = ctx.cache.account(messages_prefix(ctx.model_input))
+    input_tokens = max(1, text.input_tokens - read - write) if read or write else text.input_tokens
     usage: dict[str, Any] = {
-        "inputTokens": text.input_tokens,
+        "inputTokens": input_tokens,
         "outputTokens": out_tokens,
-        "totalTokens": text.input_tokens + out_tokens,
+        "totalTokens": input_tokens + read + write + out_tokens,
     }
     out: dict[str, Any] = {
         "output": {"message": {"role": "assistant", "content": [block]}},
@@ -94,9 +100,11 @@ def messages_answer(ctx: RecordContext, max_tokens: int) -> dict[str, Any]:
         "usage": usage,
     }
     if ctx.invocation_type == "Converse":
+        if cached:
+            usage.update(cacheReadInputTokens=read, cacheWriteInputTokens=write)
         out["metrics"] = {"latencyMs": latency_ms(out_tokens)}
     else:
-        usage.update(cacheReadInputTokenCount=0, cacheWriteInputTokenCount=0)
+        usage.update(cacheReadInputTokenCount=read, cacheWriteInputTokenCount=write)
     return out
 
 

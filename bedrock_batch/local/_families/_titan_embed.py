@@ -32,6 +32,7 @@ __all__ = [
     "TitanEmbedText",
     "check_titan_embed_image",
     "check_titan_embed_text",
+    "embedding_vector",
 ]
 
 _GAUSS_RNG = random.Random(7)
@@ -67,7 +68,8 @@ def check_titan_embed_image(body: Mapping[str, Any], model: ModelInfo | None) ->
         raise malformed("#/embeddingConfig/outputEmbeddingLength", "not a valid enum value")
 
 
-def _embedding(seed: int, dims: int, normalize: bool) -> list[float]:
+def embedding_vector(seed: int, dims: int, normalize: bool) -> list[float]:
+    """A deterministic embedding of ``dims`` values for ``seed`` (unit length when ``normalize``)."""
     size = len(_GAUSS)
     start, stride = seed % size, 1 + 2 * ((seed >> 14) % 61)
     vec = [_GAUSS[(start + i * stride) % size] for i in range(dims)]
@@ -80,7 +82,7 @@ def _embedding(seed: int, dims: int, normalize: bool) -> list[float]:
 def _text_answer(ctx: RecordContext) -> dict[str, Any]:
     body = ctx.model_input
     dims = body.get("dimensions", 1024)
-    vec = _embedding(ctx.seed, dims, bool(body.get("normalize", True)))
+    vec = embedding_vector(ctx.seed, dims, bool(body.get("normalize", True)))
     kinds = body.get("embeddingTypes", ["float"])
     by_type: dict[str, Any] = {}
     if "float" in kinds:
@@ -96,7 +98,7 @@ def _image_answer(ctx: RecordContext) -> dict[str, Any]:
     body = ctx.model_input
     dims = (body.get("embeddingConfig") or {}).get("outputEmbeddingLength", 1024)
     return {
-        "embedding": _embedding(ctx.seed, dims, True),
+        "embedding": embedding_vector(ctx.seed, dims, True),
         "inputTextTokenCount": estimate_tokens(prompt_text(body)),
         "message": None,
     }

@@ -8,9 +8,10 @@ latency all come from there.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["latency_ms", "token_count"]
+__all__ = ["cache_tokens", "latency_ms", "token_count"]
 
 
 def token_count(value: Any) -> int:
@@ -21,3 +22,23 @@ def token_count(value: Any) -> int:
 def latency_ms(output_tokens: int) -> int:
     """The synthetic model's latency: a fixed overhead plus a per-token time."""
     return 200 + 9 * output_tokens
+
+
+#: Where each response schema reports cache reads and writes (facts §12.4): Converse,
+#: Converse batch lines and Nova InvokeModel, Anthropic.
+_CACHE_FIELDS = (
+    ("cacheReadInputTokens", "cacheWriteInputTokens"),
+    ("cacheReadInputTokenCount", "cacheWriteInputTokenCount"),
+    ("cache_read_input_tokens", "cache_creation_input_tokens"),
+)
+
+
+def cache_tokens(output: Any) -> tuple[int, int]:
+    """(cache-read, cache-write) input tokens of an answer, in any spelling (null is 0)."""
+    usage = output.get("usage") if isinstance(output, Mapping) else None
+    if not isinstance(usage, Mapping):
+        return 0, 0
+    for read, write in _CACHE_FIELDS:
+        if usage.get(read) is not None or usage.get(write) is not None:
+            return token_count(usage.get(read)), token_count(usage.get(write))
+    return 0, 0

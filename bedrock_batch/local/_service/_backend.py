@@ -24,7 +24,7 @@ from typing import Any
 
 from ..._catalog import ModelInfo
 from .._clock import Clock, is_realtime, wall_time
-from .._config import FaultEvent, Faults, Quotas, Timings
+from .._config import FaultEvent, Faults, PromptCaching, Quotas, Timings
 from .._exceptions import InternalServerException, ResourceNotFoundException, ThrottlingException
 from .._families._answers import Answerer
 from .._families._context import Responder
@@ -68,6 +68,7 @@ class Backend:
         default_timeout_hours: int = 24,
         stoppable: frozenset[str] = ACTIVE,
         slice_records: int | None = None,
+        prompt_caching: PromptCaching | None = None,
     ) -> None:
         if output_paths not in ("relative", "basename"):
             raise ValueError("output_paths must be 'relative' or 'basename'")
@@ -83,7 +84,12 @@ class Backend:
         self.lock = threading.RLock()
         self.work_lock = threading.Lock()
         self._fault_rng = random.Random(seed ^ 0x5EED)
-        answerer = Answerer(responder or synthetic, validate_inputs=validate_inputs, s3=s3)
+        answerer = Answerer(
+            responder or synthetic,
+            validate_inputs=validate_inputs,
+            s3=s3,
+            caching=prompt_caching or PromptCaching(),
+        )
         self.events = EventBus(
             enabled=events,
             drop_rate=event_drop_rate,
@@ -192,6 +198,8 @@ class Backend:
                     job.errors += tally.errors
                     job.input_tokens += tally.input_tokens
                     job.output_tokens += tally.output_tokens
+                    job.cache_read_tokens += tally.cache_read_tokens
+                    job.cache_write_tokens += tally.cache_write_tokens
                     if tally.processed < count:  # the input ended early: nothing more to read
                         job.total = job.processed
                 if count < wanted:

@@ -32,7 +32,7 @@ from .._exceptions import (
     TooManyTagsException,
     ValidationException,
 )
-from .._families._models import resolve_model_id
+from .._families._models import available_in, resolve_model_id
 from .._s3 import split_s3_uri
 from ._events import EventBus
 from ._lifecycle import ACTIVE, TERMINAL, Job, enter
@@ -230,6 +230,8 @@ class ControlPlane:
                 f"Invocation of model ID {info.model_id} with on-demand throughput isn't supported. "
                 "Retry your request with the ID or ARN of an inference profile that contains this model."
             )
+        if not available_in(info, region, via_profile=resolved.via_profile):
+            raise ValidationException("Batch inference is not supported for the requested model.")
         return info
 
     def _check_concurrency(self, store: JobStore, model: ModelInfo) -> None:

@@ -35,6 +35,7 @@ from .._config import FaultEvent, Faults, Quotas
 from .._encoding import ENCODER
 from .._families._answers import Answerer
 from .._families._context import RecordContext, RecordError
+from .._families._usage import cache_tokens
 from .._s3 import S3Location, split_s3_uri
 from ._lifecycle import Job
 from ._work import JobWork, StagedFile
@@ -71,6 +72,8 @@ class Tally:
     errors: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 def _check_line(line: bytes, line_no: int, key: str) -> None:
@@ -275,6 +278,8 @@ class DataPlane:
         loads = decoder.decode
         answer = self._answer
         processed = success = errors = tokens_in = tokens_out = 0
+        caching = self.answerer.batch_cache is not None
+        cache_read = cache_write = 0
         for _ in range(count):
             raw = work.next_line()
             if raw is None:
@@ -300,10 +305,14 @@ class DataPlane:
                 success += 1
                 tokens_in += used_in
                 tokens_out += used_out
+                if caching:
+                    read, write = cache_tokens(loads(output))
+                    cache_read += read
+                    cache_write += write
                 line = f'{{"modelInput":{body_json},"modelOutput":{output},"recordId":{quote(record_id)}}}\n'
             work.emit(line.encode("utf-8"))
             processed += 1
-        return Tally(processed, success, errors, tokens_in, tokens_out)
+        return Tally(processed, success, errors, tokens_in, tokens_out, cache_read, cache_write)
 
     def _record_id(self, job: Job, line_no: int) -> str:
         """An 11-character id for a record that has none (format UNVERIFIED)."""
@@ -347,6 +356,7 @@ class DataPlane:
             body,
             False,
             crc32(body_json.encode("utf-8")),
+            answerer.batch_cache,
         )
         if answerer.synthetic:
             fast = family.encoded_answer(ctx)
@@ -379,6 +389,9 @@ class DataPlane:
             "inputTokenCount": job.input_tokens,
             "outputTokenCount": job.output_tokens,
         }
+        if self.answerer.batch_cache is not None:  # the batch-cache knob (UNVERIFIED fields)
+            manifest["cacheReadInputTokenCount"] = job.cache_read_tokens
+            manifest["cacheWriteInputTokenCount"] = job.cache_write_tokens
         s3.put_object(
             Bucket=work.out_bucket,
             Key=manifest_key,

@@ -120,6 +120,9 @@ class Job:
     errors: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    #: Cache-read / cache-write input tokens (counted with the batch-cache knob on only).
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
     tags: dict[str, str] = attrs.field(factory=dict)
     history: list[tuple[str, float]] = attrs.field(factory=list)
     work: JobWork | None = None

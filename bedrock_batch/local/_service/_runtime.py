@@ -13,7 +13,7 @@ from .._exceptions import (
 )
 from .._families._answers import Answerer
 from .._families._context import RecordError
-from .._families._models import resolve_model_id
+from .._families._models import available_in, resolve_model_id
 from .._families._usage import latency_ms
 
 __all__ = ["Runtime"]
@@ -42,7 +42,11 @@ class Runtime:
                 f"The model ARN region {resolved.arn_region} does not match the request region {region}."
             )
         info = resolved.info
-        if info is None or not resolved.in_geography:
+        if (
+            info is None
+            or not resolved.in_geography
+            or not available_in(info, region, via_profile=resolved.via_profile)
+        ):
             raise ValidationException("The provided model identifier is invalid.")
         if info.requires_profile and not resolved.via_profile:
             raise ValidationException(

@@ -1,4 +1,5 @@
-"""Service Quotas for ``bedrock``: the six batch quotas of every model, under AWS's names."""
+"""Service Quotas for ``bedrock``: the six batch quotas of every model whose quota names are
+known (``ModelInfo.service_quotas``), under AWS's names."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ class ServiceQuotas:
         """Every batch quota of every model."""
         out = []
         for info in CATALOG.values():
+            if not info.service_quotas:
+                continue  # no quota names known (facts, Appendix A): none are published
             values = self.defaults if defaults else self.applied(info)
             for field, template in QUOTA_NAME_TEMPLATES.items():
                 name = template.format(info.display_name)
