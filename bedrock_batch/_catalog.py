@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -26,10 +26,16 @@ __all__ = [
 ]
 
 #: A request family's name (``"anthropic"``, ``"titan-text"``, ``"titan-embed-text"``,
-#: ``"titan-embed-image"``, ``"llama"``, ``"mistral"``, ``"nova"``, or a family registered later).
+#: ``"titan-embed-image"``, ``"llama"``, ``"mistral"``, ``"nova"``, ``"openai-chat"``,
+#: ``"nova-embed"``, or a family registered later).
 Family = str
 
-EMBEDDING_FAMILIES: frozenset[str] = frozenset({"titan-embed-text", "titan-embed-image"})
+#: How well the facts establish that a model runs batch jobs (``bedrock-facts.md`` §10, §12.1).
+BatchSupport = Literal["VERIFIED", "REPORTED", "UNVERIFIED"]
+
+EMBEDDING_FAMILIES: frozenset[str] = frozenset(
+    {"titan-embed-text", "titan-embed-image", "nova-embed"}
+)
 
 
 @attrs.frozen
@@ -61,6 +67,17 @@ class ModelInfo:
     max_image_bytes: int | None = None
     #: Where ``max_image_bytes`` comes from.
     max_image_bytes_source: str = ""
+    #: The facts' label for the model's batch support (§10 for the older rows, §12.1 for the
+    #: late-2026 ones): ``VERIFIED``, ``REPORTED`` or ``UNVERIFIED``.
+    batch_support: BatchSupport = "UNVERIFIED"
+    #: The only regions the model is offered in (empty: not restricted, or not known).
+    regions: frozenset[str] = frozenset()
+    #: The inference-profile prefixes the facts have seen for the model (``"us."``, ...);
+    #: ``None``: not known; empty: the model has no inference profile (facts §12.1).
+    profiles: frozenset[str] | None = None
+    #: Whether Service Quotas publishes the six batch quotas under ``display_name`` (facts
+    #: Appendix A, or the rows this library shipped with); False: no quota names are known.
+    service_quotas: bool = True
 
     @property
     def is_embedding(self) -> bool:
@@ -80,15 +97,44 @@ _NOVA: dict[str, Any] = {"tools": True, "tool_choices": frozenset({"auto", "any"
 _MISTRAL: dict[str, Any] = {"tools": True, "tool_choices": frozenset({"auto", "any"})}
 _LLAMA_TOOLS: dict[str, Any] = {"tools": True, "tool_choices": frozenset({"auto"})}
 
+_V: dict[str, Any] = {"batch_support": "VERIFIED"}
+_R: dict[str, Any] = {"batch_support": "REPORTED"}
+_U: dict[str, Any] = {"batch_support": "UNVERIFIED"}
+#: OpenAI-compatible chat-completions models (gpt-oss, Qwen3, DeepSeek V3.1), facts §12.2:
+#: text only; function tools in OpenAI form (tool choice ``auto`` through Converse: a guess).
+_OPENAI_CHAT: dict[str, Any] = {"tools": True, "tool_choices": frozenset({"auto"})}
+#: Claude 4.x rows: profiles only (the facts show profile ids; litellm-docs #1408), temperature
+#: and top_p exclusive (facts §11), extended thinking (Anthropic Messages, facts §12.2).
+_CLAUDE_4X: dict[str, Any] = {
+    **_CLAUDE,
+    "requires_profile": True,
+    "exclusive_sampling": True,
+    "thinking": True,
+}
+
+# Rows: the facts' batch label (§10 for the older rows, §12.1 for the late-2026 ones), the
+# capability columns from §12.3 (structured outputs) and §12.4 (prompt caching; None where the
+# facts do not say). Output ceilings of the late-2026 rows are the providers' published limits
+# where the facts give none (marked "plausible").
 _MODELS = [
     ModelInfo(
-        "anthropic.claude-3-haiku-20240307-v1:0", "anthropic", "Claude 3 Haiku", 4096, **_CLAUDE
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        "anthropic",
+        "Claude 3 Haiku",
+        4096,
+        **_CLAUDE,
+        **_V,
     ),
     ModelInfo(
-        "anthropic.claude-3-sonnet-20240229-v1:0", "anthropic", "Claude 3 Sonnet", 4096, **_CLAUDE
+        "anthropic.claude-3-sonnet-20240229-v1:0",
+        "anthropic",
+        "Claude 3 Sonnet",
+        4096,
+        **_CLAUDE,
+        **_V,
     ),
     ModelInfo(
-        "anthropic.claude-3-opus-20240229-v1:0", "anthropic", "Claude 3 Opus", 4096, **_CLAUDE
+        "anthropic.claude-3-opus-20240229-v1:0", "anthropic", "Claude 3 Opus", 4096, **_CLAUDE, **_V
     ),
     ModelInfo(
         "anthropic.claude-3-5-sonnet-20240620-v1:0",
@@ -96,6 +142,7 @@ _MODELS = [
         "Claude 3.5 Sonnet",
         8192,
         **_CLAUDE,
+        **_V,
     ),
     ModelInfo(
         "anthropic.claude-3-5-sonnet-20241022-v2:0",
@@ -103,9 +150,16 @@ _MODELS = [
         "Claude 3.5 Sonnet v2",
         8192,
         **_CLAUDE,
+        **_V,
     ),
     ModelInfo(
-        "anthropic.claude-3-5-haiku-20241022-v1:0", "anthropic", "Claude 3.5 Haiku", 8192, **_CLAUDE
+        "anthropic.claude-3-5-haiku-20241022-v1:0",
+        "anthropic",
+        "Claude 3.5 Haiku",
+        8192,
+        **_CLAUDE,
+        **_V,
+        prompt_caching=True,  # §12.4 (REPORTED, portkey docs; an older AWS note)
     ),
     ModelInfo(
         "anthropic.claude-3-7-sonnet-20250219-v1:0",
@@ -114,6 +168,8 @@ _MODELS = [
         64000,
         requires_profile=True,
         **_CLAUDE,
+        **_V,
+        prompt_caching=True,  # §12.4 (REPORTED, portkey docs; an older AWS note)
     ),
     ModelInfo(
         "anthropic.claude-sonnet-4-20250514-v1:0",
@@ -122,6 +178,7 @@ _MODELS = [
         64000,
         requires_profile=True,
         **_CLAUDE,
+        **_V,
     ),
     ModelInfo(
         "anthropic.claude-haiku-4-5-20251001-v1:0",
@@ -131,25 +188,109 @@ _MODELS = [
         requires_profile=True,
         exclusive_sampling=True,
         **_CLAUDE,
-        native_structured_outputs=True,
+        **_R,  # §10 / §12.1: one real job (real-account fixture)
+        native_structured_outputs=True,  # §12.3 VERIFIED
+        prompt_caching=True,  # §12.4 REPORTED
+        profiles=frozenset({"us.", "eu.", "jp.", "global."}),
     ),
-    ModelInfo("amazon.titan-text-express-v1", "titan-text", "Titan Text G1 - Express", 8192),
-    ModelInfo("amazon.titan-text-premier-v1:0", "titan-text", "Titan Text G1 - Premier", 3072),
-    ModelInfo("amazon.titan-embed-text-v2:0", "titan-embed-text", "Titan Text Embeddings V2", 0),
+    # --- Claude, late 2026 (§12.1) ---
     ModelInfo(
-        "amazon.titan-embed-image-v1", "titan-embed-image", "Titan Multimodal Embeddings G1", 0
+        "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "anthropic",
+        "Claude Sonnet 4.5",
+        64000,
+        **_CLAUDE_4X,
+        **_R,
+        native_structured_outputs=True,  # §12.3 VERIFIED
+        prompt_caching=True,  # §12.4 REPORTED
+        profiles=frozenset({"us.", "jp.", "global."}),
+        service_quotas=False,
     ),
     ModelInfo(
-        "meta.llama3-1-8b-instruct-v1:0", "llama", "Llama 3.1 8B Instruct", 2048, **_LLAMA_TOOLS
+        "anthropic.claude-opus-4-1-20250805-v1:0",
+        "anthropic",
+        "Claude Opus 4.1",
+        32000,  # plausible: Anthropic's published limit
+        **_CLAUDE_4X,
+        **_U,
+        native_structured_outputs=None,  # §12.3 does not name it
+        service_quotas=False,
     ),
     ModelInfo(
-        "meta.llama3-1-70b-instruct-v1:0", "llama", "Llama 3.1 70B Instruct", 2048, **_LLAMA_TOOLS
+        "anthropic.claude-opus-4-5-20251101-v1:0",
+        "anthropic",
+        "Claude Opus 4.5",
+        64000,  # plausible: Anthropic's published limit
+        **_CLAUDE_4X,
+        **_R,  # REPORTED through global. only
+        native_structured_outputs=True,  # §12.3 VERIFIED
+        prompt_caching=True,  # §12.4 REPORTED
+        profiles=frozenset({"eu.", "global."}),
+        service_quotas=False,
     ),
     ModelInfo(
-        "meta.llama3-1-405b-instruct-v1:0", "llama", "Llama 3.1 405B Instruct", 2048, **_LLAMA_TOOLS
+        "anthropic.claude-sonnet-4-6",  # undated, no -v1:0 (§12.1)
+        "anthropic",
+        "Claude Sonnet 4.6",
+        64000,  # plausible
+        **_CLAUDE_4X,
+        **_U,
+        native_structured_outputs=True,  # §12.3 REPORTED (BerriAI/litellm #23778)
+        prompt_caching=True,  # §12.4 REPORTED
+        service_quotas=False,
     ),
-    ModelInfo("meta.llama3-2-1b-instruct-v1:0", "llama", "Llama 3.2 1B Instruct", 2048, True),
-    ModelInfo("meta.llama3-2-3b-instruct-v1:0", "llama", "Llama 3.2 3B Instruct", 2048, True),
+    ModelInfo(
+        "anthropic.claude-opus-4-6-v1",  # no :0 (§12.1)
+        "anthropic",
+        "Claude Opus 4.6",
+        128000,  # plausible: Anthropic's published limit
+        **_CLAUDE_4X,
+        **_U,
+        native_structured_outputs=True,  # §12.3 VERIFIED
+        prompt_caching=True,  # §12.4 REPORTED
+        profiles=frozenset({"eu.", "global."}),
+        service_quotas=False,
+    ),
+    ModelInfo("amazon.titan-text-express-v1", "titan-text", "Titan Text G1 - Express", 8192, **_U),
+    ModelInfo(
+        "amazon.titan-text-premier-v1:0", "titan-text", "Titan Text G1 - Premier", 3072, **_U
+    ),
+    ModelInfo(
+        "amazon.titan-embed-text-v2:0", "titan-embed-text", "Titan Text Embeddings V2", 0, **_V
+    ),
+    ModelInfo(
+        "amazon.titan-embed-image-v1",
+        "titan-embed-image",
+        "Titan Multimodal Embeddings G1",
+        0,
+        **_V,
+    ),
+    ModelInfo(
+        "meta.llama3-1-8b-instruct-v1:0",
+        "llama",
+        "Llama 3.1 8B Instruct",
+        2048,
+        **_LLAMA_TOOLS,
+        **_V,
+    ),
+    ModelInfo(
+        "meta.llama3-1-70b-instruct-v1:0",
+        "llama",
+        "Llama 3.1 70B Instruct",
+        2048,
+        **_LLAMA_TOOLS,
+        **_V,
+    ),
+    ModelInfo(
+        "meta.llama3-1-405b-instruct-v1:0",
+        "llama",
+        "Llama 3.1 405B Instruct",
+        2048,
+        **_LLAMA_TOOLS,
+        **_V,
+    ),
+    ModelInfo("meta.llama3-2-1b-instruct-v1:0", "llama", "Llama 3.2 1B Instruct", 2048, True, **_V),
+    ModelInfo("meta.llama3-2-3b-instruct-v1:0", "llama", "Llama 3.2 3B Instruct", 2048, True, **_V),
     ModelInfo(
         "meta.llama3-2-11b-instruct-v1:0",
         "llama",
@@ -157,6 +298,7 @@ _MODELS = [
         2048,
         True,
         **_LLAMA_TOOLS,
+        **_V,
     ),
     ModelInfo(
         "meta.llama3-2-90b-instruct-v1:0",
@@ -165,6 +307,7 @@ _MODELS = [
         2048,
         True,
         **_LLAMA_TOOLS,
+        **_V,
     ),
     ModelInfo(
         "meta.llama3-3-70b-instruct-v1:0",
@@ -173,15 +316,151 @@ _MODELS = [
         2048,
         True,
         **_LLAMA_TOOLS,
+        **_V,
     ),
-    ModelInfo("mistral.mistral-small-2402-v1:0", "mistral", "Mistral Small", 8192, **_MISTRAL),
+    # --- Llama 4 (§12.1, §12.2: the Llama body; its prompt template is Llama 4's own) ---
     ModelInfo(
-        "mistral.mistral-large-2407-v1:0", "mistral", "Mistral Large 2 (24.07)", 8192, **_MISTRAL
+        "meta.llama4-scout-17b-instruct-v1:0",
+        "llama",
+        "Llama 4 Scout 17B Instruct",
+        8192,  # plausible
+        True,
+        **_LLAMA_TOOLS,
+        **_R,
+        profiles=frozenset({"us."}),
+        service_quotas=False,
     ),
-    ModelInfo("amazon.nova-micro-v1:0", "nova", "Nova Micro V1", 10000, **_NOVA),
-    ModelInfo("amazon.nova-lite-v1:0", "nova", "Nova Lite V1", 10000, **_NOVA),
-    ModelInfo("amazon.nova-pro-v1:0", "nova", "Nova Pro V1", 10000, **_NOVA),
-    ModelInfo("amazon.nova-premier-v1:0", "nova", "Nova Premier V1", 10000, True, **_NOVA),
+    ModelInfo(
+        "meta.llama4-maverick-17b-instruct-v1:0",
+        "llama",
+        "Llama 4 Maverick 17B Instruct",
+        8192,  # plausible
+        True,
+        **_LLAMA_TOOLS,
+        **_R,
+        profiles=frozenset({"us."}),
+        service_quotas=False,
+    ),
+    ModelInfo(
+        "mistral.mistral-small-2402-v1:0", "mistral", "Mistral Small", 8192, **_MISTRAL, **_V
+    ),
+    ModelInfo(
+        "mistral.mistral-large-2407-v1:0",
+        "mistral",
+        "Mistral Large 2 (24.07)",
+        8192,
+        **_MISTRAL,
+        **_V,
+    ),
+    ModelInfo(
+        "amazon.nova-micro-v1:0", "nova", "Nova Micro V1", 10000, **_NOVA, **_V, prompt_caching=True
+    ),
+    ModelInfo(
+        "amazon.nova-lite-v1:0", "nova", "Nova Lite V1", 10000, **_NOVA, **_V, prompt_caching=True
+    ),
+    ModelInfo(
+        "amazon.nova-pro-v1:0", "nova", "Nova Pro V1", 10000, **_NOVA, **_V, prompt_caching=True
+    ),
+    ModelInfo(
+        "amazon.nova-premier-v1:0",
+        "nova",
+        "Nova Premier V1",
+        10000,
+        True,
+        **_NOVA,
+        **_V,
+        prompt_caching=True,  # §12.4: the older AWS note lists Premier
+    ),
+    # --- Nova 2 (§12.1, §12.2) ---
+    ModelInfo(
+        "amazon.nova-2-lite-v1:0",
+        "nova",
+        "Nova 2 Lite",
+        65536,  # plausible
+        True,  # profile only (VERIFIED)
+        **_NOVA,
+        **_V,
+        native_structured_outputs=True,  # §12.3 REPORTED: Converse textFormat names Nova
+        thinking=True,  # §12.2 VERIFIED (reasoning comes back redacted)
+        profiles=frozenset({"us.", "eu.", "global."}),
+        service_quotas=False,
+    ),
+    ModelInfo(
+        "amazon.nova-2-multimodal-embeddings-v1:0",
+        "nova-embed",
+        "Nova 2 Multimodal Embeddings",
+        0,
+        **_V,
+        regions=frozenset({"us-east-1"}),
+        profiles=frozenset(),
+        service_quotas=False,
+    ),
+    # --- OpenAI-compatible chat completions (§12.1, §12.2) ---
+    ModelInfo(
+        "openai.gpt-oss-120b-1:0",
+        "openai-chat",
+        "OpenAI GPT OSS 120b",
+        32768,  # plausible
+        **_OPENAI_CHAT,
+        **_V,
+        native_structured_outputs=None,  # §12.3: open-weight models UNVERIFIED per model
+        thinking=True,  # reasoning in <reasoning>...</reasoning> (§12.2 REPORTED)
+    ),
+    ModelInfo(
+        "openai.gpt-oss-20b-1:0",
+        "openai-chat",
+        "OpenAI GPT OSS 20b",
+        32768,  # plausible
+        **_OPENAI_CHAT,
+        **_R,
+        native_structured_outputs=True,  # §12.3 REPORTED (BerriAI/litellm #40775)
+        thinking=True,
+    ),
+    ModelInfo(
+        "qwen.qwen3-32b-v1:0",
+        "openai-chat",
+        "Qwen3 32B",
+        16384,  # plausible
+        **_OPENAI_CHAT,
+        **_R,
+        native_structured_outputs=None,
+    ),
+    ModelInfo(
+        "qwen.qwen3-235b-a22b-2507-v1:0",
+        "openai-chat",
+        "Qwen3 235B",
+        32768,  # plausible
+        **_OPENAI_CHAT,
+        **_R,
+        native_structured_outputs=None,
+    ),
+    ModelInfo(
+        "qwen.qwen3-coder-30b-a3b-v1:0",
+        "openai-chat",
+        "Qwen3 Coder 30B",
+        32768,  # plausible
+        **_OPENAI_CHAT,
+        **_R,
+        native_structured_outputs=None,
+    ),
+    ModelInfo(
+        "qwen.qwen3-coder-480b-a35b-v1:0",
+        "openai-chat",
+        "Qwen3 Coder 480B",
+        32768,  # plausible
+        **_OPENAI_CHAT,
+        **_R,
+        native_structured_outputs=None,
+    ),
+    ModelInfo(
+        "deepseek.v3-v1:0",
+        "openai-chat",
+        "DeepSeek v3",  # the quota names' spelling (Appendix A); the model is DeepSeek V3.1
+        8192,  # plausible
+        **_OPENAI_CHAT,
+        **_R,
+        native_structured_outputs=None,
+    ),
 ]
 
 #: Every model Local Bedrock accepts, by foundation-model id.
@@ -276,6 +555,13 @@ def model_problem(model_id: str, region: str | None) -> str | None:
         )
     if info.requires_profile and not via_profile:
         return f"{model_id} is only reachable through an inference profile: use e.g. 'us.{info.model_id}'"
+    if via_profile and info.profiles is not None and not info.profiles:
+        return f"{model_id}: {info.display_name} has no inference profile; use {info.model_id!r}"
+    if info.regions and region and region not in info.regions:
+        return (
+            f"{info.display_name} is offered only in {', '.join(sorted(info.regions))}, "
+            f"but the Bedrock client is in {region}"
+        )
     return None
 
 
@@ -298,7 +584,11 @@ _FAMILY_PREFIXES: list[tuple[str, Family]] = [
     ("amazon.titan-embed-text", "titan-embed-text"),
     ("amazon.titan-embed-image", "titan-embed-image"),
     ("amazon.titan-text", "titan-text"),
+    ("amazon.nova-2-multimodal-embeddings", "nova-embed"),
     ("amazon.nova", "nova"),
+    ("openai.", "openai-chat"),
+    ("qwen.", "openai-chat"),
+    ("deepseek.v3", "openai-chat"),
     ("meta.llama", "llama"),
     ("mistral.", "mistral"),
 ]
