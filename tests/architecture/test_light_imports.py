@@ -30,7 +30,9 @@ def _loaded_after(module: str) -> list[str]:
 
 
 def test_every_subpackage_is_found() -> None:
-    assert {"bedrock_batch", "bedrock_batch._reader", "bedrock_batch.local._wire"} <= set(SUBPACKAGES)
+    assert {"bedrock_batch", "bedrock_batch._reader", "bedrock_batch.local._wire"} <= set(
+        SUBPACKAGES
+    )
     assert len(SUBPACKAGES) >= 12
 
 

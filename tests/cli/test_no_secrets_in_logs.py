@@ -70,7 +70,16 @@ def test_redact_masks_each_kind_of_credential() -> None:
         "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     )
     out = redact(line, ["exactsecret-value"])
-    for secret in ("AKIAABCDEFGHIJKLMNOP", "0123abcd", "tokenvalue123456", "deadbeef", "wJalrXUtnFEMI"):
+    for secret in (
+        "AKIAABCDEFGHIJKLMNOP",
+        "0123abcd",
+        "tokenvalue123456",
+        "deadbeef",
+        "wJalrXUtnFEMI",
+    ):
         assert secret not in out
-    assert redact("nothing secret here: s3://bkt/in/ 200 OK") == "nothing secret here: s3://bkt/in/ 200 OK"
+    assert (
+        redact("nothing secret here: s3://bkt/in/ 200 OK")
+        == "nothing secret here: s3://bkt/in/ 200 OK"
+    )
     assert redact("x exactsecret-value y", ["exactsecret-value"]) == f"x {MASK} y"
