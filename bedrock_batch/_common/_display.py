@@ -186,6 +186,7 @@ def plan_rows(plan: Plan) -> list[tuple[str, str]]:
     rows.append(("quotas", f"min {q.min_records_per_job:,}, max {q.max_records_per_job:,} records/job, {q.max_concurrent_jobs} concurrent ({plan.quota_source})"))  # fmt: skip
     if plan.quota_warning:
         rows.append(("warning", plan.quota_warning))
+    rows += [("warning", w) for w in plan.warnings]
     return rows
 
 
