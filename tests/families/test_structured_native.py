@@ -44,7 +44,7 @@ CITY = {
         "tags": {
             "type": "array",
             "items": {"type": "object", "properties": {"t": {"type": "string"}}},
-        },  # fmt: skip
+        },
     },
     "required": ["name", "country", "size"],
 }
@@ -117,7 +117,7 @@ def test_converse_batch_uses_text_format_with_the_schema_as_a_string(local: Loca
 def test_nova_invoke_model_keeps_the_forced_tool_and_refuses_native(local: LocalBedrock) -> None:
     body = built(local, NOVA1, output_schema=City)
     assert body["toolConfig"]["toolChoice"] == {"tool": {"name": "structured_output"}}
-    with pytest.raises(ValidationError, match="native structured output .*is not supported"):
+    with pytest.raises(ValidationError, match=r"native structured output .*is not supported"):
         built(local, NOVA1, output_schema=City, structured="native")
     with pytest.raises(ValidationError, match="structured must be one of"):
         built(local, SONNET45, output_schema=City, structured="json")  # type: ignore[arg-type]
@@ -154,7 +154,7 @@ def chat_answer(text: str, finish: str = "stop") -> dict[str, Any]:
     return {
         "choices": [
             {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
-        ],  # fmt: skip
+        ],
         "usage": {"prompt_tokens": 30, "completion_tokens": 12, "total_tokens": 42},
     }
 
