@@ -350,7 +350,6 @@ CASES += [
     Case("o_choice_unknown_tool", G, IM, "batch", chat(tools=[CHAT_TOOL], tool_choice={"type": "function", "function": {"name": "nope"}}), mal("#/tool_choice/function/name", "nope is not the name of a tool in tools")),
     # --- Nova multimodal embeddings -------------------------------------------------------------
     Case("ne_ok", NE, IM, "both", nova_embed(), None),
-    Case("ne_ok_image_s3", NE, IM, "batch", nova_embed(text=None, image={"format": "png", "source": {"s3Location": {"uri": "s3://bkt/in/a.png"}}}), None),
     Case("ne_no_schema_version", NE, IM, "batch", without(nova_embed(), "schemaVersion"), mal("#", "required key [schemaVersion] not found")),
     Case("ne_schema_version", NE, IM, "batch", {**nova_embed(), "schemaVersion": "v2"}, mal("#/schemaVersion", "nova-multimodal-embed-v1 is the only supported value")),
     Case("ne_segmented", NE, IM, "batch", {**nova_embed(), "taskType": "SEGMENTED_EMBEDDING"}, mal("#/taskType", "SEGMENTED_EMBEDDING is only supported asynchronously")),
@@ -377,10 +376,9 @@ CASES += [
     Case("c_cache_point_prompt", S45, CV, "batch", messages_body(messages=msgs([{"text": "hi"}, CACHE_POINT])), None),
     Case("c_cache_point_type", S45, CV, "batch", messages_body(system=[{"text": "x"}, {"cachePoint": {"type": "forever"}}]), mal("#/system/1/cachePoint/type", "default is the only supported value")),
     Case("c_cache_point_ttl", S45, CV, "batch", messages_body(system=[{"text": "x"}, {"cachePoint": {"type": "default", "ttl": "2h"}}]), mal("#/system/1/cachePoint/ttl", "2h is not a valid enum value")),
-    Case("c_structured_schema_object", S45, CV, "both", messages_body(outputConfig={"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": CLOSED_ANSWER, "name": "answer"}}}}), mal("#/outputConfig/textFormat/structure", "required key [jsonSchema] not found")),
+    Case("c_structured_schema_object", S45, CV, "batch", messages_body(outputConfig={"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": CLOSED_ANSWER, "name": "answer"}}}}), mal("#/outputConfig/textFormat/structure", "required key [jsonSchema] not found")),
     Case("cr45_tool_strict", S45, CV, "runtime", messages_body(toolConfig={"tools": [{"toolSpec": {**TOOL_SPEC["toolSpec"], "strict": True}}], "toolChoice": {"tool": {"name": "get_weather"}}}), None, client=False),
     Case("n_cache_point_system", N, IM, "batch", messages_body(system=[{"text": "be brief"}, CACHE_POINT]), None),
-    Case("n_video_s3", N, IM, "batch", messages_body(messages=msgs([{"video": {"format": "mp4", "source": {"s3Location": {"uri": "s3://bkt/in/v.mp4"}}}}, {"text": "describe"}])), None),
 ]  # fmt: skip
 
 FAMILIES = {
