@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported w
         ValidationError,
     )
     from ._families._outputs import Usage
+    from ._families._protocol import S3Media
     from ._job import BatchJob
     from ._ledger._ledger import Ledger
     from ._lifecycle._polling import PollConfig
@@ -88,6 +89,7 @@ _LAZY: dict[str, str] = {
     "Result": "._reader._results",
     "ResultStatus": "._reader._results",
     "Results": "._reader._results",
+    "S3Media": "._families._protocol",
     "ServiceError": "._errors",
     "StateError": "._errors",
     "Summary": "._reader._summary",
@@ -131,6 +133,7 @@ __all__ = [
     "Result",
     "ResultStatus",
     "Results",
+    "S3Media",
     "ServiceError",
     "StateError",
     "Summary",
