@@ -83,7 +83,12 @@ def test_the_chat_completion_models_resolve_to_openai_chat(model_id: str) -> Non
     for spelling in (model_id, f"arn:aws:bedrock:us-west-2::foundation-model/{model_id}"):
         assert family_of(spelling) == "openai-chat"
         assert family_for(spelling) is OPENAI_CHAT
-    assert family_of("qwen.qwen3-next-80b-a3b") == "openai-chat"  # by its prefix
+
+
+def test_unlisted_ids_of_a_chat_completions_provider_resolve_by_prefix() -> None:
+    """The catalogue's id-prefix table (issue 17's forward-compatible policy)."""
+    assert family_of("qwen.qwen3-next-80b-a3b") == "openai-chat"
+    assert family_of("openai.gpt-oss-999b-1:0") == "openai-chat"
     assert family_of("deepseek.r1-v1:0") is None  # R1 takes a completion body, not chat
 
 
