@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported w
         ValidationError,
     )
     from ._families._outputs import Usage
+    from ._families._protocol import S3Media
     from ._job import BatchJob
     from ._ledger._ledger import Ledger
     from ._lifecycle._polling import PollConfig
@@ -90,6 +91,7 @@ _LAZY: dict[str, str] = {
     "Result": "._reader._results",
     "ResultStatus": "._reader._results",
     "Results": "._reader._resultset",
+    "S3Media": "._families._protocol",
     "ServiceError": "._errors",
     "StateError": "._errors",
     "Summary": "._reader._summary",
@@ -133,6 +135,7 @@ __all__ = [
     "Result",
     "ResultStatus",
     "Results",
+    "S3Media",
     "ServiceError",
     "StateError",
     "Summary",

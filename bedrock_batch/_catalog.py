@@ -26,7 +26,8 @@ __all__ = [
 ]
 
 #: A request family's name (``"anthropic"``, ``"titan-text"``, ``"titan-embed-text"``,
-#: ``"titan-embed-image"``, ``"llama"``, ``"mistral"``, ``"nova"``, or a family registered later).
+#: ``"titan-embed-image"``, ``"llama"``, ``"mistral"``, ``"nova"``, ``"openai-chat"``,
+#: ``"nova-embed"``, or a family registered later).
 Family = str
 
 #: How well the facts establish that a model runs batch jobs (``bedrock-facts.md`` §10, §12.1).
@@ -583,7 +584,11 @@ _FAMILY_PREFIXES: list[tuple[str, Family]] = [
     ("amazon.titan-embed-text", "titan-embed-text"),
     ("amazon.titan-embed-image", "titan-embed-image"),
     ("amazon.titan-text", "titan-text"),
+    ("amazon.nova-2-multimodal-embeddings", "nova-embed"),
     ("amazon.nova", "nova"),
+    ("openai.", "openai-chat"),
+    ("qwen.", "openai-chat"),
+    ("deepseek.v3", "openai-chat"),
     ("meta.llama", "llama"),
     ("mistral.", "mistral"),
 ]

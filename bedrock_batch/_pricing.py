@@ -4,6 +4,12 @@ The table holds approximate public on-demand list prices in USD per million toke
 as of ``PRICES_DATE``. Batch inference is priced at ``BATCH_FACTOR`` (50 %) of on-demand for
 the models that support it (facts §9; per-model exceptions are UNVERIFIED). Pass your own
 ``prices=`` to :class:`~bedrock_batch.BatchJob` for real numbers.
+
+Prompt-cache tokens (facts §12.4) are priced as their own lines. What they cost, whether batch
+discounts them, and whether a model's input count already includes them are all UNVERIFIED:
+:class:`Price` has a knob for each. By default cache reads and writes cost the plain input
+price (the estimate assumes no cache discount), with the batch factor, and the input count is
+taken to exclude them. The facts give no cache prices: the table has none.
 """
 
 from __future__ import annotations
@@ -28,21 +34,46 @@ class Price:
     input_per_million: float
     output_per_million: float
     batch_factor: float = BATCH_FACTOR
+    #: USD per million tokens read from the prompt cache (None: the input price; UNVERIFIED).
+    cache_read_per_million: float | None = None
+    #: USD per million tokens written to the prompt cache (None: the input price; UNVERIFIED).
+    cache_write_per_million: float | None = None
+    #: The batch factor applied to cache tokens (None: ``batch_factor``; UNVERIFIED).
+    cache_batch_factor: float | None = None
+    #: Whether ``Usage.input_tokens`` already counts the cache tokens (UNVERIFIED; they are
+    #: then taken out of the plain input line).
+    input_includes_cache: bool = False
 
     def cost(self, usage: Usage, *, batch: bool) -> float:
-        """USD for this many tokens, at batch or on-demand prices."""
+        """USD for this many tokens, at batch or on-demand prices (cache tokens priced as
+        their own lines)."""
         factor = self.batch_factor if batch else 1.0
-        return (
-            factor
-            * (
-                usage.input_tokens * self.input_per_million
-                + usage.output_tokens * self.output_per_million
-            )
-            / 1e6
+        read, write = usage.cache_read_tokens, usage.cache_write_tokens
+        plain = usage.input_tokens - (read + write if self.input_includes_cache else 0)
+        tokens = (
+            max(plain, 0) * self.input_per_million + usage.output_tokens * self.output_per_million
         )
+        if not read and not write:
+            return factor * tokens / 1e6
+        cache_factor = (
+            factor if not batch or self.cache_batch_factor is None else self.cache_batch_factor
+        )
+        read_price = (
+            self.input_per_million
+            if self.cache_read_per_million is None
+            else self.cache_read_per_million
+        )
+        write_price = (
+            self.input_per_million
+            if self.cache_write_per_million is None
+            else self.cache_write_per_million
+        )
+        return (factor * tokens + cache_factor * (read * read_price + write * write_price)) / 1e6
 
 
-#: Approximate on-demand list prices (USD per 1M tokens, us-east-1) as of PRICES_DATE.
+#: Approximate on-demand list prices (USD per 1M tokens, us-east-1) as of PRICES_DATE. The
+#: late-2026 models (facts §12.1) have no row: no price with a source and a date was found, so
+#: their cost is None (never 0); pass ``prices=`` for them.
 PRICES: dict[str, Price] = {
     "anthropic.claude-3-haiku-20240307-v1:0": Price(0.25, 1.25),
     "anthropic.claude-3-sonnet-20240229-v1:0": Price(3.0, 15.0),

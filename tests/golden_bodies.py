@@ -394,6 +394,100 @@ CASES: list[Case] = [
     Case("ne_converse", NE, CV, "runtime", messages_body(), "The Converse API does not support embedding models.", client=False),
 ]  # fmt: skip
 
+# --- late 2026 (facts §12.2-§12.4): the client side of the new families and features --------
+
+
+def chat(**extra: Any) -> dict[str, Any]:
+    """An OpenAI chat-completions body."""
+    body: dict[str, Any] = {
+        "messages": [
+            {"role": "developer", "content": "Be brief."},
+            {"role": "user", "content": "hi"},
+        ],
+        "max_completion_tokens": 100,
+    }
+    body.update(extra)
+    return body
+
+
+def nova_embed(**params: Any) -> dict[str, Any]:
+    """A Nova multimodal embeddings body."""
+    single: dict[str, Any] = {
+        "embeddingPurpose": "GENERIC_INDEX",
+        "embeddingDimension": 256,
+        "text": {"truncationMode": "END", "value": "hello"},
+    }
+    single.update(params)
+    return {
+        "schemaVersion": "nova-multimodal-embed-v1",
+        "taskType": "SINGLE_EMBEDDING",
+        "singleEmbeddingParams": {k: v for k, v in single.items() if v is not None},
+    }
+
+
+#: JSON_ANSWER closed (``additionalProperties: false``), as native structured outputs need it.
+CLOSED_ANSWER = {**JSON_ANSWER, "additionalProperties": False}
+CLOSED_WEATHER = {**WEATHER, "input_schema": {**WEATHER_SCHEMA, "additionalProperties": False}}
+RESPONSE_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {"name": "answer", "schema": CLOSED_ANSWER, "strict": True},
+}
+CHAT_TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": WEATHER_SCHEMA}}
+CACHED_SYSTEM = [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}]
+CACHE_POINT = {"cachePoint": {"type": "default"}}
+G, NE, S45 = GPT_OSS, NOVA_EMBED, SONNET45
+
+CASES += [
+    # --- OpenAI chat completions (gpt-oss, Qwen3, DeepSeek V3.1) --------------------------------
+    Case("o_ok_client", G, IM, "both", chat(), None),
+    Case("o_ok_system_role_and_stop", G, IM, "batch", chat(messages=[{"role": "system", "content": "x"}, {"role": "user", "content": "hi"}], stop=["END"], temperature=0.7), None),
+    Case("o_response_format", G, IM, "both", chat(response_format=RESPONSE_FORMAT), None),
+    Case("o_tool_forced_client", G, IM, "both", chat(tools=[CHAT_TOOL], tool_choice={"type": "function", "function": {"name": "get_weather"}}), None),
+    Case("o_no_messages_client", G, IM, "batch", without(chat(), "messages"), mal("#", "required key [messages] not found")),
+    Case("o_extra_key_client", G, IM, "both", chat(modelId=G), mal("#", "extraneous key [modelId] is not permitted")),
+    Case("o_messages_empty", G, IM, "batch", chat(messages=[]), mal("#/messages", "expected minItems: 1")),
+    Case("o_role_bot", G, IM, "batch", chat(messages=[{"role": "bot", "content": "hi"}]), mal("#/messages/0/role", "not a valid enum value")),
+    Case("o_image_part_client", G, IM, "batch", chat(messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]), mal("#/messages/0/content/0/type", "text is the only supported value")),
+    Case("o_max_tokens_zero", G, IM, "batch", chat(max_completion_tokens=0), mal("#/max_completion_tokens", "0 is not greater or equal to 1")),
+    Case("o_temperature_high_client", G, IM, "batch", chat(temperature=3), mal("#/temperature", "3 is not less or equal to 2")),
+    Case("o_stop_five", G, IM, "batch", chat(stop=["a", "b", "c", "d", "e"]), mal("#/stop", "expected maxItems: 4")),
+    Case("o_effort_extreme", G, IM, "batch", chat(reasoning_effort="extreme"), mal("#/reasoning_effort", "extreme is not a valid enum value")),
+    Case("o_format_xml_client", G, IM, "batch", chat(response_format={"type": "xml"}), mal("#/response_format/type", "not a valid enum value")),
+    Case("o_format_no_schema", G, IM, "batch", chat(response_format={"type": "json_schema"}), mal("#/response_format", "required key [json_schema] not found")),
+    Case("o_choice_unknown_tool_client", G, IM, "batch", chat(tools=[CHAT_TOOL], tool_choice={"type": "function", "function": {"name": "nope"}}), mal("#/tool_choice/function/name", "nope is not the name of a tool in tools")),
+    # --- Nova multimodal embeddings -------------------------------------------------------------
+    Case("ne_ok_client", NE, IM, "both", nova_embed(), None),
+    Case("ne_no_schema_version", NE, IM, "batch", without(nova_embed(), "schemaVersion"), mal("#", "required key [schemaVersion] not found")),
+    Case("ne_schema_version", NE, IM, "batch", {**nova_embed(), "schemaVersion": "v2"}, mal("#/schemaVersion", "nova-multimodal-embed-v1 is the only supported value")),
+    Case("ne_segmented_client", NE, IM, "batch", {**nova_embed(), "taskType": "SEGMENTED_EMBEDDING"}, mal("#/taskType", "SEGMENTED_EMBEDDING is only supported asynchronously")),
+    Case("ne_dimension", NE, IM, "both", nova_embed(embeddingDimension=512), mal("#/singleEmbeddingParams/embeddingDimension", "512 is not a valid enum value")),
+    Case("ne_purpose_client", NE, IM, "batch", nova_embed(embeddingPurpose="SEARCH"), mal("#/singleEmbeddingParams/embeddingPurpose", "not a valid enum value")),
+    Case("ne_two_inputs_client", NE, IM, "batch", nova_embed(image={"format": "png", "source": {"bytes": "AAAA"}}), mal("#/singleEmbeddingParams", "exactly one of [text, image, audio, video] is required")),
+    Case("ne_titan_body_client", NE, IM, "batch", {"inputText": "hello"}, mal("#", "required key [schemaVersion] not found")),
+    # --- Claude structured outputs and prompt caching (Sonnet 4.5) ------------------------------
+    Case("a45_output_config_client", S45, IM, "both", claude(output_config={"format": {"type": "json_schema", "schema": CLOSED_ANSWER}}), None),
+    Case("a45_output_format_deprecated", S45, IM, "batch", claude(output_format={"type": "json_schema", "schema": CLOSED_ANSWER}), None),
+    Case("a45_tool_strict", S45, IM, "both", claude(tools=[{**CLOSED_WEATHER, "strict": True}], tool_choice={"type": "tool", "name": "get_weather"}), None),
+    Case("a45_cache_control_system", S45, IM, "both", claude(system=CACHED_SYSTEM), None),
+    Case("a45_output_config_open_object_client", S45, IM, "batch", claude(output_config={"format": {"type": "json_schema", "schema": JSON_ANSWER}}), "output_config.format.schema: For 'object' type, 'additionalProperties' must be explicitly set to false"),
+    Case("a45_output_config_and_format", S45, IM, "batch", claude(output_config={"format": {"type": "json_schema", "schema": CLOSED_ANSWER}}, output_format={"type": "json_schema", "schema": CLOSED_ANSWER}), "output_format: Cannot be used together with output_config.format"),
+    Case("a45_output_config_type", S45, IM, "batch", claude(output_config={"format": {"type": "json", "schema": CLOSED_ANSWER}}), "output_config.format.type: Input should be 'json_schema'"),
+    Case("a45_tool_strict_text", S45, IM, "batch", claude(tools=[{**CLOSED_WEATHER, "strict": "yes"}]), "tools.0.strict: Input should be a valid boolean"),
+    Case("a45_cache_control_persistent", S45, IM, "batch", claude(system=[{"type": "text", "text": "x", "cache_control": {"type": "persistent"}}]), "system.0.cache_control.type: Input should be 'ephemeral'"),
+    Case("a45_cache_control_ttl", S45, IM, "batch", claude(system=[{"type": "text", "text": "x", "cache_control": {"type": "ephemeral", "ttl": "2h"}}]), "system.0.cache_control.ttl: Input should be '5m' or '1h'"),
+    Case("a_output_config_old_model", A, IM, "both", claude(output_config={"format": {"type": "json_schema", "schema": CLOSED_ANSWER}}), "output_config.format: This model does not support structured outputs."),
+    Case("a_tool_strict_old_model", A, IM, "batch", claude(tools=[{**CLOSED_WEATHER, "strict": True}]), "tools.0.strict: This model does not support structured outputs."),
+    # --- Converse structured outputs, strict tools and cache points -----------------------------
+    Case("c45_structured_output", S45, CV, "batch", messages_body(outputConfig=output_config(json.dumps(CLOSED_ANSWER))), None),
+    Case("c_cache_point_system", S45, CV, "both", messages_body(system=[{"text": "be brief"}, CACHE_POINT]), None),
+    Case("c_cache_point_prompt", S45, CV, "batch", messages_body(messages=msgs([{"text": "hi"}, CACHE_POINT])), None),
+    Case("c_cache_point_type", S45, CV, "batch", messages_body(system=[{"text": "x"}, {"cachePoint": {"type": "forever"}}]), mal("#/system/1/cachePoint/type", "default is the only supported value")),
+    Case("c_cache_point_ttl_client", S45, CV, "batch", messages_body(system=[{"text": "x"}, {"cachePoint": {"type": "default", "ttl": "2h"}}]), mal("#/system/1/cachePoint/ttl", "2h is not a valid enum value")),
+    Case("c_structured_schema_object_client", S45, CV, "batch", messages_body(outputConfig={"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": CLOSED_ANSWER, "name": "answer"}}}}), mal("#/outputConfig/textFormat/structure", "required key [jsonSchema] not found")),
+    Case("cr45_tool_strict", S45, CV, "runtime", messages_body(toolConfig={"tools": [{"toolSpec": {**TOOL_SPEC["toolSpec"], "strict": True}}], "toolChoice": {"tool": {"name": "get_weather"}}}), None, client=False),
+    Case("n_cache_point_system", N, IM, "batch", messages_body(system=[{"text": "be brief"}, CACHE_POINT]), None),
+]  # fmt: skip
+
 FAMILIES = {
     HAIKU: "anthropic",
     HAIKU45: "anthropic",

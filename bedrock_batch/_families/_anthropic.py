@@ -8,6 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._catalog import ModelInfo
+from .._errors import ValidationError
+from ._features import (
+    CACHE_CONTROL,
+    check_cache_control,
+    check_claude_structured,
+    check_strict_tool,
+    closed_schema,
+)
 from ._protocol import ClientFamily, Image, Images, not_embedding
 from ._schema_rules import _TOOL_NAME, _is_int, _is_num
 from ._usage import UNKNOWN_USAGE, Usage, count
@@ -31,6 +39,8 @@ _ANTHROPIC_KEYS = frozenset(
         "tool_choice",
         "metadata",
         "thinking",
+        "output_config",
+        "output_format",
     }
 )
 _ANTHROPIC_BLOCKS = frozenset(
@@ -68,7 +78,7 @@ def _anthropic_plain(body: dict[str, Any], model: ModelInfo | None) -> bool:
         content = msg.get("content")
         if type(content) is list and content:
             for block in content:
-                if type(block) is not dict or block.get("type") != "text":
+                if type(block) is not dict or len(block) != 2 or block.get("type") != "text":
                     return False
                 text = block.get("text")
                 if type(text) is not str or not text:
@@ -79,7 +89,7 @@ def _anthropic_plain(body: dict[str, Any], model: ModelInfo | None) -> bool:
     if len(body) == 3:
         return True
     system = body.get("system")
-    if system is not None and type(system) is not str and type(system) is not list:
+    if system is not None and type(system) is not str:
         return False
     for key in ("temperature", "top_p"):
         if key in body:
@@ -170,18 +180,22 @@ def _anthropic(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
         return "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
     tool_names: list[str] = []
     if "tools" in body:
-        problem = _anthropic_tools(body["tools"], tool_names)
+        problem = _anthropic_tools(body["tools"], tool_names, model)
         if problem:
             return problem
     if "tool_choice" in body:
-        return _anthropic_tool_choice(body["tool_choice"], tool_names, body.get("thinking"))
-    return None
+        problem = _anthropic_tool_choice(body["tool_choice"], tool_names, body.get("thinking"))
+        if problem:
+            return problem
+    return check_claude_structured(body, model) or check_cache_control(body)
 
 
-_ANTHROPIC_TOOL_KEYS = frozenset({"type", "name", "description", "input_schema", "cache_control"})
+_ANTHROPIC_TOOL_KEYS = frozenset(
+    {"type", "name", "description", "input_schema", "cache_control", "strict"}
+)
 
 
-def _anthropic_tools(tools: Any, names: list[str]) -> str | None:
+def _anthropic_tools(tools: Any, names: list[str], model: ModelInfo | None) -> str | None:
     """Check Anthropic ``tools``; fills ``names``."""
     if not isinstance(tools, list):
         return "tools: Input should be a valid list"
@@ -201,6 +215,10 @@ def _anthropic_tools(tools: Any, names: list[str]) -> str | None:
             schema = tool["input_schema"]
             if not isinstance(schema, dict) or schema.get("type") != "object":
                 return f"tools.{i}.input_schema.type: Input should be 'object'"
+            if "strict" in tool:
+                problem = check_strict_tool(tool, model, f"tools.{i}")
+                if problem:
+                    return problem
         names.append(tool["name"])
     if len(names) != len(set(names)):
         return "tools: Tool names must be unique."
@@ -314,6 +332,39 @@ class AnthropicFamily(ClientFamily):
             "tool_choice": {"type": "tool", "name": name},
         }
 
+    def native_structured_output(
+        self, schema: dict[str, Any], name: str, model: ModelInfo | None
+    ) -> dict[str, Any]:
+        fmt = {"type": "json_schema", "schema": closed_schema(schema)}
+        return {"output_config": {"format": fmt}}
+
+    def requested_format(self, body: Any) -> tuple[str, dict[str, Any]] | None:
+        if not isinstance(body, dict):
+            return None
+        config = body.get("output_config")
+        fmt = config.get("format") if isinstance(config, dict) else body.get("output_format")
+        if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+            schema = fmt.get("schema")
+            return "", schema if isinstance(schema, dict) else {}  # Claude's format has no name
+        return None
+
+    def strict_tool(self, fields: dict[str, Any]) -> dict[str, Any]:
+        tools = [{**fields["tools"][0], "strict": True}, *fields["tools"][1:]]
+        return {**fields, "tools": tools}
+
+    def add_cache_point(self, body: dict[str, Any], where: str) -> dict[str, Any]:
+        if where == "system":
+            system = body.get("system")
+            if not isinstance(system, str) or not system:
+                raise ValidationError("cache='system' needs a system text")
+            block = {"type": "text", "text": system, "cache_control": dict(CACHE_CONTROL)}
+            return {**body, "system": [block]}
+        messages = [dict(m) for m in body["messages"]]
+        content = [dict(b) for b in messages[0]["content"]]
+        content[-1]["cache_control"] = dict(CACHE_CONTROL)
+        messages[0]["content"] = content
+        return {**body, "messages": messages}
+
     def requested_tool(self, body: Any) -> tuple[str, dict[str, Any]] | None:
         choice = body.get("tool_choice") if isinstance(body, dict) else None
         if isinstance(choice, dict) and choice.get("type") == "tool":
@@ -350,7 +401,12 @@ class AnthropicFamily(ClientFamily):
     def output_usage(self, output: Any) -> Usage:
         usage = output.get("usage") if type(output) is dict else None
         if type(usage) is dict and ("input_tokens" in usage or "output_tokens" in usage):
-            return Usage(count(usage.get("input_tokens")), count(usage.get("output_tokens")))
+            return Usage(
+                count(usage.get("input_tokens")),
+                count(usage.get("output_tokens")),
+                cache_read_tokens=count(usage.get("cache_read_input_tokens")),
+                cache_write_tokens=count(usage.get("cache_creation_input_tokens")),
+            )
         return UNKNOWN_USAGE
 
 

@@ -56,9 +56,10 @@ def build_embedding(
     image: Image | None = None,
     dimensions: int | None = None,
     normalize: bool | None = None,
+    purpose: str | None = None,
 ) -> dict[str, Any]:
     """An embeddings body for an embedding family (Titan Text Embeddings V2, Titan Multimodal
-    Embeddings G1)."""
-    return family_or_unknown(family).build_embedding(
-        text, image=image, dimensions=dimensions, normalize=normalize
-    )
+    Embeddings G1, Nova multimodal embeddings; ``purpose`` for Nova's)."""
+    impl = family_or_unknown(family)
+    body = impl.build_embedding(text, image=image, dimensions=dimensions, normalize=normalize)
+    return body if purpose is None else impl.embedding_purpose(body, purpose)

@@ -5,14 +5,17 @@ same message shapes (:mod:`._nova` builds on this module)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .._catalog import ModelInfo
+from .._errors import ValidationError
+from ._features import CACHE_POINT, check_cache_points, closed_schema
 from ._protocol import (
     ClientFamily,
     Image,
     Images,
+    S3Media,
     drop_none,
     iter_s3_locations,
     mapping,
@@ -67,6 +70,7 @@ def _messages_content(body: Mapping[str, Any]) -> None:
                 raise _malformed(f"#/messages/{i}/content/{j}: not a valid content block")
             if "text" in block and (not isinstance(block["text"], str) or not block["text"]):
                 raise _malformed(f"#/messages/{i}/content/{j}/text: expected minLength: 1")
+    check_cache_points(body)
     if msgs[0].get("role") != "user":
         raise _Bad(
             "A conversation must start with a user message. Try again with a conversation that starts with a user message."
@@ -115,6 +119,8 @@ def _tool_config(cfg: Any) -> list[str]:
             spec["inputSchema"].get("json"), dict
         ):
             raise _malformed(f"{path}/toolSpec/inputSchema: required key [json] not found")
+        if "strict" in spec and not isinstance(spec["strict"], bool):
+            raise _malformed(f"{path}/toolSpec/strict: expected type: Boolean")
         names.append(spec["name"])
     if len(names) != len(set(names)):
         raise _malformed("#/toolConfig/tools: tool names must be unique")
@@ -305,6 +311,60 @@ class ConverseFamily(ClientFamily):
             "toolConfig": {"tools": [{"toolSpec": spec}], "toolChoice": {"tool": {"name": name}}}
         }
 
+    def native_structured_output(
+        self, schema: dict[str, Any], name: str, model: ModelInfo | None
+    ) -> dict[str, Any]:
+        text = json.dumps(closed_schema(schema), separators=(",", ":"))
+        definition = {"schema": text, "name": name}
+        structure = {"jsonSchema": definition}
+        return {"outputConfig": {"textFormat": {"type": "json_schema", "structure": structure}}}
+
+    def requested_format(self, body: Any) -> tuple[str, dict[str, Any]] | None:
+        config = body.get("outputConfig") if isinstance(body, dict) else None
+        fmt = config.get("textFormat") if isinstance(config, dict) else None
+        structure = fmt.get("structure") if isinstance(fmt, dict) else None
+        definition = structure.get("jsonSchema") if isinstance(structure, dict) else None
+        if not isinstance(definition, dict):
+            return None
+        try:
+            schema = json.loads(definition.get("schema") or "")
+        except (TypeError, ValueError):
+            schema = None
+        return str(definition.get("name", "")), schema if isinstance(schema, dict) else {}
+
+    def strict_tool(self, fields: dict[str, Any]) -> dict[str, Any]:
+        config = dict(fields["toolConfig"])
+        first_tool = {"toolSpec": {**config["tools"][0]["toolSpec"], "strict": True}}
+        config["tools"] = [first_tool, *config["tools"][1:]]
+        return {**fields, "toolConfig": config}
+
+    def add_cache_point(self, body: dict[str, Any], where: str) -> dict[str, Any]:
+        if where == "system":
+            system = body.get("system")
+            if not isinstance(system, list) or not system:
+                raise ValidationError("cache='system' needs a system text")
+            return {**body, "system": [*system, dict(CACHE_POINT)]}
+        return _add_to_first_turn(body, [dict(CACHE_POINT)])
+
+    def add_videos(self, body: dict[str, Any], videos: Sequence[S3Media]) -> dict[str, Any]:
+        blocks = [{"video": {"format": v.format, "source": _s3_source(v)}} for v in videos]
+        return _add_to_first_turn(body, blocks, before_text=True)
+
+    def add_documents(self, body: dict[str, Any], documents: Sequence[S3Media]) -> dict[str, Any]:
+        blocks = [
+            {
+                "document": drop_none(
+                    {
+                        "format": d.format,
+                        "name": d.name or _document_name(d),
+                        "source": _s3_source(d),
+                    }
+                )
+            }
+            for d in documents
+        ]
+        return _add_to_first_turn(body, blocks, before_text=True)
+
     def requested_tool(self, body: Any) -> tuple[str, dict[str, Any]] | None:
         config = body.get("toolConfig") if isinstance(body, dict) else None
         if isinstance(config, dict):
@@ -351,8 +411,37 @@ class ConverseFamily(ClientFamily):
     def output_usage(self, output: Any) -> Usage:
         usage = output.get("usage") if type(output) is dict else None
         if type(usage) is dict and ("inputTokens" in usage or "outputTokens" in usage):
-            return Usage(count(usage.get("inputTokens")), count(usage.get("outputTokens")))
+            read = usage.get("cacheReadInputTokens", usage.get("cacheReadInputTokenCount"))
+            write = usage.get("cacheWriteInputTokens", usage.get("cacheWriteInputTokenCount"))
+            return Usage(
+                count(usage.get("inputTokens")),
+                count(usage.get("outputTokens")),
+                cache_read_tokens=count(read),
+                cache_write_tokens=count(write),
+            )
         return UNKNOWN_USAGE
+
+
+def _s3_source(media: S3Media) -> dict[str, Any]:
+    location = drop_none({"uri": media.uri, "bucketOwner": media.bucket_owner})
+    return {"s3Location": location}
+
+
+def _document_name(media: S3Media) -> str:
+    """A document name from its key (letters, digits, spaces, hyphens, brackets: Bedrock's)."""
+    stem = media.uri.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    cleaned = "".join(c if c.isalnum() or c in " -()[]" else "-" for c in stem)
+    return cleaned or "document"
+
+
+def _add_to_first_turn(
+    body: dict[str, Any], blocks: list[dict[str, Any]], *, before_text: bool = False
+) -> dict[str, Any]:
+    """``body`` with ``blocks`` added to its first user turn (before its text, or at its end)."""
+    messages = [dict(m) for m in body["messages"]]
+    content = list(messages[0]["content"])
+    messages[0]["content"] = [*blocks, *content] if before_text else [*content, *blocks]
+    return {**body, "messages": messages}
 
 
 #: The one Converse family.

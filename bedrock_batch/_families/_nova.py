@@ -14,7 +14,7 @@ from ._converse import (
     _tool_config,
     converse_message_body,
 )
-from ._protocol import Images
+from ._protocol import Images, not_yet
 from ._schema_rules import _Bad, _malformed, _schema_extra, _schema_num
 
 __all__ = ["NOVA", "NovaFamily"]
@@ -69,6 +69,13 @@ class NovaFamily(ConverseFamily):
             stop_sequences=stop_sequences, images=images,
         )  # fmt: skip
         return {"schemaVersion": "messages-v1", **body}
+
+    def native_structured_output(
+        self, schema: dict[str, Any], name: str, model: ModelInfo | None
+    ) -> dict[str, Any]:
+        # ``messages-v1`` has no output format (Converse's ``outputConfig`` is UNVERIFIED in
+        # Nova's native body): structured outputs use the forced tool, or Converse.
+        raise not_yet(self, "native structured output (use invocation_type='Converse')")
 
     def check(
         self, body: dict[str, Any], model: ModelInfo | None, *, on_demand: bool = False

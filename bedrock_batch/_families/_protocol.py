@@ -118,6 +118,9 @@ class ClientFamily(abc.ABC):
     invocation_type: str = "InvokeModel"
     #: True for an embeddings family (no prompts, no Converse).
     embedding: bool = False
+    #: Stop reasons that mean the answer was cut short (a structured answer is then invalid
+    #: before it is parsed: the JSON may be incomplete).
+    truncated_stop_reasons: frozenset[str] = frozenset({"max_tokens", "length"})
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} ({self.invocation_type})>"
@@ -165,6 +168,24 @@ class ClientFamily(abc.ABC):
         ``native_structured_outputs`` column is True). A slot."""
         raise not_yet(self, "native structured output")
 
+    def requested_format(self, body: Any) -> tuple[str, dict[str, Any]] | None:
+        """(name, schema) when a body asks for a native structured output, else None."""
+        return None
+
+    def strict_tool(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """The fields of :meth:`forced_tool` with the tool marked strict (its input then
+        follows the schema, facts §12.3). A slot."""
+        raise not_yet(self, "strict tool use")
+
+    def add_cache_point(self, body: dict[str, Any], where: str) -> dict[str, Any]:
+        """``body`` with a prompt-cache marker after its system text (``where="system"``) or
+        after its (first) user turn (``"prompt"``), facts §12.4. A slot."""
+        raise not_yet(self, "prompt caching")
+
+    def embedding_purpose(self, body: dict[str, Any], purpose: str) -> dict[str, Any]:
+        """An embeddings body with its purpose set (Nova multimodal embeddings). A slot."""
+        raise not_yet(self, "an embedding purpose")
+
     # -- checking bodies ---------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -202,6 +223,11 @@ class ClientFamily(abc.ABC):
     @abc.abstractmethod
     def tool_input(self, output: Any, name: str) -> tuple[bool, Any]:
         """(whether the model called tool ``name``, the input it gave it)."""
+
+    def output_reasoning(self, output: Any) -> str | None:
+        """The model's reasoning text, where the family's output carries it apart from the
+        answer (gpt-oss's leading ``<reasoning>`` block); None otherwise."""
+        return None
 
     @abc.abstractmethod
     def stop_reason(self, output: Any) -> str | None:

@@ -15,6 +15,8 @@ from ._converse import CONVERSE
 from ._llama import LLAMA
 from ._mistral import MISTRAL
 from ._nova import NOVA
+from ._nova_embed import NOVA_EMBED
+from ._openai_chat import OPENAI_CHAT
 from ._protocol import ClientFamily
 from ._titan_embed import TITAN_EMBED_IMAGE, TITAN_EMBED_TEXT
 from ._titan_text import TITAN_TEXT
@@ -69,8 +71,10 @@ for _family in (
     TITAN_EMBED_TEXT,
     TITAN_EMBED_IMAGE,
     LLAMA,
+    OPENAI_CHAT,  # ahead of Mistral: an unknown model's chat.completion reads as OpenAI's
     MISTRAL,
     NOVA,
+    NOVA_EMBED,
     CONVERSE,
 ):
     register(_family)

@@ -19,6 +19,7 @@ instance of it.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -132,19 +133,38 @@ def parse_answer(
     family: ClientFamily | str | None = None,
     invocation_type: str = "InvokeModel",
 ) -> tuple[bool, Any, str | None]:
-    """(whether the request forced a tool, the parsed answer, why it is invalid or None).
+    """(whether the request asked for a structured output, the parsed answer, why it is
+    invalid or None).
 
-    The answer is validated by the pydantic model registered for the tool's name, else by the
-    JSON Schema the request carried.
+    A forced tool's input, or a native structured output's JSON text (Claude
+    ``output_config``, Converse ``outputConfig.textFormat``, ``response_format``), is validated
+    by the pydantic model registered for its name, else by the JSON Schema the request carried.
+    A stop for the output-token limit (``max_tokens``, ``length``) makes the answer invalid
+    before it is parsed.
     """
     reader = family_or_unknown(family, invocation_type)
     requested = reader.requested_tool(model_input)
+    native = requested is None
     if requested is None:
-        return False, None, None
+        requested = reader.requested_format(model_input)
+        if requested is None:
+            return False, None, None
     name, schema = requested
-    called, value = reader.tool_input(model_output, name)
-    if not called:
-        return True, None, f"the model did not call the tool {name!r}"
+    reason = reader.stop_reason(model_output)
+    if reason in reader.truncated_stop_reasons:
+        return True, None, f"the answer was cut short (stop reason {reason!r}): not parsed"
+    if native:
+        text = reader.output_text(model_output)
+        try:
+            value = json.loads(text) if text is not None else None
+        except ValueError as err:
+            return True, None, f"the answer is not JSON: {err}"
+        if text is None:
+            return True, None, "the answer has no text"
+    else:
+        called, value = reader.tool_input(model_output, name)
+        if not called:
+            return True, None, f"the model did not call the tool {name!r}"
     model = models.get(name)
     if model is not None:
         try:

@@ -72,8 +72,14 @@ class UnknownFamily(ClientFamily):
     def requested_tool(self, body: Any) -> tuple[str, dict[str, Any]] | None:
         return _first_found(lambda f: f.requested_tool(body))
 
+    def requested_format(self, body: Any) -> tuple[str, dict[str, Any]] | None:
+        return _first_found(lambda f: f.requested_format(body))
+
     def output_text(self, output: Any) -> str | None:
         return _first_found(lambda f: f.output_text(output))
+
+    def output_reasoning(self, output: Any) -> str | None:
+        return _first_found(lambda f: f.output_reasoning(output))
 
     def tool_input(self, output: Any, name: str) -> tuple[bool, Any]:
         found = _first_found(lambda f: f.tool_input(output, name) if f.tool_input(output, name)[0] else None)  # fmt: skip

@@ -17,12 +17,20 @@ class Usage:
     0 for that record, and a sum with any such part stays ``known=False`` — its counts are a
     lower bound, not the total. (A batch's :class:`~bedrock_batch.Summary` then takes the
     manifest's counts.)
+
+    ``cache_read_tokens`` and ``cache_write_tokens`` are the prompt-cache counts the output
+    reports (facts §12.4; null or absent reads as 0). Whether ``input_tokens`` already includes
+    them is UNVERIFIED: :class:`~bedrock_batch.Price` has a knob for it.
     """
 
     input_tokens: int = 0
     output_tokens: int = 0
     #: False when at least one part's counts were not reported (the figures are a lower bound).
     known: bool = True
+    #: Input tokens read from the prompt cache.
+    cache_read_tokens: int = 0
+    #: Input tokens written to the prompt cache.
+    cache_write_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -34,6 +42,8 @@ class Usage:
             self.input_tokens + other.input_tokens,
             self.output_tokens + other.output_tokens,
             self.known and other.known,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
         )
 
 

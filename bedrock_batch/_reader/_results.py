@@ -43,6 +43,8 @@ AnomalyKind = Literal[
 ]
 #: Job statuses after which Bedrock has written ``manifest.json.out``.
 _WRITES_MANIFEST = frozenset({"Completed", "PartiallyCompleted", "Stopped"})
+#: Request fields of a structured output (a forced tool, or Bedrock's own structured outputs).
+_STRUCTURED = (b'"tool_choice"', b'"toolConfig"', b'"output_config"', b'"output_format"', b'"outputConfig"', b'"response_format"')  # fmt: skip
 _RID = re.compile(rb'"recordId"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
@@ -116,6 +118,12 @@ class Result:
         return self.family.output_text(self.model_output)
 
     @property
+    def reasoning(self) -> str | None:
+        """The model's reasoning, where its family's output carries it apart from the answer
+        (gpt-oss's leading ``<reasoning>`` block); None otherwise."""
+        return self.family.output_reasoning(self.model_output)
+
+    @property
     def embedding(self) -> list[float] | None:
         """The float embedding, for the Titan embedding models; None otherwise."""
         return self.family.output_embedding(self.model_output)
@@ -135,6 +143,9 @@ class Result:
                 "inputTokens": usage.input_tokens if known else None,
                 "outputTokens": usage.output_tokens if known else None,
             }
+            if usage.cache_read_tokens or usage.cache_write_tokens:
+                out["usage"]["cacheReadInputTokens"] = usage.cache_read_tokens
+                out["usage"]["cacheWriteInputTokens"] = usage.cache_write_tokens
             out["modelOutput"] = self.model_output
         if self.parsed is not None:
             dump = getattr(self.parsed, "model_dump", None)
@@ -227,11 +238,16 @@ class SourceCounts:
     output_tokens: int = 0
     #: False when some succeeded line's output carried no token counts.
     usage_known: bool = True
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def usage(self) -> Usage:
         """Tokens of the run's succeeded lines."""
-        return Usage(self.input_tokens, self.output_tokens, self.usage_known)
+        return Usage(
+            self.input_tokens, self.output_tokens, self.usage_known,
+            self.cache_read_tokens, self.cache_write_tokens,
+        )  # fmt: skip
 
 
 InputReader = Callable[[set[str]], Iterator[tuple[str, Any]]]
@@ -277,7 +293,7 @@ class Join(Iterable[Result]):
         self._chunk = chunk_size
         self._anomalies: list[Anomaly] = []
         self._counts: dict[str, int] = _empty_counts()
-        self._tokens = [0, 0]
+        self._tokens = [0, 0, 0, 0]
         self._usage_known = True
         self._per_source: list[SourceCounts] = []
         self._passes = 0  # passes started over the outputs
@@ -291,12 +307,16 @@ class Join(Iterable[Result]):
         assert self._final is not None
         return self._final
 
+    def _usage(self) -> Usage:
+        t = self._tokens
+        return Usage(t[0], t[1], self._usage_known, t[2], t[3])
+
     def so_far(self) -> tuple[dict[str, int], Usage, list[Anomaly]]:
         """Counts, tokens and anomalies of the pass under way (or the last one), as far as it
         has read — without reading anything (the asyncio API reports progress with it)."""
         return (
             dict(self._counts),
-            Usage(self._tokens[0], self._tokens[1], self._usage_known),
+            self._usage(),
             list(self._anomalies),
         )
 
@@ -369,7 +389,7 @@ class Join(Iterable[Result]):
         generation = self._passes
         self._anomalies = []
         self._counts = _empty_counts()
-        self._tokens = [0, 0]
+        self._tokens = [0, 0, 0, 0]
         self._usage_known = True
         self._per_source = [SourceCounts() for _ in self.sources]
         index = self._index
@@ -385,6 +405,8 @@ class Join(Iterable[Result]):
                     counts.succeeded += 1
                     counts.input_tokens += result.usage.input_tokens
                     counts.output_tokens += result.usage.output_tokens
+                    counts.cache_read_tokens += result.usage.cache_read_tokens
+                    counts.cache_write_tokens += result.usage.cache_write_tokens
                     counts.usage_known = counts.usage_known and result.usage.known
                 else:
                     counts.errored += 1
@@ -417,7 +439,7 @@ class Join(Iterable[Result]):
         if generation == self._passes:  # no other pass started meanwhile (theirs is the state)
             self._final = (
                 dict(self._counts),
-                Usage(self._tokens[0], self._tokens[1], self._usage_known),
+                self._usage(),
                 list(self._anomalies),
                 [attrs.evolve(c) for c in self._per_source],
             )
@@ -439,6 +461,8 @@ class Join(Iterable[Result]):
         if result.status == "succeeded":
             self._tokens[0] += result.usage.input_tokens
             self._tokens[1] += result.usage.output_tokens
+            self._tokens[2] += result.usage.cache_read_tokens
+            self._tokens[3] += result.usage.cache_write_tokens
             if not result.usage.known:
                 self._usage_known = False
         return result
@@ -502,7 +526,7 @@ class Join(Iterable[Result]):
             error = ErrorInfo(0, "output line has neither modelOutput nor error")
             return ordinal, Result(rid, caller_key, "errored", obj.get("modelInput"), None, error, arn, where, src.attempt)  # fmt: skip
         result = Result.from_output(rid, caller_key, obj, arn, where, src.attempt, self.family)
-        if b'"tool_choice"' in raw or b'"toolConfig"' in raw:  # a structured output, perhaps
+        if any(marker in raw for marker in _STRUCTURED):  # a structured output, perhaps
             forced, parsed, problem = parse_answer(result.model_input, result.model_output, self._models, self.family)  # fmt: skip
             if problem is not None:
                 return ordinal, attrs.evolve(result, status="invalid_output", error=ErrorInfo(0, problem))  # fmt: skip

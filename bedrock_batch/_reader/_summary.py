@@ -64,6 +64,11 @@ class Summary:
             ("input tokens", str(self.usage.input_tokens)),
             ("output tokens", str(self.usage.output_tokens)),
         ]
+        if self.usage.cache_read_tokens or self.usage.cache_write_tokens:
+            rows += [
+                ("cache read tokens", str(self.usage.cache_read_tokens)),
+                ("cache write tokens", str(self.usage.cache_write_tokens)),
+            ]
         if self.jobs != 1 or self.attempts != 1:
             rows.append(("bedrock jobs", f"{self.jobs} in {self.attempts} attempt(s)"))
         if self.cost_usd is not None:
@@ -110,7 +115,10 @@ def billed_usage(own: SourceCounts, manifest: Mapping[str, Any] | None) -> Usage
         return usage
     tokens_in, tokens_out = manifest.get("inputTokenCount"), manifest.get("outputTokenCount")
     if type(tokens_in) is int and type(tokens_out) is int:
-        return Usage(tokens_in, tokens_out)
+        return Usage(
+            tokens_in, tokens_out,
+            cache_read_tokens=usage.cache_read_tokens, cache_write_tokens=usage.cache_write_tokens,
+        )  # fmt: skip
     return usage
 
 

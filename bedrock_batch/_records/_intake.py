@@ -13,6 +13,8 @@ from typing import IO, Any
 from .._batch._spec import OnInvalid
 from .._errors import Problem
 from .._families._builders import Image
+from .._families._prompt_options import CacheOption, StructuredRoute
+from .._families._protocol import S3Media
 from .._families._structured import DEFAULT_TOOL
 from ._records import Records, add_dataframe
 
@@ -52,21 +54,36 @@ class RecordIntake:
         key: Any = None,
         output_schema: Any = None,
         tool_name: str = DEFAULT_TOOL,
+        structured: StructuredRoute = "auto",
+        cache: CacheOption = False,
+        videos: Sequence[S3Media | str] = (),
+        documents: Sequence[S3Media | str] = (),
         **extra: Any,
     ) -> str:
         """Add a text-generation record built in the model family's format (or Converse's);
         ``extra`` keywords are merged into the body as given (e.g. ``top_k``).
 
         ``output_schema`` (a JSON Schema dict or a pydantic model class) asks for a structured
-        output: the model is made to answer by calling a tool (``tool_name``) whose input is
-        that schema. Each answer is validated: ``Result.parsed`` is the model's instance (or
-        the dict), and an answer that does not validate is ``status="invalid_output"``.
-        Claude and Nova support it in batch jobs; the Converse API only on demand.
+        output, by ``structured``: ``"native"`` (Bedrock's own structured outputs: Claude
+        ``output_config``, ``response_format``, Converse ``outputConfig.textFormat``),
+        ``"tool"`` (a forced tool named ``tool_name``, strict where the model has native
+        structured outputs; refused in Converse batch jobs), or ``"auto"`` (native where the
+        model has it, else the tool). Each answer is validated: ``Result.parsed`` is the
+        model's instance (or the dict); an answer that does not validate, or was cut short by
+        the token limit, is ``status="invalid_output"``.
+
+        ``cache`` adds a prompt-cache marker (Claude ``cache_control``, Converse/Nova
+        ``cachePoint``) after the system text (``"system"``; ``True`` when there is one) or
+        after the prompt (``"prompt"``), for models whose catalogue row has prompt caching.
+        ``videos`` and ``documents`` (``s3://`` URIs in the job's input bucket, or
+        :class:`S3Media` with a format and bucket owner) are added by ``s3Location`` (Nova and
+        Converse).
         """
         return self._records.add_prompt(
             prompt, system=system, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
             stop_sequences=stop_sequences, images=images, record_id=record_id, key=key,
             extra=extra or None, output_schema=output_schema, tool_name=tool_name,
+            structured=structured, cache=cache, videos=videos, documents=documents,
         )  # fmt: skip
 
     def add_embedding(
@@ -78,11 +95,14 @@ class RecordIntake:
         normalize: bool | None = None,
         record_id: str | None = None,
         key: Any = None,
+        purpose: str | None = None,
     ) -> str:
-        """Add an embeddings record (Titan Text Embeddings V2, Titan Multimodal Embeddings G1)."""
+        """Add an embeddings record (Titan Text Embeddings V2, Titan Multimodal Embeddings G1,
+        Nova 2 multimodal embeddings). ``purpose`` is Nova's ``embeddingPurpose``
+        (``GENERIC_INDEX`` by default); Nova's ``dimensions`` default to 3072."""
         return self._records.add_embedding(
             text, image=image, dimensions=dimensions, normalize=normalize, record_id=record_id,
-            key=key,
+            key=key, purpose=purpose,
         )  # fmt: skip
 
     def add_jsonl(

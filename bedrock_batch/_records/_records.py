@@ -36,9 +36,11 @@ from .._common._codec import (
 from .._common._s3uri import S3Uri
 from .._errors import Problem, StateError, ValidationError
 from .._families._builders import Image, build_embedding, build_prompt
+from .._families._prompt_options import CacheOption, add_cache, add_media, structured_fields
+from .._families._protocol import S3Media
 from .._families._registry import family_for
 from .._families._schemas import check_model_input, requested_output_tokens
-from .._families._structured import DEFAULT_TOOL, forced_tool, schema_of
+from .._families._structured import DEFAULT_TOOL, schema_of
 from .._families._unknown import UNKNOWN
 from ._ids import DEFAULT_RECORD_ID_PATTERN, default_id_factory, id_checker
 from ._store import Mark, RecordStore
@@ -409,11 +411,16 @@ class Records:
         extra: dict[str, Any] | None,
         output_schema: Any = None,
         tool_name: str = DEFAULT_TOOL,
+        structured: str = "auto",
+        cache: CacheOption = False,
+        videos: Sequence[S3Media | str] = (),
+        documents: Sequence[S3Media | str] = (),
     ) -> str:
-        """Add a text-generation record built in the model family's format (with a forced tool
-        when ``output_schema`` is given)."""
+        """Add a text-generation record built in the model family's format (with a structured
+        output's fields when ``output_schema`` is given)."""
         self._open()
-        if output_schema is None and not images and not extra and type(prompt) is str:
+        plain = not images and not extra and not cache and not videos and not documents
+        if output_schema is None and plain and type(prompt) is str:
             template = self._templates.find(system, max_tokens, temperature, top_p, stop_sequences)
             if template is not None and prompt and not prompt.isspace():
                 try:
@@ -423,18 +430,14 @@ class Records:
                 else:
                     text = prompt if system is None else f"{system}\n{prompt}"
                     return self._templated(template, escaped, text, record_id, key)
-        tool = None
+        fields, name, model = None, tool_name, None
         if output_schema is not None:
             schema, model = schema_of(output_schema)
-            tool = forced_tool(self.family_impl, self.invocation_type, schema, tool_name)
-            if self.invocation_type == "Converse" and self.mode != "on_demand":
-                raise ValidationError(
-                    "Converse batch jobs refuse toolConfig: structured outputs with the Converse "
-                    "API need mode='on_demand'; in batch, use invocation_type='InvokeModel' "
-                    "(Claude, Nova)"
-                )
-            if model is not None:
-                self.output_models[tool_name] = model
+            converse_batch = self.invocation_type == "Converse" and self.mode != "on_demand"
+            fields, name = structured_fields(
+                self.family_impl, self.model, self.invocation_type, schema,
+                converse_batch=converse_batch, structured=structured, name=tool_name,
+            )  # fmt: skip
         body = build_prompt(
             self.family_impl,
             prompt,
@@ -446,11 +449,16 @@ class Records:
             stop_sequences=stop_sequences,
             images=images,
             extra=extra,
-            tool=tool,
+            tool=fields,
         )
-        return self._single(
+        body = add_media(self.family_impl, body, videos=videos, documents=documents)
+        body = add_cache(self.family_impl, self.model, body, cache, has_system=bool(system))
+        rid = self._single(
             body, record_id, key, prompt if system is None else f"{system}\n{prompt}"
         )
+        if model is not None:
+            self.output_models[name] = model
+        return rid
 
     def add_embedding(
         self,
@@ -461,12 +469,14 @@ class Records:
         normalize: bool | None,
         record_id: str | None,
         key: Any,
+        purpose: str | None = None,
     ) -> str:
-        """Add an embeddings record (Titan Text Embeddings V2, Titan Multimodal Embeddings G1)."""
+        """Add an embeddings record (Titan and Nova multimodal embeddings)."""
         self._open()
         body = build_embedding(
-            self.family_impl, text, image=image, dimensions=dimensions, normalize=normalize
-        )
+            self.family_impl, text, image=image, dimensions=dimensions, normalize=normalize,
+            purpose=purpose,
+        )  # fmt: skip
         return self._single(body, record_id, key, text or "")
 
     def add_jsonl(

@@ -20,7 +20,7 @@ import attrs
 from .._batch._quotas import Quotas, QuotaSource
 from .._batch._sharding import Shard, plan_parts, plan_shards
 from .._batch._spec import JobSpec, content_id, identity
-from .._catalog import Family
+from .._catalog import Family, ModelInfo
 from .._common._codec import encode_line
 from .._common._display import html_table
 from .._common._s3 import S3Access
@@ -139,6 +139,9 @@ class Plan:
     state_uri: str
     identity: str = ""
     quota_warning: str | None = None
+    #: What the plan warns about besides the quotas (e.g. a model whose batch support the
+    #: facts mark UNVERIFIED); each is also logged at WARNING.
+    warnings: tuple[str, ...] = ()
 
     @property
     def shards(self) -> tuple[Shard, ...]:
@@ -186,6 +189,7 @@ class Plan:
         rows.append(("quotas", f"min {q.min_records_per_job:,}, max {q.max_records_per_job:,} records/job, {q.max_concurrent_jobs} concurrent ({self.quota_source})"))  # fmt: skip
         if self.quota_warning:
             rows.append(("warning", self.quota_warning))
+        rows += [("warning", w) for w in self.warnings]
         return rows
 
     def _repr_html_(self) -> str:
@@ -201,6 +205,7 @@ class Plan:
         if self.cost.batch is not None and self.cost.on_demand is not None:
             cost = f"; at most ${self.cost.batch:.4f} batch / ${self.cost.on_demand:.4f} on demand (prices of {self.cost.prices_as_of})"
         warning = f"\nWARNING: {self.quota_warning}" if self.quota_warning else ""
+        warning += "".join(f"\nWARNING: {w}" for w in self.warnings)
         return (
             f"{self.records} records, {self.bytes} bytes → {how}, {len(self.shards)} file(s) under "
             f"{self.state_uri.rsplit('/', 1)[0]}/\n"
@@ -341,6 +346,9 @@ def make_plan(
         )
     else:
         parts = [on_demand_part(store.sizes, spec=spec, quotas=quotas, folder=folder)]
+    warnings = model_warnings(records.model, mode)
+    for warning in warnings:
+        log.warning("%s", warning)
     price = price_for(spec.model_id, prices)
     upper = Usage(records.estimated_input_tokens, records.max_output_tokens)
     cost = Cost(
@@ -364,6 +372,18 @@ def make_plan(
         state_uri=str(folder.join("bedrock-batch.json")),
         identity=ident,
         quota_warning=source.warning,
+        warnings=warnings,
+    )
+
+
+def model_warnings(model: ModelInfo | None, mode: str) -> tuple[str, ...]:
+    """What a plan says about its model: batch support the facts mark UNVERIFIED."""
+    if model is None or mode != "batch" or model.batch_support != "UNVERIFIED":
+        return ()
+    return (
+        f"{model.display_name} ({model.model_id}): batch support is UNVERIFIED (no batch table "
+        "row, quota name or real job in bedrock-batch's facts); Bedrock may refuse the job with "
+        "'Batch inference is not supported for the requested model.'",
     )
 
 
