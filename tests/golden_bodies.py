@@ -426,8 +426,7 @@ def nova_embed(**params: Any) -> dict[str, Any]:
 
 
 #: JSON_ANSWER closed (``additionalProperties: false``), as native structured outputs need it.
-CLOSED_ANSWER = {**JSON_ANSWER, "additionalProperties": False}
-CLOSED_WEATHER = {**WEATHER, "input_schema": {**WEATHER_SCHEMA, "additionalProperties": False}}
+CLOSED_WEATHER_TOOL = {**WEATHER, "input_schema": {**WEATHER_SCHEMA, "additionalProperties": False}}
 RESPONSE_FORMAT = {
     "type": "json_schema",
     "json_schema": {"name": "answer", "schema": CLOSED_ANSWER, "strict": True},
@@ -467,16 +466,16 @@ CASES += [
     # --- Claude structured outputs and prompt caching (Sonnet 4.5) ------------------------------
     Case("a45_output_config_client", S45, IM, "both", claude(output_config={"format": {"type": "json_schema", "schema": CLOSED_ANSWER}}), None),
     Case("a45_output_format_deprecated", S45, IM, "batch", claude(output_format={"type": "json_schema", "schema": CLOSED_ANSWER}), None),
-    Case("a45_tool_strict", S45, IM, "both", claude(tools=[{**CLOSED_WEATHER, "strict": True}], tool_choice={"type": "tool", "name": "get_weather"}), None),
+    Case("a45_tool_strict", S45, IM, "both", claude(tools=[{**CLOSED_WEATHER_TOOL, "strict": True}], tool_choice={"type": "tool", "name": "get_weather"}), None),
     Case("a45_cache_control_system", S45, IM, "both", claude(system=CACHED_SYSTEM), None),
     Case("a45_output_config_open_object_client", S45, IM, "batch", claude(output_config={"format": {"type": "json_schema", "schema": JSON_ANSWER}}), "output_config.format.schema: For 'object' type, 'additionalProperties' must be explicitly set to false"),
     Case("a45_output_config_and_format", S45, IM, "batch", claude(output_config={"format": {"type": "json_schema", "schema": CLOSED_ANSWER}}, output_format={"type": "json_schema", "schema": CLOSED_ANSWER}), "output_format: Cannot be used together with output_config.format"),
     Case("a45_output_config_type", S45, IM, "batch", claude(output_config={"format": {"type": "json", "schema": CLOSED_ANSWER}}), "output_config.format.type: Input should be 'json_schema'"),
-    Case("a45_tool_strict_text", S45, IM, "batch", claude(tools=[{**CLOSED_WEATHER, "strict": "yes"}]), "tools.0.strict: Input should be a valid boolean"),
+    Case("a45_tool_strict_text", S45, IM, "batch", claude(tools=[{**CLOSED_WEATHER_TOOL, "strict": "yes"}]), "tools.0.strict: Input should be a valid boolean"),
     Case("a45_cache_control_persistent", S45, IM, "batch", claude(system=[{"type": "text", "text": "x", "cache_control": {"type": "persistent"}}]), "system.0.cache_control.type: Input should be 'ephemeral'"),
     Case("a45_cache_control_ttl", S45, IM, "batch", claude(system=[{"type": "text", "text": "x", "cache_control": {"type": "ephemeral", "ttl": "2h"}}]), "system.0.cache_control.ttl: Input should be '5m' or '1h'"),
     Case("a_output_config_old_model", A, IM, "both", claude(output_config={"format": {"type": "json_schema", "schema": CLOSED_ANSWER}}), "output_config.format: This model does not support structured outputs."),
-    Case("a_tool_strict_old_model", A, IM, "batch", claude(tools=[{**CLOSED_WEATHER, "strict": True}]), "tools.0.strict: This model does not support structured outputs."),
+    Case("a_tool_strict_old_model", A, IM, "batch", claude(tools=[{**CLOSED_WEATHER_TOOL, "strict": True}]), "tools.0.strict: This model does not support structured outputs."),
     # --- Converse structured outputs, strict tools and cache points -----------------------------
     Case("c45_structured_output", S45, CV, "batch", messages_body(outputConfig=output_config(json.dumps(CLOSED_ANSWER))), None),
     Case("c_cache_point_system", S45, CV, "both", messages_body(system=[{"text": "be brief"}, CACHE_POINT]), None),

@@ -103,13 +103,7 @@ def test_base_model_id() -> None:
     assert base_model_id("us.amazon.nova-lite-v1:0") == "amazon.nova-lite-v1:0"
 
 
-#: Families whose client builder comes with issue 17's client side (emulator side: late-local).
-CLIENT_BUILDER_PENDING = frozenset({"openai-chat"})
-GEN = [
-    (m.model_id, m)
-    for m in CATALOG.values()
-    if not m.is_embedding and m.family not in CLIENT_BUILDER_PENDING
-]
+GEN = [(m.model_id, m) for m in CATALOG.values() if not m.is_embedding]
 
 
 @pytest.mark.parametrize(("model_id", "info"), GEN, ids=[m for m, _ in GEN])
