@@ -19,6 +19,7 @@ __all__ = [
     "ModelInfo",
     "base_model_id",
     "canonical_model_id",
+    "default_invocation_type",
     "estimate_tokens",
     "family_of",
     "lookup_model",
@@ -63,6 +64,14 @@ class ModelInfo:
     prompt_caching: bool | None = None
     #: Extended thinking / reasoning content.
     thinking: bool | None = None
+    #: Whether ``add_prompt`` may build the family's native (InvokeModel) body for this model:
+    #: True when the facts give it; None when they mark it UNVERIFIED (built, with one warning);
+    #: False when the family's builder is known not to fit (Llama 4's chat template is not
+    #: Llama 3's): refused, with the advice to use Converse.
+    native_prompt: bool | None = True
+    #: The invocation type a job for this model uses when the caller names none: Converse where
+    #: the native body is not established (facts §12.2), else InvokeModel.
+    default_invocation: str = "InvokeModel"
     #: Largest image the model takes, in bytes of the decoded image (None: not known).
     max_image_bytes: int | None = None
     #: Where ``max_image_bytes`` comes from.
@@ -329,6 +338,8 @@ _MODELS = [
         **_R,
         profiles=frozenset({"us."}),
         service_quotas=False,
+        native_prompt=False,  # §12.2: Llama 4 has its own template (UNVERIFIED which)
+        default_invocation="Converse",
     ),
     ModelInfo(
         "meta.llama4-maverick-17b-instruct-v1:0",
@@ -340,6 +351,8 @@ _MODELS = [
         **_R,
         profiles=frozenset({"us."}),
         service_quotas=False,
+        native_prompt=False,  # §12.2: Llama 4 has its own template (UNVERIFIED which)
+        default_invocation="Converse",
     ),
     ModelInfo(
         "mistral.mistral-small-2402-v1:0", "mistral", "Mistral Small", 8192, **_MISTRAL, **_V
@@ -384,6 +397,8 @@ _MODELS = [
         thinking=True,  # §12.2 VERIFIED (reasoning comes back redacted)
         profiles=frozenset({"us.", "eu.", "global."}),
         service_quotas=False,
+        native_prompt=None,  # §12.2: messages-v1 for Nova 2 is UNVERIFIED
+        default_invocation="Converse",
     ),
     ModelInfo(
         "amazon.nova-2-multimodal-embeddings-v1:0",
@@ -424,6 +439,8 @@ _MODELS = [
         **_OPENAI_CHAT,
         **_R,
         native_structured_outputs=None,
+        native_prompt=None,  # §12.2: the chat-completions output is UNVERIFIED for it
+        default_invocation="Converse",
     ),
     ModelInfo(
         "qwen.qwen3-235b-a22b-2507-v1:0",
@@ -433,6 +450,8 @@ _MODELS = [
         **_OPENAI_CHAT,
         **_R,
         native_structured_outputs=None,
+        native_prompt=None,  # §12.2: the chat-completions output is UNVERIFIED for it
+        default_invocation="Converse",
     ),
     ModelInfo(
         "qwen.qwen3-coder-30b-a3b-v1:0",
@@ -442,6 +461,8 @@ _MODELS = [
         **_OPENAI_CHAT,
         **_R,
         native_structured_outputs=None,
+        native_prompt=None,  # §12.2: the chat-completions output is UNVERIFIED for it
+        default_invocation="Converse",
     ),
     ModelInfo(
         "qwen.qwen3-coder-480b-a35b-v1:0",
@@ -451,6 +472,8 @@ _MODELS = [
         **_OPENAI_CHAT,
         **_R,
         native_structured_outputs=None,
+        native_prompt=None,  # §12.2: the chat-completions output is UNVERIFIED for it
+        default_invocation="Converse",
     ),
     ModelInfo(
         "deepseek.v3-v1:0",
@@ -460,6 +483,8 @@ _MODELS = [
         **_OPENAI_CHAT,
         **_R,
         native_structured_outputs=None,
+        native_prompt=None,  # §12.2: the chat-completions output is UNVERIFIED for it
+        default_invocation="Converse",
     ),
 ]
 
@@ -563,6 +588,13 @@ def model_problem(model_id: str, region: str | None) -> str | None:
             f"but the Bedrock client is in {region}"
         )
     return None
+
+
+def default_invocation_type(model_id: str) -> str:
+    """The invocation type a job for ``model_id`` uses when the caller names none (the
+    catalogue's ``default_invocation``; InvokeModel for a model it does not know)."""
+    info, _ = lookup_model(model_id)
+    return info.default_invocation if info is not None else "InvokeModel"
 
 
 def base_model_id(model_id: str) -> str:

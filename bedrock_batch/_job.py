@@ -22,6 +22,7 @@ import attrs
 
 from ._batch._quotas import Quotas, QuotaSource, resolve_quotas
 from ._batch._spec import JobParams, JobSpec, Mode, legacy_content_id, resolve
+from ._catalog import default_invocation_type
 from ._common._clients import Clients
 from ._common._display import html_table, progress_text
 from ._common._progress import CountDisplay
@@ -75,7 +76,9 @@ class BatchJob(RecordIntake):
         output_uri: the S3 prefix Bedrock writes ``{jobId}/...`` under.
         session / bedrock_client / s3_client / runtime_client / quotas_client: where clients
             come from; given clients are used as they are.
-        invocation_type: ``"InvokeModel"`` (the family's native body) or ``"Converse"``.
+        invocation_type: ``"InvokeModel"`` (the family's native body) or ``"Converse"``; by
+            default the model's catalogue default: Converse where the facts do not establish the
+            native body (Llama 4, Nova 2 Lite, Qwen3, DeepSeek V3.1), else InvokeModel.
         mode: below the model's minimum records per batch job, ``"auto"`` answers the records on
             demand through bedrock-runtime, ``"batch"`` refuses with a :class:`QuotaError`;
             ``"on_demand"`` always uses bedrock-runtime. Never pads.
@@ -97,7 +100,7 @@ class BatchJob(RecordIntake):
         session: boto3.Session | None = None, bedrock_client: BedrockClient | None = None,
         s3_client: S3Client | None = None, runtime_client: BedrockRuntimeClient | None = None,
         quotas_client: ServiceQuotasClient | None = None, job_name: str | None = None,
-        invocation_type: str = "InvokeModel", mode: Mode = "auto",
+        invocation_type: str | None = None, mode: Mode = "auto",
         timeout_hours: int | None = None, tags: Mapping[str, str] | None = None,
         vpc_config: Mapping[str, Sequence[str]] | None = None, kms_key_id: str | None = None,
         bucket_owner: str | None = None, quotas: Quotas | None = None,
@@ -109,6 +112,8 @@ class BatchJob(RecordIntake):
         record_id_pattern: str = DEFAULT_RECORD_ID_PATTERN, poll: PollConfig | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:  # fmt: skip
+        if invocation_type is None:  # the catalogue's default for the model (facts §12.2)
+            invocation_type = default_invocation_type(model_id)
         self.params = JobParams(
             model_id, role_arn, input_uri, output_uri, invocation_type, mode, job_name,
             timeout_hours, tags, vpc_config, kms_key_id, bucket_owner, max_records_per_file,

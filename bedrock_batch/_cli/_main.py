@@ -79,8 +79,9 @@ def _job_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-uri", required=True, help="S3 prefix the inputs are uploaded to")
     p.add_argument("--output-uri", required=True, help="S3 prefix Bedrock writes outputs to")
     p.add_argument(
-        "--invocation-type", default="InvokeModel", choices=["InvokeModel", "Converse"],
-        help="how Bedrock calls the model (default InvokeModel)",
+        "--invocation-type", default=None, choices=["InvokeModel", "Converse"],
+        help="how Bedrock calls the model (default: the model's; InvokeModel for most, Converse "
+        "where the native body is not established)",
     )  # fmt: skip
     p.add_argument(
         "--mode", default="auto", choices=["auto", "batch", "on_demand"],

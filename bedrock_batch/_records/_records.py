@@ -150,6 +150,7 @@ class Records:
         mode: str = "auto",
     ) -> None:
         self.model: ModelInfo | None = lookup_model(model_id)[0]
+        self._warned_native = False
         self.family = family_of(model_id)
         #: The family that builds, checks and reads this batch's bodies.
         self.family_impl = family_for(model_id, invocation_type) or UNKNOWN
@@ -419,6 +420,7 @@ class Records:
         """Add a text-generation record built in the model family's format (with a structured
         output's fields when ``output_schema`` is given)."""
         self._open()
+        self.check_native_prompt()
         plain = not images and not extra and not cache and not videos and not documents
         if output_schema is None and plain and type(prompt) is str:
             template = self._templates.find(system, max_tokens, temperature, top_p, stop_sequences)
@@ -459,6 +461,29 @@ class Records:
         if model is not None:
             self.output_models[name] = model
         return rid
+
+    def check_native_prompt(self) -> None:
+        """Refuse (or warn once) when the family's native body is not established for this
+        model: the catalogue's ``native_prompt`` (False: refused; None: UNVERIFIED, one warning).
+        Converse bodies are the same for every model and always built."""
+        if self.invocation_type != "InvokeModel" or self.model is None:
+            return
+        if self.model.native_prompt is False:
+            raise ValidationError(
+                f"add_prompt cannot build {self.model.display_name}'s native InvokeModel body: "
+                f"its prompt template is not the {self.family_impl.name} family's (bedrock-facts "
+                "§12.2); use invocation_type='Converse' (the default for this model), or add() a "
+                "body you built"
+            )
+        if self.model.native_prompt is None and not self._warned_native:
+            self._warned_native = True
+            log.warning(
+                "%s: its native InvokeModel body is UNVERIFIED (bedrock-facts §12.2); built in the "
+                "%s family's format as asked. invocation_type='Converse' (the default for this "
+                "model) is the established route",
+                self.model.display_name,
+                self.family_impl.name,
+            )
 
     def add_embedding(
         self,
@@ -556,6 +581,8 @@ def add_dataframe(
     records._open()
     if sum(x is not None for x in (prompt, text, model_input)) != 1:
         raise ValidationError("add_dataframe needs exactly one of prompt=, text= or model_input=")
+    if prompt is not None:
+        records.check_native_prompt()
     call = _Call(records, "DataFrame", on_invalid)
     prompt_options = {
         k: options.pop(k, None)
