@@ -10,12 +10,13 @@ quota defaults). Its request rules, model resolution and token accounting are it
 """
 
 from ._clock import Clock, ManualClock, ScaledClock
-from ._config import FaultEvent, Faults, JobFault, OperationFaults, Quotas, Timings
+from ._config import AfterFault, FaultEvent, Faults, JobFault, OperationFaults, Quotas, Timings
 from ._emulator import LocalBedrock
 from ._families._context import RecordContext, RecordError, Responder
 from ._families._responders import constant, synthetic
 
 __all__ = [
+    "AfterFault",
     "Clock",
     "FaultEvent",
     "Faults",
