@@ -263,21 +263,28 @@ class Ledger:
         )
         return attrs.evolve(self, attempts=(*older, attempt), phase="active")
 
-    def stop(self) -> Ledger:
+    def stop(self, at: str | None = None) -> Ledger:
         """The batch stopped: every job not created yet and every on-demand run not done is
         cancelled, so no process creates or answers anything more.
 
         A ``creating`` entry stays ``creating``: its create may have made the job (only its
         answer was lost), so it is looked up by name and stopped once found, and cancelled only
         when its client request token's idempotency window has passed (see
-        :meth:`Lifecycle.resolve_stopped`). Create is never sent for it again.
+        :meth:`Lifecycle.resolve_stopped`). Create is never sent for it again. One written by
+        an older version, which did not store when its create was sent, takes the stop's time
+        ``at`` (later than the create: its window is judged conservatively).
         """
+
+        def job(j: JobEntry) -> JobEntry:
+            if j.phase in ("planned", "uploaded"):
+                return attrs.evolve(j, phase="cancelled")
+            if j.phase == "creating" and j.creating_at is None and at is not None:
+                return attrs.evolve(j, creating_at=at)
+            return j
+
         attempts = []
         for attempt in self.attempts:
-            jobs = tuple(
-                attrs.evolve(j, phase="cancelled") if j.phase in ("planned", "uploaded") else j
-                for j in attempt.jobs
-            )
+            jobs = tuple(job(j) for j in attempt.jobs)
             run = attempt.on_demand
             if run is not None and run.phase not in ("done", "cancelled"):
                 run = attrs.evolve(run, phase="cancelled")

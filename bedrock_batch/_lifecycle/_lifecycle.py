@@ -347,7 +347,8 @@ class Lifecycle:
         """Stop the batch: the ledger says so first (no process creates anything more), then
         the jobs of creates whose answer was lost are looked for (:meth:`resolve_stopped`), then
         every running job is asked to stop. Returns the ARNs asked to stop."""
-        self.ledger.transition(lambda ledger: ledger.stop())
+        at = _iso(self.clock())
+        self.ledger.transition(lambda ledger: ledger.stop(at))
         asked = self.resolve_stopped()
         for arn, desc in self.poll().items():
             if arn in asked:

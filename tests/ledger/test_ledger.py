@@ -86,6 +86,14 @@ def test_stop_cancels_everything_not_yet_created_or_answered() -> None:
     assert stopped.stopped
     assert [j.phase for _, j in stopped.jobs()] == ["created", "creating", "cancelled"]
     assert [j.part for j in stopped.unresolved] == ["p001"]
+    assert stopped.find_job("p001").creating_at is None  # no time given: none invented
+    at = "2026-01-02T03:04:05+00:00"  # an older version stored no time: the stop's is taken
+    assert ledger.stop(at).find_job("p001").creating_at == at
+    sent = ledger.with_job("p001", creating_at="2026-01-01T00:00:00+00:00")
+    assert sent.stop(at).find_job("p001").creating_at == "2026-01-01T00:00:00+00:00"
+    assert (
+        sent.with_job("p001", phase="created", job_arn="arn:y").find_job("p001").creating_at is None
+    )
     assert stopped.find_run("od000").phase == "cancelled"
     retried = stopped.with_attempt(Attempt(1, 3, "runs/t.txt"), frozenset({"p000"}))
     assert not retried.stopped and retried.find_job("p000").superseded
