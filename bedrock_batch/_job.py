@@ -193,6 +193,7 @@ class BatchJob(RecordIntake):
         self._batch = BatchParts.wire(
             self._clients, store, self._records.store, calls=self.calls,
             concurrency=int(self.params.on_demand_concurrency or 4),
+            token_window=self.poll.create_token_window,
         )  # fmt: skip
 
     def _parts(self) -> BatchParts:
@@ -241,12 +242,35 @@ class BatchJob(RecordIntake):
         return self._parts().describe()
 
     def stop(self) -> list[str]:
-        """Stop the batch: jobs not created yet are never created (by any process), on-demand
-        records not answered yet are not asked for, and running jobs are asked to stop; records
-        already processed keep their outputs. Returns the ARNs asked to stop (none when the
-        batch had already ended). :meth:`retry` can run the rest later."""
+        """Stop the batch; returns the ARNs asked to stop (none when it had already ended).
+
+        The stop is stored in the ledger first; then, for every process handling the batch:
+
+        - **No job is created after the stop.** A job not created yet is never created. A
+          create already under way cannot be called back: the window between storing
+          ``creating`` and CreateModelInvocationJob is one S3 write long, and a job created
+          inside it is stopped at once, by the creating process or by this stop.
+        - **A create whose answer was lost is looked for, never cancelled on a miss.** Its job
+          is looked up by its name (Create is not sent again); found, it is recorded and
+          stopped at once. Not found, it is looked for again by every later :meth:`wait`,
+          :meth:`describe` or :meth:`summary` (of any handle), and given up only once the
+          client request token's idempotency window (``PollConfig.create_token_window``,
+          24 hours by default, UNVERIFIED) has passed since the create was last sent.
+        - **On-demand records not asked for yet are not asked for.** A run reads the batch's
+          phase again at least every second and every 8 calls (``STOP_CHECK_SECONDS``,
+          ``STOP_CHECK_CALLS``), so a stop stored by any process is followed by at most
+          ``8 + 2 * on_demand_concurrency`` more InvokeModel/Converse calls (calls queued but
+          not started when the stop is seen are not made; those in flight finish and their
+          answers are kept).
+        - **Running jobs are asked to stop**; Bedrock keeps the outputs of the records they
+          processed.
+
+        A batch stopped with records never run ends ``Stopped`` (:meth:`wait` raises
+        :class:`JobStoppedError` unless ``raise_on_failure=False``), its counts include those
+        records, and :meth:`retry` runs them later.
+        """
         parts = self._parts()
-        if parts.describe().is_terminal:
+        if parts.describe(resolve=False).is_terminal:  # under a stop, Create is never re-sent
             log.info("the batch already ended; nothing to stop")
             return []
         return parts.lifecycle.stop()
@@ -264,7 +288,8 @@ class BatchJob(RecordIntake):
 
         The batch is judged by each record's latest attempt: a job whose unanswered records were
         all retried no longer fails it. Raises :class:`JobFailedError` / :class:`JobExpiredError`
-        / :class:`JobStoppedError` (unless ``raise_on_failure=False``) once everything has ended,
+        / :class:`JobStoppedError` (a job ended Stopped, or the batch was stopped with records
+        never run) unless ``raise_on_failure=False``, once everything has ended,
         and :class:`PollTimeoutError` at the ``timeout`` deadline (seconds). PartiallyCompleted
         returns: its unprocessed records come back missing, and :meth:`retry` runs them again.
         ``progress=True`` shows a bar on stderr; ``callback`` gets every status. Ctrl-C stops
@@ -280,7 +305,7 @@ class BatchJob(RecordIntake):
             progress=progress, callback=callback,
         )  # fmt: skip
         if raise_on_failure:
-            raise_for_failures(final)
+            raise_for_failures(final, self.state_uri)
         return final
 
     # -- results ---------------------------------------------------------------------------
@@ -349,7 +374,13 @@ class BatchJob(RecordIntake):
         errors Bedrock marked retryable (and the missing ones); ``record_ids`` narrows further.
         Enough records for the model's minimum become a follow-up batch job; fewer run on
         demand through bedrock-runtime right away (``mode`` overrides, as for the constructor).
-        Results merge: each record's latest attempt wins. A stopped batch is re-opened. The
+        Results merge: each record's latest attempt wins. A stopped batch is re-opened: the
+        records its stop left unrun come back ``missing`` and are retried with the others. A
+        record whose latest attempt answered it is never sent again; to keep that promise,
+        while a create whose answer was lost before a stop is still being looked for (see
+        :meth:`stop`: until its job is found, or for ``PollConfig.create_token_window``, 24
+        hours by default, after the create was last sent), retry raises
+        :class:`StateError` — its job may still turn up with their answers. The
         retry's records are checked to be readable before anything is recorded or paid for.
         ``"rejected"`` records (refused when added, never uploaded) cannot be sent: asking for
         them raises :class:`ValidationError` and sends nothing.
@@ -392,6 +423,8 @@ class BatchJob(RecordIntake):
         job._wire(store)
         if desc is not None:
             job._parts().lifecycle.last = {desc.job_arn: desc}
+        if any(j.phase == "creating" for _, j in store.ledger.jobs()):
+            job._parts().lifecycle.resolve()  # a create whose answer was lost
         return job
 
     # -- housekeeping ------------------------------------------------------------------------

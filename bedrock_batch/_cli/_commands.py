@@ -368,9 +368,9 @@ def cmd_wait(args: argparse.Namespace) -> int:
     job = _attach(args)
     status = _wait(args, job, timeout=args.timeout, raise_on_failure=False)
     emit(args.json, _status_dict(status, _handle_of(job)), _status_text(status, _handle_of(job)))
-    if status.failures:
-        first = status.failures[0]
-        print(f"error: the batch ended {status.status}: {first.message or first.job_arn}; "
+    if status.failures or status.stopped_early:  # stopped with records never run: exit 4 too
+        why = status.failures[0].message or status.failures[0].job_arn if status.failures else status.message  # fmt: skip
+        print(f"error: the batch ended {status.status}: {why}; "
               f"'bedrock-batch retry {_handle_of(job)}' runs the rest", file=sys.stderr)  # fmt: skip
         return EXIT_JOB_FAILED
     return EXIT_OK

@@ -88,6 +88,10 @@ class JobEntry:
     job_arn: str | None = None
     #: Every record this job left unanswered was given to a later attempt.
     superseded: bool = False
+    #: When CreateModelInvocationJob was last sent for it (ISO 8601, UTC, this machine's clock):
+    #: the start of its client request token's idempotency window. Stored only while
+    #: ``creating`` (an entry in any other phase has none, so finished ledgers are unchanged).
+    creating_at: str | None = None
 
     @property
     def start(self) -> int:
@@ -195,6 +199,14 @@ class Ledger:
                 return job
         raise KeyError(part)
 
+    @property
+    def unresolved(self) -> list[JobEntry]:
+        """Entries of a stopped batch still ``creating``: a create whose answer never came,
+        looked for until their job is found or their token's window has passed."""
+        if not self.stopped:
+            return []
+        return [j for _, j in self.jobs() if j.phase == "creating"]
+
     def find_run(self, part: str) -> OnDemandEntry:
         """The on-demand entry of a part name."""
         for _, run in self.runs():
@@ -217,6 +229,10 @@ class Ledger:
             if on_demand or entry.part != part:
                 return entry
             _check_phase(JOB_TRANSITIONS, entry.phase, changes, part)
+            if changes.get("phase", "creating") != "creating":
+                return attrs.evolve(
+                    entry, **{"creating_at": None, **changes}
+                )  # only while creating
             return attrs.evolve(entry, **changes)
 
         def run(entry: OnDemandEntry | None) -> OnDemandEntry | None:
@@ -252,17 +268,28 @@ class Ledger:
         )
         return attrs.evolve(self, attempts=(*older, attempt), phase="active")
 
-    def stop(self) -> Ledger:
-        """The batch stopped: every job not created and every on-demand run not done is
-        cancelled, so no process creates or answers anything more."""
+    def stop(self, at: str | None = None) -> Ledger:
+        """The batch stopped: every job not created yet and every on-demand run not done is
+        cancelled, so no process creates or answers anything more.
+
+        A ``creating`` entry stays ``creating``: its create may have made the job (only its
+        answer was lost), so it is looked up by name and stopped once found, and cancelled only
+        when its client request token's idempotency window has passed (see
+        :meth:`Lifecycle.resolve_stopped`). Create is never sent for it again. One written by
+        an older version, which did not store when its create was sent, takes the stop's time
+        ``at`` (later than the create: its window is judged conservatively).
+        """
+
+        def job(j: JobEntry) -> JobEntry:
+            if j.phase in ("planned", "uploaded"):
+                return attrs.evolve(j, phase="cancelled")
+            if j.phase == "creating" and j.creating_at is None and at is not None:
+                return attrs.evolve(j, creating_at=at)
+            return j
+
         attempts = []
         for attempt in self.attempts:
-            jobs = tuple(
-                attrs.evolve(j, phase="cancelled")
-                if j.phase in ("planned", "uploaded", "creating")
-                else j
-                for j in attempt.jobs
-            )
+            jobs = tuple(job(j) for j in attempt.jobs)
             run = attempt.on_demand
             if run is not None and run.phase not in ("done", "cancelled"):
                 run = attrs.evolve(run, phase="cancelled")

@@ -55,6 +55,10 @@ def dump(ledger: Ledger) -> bytes:
     """The stored form of a ledger (JSON)."""
     data = attrs.asdict(ledger)
     data.pop("migrated_from", None)
+    for attempt in data["attempts"]:
+        for job in attempt["jobs"]:
+            if job.get("creating_at") is None:
+                job.pop("creating_at", None)  # only entries being created carry it
     data["format"] = LEDGER_FORMAT
     return encode(data)
 
@@ -85,6 +89,12 @@ def _files(items: Any) -> tuple[Shard, ...]:
     return tuple(
         Shard(int(f["index"]), int(f["start"]), int(f["end"]), int(f["size"])) for f in items
     )
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"expected a string, not {value!r}")
+    return value
 
 
 def _phase(value: Any, table: dict[str, frozenset[str]]) -> Any:
@@ -125,6 +135,7 @@ def _structure_ledger(d: dict[str, Any]) -> Ledger:
                 phase=_phase(j["phase"], JOB_TRANSITIONS),
                 job_arn=j.get("job_arn"),
                 superseded=bool(j.get("superseded", False)),
+                creating_at=_opt_str(j.get("creating_at")),
             )
             for j in a["jobs"]
         )

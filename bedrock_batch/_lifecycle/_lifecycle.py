@@ -8,13 +8,21 @@ CreateModelInvocationJob is called, with the job's deterministic client request 
 reached Bedrock: it looks the job up by name before calling create again with the same token,
 so a job is never created twice even after the service's idempotency window. Before creating
 anything the latest ledger is read: a batch stopped by any process creates nothing more.
+
+A stop never cancels a ``creating`` entry on a miss (its create may have made the job, only the
+answer was lost): under a stop Create is never sent again; the job is looked up by its
+deterministic name at the stop and at every later wait, status or summary, recorded and stopped
+once found, and the entry is cancelled only when its client request token's idempotency window
+(``PollConfig.create_token_window``) has passed since the create was last sent.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -41,12 +49,22 @@ class Lifecycle:
     """Creates, watches and stops a batch's Bedrock jobs (see the module docstring)."""
 
     def __init__(
-        self, bedrock: Any, ledger: LedgerStore, runner: OnDemandRunner, *, calls: Counter[str]
+        self,
+        bedrock: Any,
+        ledger: LedgerStore,
+        runner: OnDemandRunner,
+        *,
+        calls: Counter[str],
+        token_window: float = 24 * 3600.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.bedrock = bedrock
         self.ledger = ledger
         self.runner = runner
         self.calls = calls
+        #: Seconds a client request token names its job (``PollConfig.create_token_window``).
+        self.token_window = token_window
+        self.clock = clock
         #: The latest description of every created job, by ARN.
         self.last: dict[str, JobDescription] = {}
 
@@ -55,6 +73,9 @@ class Lifecycle:
         already created, unless ``poll`` is False because events told their states), then
         answer the on-demand runs. Nothing is created or answered for a stopped batch."""
         ledger = self.ledger.refresh()
+        if ledger.unresolved:
+            self.resolve_stopped()
+            ledger = self.ledger.ledger or ledger
         if poll and ledger.job_arns:
             self.poll()
         if ledger.stopped:
@@ -148,18 +169,25 @@ class Lifecycle:
         """Create one job; True when created, False when there was nothing to do, None when
         Bedrock asked us to wait (quota or throttling)."""
         part = job.part
+        spec = self.ledger.ledger.spec if self.ledger.ledger else None
+        # Everything is ready before ``creating`` is stored, so that Create follows the write at
+        # once: the window in which a stop stored by another process cannot prevent the create
+        # is one S3 write long (a job created inside it is found and stopped by that stop).
+        request = spec.request(job.name, job.input_uri, job.token) if spec else None
+        since = _iso(self.clock())
 
         def announce(ledger: Ledger) -> Ledger | None:
             entry = ledger.find_job(part)
             if ledger.stopped or entry.phase not in ("uploaded", "creating"):
                 return None
-            return ledger.with_job(part, phase="creating")
+            return ledger.with_job(part, phase="creating", creating_at=since)
 
         ledger = self.ledger.transition(announce)
         entry = ledger.find_job(part)
         if ledger.stopped or entry.phase != "creating":
             return False
-        request = ledger.spec.request(entry.name, entry.input_uri, entry.token)
+        if request is None or spec != ledger.spec:
+            request = ledger.spec.request(entry.name, entry.input_uri, entry.token)
         self.calls["CreateModelInvocationJob"] += 1
         try:
             arn = _bedrock.create(self.bedrock, request)
@@ -176,19 +204,71 @@ class Lifecycle:
         log.info("created %s (%s, %d records)", arn, entry.name, entry.records)
         return True
 
-    def _record(self, part: str, arn: str) -> None:
+    def _record(self, part: str, arn: str, desc: JobDescription | None = None) -> bool:
+        """Record a job's ARN; a job created for a stopped batch is stopped at once (returns
+        whether it was asked to stop)."""
+
         def created(ledger: Ledger) -> Ledger | None:
             entry = ledger.find_job(part)
             if entry.job_arn == arn:
                 return None
             if entry.phase == "cancelled":  # stopped while we created it: keep its ARN
                 return ledger.with_job(part, job_arn=arn)
+            if ledger.stopped:  # found (or created) after the stop: cancelled, with its ARN
+                return ledger.with_job(part, phase="cancelled", job_arn=arn)
             return ledger.with_job(part, phase="created", job_arn=arn)
 
         ledger = self.ledger.transition(created)
-        if ledger.find_job(part).phase == "cancelled":
+        if ledger.find_job(part).phase == "cancelled" and not (desc and desc.is_terminal):
             log.warning("%s was created while the batch was being stopped; stopping it", arn)
-            self._stop_job(arn)
+            return self._stop_job(arn)
+        return False
+
+    # -- creates whose answer was lost ------------------------------------------------------
+
+    def resolve(self) -> None:
+        """Settle every ``creating`` entry whose create answer was lost (a status, attach or
+        summary calls this): in a stopped batch by looking the job up (:meth:`resolve_stopped`),
+        otherwise by looking it up and sending Create again with the same token."""
+        ledger = self.ledger.refresh()
+        if ledger.stopped:
+            self.resolve_stopped()
+            return
+        for _, job in list(ledger.jobs()):
+            if job.phase == "creating" and not self._recover(job):
+                self._create(job)
+
+    def resolve_stopped(self) -> list[str]:
+        """Look for the job of every ``creating`` entry of a stopped batch, by its name (one
+        List call, filtered by that name, per entry; Create is never sent again). A job found
+        is recorded and stopped at once; an entry whose token window has passed since the
+        create was last sent is cancelled; the others stay for the next look. Returns the ARNs
+        asked to stop."""
+        ledger = self.ledger.ledger
+        asked = []
+        for job in ledger.unresolved if ledger else []:
+            self.calls["ListModelInvocationJobs"] += 1
+            found = _bedrock.find_by_name(self.bedrock, job.name, job.token)
+            if found is not None:
+                log.info("found %s, created for a stopped batch", found.job_arn)
+                self.last[found.job_arn] = found
+                if self._record(job.part, found.job_arn, found):
+                    asked.append(found.job_arn)
+            elif self._window_passed(job):
+                log.info("%s was never created (its token window has passed)", job.name)
+                self.ledger.transition(move_job(job.part, "creating", "cancelled"))
+            else:
+                log.info("%s: no job of this name yet; looking again at the next status", job.name)
+        return asked
+
+    def _window_passed(self, job: JobEntry) -> bool:
+        if job.creating_at is None:  # written by an older version: the window is unknown
+            return False
+        try:
+            since = dt.datetime.fromisoformat(job.creating_at).timestamp()
+        except ValueError:
+            return False
+        return self.clock() - since > self.token_window
 
     # -- watching ----------------------------------------------------------------------------
 
@@ -228,14 +308,27 @@ class Lifecycle:
         if ledger is None:
             return BatchStatus(())
         on_demand: dict[str, tuple[int, int]] = {}
-        for _, run in ledger.runs():
+        # Records the latest attempt will never run: a stop cancelled their job before it was
+        # created (or its create, under the stop, is not found yet) or their on-demand run.
+        not_run = 0
+        latest = ledger.attempts[-1].number if ledger.attempts else -1
+        for attempt, run in ledger.runs():
             if run.phase == "done":
                 on_demand[run.part] = (run.records, 0)
                 continue
             answered = self.runner.progress(run).answered
-            left = 0 if run.phase == "cancelled" or ledger.stopped else run.records - answered
-            on_demand[run.part] = (answered, left)
-        pending = sum(1 for _, j in ledger.jobs() if j.phase in ("planned", "uploaded", "creating"))
+            if run.phase == "cancelled" or ledger.stopped:
+                on_demand[run.part] = (answered, 0)
+                not_run += run.records - answered if attempt.number == latest else 0
+            else:
+                on_demand[run.part] = (answered, run.records - answered)
+        waiting = ("planned", "uploaded") if ledger.stopped else ("planned", "uploaded", "creating")
+        pending = sum(1 for _, j in ledger.jobs() if j.phase in waiting)
+        not_run += sum(
+            j.records
+            for a, j in ledger.jobs()
+            if a.number == latest and not j.job_arn and j.phase in ("cancelled", "creating")
+        )
         superseded = frozenset(j.job_arn for _, j in ledger.jobs() if j.superseded and j.job_arn)
         jobs = tuple(self.last[a] for a in ledger.job_arns if a in self.last)
         return BatchStatus(
@@ -245,16 +338,21 @@ class Lifecycle:
             on_demand_pending=sum(left for _, left in on_demand.values()),
             superseded=superseded,
             stopped=ledger.stopped,
+            not_run=not_run if ledger.stopped else 0,
         )
 
     # -- stopping ----------------------------------------------------------------------------
 
     def stop(self) -> list[str]:
         """Stop the batch: the ledger says so first (no process creates anything more), then
+        the jobs of creates whose answer was lost are looked for (:meth:`resolve_stopped`), then
         every running job is asked to stop. Returns the ARNs asked to stop."""
-        self.ledger.transition(lambda ledger: ledger.stop())
-        asked = []
+        at = _iso(self.clock())
+        self.ledger.transition(lambda ledger: ledger.stop(at))
+        asked = self.resolve_stopped()
         for arn, desc in self.poll().items():
+            if arn in asked:
+                continue
             if not desc.is_terminal and desc.status != "Stopping" and self._stop_job(arn):
                 asked.append(arn)
         return asked
@@ -268,3 +366,7 @@ class Lifecycle:
                 return False
             raise
         return True
+
+
+def _iso(stamp: float) -> str:
+    return dt.datetime.fromtimestamp(stamp, tz=dt.timezone.utc).isoformat()

@@ -13,6 +13,10 @@ Nothing is paid for twice:
   after creating its claim object with a conditional write (``IfNoneMatch="*"``), so two
   processes racing on the same batch never both pay for a record. A claim not refreshed for
   ``claim_ttl`` seconds (its owner died) may be taken over, again conditionally (``IfMatch``).
+- **Stopped within a bound.** The batch's phase is read again between calls, at least every
+  :data:`STOP_CHECK_SECONDS` and every :data:`STOP_CHECK_CALLS` calls: after a stop stored by
+  any process, at most ``STOP_CHECK_CALLS + 2 * concurrency`` calls follow (those already queued
+  or in flight, and those made before the next check).
 - **One retry layer.** Single calls are retried by botocore's standard retry mode. A service
   error that survives it becomes an error line (``retryable`` for throttling and 5xx); a lost
   connection stops the run, after saving every answer already received.
@@ -43,6 +47,12 @@ __all__ = ["OnDemandRunner", "RunProgress"]
 log = logging.getLogger("bedrock_batch")
 
 _DONE = ".done"
+
+#: The longest a run goes on calling after a stop stored by another process, in seconds...
+STOP_CHECK_SECONDS = 1.0
+#: ... and in calls: the batch's phase is read again (one S3 GET of the ledger) whichever of the
+#: two comes first.
+STOP_CHECK_CALLS = 8
 
 
 @attrs.frozen
@@ -278,9 +288,10 @@ class OnDemandRunner:
     def run(self, entry: OnDemandEntry, *, active: Callable[[], bool]) -> RunProgress:
         """Answer every unclaimed, unanswered slice of ``entry``; returns the progress.
 
-        ``active`` is asked before each slice is claimed: a stopped batch answers nothing more.
-        Raises :class:`ServiceError` when the connection is lost (every answer received is
-        saved first).
+        ``active`` is asked before each slice is claimed and between calls (at least every
+        :data:`STOP_CHECK_SECONDS` and every :data:`STOP_CHECK_CALLS` calls): a stopped batch
+        answers nothing more. Raises :class:`ServiceError` when the connection is lost (every
+        answer received is saved first).
         """
         self._save_unsaved(entry)
         done, chunks = self._listing(entry)
@@ -290,6 +301,18 @@ class OnDemandRunner:
         bucket = S3Uri.parse(entry.input_uri).bucket
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="bedrock-on-demand")
         in_flight: dict[Future[bytes], _Slice] = {}
+        checked = [time.monotonic(), 0]  # when the phase was last read; calls since
+        stopped = False
+
+        def still_active() -> bool:
+            """The batch's phase, read again when the last read is too old."""
+            nonlocal stopped
+            now = time.monotonic()
+            if checked[1] >= STOP_CHECK_CALLS or now - checked[0] >= STOP_CHECK_SECONDS:
+                checked[0], checked[1] = now, 0
+                stopped = stopped or not active()
+            checked[1] += 1
+            return not stopped
 
         def collect(block: bool) -> None:
             finished, _ = wait(
@@ -313,8 +336,9 @@ class OnDemandRunner:
             for k, records in self._slices(entry):
                 if k in done:
                     continue
-                if failures or not active():
+                if failures or stopped or not active():
                     break
+                checked[0], checked[1] = time.monotonic(), 0
                 etag = self._claim(entry, k)
                 if etag is None:
                     held += 1
@@ -331,7 +355,7 @@ class OnDemandRunner:
                 for rid, body in todo:
                     while len(in_flight) >= 2 * self.concurrency and not failures:
                         collect(block=True)
-                    if failures:
+                    if failures or not still_active():
                         break
                     sl.pending += 1
                     self.calls[rid] += 1
@@ -341,6 +365,11 @@ class OnDemandRunner:
                     if sl.complete and not failures:  # everything came back while submitting
                         self._finish(entry, sl)
                         done.add(k)
+                    continue
+                break  # stopped (or failed) in the middle of the slice
+            if stopped:  # calls queued but not started are not made
+                for fut in [f for f in in_flight if f.cancel()]:
+                    in_flight.pop(fut).pending -= 1
             while in_flight:
                 collect(block=True)
         finally:

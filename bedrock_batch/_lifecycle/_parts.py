@@ -41,9 +41,11 @@ class BatchParts:
         *,
         concurrency: int,
         calls: Counter[str],
+        token_window: float = 24 * 3600.0,
     ) -> BatchParts:
         """The parts of the batch whose ledger ``store`` holds, on ``clients`` (``calls``
-        counts the control-plane calls made)."""
+        counts the control-plane calls made; ``token_window`` is how long a client request
+        token names its job, ``PollConfig.create_token_window``)."""
         assert store.ledger is not None
         spec = store.ledger.spec
         runner = OnDemandRunner(
@@ -53,7 +55,9 @@ class BatchParts:
             converse=spec.invocation_type == "Converse",
             concurrency=concurrency,
         )
-        lifecycle = Lifecycle(clients.bedrock, store, runner, calls=calls)
+        lifecycle = Lifecycle(
+            clients.bedrock, store, runner, calls=calls, token_window=token_window
+        )
         return cls(store, lifecycle, Reader(store.s3, InputSource(store.s3, records)), records)
 
     @property
@@ -70,8 +74,11 @@ class BatchParts:
         )
         self.lifecycle.advance()
 
-    def describe(self) -> BatchStatus:
-        """The batch's current status (one control-plane call for all its jobs)."""
-        self.store.refresh()
+    def describe(self, *, resolve: bool = True) -> BatchStatus:
+        """The batch's current status (one control-plane call for all its jobs). A create
+        whose answer was lost is settled first (``resolve``; see :meth:`Lifecycle.resolve`)."""
+        ledger = self.store.refresh()
+        if resolve and any(j.phase == "creating" for _, j in ledger.jobs()):
+            self.lifecycle.resolve()
         self.lifecycle.poll()
         return self.lifecycle.status()

@@ -31,9 +31,19 @@ class PollConfig:
        ``initial`` 5 s → 0.5 s and ``jitter`` 2 s → 0.5 s, with the adaptive pacing: a job
        that ends in a second is seen ending within a second.
 
+    ``create_token_window`` (seconds) is how long a client request token names its job
+    (UNVERIFIED: Bedrock does not document the idempotency window of
+    CreateModelInvocationJob; 24 hours is assumed, Local Bedrock's default). A create whose
+    answer was lost in a batch stopped meanwhile is looked for by name at every later wait,
+    status or summary; it is given up (the entry cancelled) only once this window has passed
+    since the create was last sent, because until then a job may still turn up.
+
     .. versionchanged:: Unreleased
        A wait no longer dies with :class:`OverflowError` after about 1,040 polls in one phase
        (17 hours at the 60 s cap): the doubling is capped before the power is computed.
+
+    .. versionadded:: Unreleased
+       ``create_token_window``.
     """
 
     initial: float = 0.5
@@ -41,10 +51,13 @@ class PollConfig:
     jitter: float = 0.5
     timeout: float | None = 8 * 24 * 3600.0
     adaptive: bool = True
+    create_token_window: float = 24 * 3600.0
 
     def __attrs_post_init__(self) -> None:
         if self.initial <= 0 or self.max_interval < self.initial or self.jitter < 0:
             raise ValueError("PollConfig needs 0 < initial <= max_interval and jitter >= 0")
+        if self.create_token_window < 0:
+            raise ValueError("PollConfig.create_token_window must not be negative")
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError("PollConfig.timeout must be positive or None")
 

@@ -36,6 +36,13 @@ def plan_retry(
     if not parts.describe().is_terminal:
         raise StateError("wait() for the running jobs before retrying")
     ledger = store.sync()
+    if ledger.unresolved:  # their job may still turn up: retrying its records could pay twice
+        names = ", ".join(j.name for j in ledger.unresolved)
+        raise StateError(
+            f"the create of {names} lost its answer before the batch was stopped and its job "
+            "has not been found yet; retry once it is found (any status call looks) or once "
+            "its client request token's window has passed (PollConfig.create_token_window)"
+        )
     selection = reader.select_retry(
         ledger, results(), lifecycle.last, statuses=statuses,
         retryable_only=retryable_only, record_ids=record_ids,

@@ -21,6 +21,10 @@ class BatchStatus:
     were all retried later (``superseded``) no longer decide it. ``status`` is the least
     advanced status while anything runs, else the most severe terminal one; the record
     counters are sums over the jobs that decide it (None while any of them lacks them).
+
+    A batch stopped with records it will never run (``not_run``: jobs cancelled before they
+    were created, on-demand records not answered) is ``Stopped`` even when every job it did
+    create completed, and its ``total_records`` include the records not run.
     """
 
     jobs: tuple[JobDescription, ...]
@@ -29,6 +33,8 @@ class BatchStatus:
     on_demand_pending: int = 0
     superseded: frozenset[str] = frozenset()
     stopped: bool = False
+    #: Records of a stopped batch that will never run (until a retry runs them).
+    not_run: int = 0
 
     @property
     def current(self) -> tuple[JobDescription, ...]:
@@ -45,11 +51,13 @@ class BatchStatus:
             active.append("InProgress")
         if active:
             return min(active, key=lambda s: _ACTIVE_ORDER.index(s) if s in _ACTIVE_ORDER else 0)
-        if not self.current:
-            return "Stopped" if self.stopped and not self.on_demand_records else "Completed"
+        ended = [j.status for j in self.current]
+        if self.stopped and (self.not_run or not (ended or self.on_demand_records)):
+            ended.append("Stopped")
+        if not ended:
+            return "Completed"
         return max(
-            (j.status for j in self.current),
-            key=lambda s: _TERMINAL_SEVERITY.index(s) if s in _TERMINAL_SEVERITY else 0,
+            ended, key=lambda s: _TERMINAL_SEVERITY.index(s) if s in _TERMINAL_SEVERITY else 0
         )
 
     @property
@@ -82,11 +90,20 @@ class BatchStatus:
         return tuple(j for j in self.current if j.status in ("Failed", "Expired", "Stopped"))
 
     @property
+    def stopped_early(self) -> bool:
+        """True when the batch was stopped with records it will never run (status Stopped even
+        if every job it created completed)."""
+        return self.stopped and self.not_run > 0
+
+    @property
     def message(self) -> str | None:
-        """The message of the first deciding job that did not complete, if any."""
+        """The message of the first deciding job that did not complete, if any (or how many
+        records a stop left unrun)."""
         for j in self.failures:
             if j.message:
                 return j.message
+        if self.stopped_early:
+            return f"stopped with {self.not_run} records never run"
         return None
 
     def _sum(self, name: str) -> int | None:
@@ -100,9 +117,12 @@ class BatchStatus:
 
     @property
     def total_records(self) -> int | None:
-        """Records across the deciding jobs and on-demand runs (None while a job lacks it)."""
+        """Records across the deciding jobs and on-demand runs, and those a stop left unrun
+        (None while a job lacks it)."""
         jobs = self._sum("total_records")
-        return None if jobs is None else jobs + self.on_demand_records + self.on_demand_pending
+        if jobs is None:
+            return None
+        return jobs + self.on_demand_records + self.on_demand_pending + self.not_run
 
     @property
     def processed_records(self) -> int | None:

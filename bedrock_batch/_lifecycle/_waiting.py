@@ -24,11 +24,15 @@ log = logging.getLogger("bedrock_batch")
 _ERRORS = {"Failed": JobFailedError, "Expired": JobExpiredError, "Stopped": JobStoppedError}
 
 
-def raise_for_failures(status: BatchStatus) -> None:
-    """Raise the error of the first job that ended Failed, Expired or Stopped, if any."""
+def raise_for_failures(status: BatchStatus, handle: str | None = None) -> None:
+    """Raise the error of the first job that ended Failed, Expired or Stopped, if any, or
+    :class:`JobStoppedError` for a batch stopped with records never run (``handle`` names it
+    when no job of it ended Stopped)."""
     if status.failures:
         failed = status.failures[0]
         raise _ERRORS[failed.status](failed.job_arn, failed.status, failed.message)
+    if status.stopped_early:
+        raise JobStoppedError(handle or status.job_arn or "the batch", "Stopped", status.message)
 
 
 def raise_unless_finished(status: BatchStatus) -> None:

@@ -11,6 +11,7 @@ quota defaults). Its request rules, model resolution and token accounting are it
 
 from ._clock import Clock, ManualClock, ScaledClock
 from ._config import (
+    AfterFault,
     FaultEvent,
     Faults,
     JobFault,
@@ -24,6 +25,7 @@ from ._families._context import RecordContext, RecordError, Responder
 from ._families._responders import constant, synthetic
 
 __all__ = [
+    "AfterFault",
     "Clock",
     "FaultEvent",
     "Faults",

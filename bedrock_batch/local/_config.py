@@ -10,7 +10,10 @@ import attrs
 from .._batch._quotas import Quotas
 
 __all__ = [
+    "AFTER_FAULT_KINDS",
     "JOB_FAULT_KINDS",
+    "AfterFault",
+    "AfterFaultKind",
     "FaultEvent",
     "Faults",
     "JobFault",
@@ -91,12 +94,51 @@ class JobFault:
             raise ValueError("at_fraction must be within [0, 1]")
 
 
+AfterFaultKind = Literal["lost_answer", "server_error"]
+AFTER_FAULT_KINDS: tuple[AfterFaultKind, ...] = ("lost_answer", "server_error")
+
+
+@attrs.frozen
+class AfterFault:
+    """A fault *after* the operation took effect, for the next ``times`` calls of ``operation``.
+
+    The call is performed (a job is created, stopped, a record answered), then:
+
+    - ``lost_answer``: no answer at all. In process the client sees a read timeout
+      (botocore's ``ReadTimeoutError``); a served emulator drops the connection.
+    - ``server_error``: the answer is a 500 InternalServerException.
+
+    botocore retries both, so losing every attempt of one call takes ``times`` equal to the
+    client's ``max_attempts``.
+    """
+
+    operation: str
+    kind: AfterFaultKind = "lost_answer"
+    times: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        if self.kind not in AFTER_FAULT_KINDS:
+            raise ValueError(
+                f"unknown fault after an operation {self.kind!r}; one of "
+                f"{', '.join(AFTER_FAULT_KINDS)}"
+            )
+        if self.times < 1:
+            raise ValueError("times must be at least 1")
+
+
 @attrs.frozen
 class OperationFaults:
-    """Injection rates for one API operation (overrides the global rates of :class:`Faults`)."""
+    """Injection rates for one API operation (overrides the global rates of :class:`Faults`).
+
+    ``throttle_rate`` and ``server_error_rate`` fail a call *before* it takes effect;
+    ``lost_answer_rate`` and ``server_error_after_rate`` perform it and then lose its answer or
+    answer 500 (see :class:`AfterFault`).
+    """
 
     throttle_rate: float = 0.0
     server_error_rate: float = 0.0
+    lost_answer_rate: float = 0.0
+    server_error_after_rate: float = 0.0
 
 
 @attrs.frozen
@@ -117,6 +159,10 @@ def _job_list(jobs: Iterable[JobFault]) -> list[JobFault]:
     return list(jobs)
 
 
+def _after_list(faults: Iterable[AfterFault]) -> list[AfterFault]:
+    return list(faults)
+
+
 def _per_operation(rates: Mapping[str, OperationFaults]) -> dict[str, OperationFaults]:
     return dict(rates)
 
@@ -134,6 +180,9 @@ class Faults:
       non-retryable 400 / a retryable 429; ``record_error_ids`` always fail (400).
       The draw depends on the seed, the job and the record, so a retry in a new job can succeed.
     - ``jobs``: job-level faults (:class:`JobFault`), consumed in order by matching jobs.
+    - ``after``: faults after an operation took effect (:class:`AfterFault`: the answer of a
+      call that did its work is lost, or is a 500), consumed in order by matching calls; the
+      rates of the same kinds are ``per_operation`` (:class:`OperationFaults`).
 
     Every injected fault is appended to ``log``.
     """
@@ -147,6 +196,7 @@ class Faults:
     jobs: list[JobFault] = attrs.field(factory=list, converter=_job_list)
     log: list[FaultEvent] = attrs.field(factory=list)
     per_operation: dict[str, OperationFaults] = attrs.field(factory=dict, converter=_per_operation)
+    after: list[AfterFault] = attrs.field(factory=list, converter=_after_list)
 
     def rates_for(self, operation: str) -> OperationFaults:
         """The throttle and 5xx rates in force for one operation."""
@@ -156,6 +206,17 @@ class Faults:
         if self.operations is not None and operation not in self.operations:
             return OperationFaults()
         return OperationFaults(self.throttle_rate, self.server_error_rate)
+
+    def take_after_fault(self, operation: str) -> AfterFault | None:
+        """Consume the first fault-after-the-operation that applies to a call of ``operation``."""
+        for i, fault in enumerate(self.after):
+            if fault.operation == operation:
+                if fault.times <= 1:
+                    del self.after[i]
+                else:
+                    self.after[i] = attrs.evolve(fault, times=fault.times - 1)
+                return fault
+        return None
 
     def take_job_fault(self, job_name: str) -> JobFault | None:
         """Consume the first job fault that applies to a job of this name."""

@@ -24,6 +24,7 @@ from typing import ClassVar
 
 __all__ = [
     "AccessDeniedException",
+    "AnswerLost",
     "ConflictException",
     "IllegalArgumentException",
     "InternalServerException",
@@ -118,3 +119,12 @@ class InternalServerException(ServiceException):
 
     code = "InternalServerException"
     status = 500
+
+
+class AnswerLost(Exception):
+    """The operation took effect but its answer never reaches the client (an injected fault):
+    the in-process transport raises a read timeout, a served emulator drops the connection."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(f"the answer of {operation} was lost (injected after it took effect)")
+        self.operation = operation

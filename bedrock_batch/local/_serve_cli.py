@@ -13,7 +13,9 @@ import sys
 import attrs
 
 from ._config import (
+    AFTER_FAULT_KINDS,
     JOB_FAULT_KINDS,
+    AfterFault,
     Faults,
     JobFault,
     OperationFaults,
@@ -25,7 +27,16 @@ from ._emulator import LocalBedrock
 from ._service._lifecycle import ACTIVE
 from ._wire._server import LOOPBACK_HOSTS
 
-__all__ = ["DEFAULT_PORT", "EXAMPLES", "add_arguments", "banner", "build", "parse_job_fault", "run"]
+__all__ = [
+    "DEFAULT_PORT",
+    "EXAMPLES",
+    "add_arguments",
+    "banner",
+    "build",
+    "parse_after_fault",
+    "parse_job_fault",
+    "run",
+]
 
 #: The default port: not 4566, which LocalStack uses.
 DEFAULT_PORT = 4599
@@ -43,6 +54,9 @@ EXAMPLES = """examples:
       --job-fault expire:name=queued --job-fault timeout:name=slow,at=0.4 \\
       --job-fault stall:name=stuck,times=3
   bedrock-batch local serve --event-drop-rate 0.1 --idempotency-window-hours 1
+  bedrock-batch local serve --lost-answer CreateModelInvocationJob=0.2 \\
+      --after-fault lost_answer:CreateModelInvocationJob,times=8 \\
+      --after-fault server_error:StopModelInvocationJob
 
 job faults (--job-fault KIND[:key=value,...], repeatable; applied to the next matching jobs):
   fail_validation   Failed in Validating with the message
@@ -51,6 +65,14 @@ job faults (--job-fault KIND[:key=value,...], repeatable; applied to the next ma
   timeout           stops at fraction `at` of the records; PartiallyCompleted at the timeout
   stall             stops at fraction `at` of the records and stays InProgress (until stopped)
   keys: name (the job name contains it), message, at (0..1, default 0.5), times (default 1)
+
+faults after the operation took effect (the call does its work, then its answer is lost):
+  --lost-answer OP=RATE         no answer: the connection is dropped (a read timeout)
+  --server-error-after OP=RATE  the answer is a 500 InternalServerException
+  --after-fault KIND:OP[,times=N]  the next N calls of OP (default 1); KIND is lost_answer or
+                                server_error. botocore retries them: 8 lose one call of the library.
+  (an OP given to --throttle/--server-error/--lost-answer/--server-error-after takes its rates
+  from those flags only, not from --throttle-rate/--server-error-rate)
 
 Time: --time-scale shortens every phase and timeout (1000: a 24-hour timeout passes in 86 s);
 timestamps the API reports stay wall-clock times.
@@ -99,6 +121,31 @@ def parse_job_fault(text: str) -> JobFault:
             else:
                 fields["times"] = int(value)
         return JobFault(kind, **fields)  # type: ignore[arg-type]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err}") from err
+
+
+def parse_after_fault(text: str) -> AfterFault:
+    """``KIND:OPERATION[,times=N]`` → :class:`AfterFault`."""
+    kind, _, rest = text.partition(":")
+    if kind not in AFTER_FAULT_KINDS:
+        raise argparse.ArgumentTypeError(
+            f"unknown fault after an operation {kind!r}; one of {', '.join(AFTER_FAULT_KINDS)}"
+        )
+    operation, _, option = rest.partition(",")
+    if not operation:
+        raise argparse.ArgumentTypeError(f"expected KIND:OPERATION[,times=N], not {text!r}")
+    times = 1
+    if option:
+        key, sep, value = option.partition("=")
+        if key.strip() != "times" or not sep:
+            raise argparse.ArgumentTypeError(f"expected times=N in {text!r}")
+        try:
+            times = int(value)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"{text!r}: {err}") from err
+    try:
+        return AfterFault(operation.strip(), kind, times)
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"{text!r}: {err}") from err
 
@@ -195,6 +242,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="5xx rate of one operation (repeatable)",
     )
     faults.add_argument(
+        "--lost-answer",
+        type=_operation_rate,
+        action="append",
+        default=[],
+        metavar="OPERATION=RATE",
+        help="rate of calls of one operation that take effect and lose their answer (repeatable)",
+    )
+    faults.add_argument(
+        "--server-error-after",
+        type=_operation_rate,
+        action="append",
+        default=[],
+        metavar="OPERATION=RATE",
+        help="rate of calls of one operation that take effect and answer 500 (repeatable)",
+    )
+    faults.add_argument(
+        "--after-fault",
+        type=parse_after_fault,
+        action="append",
+        default=[],
+        metavar="KIND:OPERATION[,times=N]",
+        help="the next N calls of OPERATION take effect, then lose their answer or answer 500",
+    )
+    faults.add_argument(
         "--record-error-rate", type=_rate, default=0.0, help="records failing with a 400"
     )
     faults.add_argument(
@@ -275,6 +346,14 @@ def build(args: argparse.Namespace) -> LocalBedrock:
         per_operation[operation] = attrs.evolve(
             per_operation.get(operation, OperationFaults()), server_error_rate=rate
         )
+    for operation, rate in args.lost_answer:
+        per_operation[operation] = attrs.evolve(
+            per_operation.get(operation, OperationFaults()), lost_answer_rate=rate
+        )
+    for operation, rate in args.server_error_after:
+        per_operation[operation] = attrs.evolve(
+            per_operation.get(operation, OperationFaults()), server_error_after_rate=rate
+        )
     faults = Faults(
         throttle_rate=args.throttle_rate,
         server_error_rate=args.server_error_rate,
@@ -283,6 +362,7 @@ def build(args: argparse.Namespace) -> LocalBedrock:
         retryable_record_error_rate=args.retryable_record_error_rate,
         record_error_ids=args.record_error_id,
         jobs=args.job_fault,
+        after=args.after_fault,
     )
     timings = Timings(
         submitted=args.submitted_seconds,

@@ -77,11 +77,23 @@ def test_run_phases_move_only_along_the_table(source: str, target: str) -> None:
 
 
 def test_stop_cancels_everything_not_yet_created_or_answered() -> None:
+    """... except a create already sent: its job may exist (only the answer was lost), so the
+    entry stays ``creating``, unresolved, to be looked for (issue 18, problem 1)."""
     run = OnDemandEntry("od000", f"s3://{BUCKET}/in/x/runs/od000/", 5, 50, (), phase="running")
     ledger = ledger_with(entry("p000", "created", job_arn="arn:x"), entry("p001", "creating"), entry("p002", "planned"), run=run)  # fmt: skip
+    assert ledger.unresolved == []  # not stopped: a resume sends the create again
     stopped = ledger.stop()
     assert stopped.stopped
-    assert [j.phase for _, j in stopped.jobs()] == ["created", "cancelled", "cancelled"]
+    assert [j.phase for _, j in stopped.jobs()] == ["created", "creating", "cancelled"]
+    assert [j.part for j in stopped.unresolved] == ["p001"]
+    assert stopped.find_job("p001").creating_at is None  # no time given: none invented
+    at = "2026-01-02T03:04:05+00:00"  # an older version stored no time: the stop's is taken
+    assert ledger.stop(at).find_job("p001").creating_at == at
+    sent = ledger.with_job("p001", creating_at="2026-01-01T00:00:00+00:00")
+    assert sent.stop(at).find_job("p001").creating_at == "2026-01-01T00:00:00+00:00"
+    assert (
+        sent.with_job("p001", phase="created", job_arn="arn:y").find_job("p001").creating_at is None
+    )
     assert stopped.find_run("od000").phase == "cancelled"
     retried = stopped.with_attempt(Attempt(1, 3, "runs/t.txt"), frozenset({"p000"}))
     assert not retried.stopped and retried.find_job("p000").superseded
@@ -94,6 +106,7 @@ jobs = st.builds(
     JobEntry, st.text(min_size=1, max_size=8), st.text(max_size=20), st.text(max_size=20),
     st.text(max_size=30), st.integers(0, 10**6), st.integers(0, 10**9), shards.map(tuple),
     st.sampled_from(list(JOB_TRANSITIONS)), st.none() | st.text(max_size=40), st.booleans(),
+    st.none() | st.text(max_size=32),
 )  # fmt: skip
 runs = st.none() | st.builds(
     OnDemandEntry, st.text(min_size=1, max_size=8), st.text(max_size=30), st.integers(0, 10**6),

@@ -138,6 +138,24 @@ class Backend:
             self.faults.log.append(FaultEvent("server_error", operation))
             raise InternalServerException("Internal server error (injected).")
 
+    def after_fault(self, operation: str) -> str | None:
+        """The fault, if any, to inject after a call of ``operation`` took effect:
+        ``"lost_answer"`` or ``"server_error"`` (deterministic faults first, then the rates)."""
+        fault = self.faults.take_after_fault(operation)
+        kind: str | None = fault.kind if fault is not None else None
+        if kind is None:
+            rates = self.faults.rates_for(operation)
+            if rates.lost_answer_rate and self._fault_rng.random() < rates.lost_answer_rate:
+                kind = "lost_answer"
+            elif (
+                rates.server_error_after_rate
+                and self._fault_rng.random() < rates.server_error_after_rate
+            ):
+                kind = "server_error"
+        if kind is not None:
+            self.faults.log.append(FaultEvent(f"{kind}_after", operation))
+        return kind
+
     # -- the worker ------------------------------------------------------------------------
 
     def observe(self) -> None:

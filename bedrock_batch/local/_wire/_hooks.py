@@ -11,7 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.exceptions import ReadTimeoutError
 
+from .._exceptions import AnswerLost
 from ._http import Request, Response
 
 __all__ = ["BeforeSend", "make_handler"]
@@ -49,7 +51,11 @@ def _body_bytes(body: Any) -> bytes:
 
 
 def make_handler(handle: Callable[[str, Request], Response]) -> BeforeSend:
-    """A ``before-send`` handler answering through ``handle(service, request)``."""
+    """A ``before-send`` handler answering through ``handle(service, request)``.
+
+    An answer lost after its operation took effect (:class:`AnswerLost`) is a read timeout, as
+    botocore reports one from the network (and retries it like one).
+    """
 
     def before_send(request: AWSPreparedRequest, event_name: str = "", **_: Any) -> AWSResponse:
         service = event_name.split(".")[1]
@@ -59,7 +65,10 @@ def make_handler(handle: Callable[[str, Request], Response]) -> BeforeSend:
             dict(request.headers.items()),
             _body_bytes(request.body),
         )
-        response = handle(service, prepared)
+        try:
+            response = handle(service, prepared)
+        except AnswerLost as lost:  # the operation took effect; its answer never comes
+            raise ReadTimeoutError(endpoint_url=request.url or "", error=str(lost)) from lost
         return AWSResponse(request.url, response.status, response.headers, _RawBody(response.body))  # type: ignore[arg-type]
 
     return before_send

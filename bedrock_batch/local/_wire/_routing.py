@@ -13,12 +13,17 @@ import logging
 import re
 from collections.abc import Callable
 
-from .._exceptions import ServiceException, UnknownOperationException
+from .._exceptions import (
+    AnswerLost,
+    InternalServerException,
+    ServiceException,
+    UnknownOperationException,
+)
 from .._service._backend import Backend
 from ._http import Request, Response, error_response
 from ._responses import BedrockResponses, Context, QuotaResponses, RuntimeResponses
 
-__all__ = ["EMULATED_SERVICES", "URLS", "Router", "service_for"]
+__all__ = ["EMULATED_SERVICES", "OPERATIONS", "URLS", "Router", "service_for"]
 
 log = logging.getLogger("bedrock_batch.local")
 
@@ -40,6 +45,20 @@ URLS: tuple[tuple[str, str, re.Pattern[str], str], ...] = tuple(
         ("bedrock-runtime", "POST", r"^/model/(?P<model>[^/]+)/converse/?$", "converse"),
     )
 )
+
+
+#: The operation each handler answers (the name faults are keyed by).
+OPERATIONS = {
+    "create": "CreateModelInvocationJob",
+    "list": "ListModelInvocationJobs",
+    "stop": "StopModelInvocationJob",
+    "get": "GetModelInvocationJob",
+    "tag": "TagResource",
+    "untag": "UntagResource",
+    "list_tags": "ListTagsForResource",
+    "invoke": "InvokeModel",
+    "converse": "Converse",
+}
 
 
 def service_for(scope_service: str | None, path: str) -> str | None:
@@ -69,17 +88,34 @@ class Router:
         return Context(self.backend.account_id, scope.region if scope else self.default_region)
 
     def handle(self, service: str, request: Request) -> Response:
-        """Answer ``request`` for ``service`` ('bedrock', 'bedrock-runtime', 'service-quotas')."""
+        """Answer ``request`` for ``service`` ('bedrock', 'bedrock-runtime', 'service-quotas').
+
+        Raises :class:`AnswerLost` when a fault after the operation drops its answer.
+        """
         json_protocol = service == "service-quotas"
+        operation = ""
         try:
             self.backend.observe()
-            response = self._dispatch(service, request)
+            operation, response = self._dispatch(service, request)
+            if response.status < 300:
+                response = self._after(operation, response, json_protocol=json_protocol)
         except ServiceException as err:
             response = error_response(err, json_protocol=json_protocol)
-        self.backend.events.flush()
+        finally:
+            self.backend.events.flush()
         return response
 
-    def _dispatch(self, service: str, request: Request) -> Response:
+    def _after(self, operation: str, response: Response, *, json_protocol: bool) -> Response:
+        """The answer of a call that took effect, or the fault injected after it."""
+        kind = self.backend.after_fault(operation)
+        if kind == "lost_answer":
+            raise AnswerLost(operation)
+        if kind == "server_error":
+            err = InternalServerException("Internal server error (injected after the operation).")
+            return error_response(err, json_protocol=json_protocol)
+        return response
+
+    def _dispatch(self, service: str, request: Request) -> tuple[str, Response]:
         ctx = self.context(request)
         if service == "service-quotas":
             operation = request.headers.get("x-amz-target", "").rsplit(".", 1)[-1]
@@ -87,14 +123,14 @@ class Router:
                 raise UnknownOperationException(
                     f"Local Bedrock does not implement Service Quotas {operation}."
                 )
-            return self._quotas.dispatch(ctx, request, operation)
+            return operation, self._quotas.dispatch(ctx, request, operation)
         responses = self._responses.get(service)
         if responses is not None:
             for url_service, method, pattern, name in URLS:
                 match = pattern.match(request.path) if url_service == service else None
                 if match and request.method == method:
                     handler: Callable[..., Response] = getattr(responses, name)
-                    return handler(ctx, request, **match.groupdict())
+                    return OPERATIONS[name], handler(ctx, request, **match.groupdict())
         raise UnknownOperationException(
             f"Local Bedrock does not implement {request.method} {request.path}."
         )

@@ -10,10 +10,12 @@ names as a protocol (:class:`ServedEmulator`) rather than importing the emulator
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
+from .._exceptions import AnswerLost
 from ._http import Request, Response
 from ._routing import service_for
 
@@ -132,8 +134,14 @@ class LocalBedrockServer(Generic[EmulatorT]):
             return self._moto_app(environ, start_response)  # type: ignore[no-any-return]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        response = self.local.handle(
-            service, Request(request.method, request.path, request.query, request.headers, body)
-        )
+        try:
+            response = self.local.handle(
+                service, Request(request.method, request.path, request.query, request.headers, body)
+            )
+        except AnswerLost as lost:  # the operation took effect; drop the connection unanswered
+            connection = environ.get("werkzeug.socket")
+            if connection is not None:
+                connection.shutdown(socket.SHUT_RDWR)
+            raise ConnectionResetError(str(lost)) from lost  # werkzeug: a dropped connection
         start_response(f"{response.status} X", list(response.headers.items()))
         return [response.body]
