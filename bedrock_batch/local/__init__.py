@@ -14,6 +14,7 @@ from ._config import FaultEvent, Faults, JobFault, OperationFaults, Quotas, Timi
 from ._emulator import LocalBedrock
 from ._families._context import RecordContext, RecordError, Responder
 from ._families._responders import constant, synthetic
+from ._ownership import NetworkDenied, deny_network
 
 __all__ = [
     "Clock",
@@ -23,6 +24,7 @@ __all__ = [
     "LocalBedrock",
     "LocalBedrockServer",
     "ManualClock",
+    "NetworkDenied",
     "OperationFaults",
     "Quotas",
     "RecordContext",
@@ -31,6 +33,7 @@ __all__ = [
     "ScaledClock",
     "Timings",
     "constant",
+    "deny_network",
     "synthetic",
 ]
 
