@@ -25,14 +25,11 @@ import os
 import socket
 import threading
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import botocore.endpoint
 from botocore.exceptions import EndpointConnectionError
-
-if TYPE_CHECKING:
-    from ._emulator import LocalBedrock
 
 __all__ = ["NetworkDenied", "claim", "deny_network", "isolated_environ", "release"]
 
@@ -60,6 +57,14 @@ _REMOVED = (
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 )
 _REMOVED_PREFIXES = ("AWS_ENDPOINT_URL",)
+
+
+class Owner(Protocol):
+    """What owning the process needs of an emulator (:class:`LocalBedrock`)."""
+
+    region: str
+
+    def _before_send(self, request: Any, event_name: str) -> Any: ...
 
 
 class NetworkDenied(ConnectionRefusedError):
@@ -123,13 +128,13 @@ def emulator_environ(region: str) -> dict[str, str | None]:
 # -- owning botocore's requests ----------------------------------------------------------------
 
 _lock = threading.Lock()
-_owners: list[LocalBedrock] = []
+_owners: list[Owner] = []
 _undo: list[contextlib.ExitStack] = []  # while owned: how to give the process back
 _ENDPOINT: Any = botocore.endpoint.Endpoint  # its ``_send`` is not in the type stubs
 _original_send = _ENDPOINT._send
 
 
-def claim(local: LocalBedrock) -> None:
+def claim(local: Owner) -> None:
     """Make ``local`` the owner of the process's botocore requests until :func:`release`
     (emulators started later own them first; the first one in sets the environment)."""
     with _lock:
@@ -142,7 +147,7 @@ def claim(local: LocalBedrock) -> None:
         _owners.append(local)
 
 
-def release(local: LocalBedrock) -> None:
+def release(local: Owner) -> None:
     """Undo :func:`claim`; the last one out restores the environment and botocore."""
     with _lock:
         if local in _owners:
