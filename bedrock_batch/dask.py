@@ -19,7 +19,7 @@ except ImportError as err:  # pragma: no cover - exercised only without the extr
     raise ImportError("bedrock_batch.dask needs Dask: pip install 'bedrock-batch[dask]'") from err
 
 from ._job import BatchJob
-from ._reader._export import ROW_COLUMNS
+from ._reader._export import ROW_COLUMNS, KeyFields, key_schema
 from ._reader._partitions import Partition, S3Config
 from ._reader._resultset import Results
 
@@ -39,7 +39,7 @@ def read_results(
 ) -> Any:
     """A batch's results as a ``dask.dataframe.DataFrame``: one row per input record, with the
     columns and Arrow types of :meth:`Results.to_arrow <bedrock_batch.Results.to_arrow>`
-    (pandas ``ArrowDtype`` columns).
+    (pandas ``ArrowDtype`` columns), ``key_<name>`` columns for keys that are dicts included.
 
     Args:
         source: a :class:`~bedrock_batch.BatchJob`, its :class:`~bedrock_batch.Results`, a
@@ -56,8 +56,9 @@ def read_results(
     parts = _partitions(source, session=session, bucket_owner=bucket_owner, s3=s3, partial=partial)
     if not parts:
         return dd.from_pandas(meta(), npartitions=1)
+    empty = meta(parts[0].key_fields)
     return dd.from_map(
-        read_partition, parts, meta=meta(), label="bedrock-batch-results", enforce_metadata=False
+        read_partition, parts, meta=empty, label="bedrock-batch-results", enforce_metadata=False
     )
 
 
@@ -67,14 +68,13 @@ def read_partition(partition: Partition, columns: Sequence[str] | None = None) -
     return partition.to_pandas(columns)
 
 
-def meta() -> Any:
-    """An empty frame with the columns and dtypes :func:`read_results` gives."""
+def meta(key_fields: KeyFields = ()) -> Any:
+    """An empty frame with the columns and dtypes :func:`read_results` gives (``key_fields``:
+    the ``key_<name>`` columns of a batch whose keys are dicts)."""
     import pandas as pd
 
-    from ._reader._export import arrow_schema
-
-    frame = arrow_schema().empty_table().to_pandas(types_mapper=pd.ArrowDtype)
-    assert tuple(frame.columns) == ROW_COLUMNS
+    frame = key_schema(key_fields).empty_table().to_pandas(types_mapper=pd.ArrowDtype)
+    assert tuple(c for c in frame.columns if not c.startswith("key_")) == ROW_COLUMNS
     return frame
 
 

@@ -15,6 +15,10 @@ missed event delays the wait, it never hangs it.
     job.wait(events=queue)
     delete_event_queue(session, queue)                      # when no longer needed
 
+One queue can serve every batch of an account, waited on by several processes at once: a
+waiter consumes (deletes) only its own batch's events and hides the others' messages for
+``hide_seconds`` while it reads past them, so they stay for the waiters that need them.
+
 The caller needs ``events:PutRule``, ``events:PutTargets`` (and ``events:RemoveTargets``,
 ``events:DeleteRule`` to clean up), ``sqs:CreateQueue``, ``sqs:GetQueueAttributes``,
 ``sqs:SetQueueAttributes``, ``sqs:ReceiveMessage``, ``sqs:DeleteMessage`` (and
@@ -44,6 +48,8 @@ __all__ = [
 
 #: The ``detail-type`` of Bedrock's batch job events.
 DETAIL_TYPE = "Batch Inference Job State Change"
+#: Receives of ten one ``EventQueue.receive`` may make to read past other batches' messages.
+_READ_PAST = 10
 
 
 def event_pattern(job_name_prefix: str | None = None) -> dict[str, Any]:
@@ -98,6 +104,8 @@ class EventQueue:
         wait_seconds: SQS long polling (0 to 20): how long one receive may wait for events.
         safety_interval: seconds of waiting between two full polls of the jobs (events are
             best-effort).
+        hide_seconds: how long another batch's message stays hidden once read past (its own
+            waiter sees it after that; nothing of another batch is ever deleted).
     """
 
     queue_url: str
@@ -107,30 +115,47 @@ class EventQueue:
     safety_interval: float = 600.0
     #: Messages received, by outcome (tests and benchmarks read it).
     received: int = 0
+    hide_seconds: int = 30
 
     def receive(self, arns: set[str] | frozenset[str] | None = None) -> Iterator[JobEvent]:
-        """Events waiting in the queue (up to ten per call), deleting those consumed.
+        """Events waiting in the queue, deleting those consumed.
 
-        With ``arns``, only events of those jobs are consumed; others stay in the queue for
-        whoever waits on them.
+        With ``arns``, only events of those jobs are consumed. Another batch's messages are
+        never deleted — another waiter may need them: they are hidden for ``hide_seconds`` so
+        this call reads past them (up to ten receives of ten), then visible again to whoever
+        waits on them. Without ``arns`` every event is consumed.
         """
+        events: list[JobEvent] = []
+        wait = self.wait_seconds
+        for _ in range(_READ_PAST):
+            mine, seen = self._receive_once(arns, wait)
+            events.extend(mine)
+            if mine or not seen or arns is None:
+                break
+            wait = 0  # only others' messages so far: read on past them, without waiting
+        yield from events
+
+    def _receive_once(
+        self, arns: set[str] | frozenset[str] | None, wait: int
+    ) -> tuple[list[JobEvent], int]:
+        """One ReceiveMessage: this waiter's events (their messages deleted) and how many
+        messages came (others' are hidden, not deleted)."""
         with translate_client_error("ReceiveMessage"):
             reply = self.sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=10,
-                WaitTimeSeconds=self.wait_seconds,
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait
             )
         done: list[dict[str, str]] = []
         others: list[dict[str, Any]] = []
         events: list[JobEvent] = []
-        for message in reply.get("Messages", []):
+        messages = reply.get("Messages", [])
+        for message in messages:
             self.received += 1
             event = JobEvent.from_message(message.get("Body", ""))
+            handle = message["ReceiptHandle"]
             if event is not None and arns is not None and event.job_arn not in arns:
-                handle = message["ReceiptHandle"]  # another batch's: visible again at once
-                others.append({"Id": str(len(others)), "ReceiptHandle": handle, "VisibilityTimeout": 0})  # fmt: skip
+                others.append({"Id": str(len(others)), "ReceiptHandle": handle, "VisibilityTimeout": self.hide_seconds})  # fmt: skip
                 continue
-            done.append({"Id": str(len(done)), "ReceiptHandle": message["ReceiptHandle"]})
+            done.append({"Id": str(len(done)), "ReceiptHandle": handle})
             if event is not None:
                 events.append(event)
         if done:
@@ -139,7 +164,7 @@ class EventQueue:
         if others:
             with translate_client_error("ChangeMessageVisibilityBatch"):
                 self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=others)
-        yield from events
+        return events, len(messages)
 
 
 def create_event_queue(
@@ -149,6 +174,7 @@ def create_event_queue(
     job_name_prefix: str | None = None,
     wait_seconds: int = 20,
     safety_interval: float = 600.0,
+    hide_seconds: int = 30,
 ) -> EventQueue:
     """Create (or reuse) the SQS queue ``name``, an EventBridge rule of the same name on the
     default bus sending Bedrock's batch job events to it, and the queue policy that lets
@@ -168,7 +194,9 @@ def create_event_queue(
     policy = event_queue_policy(queue_arn, rule_arn)
     with translate_client_error("SetQueueAttributes"):
         sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
-    return EventQueue(queue_url, sqs, name, wait_seconds, safety_interval)
+    return EventQueue(
+        queue_url, sqs, name, wait_seconds, safety_interval, hide_seconds=hide_seconds
+    )
 
 
 def delete_event_queue(session: Any, queue: EventQueue) -> None:

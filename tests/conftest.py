@@ -20,10 +20,13 @@ from hypothesis import HealthCheck, settings
 from bedrock_batch import BatchJob, PollConfig
 from bedrock_batch._common._codec import encode_line
 from bedrock_batch._records._store import RecordStore
-from bedrock_batch.local import LocalBedrock
+from bedrock_batch.local import LocalBedrock, deny_network
 
 if TYPE_CHECKING:
     from bedrock_batch.local import LocalBedrockServer
+
+#: ``pytester`` runs a separate test suite (the ``local_bedrock`` fixture as a user sees it).
+pytest_plugins = ["pytester"]
 
 settings.register_profile(
     "default",
@@ -56,6 +59,17 @@ def track(job: BatchJob) -> BatchJob:
     """Close this job (its local copy of the records) when the test ends."""
     _OPEN.append(job)
     return job
+
+
+@pytest.fixture(autouse=True)
+def _no_network(request: pytest.FixtureRequest) -> Iterator[None]:
+    """No test leaves the machine: a connection to anything but loopback (127.0.0.0/8, ::1)
+    raises ``NetworkDenied`` (opt-in ``live`` tests excepted). Two attribute swaps a test."""
+    if request.node.get_closest_marker("live"):
+        yield
+        return
+    with deny_network():
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from botocore.exceptions import EndpointConnectionError
 
 from .._common import _bedrock
 from .._common._bedrock import JobDescription
@@ -43,6 +44,9 @@ __all__ = ["Lifecycle"]
 log = logging.getLogger("bedrock_batch")
 #: Errors after which CreateModelInvocationJob surely created nothing: try again later.
 _NOT_CREATED = frozenset({"ServiceQuotaExceededException", "ThrottlingException"})
+#: Steps in a row that may fail to connect to Bedrock while creating (each call already retried
+#: by botocore) before the wait gives up naming the endpoint.
+UNREACHABLE_STEPS = 3
 
 
 class Lifecycle:
@@ -67,6 +71,7 @@ class Lifecycle:
         self.clock = clock
         #: The latest description of every created job, by ARN.
         self.last: dict[str, JobDescription] = {}
+        self._unreachable = 0  # steps in a row whose create could not connect
 
     def advance(self, *, poll: bool = True) -> None:
         """Move the batch forward once: create what the quota allows (after polling the jobs
@@ -158,7 +163,12 @@ class Lifecycle:
     def _recover(self, job: JobEntry) -> bool:
         """A create was announced but its ARN not recorded: find the job if it exists."""
         self.calls["ListModelInvocationJobs"] += 1
-        found = _bedrock.find_by_name(self.bedrock, job.name, job.token)
+        try:
+            found = _bedrock.find_by_name(self.bedrock, job.name, job.token)
+        except ServiceError as err:
+            self._give_up_if_unreachable(err)
+            raise
+        self._unreachable = 0
         if found is None:
             return False
         self._record(job.part, found.job_arn)
@@ -197,12 +207,31 @@ class Lifecycle:
                 self.ledger.transition(move_job(part, "creating", "uploaded"))
                 return None
             if err.transient:  # a 5xx or a lost connection: the job may exist; stay "creating"
+                self._give_up_if_unreachable(err)
                 log.info("creating %s: %s; will look for it and try again", entry.name, err)
                 return None
             raise
+        self._unreachable = 0
         self._record(part, arn)
         log.info("created %s (%s, %d records)", arn, entry.name, entry.records)
         return True
+
+    def _give_up_if_unreachable(self, err: ServiceError) -> None:
+        """Count a step whose call could not even connect to Bedrock; the
+        ``UNREACHABLE_STEPS``-th in a row raises a (non-transient) error naming the endpoint,
+        so a wait never retries an unreachable endpoint without end."""
+        if not isinstance(err.__cause__, EndpointConnectionError):
+            return
+        self._unreachable += 1
+        if self._unreachable >= UNREACHABLE_STEPS:
+            endpoint = self.bedrock.meta.endpoint_url
+            raise ServiceError(
+                f"could not connect to Bedrock at {endpoint} ({self._unreachable} steps in a "
+                "row, each call retried by botocore); check the endpoint, the region and the "
+                "network, then wait() again: the batch resumes where it stopped",
+                code="EndpointConnectionError",
+                operation=err.operation,
+            ) from err
 
     def _record(self, part: str, arn: str, desc: JobDescription | None = None) -> bool:
         """Record a job's ARN; a job created for a stopped batch is stopped at once (returns

@@ -28,6 +28,7 @@ from ._results import Join, Result
 
 __all__ = [
     "FORMATS",
+    "KeyFields",
     "ORDERS",
     "ROW_COLUMNS",
     "Order",
@@ -35,6 +36,8 @@ __all__ = [
     "arrow_schema",
     "arrow_table",
     "format_of",
+    "key_fields",
+    "key_schema",
     "pandas_frame",
     "result_row",
     "write",
@@ -66,6 +69,75 @@ def result_row(r: Result) -> tuple[Any, ...]:
         error.retryable if error else None, r.usage.input_tokens, r.usage.output_tokens,
         r.attempt,
     )  # fmt: skip
+
+
+# -- keys that are dicts: one column each ---------------------------------------------------------
+
+#: ``(name, kind)`` of each member of the keys that are dicts, in first-seen order; kind is
+#: ``bool``, ``int64``, ``float64``, ``string`` or ``json`` (anything else, as JSON text).
+KeyFields = tuple[tuple[str, str], ...]
+_INT64 = range(-(2**63), 2**63)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int64" if value in _INT64 else "json"
+    if isinstance(value, float):
+        return "float64"
+    return "string" if isinstance(value, str) else "json"
+
+
+def _merge_kinds(a: str, b: str) -> str:
+    if a == b:
+        return a
+    return "float64" if {a, b} == {"int64", "float64"} else "json"
+
+
+def key_fields(keys: Iterable[Any]) -> KeyFields:
+    """The ``key_<name>`` columns the keys make: one per member of the keys that are dicts,
+    typed from every value it takes (None when no key is a dict: no columns)."""
+    kinds: dict[str, str | None] = {}
+    for key in keys:
+        if not isinstance(key, dict):
+            continue
+        for name, value in key.items():
+            kind = None if value is None else _kind(value)
+            old = kinds.get(name)
+            kinds[name] = kind if old is None else old if kind is None else _merge_kinds(old, kind)
+    return tuple((str(name), kind or "string") for name, kind in kinds.items())
+
+
+def _key_values(keys: Sequence[Any], name: str, kind: str) -> list[Any]:
+    values = [k.get(name) if isinstance(k, dict) else None for k in keys]
+    if kind == "json":
+        return [None if v is None else v if isinstance(v, str) else encode(v).decode() for v in values]  # fmt: skip
+    if kind == "float64":
+        return [None if v is None else float(v) for v in values]
+    return values
+
+
+def _arrow_type(pa: Any, kind: str) -> Any:
+    return {"bool": pa.bool_(), "int64": pa.int64(), "float64": pa.float64()}.get(kind, pa.string())  # fmt: skip
+
+
+def _with_key_columns(table: Any, keys: Sequence[Any], fields: KeyFields) -> Any:
+    """``table`` with a ``key_<name>`` column per field, right after ``key``."""
+    pa = _pyarrow()
+    for i, (name, kind) in enumerate(fields):
+        array = pa.array(_key_values(keys, name, kind), type=_arrow_type(pa, kind))
+        table = table.add_column(1 + i, f"key_{name}", array)
+    return table
+
+
+def key_schema(fields: KeyFields) -> Any:
+    """:func:`arrow_schema` with the ``key_<name>`` columns of ``fields``."""
+    pa = _pyarrow()
+    schema = arrow_schema()
+    for i, (name, kind) in enumerate(fields):
+        schema = schema.insert(1 + i, pa.field(f"key_{name}", _arrow_type(pa, kind)))
+    return schema
 
 
 # -- the order -------------------------------------------------------------------------------
@@ -239,7 +311,11 @@ def arrow_schema() -> Any:
 
 
 def arrow_batches(
-    results: Iterable[Result], batch_size: int, *, order: Order = "output"
+    results: Iterable[Result],
+    batch_size: int,
+    *,
+    order: Order = "output",
+    keys: list[Any] | None = None,
 ) -> Iterator[Any]:
     """Results as ``pyarrow.RecordBatch`` es of at most ``batch_size`` rows, in ``order``.
 
@@ -251,17 +327,29 @@ def arrow_batches(
     schema = arrow_schema()
     pool = pa.system_memory_pool()
     for columns in _column_batches(_rows(results, order), batch_size):
+        if keys is not None:  # the caller's keys as they are (for key_<name> columns)
+            keys.extend(columns[0])
         columns[0] = [k if isinstance(k, str) or k is None else encode(k).decode() for k in columns[0]]  # fmt: skip
         arrays = [pa.array(c, type=f.type, memory_pool=pool) for c, f in zip(columns, schema, strict=True)]  # fmt: skip
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def arrow_table(results: Iterable[Result], batch_size: int, *, order: Order = "output") -> Any:
-    """One ``pyarrow.Table`` of every result (built from streamed record batches)."""
+def arrow_table(
+    results: Iterable[Result],
+    batch_size: int,
+    *,
+    order: Order = "output",
+    fields: KeyFields | None = None,
+) -> Any:
+    """One ``pyarrow.Table`` of every result (built from streamed record batches), with a
+    ``key_<name>`` column per member of the keys that are dicts (``fields``: those columns,
+    already decided for the whole batch; None: from these keys)."""
     pa = _pyarrow()
-    return pa.Table.from_batches(
-        list(arrow_batches(results, batch_size, order=order)), schema=arrow_schema()
+    keys: list[Any] = []
+    table = pa.Table.from_batches(
+        list(arrow_batches(results, batch_size, order=order, keys=keys)), schema=arrow_schema()
     )
+    return _with_key_columns(table, keys, key_fields(keys) if fields is None else fields)
 
 
 def pandas_frame(results: Iterable[Result], *, order: Order = "output") -> Any:
@@ -297,6 +385,9 @@ def pandas_frame(results: Iterable[Result], *, order: Order = "output") -> Any:
     del table
     frame.insert(0, "key", pd.Series(keys, dtype=object, index=frame.index))
     frame.insert(4, "embedding", pd.Series(embeddings, dtype=object, index=frame.index))
+    for i, (name, kind) in enumerate(key_fields(keys)):  # merge on them: dicts cannot be
+        array = pa.array(_key_values(keys, name, kind), type=_arrow_type(pa, kind))
+        frame.insert(1 + i, f"key_{name}", array.to_pandas())
     return _typed(frame)
 
 
@@ -307,7 +398,10 @@ def _pandas_from_lists(results: Iterable[Result], *, order: Order = "output") ->
     for columns in _column_batches(_rows(results, order), 50_000):
         for whole, part in zip(merged, columns, strict=True):
             whole.extend(part)
-    return _typed(pd.DataFrame(dict(zip(ROW_COLUMNS, merged, strict=True)), columns=list(ROW_COLUMNS)))  # fmt: skip
+    frame = pd.DataFrame(dict(zip(ROW_COLUMNS, merged, strict=True)), columns=list(ROW_COLUMNS))  # fmt: skip
+    for i, (name, kind) in enumerate(key_fields(merged[0])):
+        frame.insert(1 + i, f"key_{name}", _key_values(merged[0], name, kind))
+    return _typed(frame)
 
 
 def _typed(frame: Any) -> Any:

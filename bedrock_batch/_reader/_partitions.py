@@ -51,7 +51,7 @@ from .._families._protocol import ClientFamily
 from .._ledger._ledger import INDEX_NAME, REJECTS_NAME
 from .._records._ids import default_id_factory, default_ordinal
 from .._records._store import INDEX_FORMAT, RecordIndex
-from ._export import arrow_table
+from ._export import KeyFields, arrow_table, key_fields
 from ._results import Join, OutputSource, Result
 
 if TYPE_CHECKING:
@@ -151,6 +151,8 @@ class Partition:
     rejected: int = 0
     #: The model family that reads the outputs (None: read them by their shape).
     family: ClientFamily | None = None
+    #: The ``key_<name>`` columns of the whole batch (every partition has the same ones).
+    key_fields: KeyFields = ()
 
     @property
     def kind(self) -> str:
@@ -198,7 +200,7 @@ class Partition:
     def to_arrow(self, columns: Sequence[str] | None = None) -> Any:
         """A ``pyarrow.Table`` with the columns and types of :meth:`Results.to_arrow
         <bedrock_batch.Results.to_arrow>` (``columns`` picks some)."""
-        table = arrow_table(self.results(), 10_000)
+        table = arrow_table(self.results(), 10_000, fields=self.key_fields)
         return table.select(list(columns)) if columns is not None else table
 
     def to_pandas(self, columns: Sequence[str] | None = None) -> Any:
@@ -515,4 +517,5 @@ def plan_partitions(results: Join, s3: S3Config | None = None) -> list[Partition
     if results._models:
         models = tuple(sorted(results._models.items()))
         parts = [attrs.evolve(part, models=models) for part in parts]
-    return [attrs.evolve(part, family=results.family) for part in parts]
+    fields = key_fields(key for _, key in index.iter_index())
+    return [attrs.evolve(part, family=results.family, key_fields=fields) for part in parts]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["iter_frame_rows", "pick", "scalar_key"]
+__all__ = ["check_text_column", "iter_frame_rows", "iter_named_rows", "pick", "scalar_key"]
 
 
 def iter_frame_rows(df: Any) -> Iterator[dict[str, Any]]:
@@ -23,6 +23,35 @@ def iter_frame_rows(df: Any) -> Iterator[dict[str, Any]]:
             yield dict(zip(columns, values, strict=True))
         return
     raise TypeError(f"expected a pandas or polars DataFrame, got {type(df).__name__}")
+
+
+def iter_named_rows(df: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Rows as :func:`iter_frame_rows` gives them, each with how messages name it: its index
+    label (``row 'a'``, ``row 13``), or its 0-based position when the labels are not unique
+    (or the frame has none, as in polars)."""
+    index = getattr(df, "index", None)
+    labels = iter(index) if index is not None and index.is_unique else None
+    for n, row in enumerate(iter_frame_rows(df)):
+        label = scalar_key(next(labels)) if labels is not None else n
+        yield (repr(label) if isinstance(label, str) else str(label)), row
+
+
+def check_text_column(
+    build: Callable[[str], Any], text: str | Callable[[Mapping[str, Any]], str]
+) -> None:
+    """``text=`` builds embedding requests: with a model that generates text, say so once
+    (suggesting ``prompt=``) instead of refusing every row. ``build`` builds one embedding
+    body from a text."""
+    from .._errors import ValidationError
+
+    try:
+        build("a probe text")
+    except ValidationError as err:
+        column = f"prompt={text!r}" if isinstance(text, str) else "prompt="
+        raise ValidationError(
+            f"{err.summary}; add_dataframe(text=...) builds embedding requests: for a column of "
+            f"prompts to this model, pass {column} instead"
+        ) from None
 
 
 def pick(row: Mapping[str, Any], spec: str | Callable[[Mapping[str, Any]], Any] | None) -> Any:

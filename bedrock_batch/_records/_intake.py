@@ -6,11 +6,13 @@ and stores them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from .._batch._spec import OnInvalid
+from .._common._codec import decode
 from .._errors import Problem
 from .._families._builders import Image
 from .._families._prompt_options import CacheOption, StructuredRoute
@@ -133,6 +135,29 @@ class RecordIntake:
         (all-or-nothing, or ``on_invalid="skip"`` as for :meth:`add_jsonl`)."""
         return self._records.add_records(records, on_invalid=on_invalid)
 
+    def record_ids_for(self, keys: Iterable[Any]) -> list[str]:
+        """The record ids of the records added with these keys, in the order of ``keys``.
+
+        For aiming a Local Bedrock fault at one record by its key
+        (``Faults(record_error_ids=job.record_ids_for([key]))``): the map is read from this
+        object's records, and keys are never part of the uploaded lines. Keys compare as JSON
+        (a tuple matches the list it is stored as). Raises :class:`KeyError` for a key no
+        record has; when several records share a key, the first one's id is given.
+        """
+        wanted = [_canonical(key) for key in keys]
+        found: dict[str, str] = {}
+        missing = set(wanted)
+        for record_id, key in self._records.store.iter_index():
+            if not missing:
+                break
+            canon = _canonical(key)
+            if canon in missing:
+                found[canon] = record_id
+                missing.discard(canon)
+        if missing:
+            raise KeyError(f"no record has the key {decode(min(missing))!r}")
+        return [found[canon] for canon in wanted]
+
     @property
     def rejected(self) -> list[Problem]:
         """Records refused by an ``add_*`` call with ``on_invalid="skip"``, in order."""
@@ -164,3 +189,8 @@ class RecordIntake:
             df, prompt=prompt, text=text, model_input=model_input, key=key,
             record_id=record_id, options=options, on_invalid=on_invalid,
         )  # fmt: skip
+
+
+def _canonical(key: Any) -> str:
+    """A key as canonical JSON (sorted members), for comparing keys as they are stored."""
+    return json.dumps(key, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

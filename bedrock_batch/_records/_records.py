@@ -576,7 +576,7 @@ def add_dataframe(
     on_invalid: str = "raise",
 ) -> int:
     """Add one record per DataFrame row to ``records`` (see :meth:`BatchJob.add_dataframe`)."""
-    from ._dataframes import iter_frame_rows, pick, scalar_key
+    from ._dataframes import check_text_column, iter_named_rows, pick, scalar_key
 
     records._open()
     if sum(x is not None for x in (prompt, text, model_input)) != 1:
@@ -589,27 +589,29 @@ def add_dataframe(
         for k in ("system", "max_tokens", "temperature", "top_p", "stop_sequences")
     }
     images = options.pop("images", ())
-    for n, row in enumerate(iter_frame_rows(df)):
+    if text is not None:
+        check_text_column(lambda t: build_embedding(records.family_impl, t), text)
+    for n, (name, row) in enumerate(iter_named_rows(df)):
         rid = pick(row, record_id) if record_id is not None else None
         k = scalar_key(pick(row, key)) if key is not None else None
         if isinstance(k, float) and math.isnan(k):
             k = None
         where = {"line": n + 1, "field": None, "record_id": rid, "key": k}
         if record_id is not None and _is_empty(rid):
-            call.refuse(f"row {n}: the record id cell is empty", **where)
+            call.refuse(f"row {name}: the record id cell is empty", **where)
             continue
         try:
             if model_input is not None:
                 body: Any = pick(row, model_input)
                 if _is_empty(body):
-                    call.refuse(f"row {n}: the modelInput cell is empty", **where)
+                    call.refuse(f"row {name}: the modelInput cell is empty", **where)
                     continue
                 body = dict(body) if isinstance(body, Mapping) else body
             else:
                 cell = pick(row, prompt if prompt is not None else text)
                 if _is_empty(cell):
                     what = "prompt" if prompt is not None else "text"
-                    call.refuse(f"row {n}: the {what} cell is empty ({cell!r})", **where)
+                    call.refuse(f"row {name}: the {what} cell is empty ({cell!r})", **where)
                     continue
                 if prompt is not None:
                     body = build_prompt(
@@ -623,7 +625,7 @@ def add_dataframe(
                 else:
                     body = build_embedding(records.family_impl, str(cell), **options)
         except ValidationError as err:
-            call.refuse(f"row {n}: {err.summary}", **where)
+            call.refuse(f"row {name}: {err.summary}", **where)
             continue
         records._take(call, body, rid, k, n + 1)
     call.finish("the DataFrame")

@@ -23,6 +23,7 @@ from ._config import (
 from ._emulator import LocalBedrock
 from ._families._context import RecordContext, RecordError, Responder
 from ._families._responders import constant, synthetic
+from ._ownership import NetworkDenied, deny_network
 
 __all__ = [
     "AfterFault",
@@ -33,6 +34,7 @@ __all__ = [
     "LocalBedrock",
     "LocalBedrockServer",
     "ManualClock",
+    "NetworkDenied",
     "OperationFaults",
     "PromptCaching",
     "Quotas",
@@ -42,6 +44,7 @@ __all__ = [
     "ScaledClock",
     "Timings",
     "constant",
+    "deny_network",
     "synthetic",
 ]
 

@@ -13,6 +13,7 @@ import boto3
 import botocore.loaders
 import botocore.session
 
+from . import _ownership
 from ._clock import Clock, ManualClock, ScaledClock, is_realtime
 from ._config import FaultEvent, Faults, PromptCaching, Quotas, Timings
 from ._families._context import Responder
@@ -49,6 +50,12 @@ class LocalBedrock:
         with LocalBedrock() as local:
             s3 = local.client("s3")
             bedrock = local.client("bedrock")      # real boto3 clients, answered locally
+
+    While it runs in-process it owns the process's AWS calls: any boto3 client, from any
+    session made before or after, is answered here or by moto, the environment holds fake
+    credentials and this region (the AWS config files hidden), and a request that would still
+    leave the machine raises :class:`~bedrock_batch.local.NetworkDenied`; all is restored by
+    :meth:`stop`.
 
     As a server on one loopback endpoint (Bedrock, bedrock-runtime and Service Quotas here;
     every other service from moto)::
@@ -183,6 +190,7 @@ class LocalBedrock:
             if self._mock_s3 and self._given_s3 is None and self._endpoint is None:
                 from moto import mock_aws
 
+                _ownership.claim(self)  # every client in the process reaches us (or moto)
                 self._moto = mock_aws(
                     config={"core": {"passthrough": {"services": _MOTO_PASSTHROUGH}}}
                 )
@@ -221,6 +229,7 @@ class LocalBedrock:
             if self._moto is not None:
                 self._moto.stop()
                 self._moto = None
+            _ownership.release(self)
             self._started = False
 
     def __enter__(self) -> LocalBedrock:

@@ -8,6 +8,9 @@ Settings go on the opt-in marker::
     @pytest.mark.local_bedrock(clock="manual", seed=3)
     def test_pipeline(local_bedrock):
         s3 = local_bedrock.client("s3")
+
+Inside the fixture every boto3 client of the process reaches the emulator and nothing leaves
+the machine (see the fixture's docstring and the "Testing" page of the docs).
 """
 
 from __future__ import annotations
@@ -28,10 +31,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def local_bedrock(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A started :class:`bedrock_batch.local.LocalBedrock` (S3 from moto), stopped afterwards."""
+    """A started :class:`bedrock_batch.local.LocalBedrock` (S3 from moto), stopped afterwards.
+
+    For the test's duration it owns every boto3 client in the process (``boto3.client``, your
+    own ``boto3.Session()``, made before or during the test): Bedrock, bedrock-runtime and
+    Service Quotas are answered by the emulator, other services by moto. Fake credentials and
+    the emulator's region are set in the environment; your AWS config and credentials files and
+    every ``BEDROCK_BATCH_*`` variable are hidden; any connection that is not to loopback
+    raises :class:`bedrock_batch.local.NetworkDenied`. Everything is restored afterwards.
+    """
+    import os
+
     from bedrock_batch.local import LocalBedrock
+    from bedrock_batch.local._ownership import deny_network, isolated_environ
 
     marker = request.node.get_closest_marker("local_bedrock")
     kwargs = dict(marker.kwargs) if marker else {}
-    with LocalBedrock(**kwargs) as local:
+    ours = {name: None for name in os.environ if name.startswith("BEDROCK_BATCH_")}
+    with isolated_environ(ours), deny_network(), LocalBedrock(**kwargs) as local:
         yield local

@@ -290,7 +290,11 @@ def cluster() -> Iterator[tuple[Any, str]]:
         assert handle is not None
         with (
             distributed.LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
             ) as lc,
             distributed.Client(lc) as client,
         ):
@@ -305,7 +309,9 @@ def test_read_results_on_a_cluster_matches_to_arrow(cluster: tuple[Any, str]) ->
         frame = read_results(job)
         single = job.results().to_arrow()
         assert frame.npartitions == len(job.results().partitions()) > 6
-    assert list(frame.dtypes) == list(meta().dtypes)
+        fields = job.results().partitions()[0].key_fields
+    assert fields == (("row", "int64"),)  # some keys are {"row": i}: a key_row column
+    assert list(frame.dtypes) == list(meta(fields).dtypes)
     computed = client.compute(frame).result()
     table = pa.Table.from_pandas(computed, preserve_index=False)
     assert table.schema.equals(single.schema)  # same columns, same Arrow types

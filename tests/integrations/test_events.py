@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bedrock_batch import PollConfig, Quotas
 from bedrock_batch.events import EventQueue, JobEvent, create_event_queue, delete_event_queue
@@ -32,7 +36,9 @@ def sample_event(name: str, arn: str, status: str) -> dict[str, Any]:
 def test_the_queue_gets_the_batch_events_and_leaves_the_others(
     local: LocalBedrock, session: Any
 ) -> None:
-    queue = create_event_queue(session, "batches", job_name_prefix="bedrock-batch-", wait_seconds=0)
+    queue = create_event_queue(
+        session, "batches", job_name_prefix="bedrock-batch-", wait_seconds=0, hide_seconds=1
+    )
     again = create_event_queue(session, "batches", job_name_prefix="bedrock-batch-", wait_seconds=0)
     assert again.queue_url == queue.queue_url  # idempotent
     events = session.client("events")
@@ -40,6 +46,8 @@ def test_the_queue_gets_the_batch_events_and_leaves_the_others(
     events.put_events(Entries=[sample_event("bedrock-batch-x", mine, "InProgress"), sample_event("bedrock-batch-y", theirs, "Completed"), sample_event("unrelated", theirs, "Failed")])  # fmt: skip
     got = list(queue.receive({mine}))
     assert got == [JobEvent(mine, "InProgress", "bedrock-batch-x", "")]
+    assert list(queue.receive()) == []  # read past: hidden for hide_seconds, not deleted
+    time.sleep(1.2)
     assert [e.job_arn for e in queue.receive()] == [theirs]  # left for its own waiter, not lost
     assert (
         JobEvent.from_message("not json") is None
@@ -99,3 +107,51 @@ def test_a_ten_job_batch_waited_on_by_events_polls_only_for_safety() -> None:
         assert polls == 1, (polls, len(sleeps))  # the first full step only
         assert job.summary().succeeded == 1000
         delete_event_queue(session, queue)
+
+
+@pytest.mark.emulator(clock=None, time_scale=100)  # a job takes about 2.5 s
+def test_two_waiters_share_one_queue_behind_ten_stale_messages(
+    local: LocalBedrock, session: Any
+) -> None:
+    """One queue for the account: ten messages of an old job sit at its head, and two batches
+    wait on it at once (real threads, real time). Each learns its end from its own events,
+    far before the safety poll; no other batch's message is deleted."""
+    made = create_event_queue(session, "account-queue")
+    stale = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/stale0000000"
+    events = session.client("events")
+    for status in ["Submitted", "Validating", "Scheduled", "InProgress", "Completed"] * 2:
+        events.put_events(Entries=[sample_event("bedrock-batch-old", stale, status)])
+    jobs = [job_on(local, sleep=time.sleep, poll=PollConfig(initial=0.2, max_interval=0.5, jitter=0)) for _ in range(2)]  # fmt: skip
+    for n, job in enumerate(jobs):
+        for i in range(100):
+            job.add_prompt(f"batch {n} question {i}", max_tokens=20)
+        assert not job.submit().is_terminal  # the premise: each waiter has a job to wait for
+    safety = 30.0
+    outcome: dict[int, tuple[str, float, int]] = {}
+
+    def waiter(n: int) -> None:
+        job = jobs[n]
+        queue = EventQueue(made.queue_url, local.session().client("sqs"), wait_seconds=1, safety_interval=safety, hide_seconds=2)  # fmt: skip
+        before = job.calls["GetModelInvocationJob"] + job.calls["ListModelInvocationJobs"]
+        start = time.monotonic()
+        final = job.wait(events=queue)
+        polls = job.calls["GetModelInvocationJob"] + job.calls["ListModelInvocationJobs"] - before
+        outcome[n] = (final.status, time.monotonic() - start, polls)
+
+    threads = [threading.Thread(target=waiter, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=2 * safety)
+    for n in range(2):
+        status, waited, polls = outcome[n]
+        assert status == "Completed"
+        assert waited < safety / 2, outcome  # learned from its events, not the safety poll
+        assert polls == 1, outcome  # the first full step only
+    attributes = session.client("sqs").get_queue_attributes(
+        QueueUrl=made.queue_url, AttributeNames=["All"]
+    )["Attributes"]
+    left = int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+    assert left >= 10  # the old job's messages are all still there for whoever needs them
