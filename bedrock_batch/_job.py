@@ -315,7 +315,9 @@ class BatchJob(RecordIntake):
 
         Raises :class:`NotFinishedError` while the batch is still running (its unanswered
         records would read as ``missing``); ``partial=True`` reads what there is so far.
-        Where records were retried, each record's latest attempt with an output wins;
+        The batch's ledger is read again first, so a long-lived handle sees a retry another
+        process made (as :meth:`summary` does). Where records were retried, each record's
+        latest attempt with an output wins;
         ``results().history(record_id)`` shows every attempt. Structured outputs are validated
         with the pydantic models given to :meth:`add_prompt`; ``output_model`` supplies one in
         another process (by default for the tool name ``structured_output``; a mapping of tool
@@ -323,7 +325,7 @@ class BatchJob(RecordIntake):
         """
         parts = self._parts()
         store, lifecycle = parts.store, parts.lifecycle
-        ledger = store.sync()
+        ledger = store.refresh()  # as summary() does: another process may have retried
         last = lifecycle.last
         if set(ledger.job_arns) - set(last) or any(not d.is_terminal for d in last.values()):
             lifecycle.poll()
@@ -368,7 +370,8 @@ class BatchJob(RecordIntake):
         record_ids: Iterable[str] | None = None,
         mode: Mode | None = None,
     ) -> int:
-        """Run failed records again; returns how many. Call :meth:`wait` afterwards.
+        """Run failed records again; returns how many this call sent. Call :meth:`wait`
+        afterwards.
 
         By default every errored and missing record is retried; ``retryable_only`` keeps the
         errors Bedrock marked retryable (and the missing ones); ``record_ids`` narrows further.
@@ -384,9 +387,16 @@ class BatchJob(RecordIntake):
         retry's records are checked to be readable before anything is recorded or paid for.
         ``"rejected"`` records (refused when added, never uploaded) cannot be sent: asking for
         them raises :class:`ValidationError` and sends nothing.
+
+        Concurrent retries (other handles, other processes) never send a record twice: a
+        record that a retry stored after this one saw the batch's jobs ended already sends is
+        left out of this one, and is not counted in what it returns. Two retries whose ledger
+        writes race become two attempts with distinct part names, input folders, targets and
+        client request tokens (the loser is planned again on the latest ledger), or merge into
+        one when they send the same records (the loser returns 0).
         """
         return plan_retry(
-            self._parts(), self.results, statuses=statuses, retryable_only=retryable_only, record_ids=record_ids,
+            self._parts(), lambda: self.results(partial=True), statuses=statuses, retryable_only=retryable_only, record_ids=record_ids,
             mode=mode or self.params.mode,
         )  # fmt: skip
 

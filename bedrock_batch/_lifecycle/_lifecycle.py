@@ -120,17 +120,26 @@ class Lifecycle:
             if progress.done:
                 store.transition(move_run(run.part, "running", "done"))
 
-    def add_attempt(self, attempt: Attempt, superseded: frozenset[str]) -> Ledger:
-        """Record a retry attempt (idempotent: the same retry added twice is added once)."""
+    def add_attempt(self, attempt: Attempt, superseded: frozenset[str]) -> bool:
+        """Record a retry attempt as exactly the number it was planned as; returns whether this
+        call stored it.
+
+        False when another retry was stored first under that number (an identical one
+        included: the same records retried twice are added once). The attempt's part names,
+        input folders and targets key derive from its number, so it is never renumbered: the
+        caller plans it again on the latest ledger (see :func:`plan_and_store`).
+        """
+        stored = [False]
 
         def add(ledger: Ledger) -> Ledger | None:
-            if any(a.targets == attempt.targets for a in ledger.attempts):
-                return None  # another process added this very retry
-            return ledger.with_attempt(
-                attrs.evolve(attempt, number=len(ledger.attempts)), superseded
-            )
+            stored[0] = False
+            if len(ledger.attempts) != attempt.number:
+                return None  # another retry took this number: plan again
+            stored[0] = True
+            return ledger.with_attempt(attempt, superseded)
 
-        return self.ledger.transition(add)
+        self.ledger.transition(add)
+        return stored[0]
 
     # -- creating ----------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 from .._batch._spec import Mode
 from .._errors import StateError
+from .._ledger._ledger import Ledger
+from .._reader._reader import RetrySelection
 from .._reader._resultset import Results
 from ._parts import BatchParts
 
@@ -35,6 +37,8 @@ def plan_retry(
         )
     if not parts.describe().is_terminal:
         raise StateError("wait() for the running jobs before retrying")
+    basis = len(store.sync().attempts)  # every job of these attempts has ended
+    read = results()  # reads the latest ledger: a concurrent retry may have been stored since
     ledger = store.sync()
     if ledger.unresolved:  # their job may still turn up: retrying its records could pay twice
         names = ", ".join(j.name for j in ledger.unresolved)
@@ -44,18 +48,61 @@ def plan_retry(
             "its client request token's window has passed (PollConfig.create_token_window)"
         )
     selection = reader.select_retry(
-        ledger, results(), lifecycle.last, statuses=statuses,
+        ledger, read, lifecycle.last, statuses=statuses,
         retryable_only=retryable_only, record_ids=record_ids,
     )  # fmt: skip
     if not selection.targets:
         return 0
-    uploader = parts.uploader
-    source = uploader.retry_source(reader.inputs, ledger, selection.targets)
-    try:
-        attempt = uploader.plan_retry(ledger, selection.targets, source, mode=mode)
-        lifecycle.add_attempt(attempt, selection.superseded)
-    finally:
-        source.close()
-    log.info("retrying %d records (attempt %d)", len(selection.targets), attempt.number)
-    parts.step()
-    return len(selection.targets)
+    sent = plan_and_store(parts, ledger, basis, selection, mode=mode)
+    if sent:
+        parts.step()
+    return sent
+
+
+#: How many times a retry is planned again after other retries were stored first.
+_MAX_RACES = 20
+
+
+def plan_and_store(
+    parts: BatchParts,
+    ledger: Ledger,
+    basis: int,
+    selection: RetrySelection,
+    *,
+    mode: Mode,
+) -> int:
+    """Plan the retry of the ``selection`` made on ``ledger`` (whose first ``basis`` attempts
+    had ended) and store it as the next attempt; returns how many records it sends.
+
+    A record an attempt from ``basis`` on targets — a concurrent retry's, stored after this
+    one's jobs were seen to have ended — is left out: it is being sent already. An attempt is
+    stored under the number it was planned with, or not at all: when another retry wins the
+    conditional write, this one is planned again on the latest ledger, without that retry's
+    records, as the next number. So two concurrent retries become two attempts with distinct
+    part names, input folders, targets and tokens, and no record is sent by both. With
+    nothing left to send, nothing is stored (0).
+    """
+    reader, uploader, lifecycle = parts.reader, parts.uploader, parts.lifecycle
+    targets: Sequence[str] = selection.targets
+    for _ in range(_MAX_RACES):
+        taken = {rid for a in ledger.attempts[basis:] for rid in reader.targets_of(ledger, a)}
+        if taken.intersection(targets):
+            log.info(
+                "%d record(s) to retry are sent by a concurrent retry already; leaving them out",
+                len(taken.intersection(targets)),
+            )
+            targets = [t for t in targets if t not in taken]
+        if not targets:
+            return 0
+        source = uploader.retry_source(reader.inputs, ledger, targets)
+        try:
+            attempt = uploader.plan_retry(ledger, targets, source, mode=mode)
+        finally:
+            source.close()
+        if lifecycle.add_attempt(attempt, selection.superseded_with(taken)):
+            log.info("retrying %d records (attempt %d)", len(targets), attempt.number)
+            return len(targets)
+        ledger = parts.store.refresh()  # another retry was stored first: plan again
+    raise StateError(
+        f"{parts.store.uri}: other retries kept being stored first ({_MAX_RACES} times)"
+    )

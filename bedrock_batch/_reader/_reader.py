@@ -39,6 +39,13 @@ class RetrySelection:
 
     targets: tuple[str, ...]
     superseded: frozenset[str]
+    #: Each failed job not superseded because some records it left unanswered are not
+    #: retried: those records. Superseded after all when a concurrent retry sends them.
+    blocked: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
+
+    def superseded_with(self, taken: set[str]) -> frozenset[str]:
+        """The jobs superseded once the records ``taken`` by concurrent retries count too."""
+        return self.superseded | {part for part, rids in self.blocked.items() if rids <= taken}
 
 
 class Reader:
@@ -173,10 +180,10 @@ class Reader:
                 continue
             chosen.add(r.record_id)
         ordered = tuple(rid for rid, _ in self.inputs.lines(ledger, chosen))
-        blocked: set[str] = set()
+        blocked: dict[str, set[str]] = {}
         for rid, part in self._jobs_of(ledger, unanswered, latest).items():
             if rid not in chosen:
-                blocked.add(part)
+                blocked.setdefault(part, set()).add(rid)
         candidates = {
             job.part
             for _, job in ledger.jobs()
@@ -185,7 +192,11 @@ class Reader:
             and described.get(job.job_arn) is not None
             and described[job.job_arn].status in _FAILING
         }
-        return RetrySelection(ordered, frozenset(candidates - blocked))
+        return RetrySelection(
+            ordered,
+            frozenset(candidates - set(blocked)),
+            {part: frozenset(blocked[part]) for part in candidates & set(blocked)},
+        )
 
     def _latest_attempts(self, ledger: Ledger) -> dict[str, int]:
         """Record id → the newest retry attempt that ran it (first-attempt records omitted)."""

@@ -230,10 +230,14 @@ class OutputSource:
 
 @attrs.define
 class SourceCounts:
-    """What one run's own output lines held (superseded lines included)."""
+    """What one run's own output lines held (superseded lines and second copies included:
+    every answer the run was paid for)."""
 
     succeeded: int = 0
     errored: int = 0
+    #: Answers that break their schema: a success for Bedrock (its manifest counts them in
+    #: ``successRecordCount``), and paid for.
+    invalid_output: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     #: False when some succeeded line's output carried no token counts.
@@ -243,7 +247,7 @@ class SourceCounts:
 
     @property
     def usage(self) -> Usage:
-        """Tokens of the run's succeeded lines."""
+        """Tokens of the run's answers (succeeded and ``invalid_output`` lines)."""
         return Usage(
             self.input_tokens, self.output_tokens, self.usage_known,
             self.cache_read_tokens, self.cache_write_tokens,
@@ -339,7 +343,8 @@ class Join(Iterable[Result]):
 
     @property
     def usage(self) -> Usage:
-        """Tokens of the results (the latest attempt of each record; see :attr:`counts`)."""
+        """Tokens of the results' answers, ``invalid_output`` included (the latest attempt of
+        each record; see :attr:`counts`). The summary's tokens count every answer paid for."""
         return self._read()[1]
 
     def _files(self, src: OutputSource) -> tuple[S3Uri, list[str]]:
@@ -401,8 +406,11 @@ class Join(Iterable[Result]):
                     continue
                 ordinal, result = joined
                 counts = self._per_source[n]
-                if result.status == "succeeded":
-                    counts.succeeded += 1
+                if result.status in ("succeeded", "invalid_output"):  # answered: paid for
+                    if result.status == "succeeded":
+                        counts.succeeded += 1
+                    else:
+                        counts.invalid_output += 1
                     counts.input_tokens += result.usage.input_tokens
                     counts.output_tokens += result.usage.output_tokens
                     counts.cache_read_tokens += result.usage.cache_read_tokens
@@ -458,7 +466,7 @@ class Join(Iterable[Result]):
 
     def _count(self, result: Result) -> Result:
         self._counts[result.status] = self._counts.get(result.status, 0) + 1
-        if result.status == "succeeded":
+        if result.status in ("succeeded", "invalid_output"):  # an answer: its tokens were paid
             self._tokens[0] += result.usage.input_tokens
             self._tokens[1] += result.usage.output_tokens
             self._tokens[2] += result.usage.cache_read_tokens

@@ -1,6 +1,13 @@
 """Accounting: counts by status, tokens and cost, reconciled with every ``manifest.json.out``
 and every job's record counters.
 
+Every result is counted under its status: ``succeeded + errored + missing + invalid_output +
+rejected == total``. Reconciliation covers the records sent to each job: its manifest's
+``successRecordCount`` is its succeeded plus its ``invalid_output`` lines (an answer that breaks
+its schema is a success for Bedrock); records refused when added (``rejected``) were never sent
+and are counted outside it. Tokens and cost are those of every answer paid for, run by run:
+answers a later attempt superseded and second copies the join discarded included.
+
 Where a family's outputs carry no token counts (Mistral), the records' usage is unknown, never
 0: the tokens (and the cost) of such a job are then the counts its manifest reports."""
 
@@ -22,7 +29,13 @@ __all__ = ["Summary", "reconcile"]
 @attrs.frozen
 class Summary:
     """Counts by status, tokens and cost, reconciled with every ``manifest.json.out`` and the
-    jobs' record counters."""
+    jobs' record counters (see the module docstring for what each covers).
+
+    ``total`` is every record of the batch, the rejected ones included, and equals
+    ``succeeded + errored + missing + invalid_output + rejected``; ``usage`` and ``cost_usd``
+    are every answer paid for, superseded ones included (so after a retry they exceed the
+    tokens of :attr:`Results.usage`, which counts each record's latest answer).
+    """
 
     job_arn: str | None
     status: str
@@ -40,6 +53,8 @@ class Summary:
     cost_usd: float | None = None
     #: Records refused when they were added (``on_invalid="skip"``): never sent.
     rejected: int = 0
+    #: Answers that break their schema (structured outputs): answered and paid for.
+    invalid_output: int = 0
 
     @property
     def manifest(self) -> dict[str, Any] | None:
@@ -60,6 +75,7 @@ class Summary:
             ("succeeded", str(self.succeeded)),
             ("errored", str(self.errored)),
             ("missing", str(self.missing)),
+            *([("invalid output", str(self.invalid_output))] if self.invalid_output else []),
             *([("rejected", str(self.rejected))] if self.rejected else []),
             ("input tokens", str(self.usage.input_tokens)),
             ("output tokens", str(self.usage.output_tokens)),
@@ -92,6 +108,7 @@ class Summary:
         return (
             f"<Summary {self.status}: {self.total} records, {self.succeeded} succeeded, "
             f"{self.errored} errored, {self.missing} missing, "
+            + (f"{self.invalid_output} invalid output, " if self.invalid_output else "")
             + (f"{self.rejected} rejected, " if self.rejected else "")
             + f"reconciled={'yes' if self.consistent else 'NO'}>"
         )
@@ -141,10 +158,11 @@ def reconcile(
     manifest_of: dict[int, dict[str, Any] | None] = {id(src): m for src, m in manifests}
     for src, manifest in manifests:
         own = results.per_source[by_source[id(src)]]
+        answered = own.succeeded + own.invalid_output  # Bedrock's successes
         found = {
             "totalRecordCount": src.records,
-            "processedRecordCount": own.succeeded + own.errored,
-            "successRecordCount": own.succeeded,
+            "processedRecordCount": answered + own.errored,
+            "successRecordCount": answered,
             "errorRecordCount": own.errored,
         }
         label = (src.job_arn or "").rsplit("/", 1)[-1]
@@ -179,9 +197,8 @@ def reconcile(
         (src, billed_usage(own, manifest_of.get(id(src))))
         for src, own in zip(results.sources, results.per_source, strict=True)
     ]
-    usage = results.usage
-    if not usage.known:  # some outputs carried no counts: each run's manifest has them
-        usage = sum((u for _, u in runs), Usage())
+    # every answer paid for, run by run (a run whose outputs carried no counts: its manifest's)
+    usage = sum((u for _, u in runs), Usage())
     cost_usd = None
     if price is not None:
         cost_usd = sum(price.cost(u, batch=not src.is_file) for src, u in runs)
@@ -202,4 +219,5 @@ def reconcile(
         attempts=len({src.attempt for src in results.sources}) or 1,
         cost_usd=cost_usd,
         rejected=c.get("rejected", 0),
+        invalid_output=c.get("invalid_output", 0),
     )

@@ -466,7 +466,14 @@ class Uploader:
     def plan_retry(
         self, ledger: Ledger, targets: Sequence[str], source: RecordStore, *, mode: str
     ) -> Attempt:
-        """Plan a retry attempt of ``targets`` and store their list (the attempt's order)."""
+        """Plan a retry attempt of ``targets`` and store their list (the attempt's order).
+
+        The attempt takes the next number of ``ledger``; its part names (``aNNp000``...), input
+        folders (``runs/aNNp000/``) and targets key (``runs/aNN-targets-{digest}.txt``) derive
+        from that number, so it must be stored as exactly that number (see
+        :meth:`Lifecycle.add_attempt`: an attempt that loses the write is planned again, as
+        the next number, and never shares a part, folder, key or token with another).
+        """
         number = len(ledger.attempts)
         digest = hashlib.sha256("\n".join(targets).encode()).hexdigest()[:16]
         key = f"runs/a{number:02d}-targets-{digest}.txt"
