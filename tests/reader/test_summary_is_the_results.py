@@ -96,3 +96,31 @@ def test_invalid_answers_and_rejects_are_counted_reconciled_and_paid_for() -> No
         batch = PRICE.cost(summary.usage, batch=True)
         on_demand = PRICE.cost(after.usage, batch=False) - PRICE.cost(summary.usage, batch=False)
         assert after.cost_usd == pytest.approx(batch + on_demand)
+
+
+def test_on_demand_answers_the_join_discarded_are_paid_for() -> None:
+    """Two copies of an on-demand answer (a slice answered twice, e.g. by a process that took
+    over a claim): the join keeps one, the summary's tokens and cost count both."""
+    with LocalBedrock(clock="manual", responder=responder(set())) as local:
+        job = job_on(local, mode="on_demand", prices={HAIKU: PRICE})
+        for i in range(10):
+            job.add_prompt(f"Answer {i}", max_tokens=100, output_schema=Answer, key=i)
+        job.run()
+        s3 = local.session().client("s3")
+        ledger = job.ledger
+        assert ledger is not None and ledger.attempts[0].on_demand is not None
+        prefix = ledger.attempts[0].on_demand.answers_prefix()
+        listed = s3.list_objects_v2(Bucket=prefix.bucket, Prefix=prefix.key)["Contents"]
+        chunk = next(o for o in listed if o["Key"].endswith(".jsonl.out"))
+        s3.copy_object(
+            Bucket=prefix.bucket,
+            Key=chunk["Key"].replace(".jsonl.out", "-again.jsonl.out"),
+            CopySource={"Bucket": prefix.bucket, "Key": chunk["Key"]},
+        )
+        results = job.results()
+        assert results.counts["succeeded"] == 10 and results.usage.input_tokens == 10 * TOKENS_IN
+        summary = job.summary()
+        assert summary.succeeded == 10
+        assert summary.usage.input_tokens == 20 * TOKENS_IN
+        assert summary.usage.output_tokens == 20 * TOKENS_OUT
+        assert summary.cost_usd == pytest.approx(PRICE.cost(summary.usage, batch=False))
