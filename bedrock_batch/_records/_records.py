@@ -36,6 +36,7 @@ from .._common._codec import (
 from .._common._s3uri import S3Uri
 from .._errors import Problem, StateError, ValidationError
 from .._families._builders import Image, build_embedding, build_prompt
+from .._families._images import image_problem
 from .._families._prompt_options import CacheOption, add_cache, add_media, structured_fields
 from .._families._protocol import S3Media
 from .._families._registry import family_for
@@ -246,6 +247,8 @@ class Records:
             where = err.path.replace("$.modelInput", "modelInput", 1).replace("$", "recordId", 1)
             raise _Refused(err.reason, where) from err
         message = self._body_problem(model_input)
+        if not message and (b'"image"' in encoded or b'"inputImage"' in encoded):
+            message = image_problem(model_input, self.model)  # bytes and size, before upload
         if message:
             raise _Refused(message, "modelInput")
         if key is None:
