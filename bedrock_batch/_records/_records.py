@@ -570,20 +570,22 @@ def add_dataframe(
     records: Records,
     df: Any,
     *,
-    prompt: str | Callable[[Mapping[str, Any]], str] | None,
-    text: str | Callable[[Mapping[str, Any]], str] | None,
-    model_input: str | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None,
-    key: str | Callable[[Mapping[str, Any]], Any] | None,
-    record_id: str | Callable[[Mapping[str, Any]], str] | None,
+    prompt: str | int | Callable[[Mapping[str, Any]], str] | None,
+    text: str | int | Callable[[Mapping[str, Any]], str] | None,
+    model_input: str | int | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None,
+    key: str | int | Callable[[Mapping[str, Any]], Any] | None,
+    record_id: str | int | Callable[[Mapping[str, Any]], str] | None,
     options: dict[str, Any],
     on_invalid: str = "raise",
 ) -> int:
     """Add one record per DataFrame row to ``records`` (see :meth:`BatchJob.add_dataframe`)."""
-    from ._dataframes import check_text_column, iter_named_rows, pick, scalar_key
+    from ._dataframes import check_text_column, column, iter_named_rows, pick, scalar_key
 
     records._open()
     if sum(x is not None for x in (prompt, text, model_input)) != 1:
         raise ValidationError("add_dataframe needs exactly one of prompt=, text= or model_input=")
+    prompt, text, model_input = (column(df, s) for s in (prompt, text, model_input))
+    key, record_id = column(df, key), column(df, record_id)
     if prompt is not None:
         records.check_native_prompt()
     call = _Call(records, "DataFrame", on_invalid)
