@@ -23,6 +23,7 @@ import attrs
 
 from .._catalog import ModelInfo, estimate_tokens
 from .._errors import ValidationError
+from ._images import image_format
 from ._usage import Usage
 
 __all__ = [
@@ -57,24 +58,24 @@ class S3Media:
 
 
 def decode_image(image: Image) -> tuple[str, str]:
-    """(format, base64) for raw image bytes, detecting the format from magic numbers."""
+    """(format, base64) for raw image bytes, the format told by their magic numbers.
+
+    Bytes that are no PNG, JPEG, GIF or WEBP image, or that are another format than the one
+    passed with them (``(b"not an image", "png")``), are refused with a :class:`ValidationError`.
+    """
     data, fmt = image if isinstance(image, tuple) else (image, "")
     if not isinstance(data, (bytes, bytearray)):
         raise TypeError("images must be bytes or (bytes, format)")
-    if not fmt:
-        if data.startswith(b"\x89PNG"):
-            fmt = "png"
-        elif data.startswith(b"\xff\xd8"):
-            fmt = "jpeg"
-        elif data[:4] == b"GIF8":
-            fmt = "gif"
-        elif data[8:12] == b"WEBP":
-            fmt = "webp"
-        else:
-            raise ValidationError(
-                "cannot tell the image format; pass (bytes, 'png'|'jpeg'|'gif'|'webp')"
-            )
-    return fmt.lower().replace("jpg", "jpeg"), base64.b64encode(bytes(data)).decode("ascii")
+    actual = image_format(bytes(data[:16]))
+    if actual is None:
+        raise ValidationError(
+            f"the image is not a PNG, JPEG, GIF or WEBP image (its first bytes are "
+            f"{bytes(data[:8])!r}); Bedrock's models take only those"
+        )
+    claimed = str(fmt).lower().replace("jpg", "jpeg") if fmt else actual
+    if claimed != actual:
+        raise ValidationError(f"the image is passed as {fmt!r} but its bytes are {actual}")
+    return actual, base64.b64encode(bytes(data)).decode("ascii")
 
 
 def drop_none(d: dict[str, Any]) -> dict[str, Any]:

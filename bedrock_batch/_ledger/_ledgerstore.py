@@ -43,7 +43,7 @@ from ._ledger import (
     ledger_uri_for,
 )
 
-__all__ = ["LEDGER_FORMAT", "LedgerStore", "dump", "parse"]
+__all__ = ["LEDGER_FORMAT", "LedgerStore", "check_against_bedrock", "confine", "dump", "parse"]
 
 log = logging.getLogger("bedrock_batch")
 
@@ -256,6 +256,78 @@ def _from_v2(d: dict[str, Any]) -> Ledger:
 _MAX_RACES = 20
 
 
+def _described(
+    clients: Clients, ledger: Ledger, known: JobDescription | None
+) -> list[JobDescription]:
+    """What Bedrock says of every job the ledger created (``known`` is not asked again)."""
+    out = [known] if known is not None else []
+    for arn in dict.fromkeys(ledger.job_arns):
+        if known is None or arn != known.job_arn:
+            out.append(_bedrock.describe(clients.bedrock, arn))
+    return out
+
+
+def _folder(uri: str) -> str:
+    """An S3 URI as a folder: ending in exactly one ``/``."""
+    return uri.rstrip("/") + "/"
+
+
+def _trusted(spec: JobSpec) -> tuple[Any, ...]:
+    """The parameters of a batch that say where it reads, writes and under which role: fixed
+    when the batch is created (its content id is made from them), never changed after."""
+    return (
+        spec.model_id, spec.role_arn, _folder(spec.input_root), _folder(spec.output_uri),
+        spec.invocation_type, spec.bucket_owner, spec.kms_key_id,
+    )  # fmt: skip
+
+
+def confine(ledger: Ledger, uri: S3Uri) -> None:
+    """:class:`LedgerError` unless the ledger is confined to its batch's prefix: it lies at
+    ``{input}{batch id}/`` of its own spec, and every job's and run's input is under it.
+
+    Anyone who can write the input bucket can edit a ledger; a ledger that names inputs outside
+    its own folder would make this library read or send data of another batch (or bucket)."""
+    folder = S3Uri(uri.bucket, uri.key.rsplit("/", 1)[0] if "/" in uri.key else "").prefix
+    here = f"s3://{uri.bucket}/{folder}"
+    try:
+        own = _folder(str(ledger.spec.root.join(ledger.batch_id)))
+    except ValueError as err:
+        raise LedgerError(str(uri), f"its input root is not an S3 URI ({err})") from None
+    if own != here:
+        raise LedgerError(
+            str(uri),
+            f"it describes the batch at {own} but lies at {here}: was it copied or edited?",
+        )
+    for _, job in ledger.jobs():
+        if not _folder(job.input_uri).startswith(here):
+            raise LedgerError(str(uri), f"job {job.part}'s input {job.input_uri} is outside {here}")
+    for _, run in ledger.runs():
+        if not _folder(run.input_uri).startswith(here):
+            raise LedgerError(str(uri), f"run {run.part}'s input {run.input_uri} is outside {here}")
+
+
+def check_against_bedrock(ledger: Ledger, uri: S3Uri, described: list[JobDescription]) -> None:
+    """:class:`LedgerError` when what Bedrock says of the ledger's jobs (``described``) is not
+    what the ledger says: each job's input, and the batch's output and role."""
+    inputs = {job.job_arn: job.input_uri for _, job in ledger.jobs() if job.job_arn}
+    spec = ledger.spec
+    for desc in described:
+        if desc.job_arn not in inputs:
+            continue
+        wrong = []
+        if _folder(desc.input_uri) != _folder(inputs[desc.job_arn]):
+            wrong.append(f"input {desc.input_uri} (the ledger says {inputs[desc.job_arn]})")
+        if _folder(desc.output_uri) != _folder(spec.output_uri):
+            wrong.append(f"output {desc.output_uri} (the ledger says {spec.output_uri})")
+        if desc.role_arn and desc.role_arn != spec.role_arn:
+            wrong.append(f"role {desc.role_arn} (the ledger says {spec.role_arn})")
+        if wrong:
+            raise LedgerError(
+                str(uri),
+                f"Bedrock's job {desc.job_arn} has " + ", ".join(wrong) + ": the ledger was edited",
+            )
+
+
 class LedgerStore:
     """Reads and writes one batch's ledger; the only code that writes it.
 
@@ -272,6 +344,8 @@ class LedgerStore:
         self.ledger: Ledger | None = None
         self._etag: str | None = None
         self._pending: list[Change] = []
+        #: The trusted job parameters (:func:`_trusted`) of the first ledger read or written.
+        self._spec: tuple[Any, ...] | None = None
         #: Ledger writes made (benchmarks and tests read it).
         self.writes = 0
 
@@ -290,7 +364,16 @@ class LedgerStore:
             data = decode(raw)
         except ValueError as err:
             raise LedgerError(str(self.uri), f"it is not valid JSON ({err})") from err
-        self.ledger = parse(data, str(self.uri))
+        ledger = parse(data, str(self.uri))
+        confine(ledger, self.uri)
+        if self._spec is not None and _trusted(ledger.spec) != self._spec:
+            raise LedgerError(
+                str(self.uri),
+                "its job parameters (model, role, input, output, ...) changed since it was "
+                "first read: the ledger was edited",
+            )
+        self._spec = _trusted(ledger.spec)
+        self.ledger = ledger
         self._etag = etag
         self._pending = []
         return self.ledger
@@ -312,6 +395,7 @@ class LedgerStore:
             return existing
         self.writes += 1
         self.ledger = stamped
+        self._spec = _trusted(stamped.spec)
         self._pending = []
         return stamped
 
@@ -327,10 +411,17 @@ class LedgerStore:
             old = cls(s3, legacy)
             if old.load() is not None:
                 store = old
+        planned = new()
         if store.ledger is not None:
+            if _trusted(store.ledger.spec) != _trusted(planned.spec):
+                raise LedgerError(
+                    str(store.uri),
+                    "its job parameters (model, role, input, output, ...) are not this batch's, "
+                    "although its records are: the ledger was edited",
+                )
             log.info("resuming batch %s (quotas from %s)", store.uri, store.ledger.quota_source)
             return store
-        store.create(new())
+        store.create(planned)
         return store
 
     @classmethod
@@ -350,8 +441,11 @@ class LedgerStore:
         if desc is not None and (ledger is None or desc.job_arn not in ledger.job_arns):
             store = cls(s3, uri, persistent=False)
             store.adopt(Ledger.for_foreign_job(desc))
-        elif desc is not None and ledger is not None and ledger.migrated_from:
-            store.adopt(ledger.with_job_parameters(desc))
+        else:
+            assert ledger is not None
+            check_against_bedrock(ledger, uri, _described(clients, ledger, desc))
+            if desc is not None and ledger.migrated_from:
+                store.adopt(ledger.with_job_parameters(desc))
         return store, desc
 
     def adopt(self, ledger: Ledger) -> None:

@@ -30,7 +30,16 @@ from .._records._store import RecordIndex
 if TYPE_CHECKING:
     from .._ledger._ledger import Ledger
 
-__all__ = ["Anomaly", "ErrorInfo", "Join", "OutputSource", "Result", "ResultStatus"]
+__all__ = [
+    "NESTED_OUTPUT_SPELLINGS",
+    "Anomaly",
+    "ErrorInfo",
+    "Join",
+    "OutputSource",
+    "Result",
+    "ResultStatus",
+    "output_spellings",
+]
 
 ResultStatus = Literal["succeeded", "errored", "missing", "rejected", "invalid_output"]
 AnomalyKind = Literal[
@@ -40,11 +49,17 @@ AnomalyKind = Literal[
     "invalid_unicode",
     "missing_output_file",
     "missing_manifest",
+    "foreign_output_file",
 ]
 #: Job statuses after which Bedrock has written ``manifest.json.out``.
 _WRITES_MANIFEST = frozenset({"Completed", "PartiallyCompleted", "Stopped"})
 #: Request fields of a structured output (a forced tool, or Bedrock's own structured outputs).
 _STRUCTURED = (b'"tool_choice"', b'"toolConfig"', b'"output_config"', b'"output_format"', b'"outputConfig"', b'"response_format"')  # fmt: skip
+#: How Bedrock may name the output of an input file in a sub-folder of the job's input
+#: (``a/data.jsonl``): ``"sub-path"`` (``{jobId}/a/data.jsonl.out``) and ``"flat"``
+#: (``{jobId}/data.jsonl.out``). Facts §1 marks it UNVERIFIED, so both are read; narrow it
+#: here once the service's behaviour is known.
+NESTED_OUTPUT_SPELLINGS: tuple[str, ...] = ("sub-path", "flat")
 _RID = re.compile(rb'"recordId"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
@@ -153,6 +168,16 @@ class Result:
         if self.error is not None:
             out["error"] = attrs.asdict(self.error)
         return out
+
+
+def output_spellings(expected: str) -> tuple[str, ...]:
+    """The names under which Bedrock may write the output ``expected`` (``{name}.out``) of an
+    input file: as it is, and, for a file in a sub-folder, by its base name too (see
+    :data:`NESTED_OUTPUT_SPELLINGS`)."""
+    if "/" not in expected:
+        return (expected,)
+    spellings = {"sub-path": expected, "flat": expected.rsplit("/", 1)[1]}
+    return tuple(spellings[s] for s in NESTED_OUTPUT_SPELLINGS if s in spellings)
 
 
 def _empty_counts() -> dict[str, int]:
@@ -348,29 +373,50 @@ class Join(Iterable[Result]):
         return self._read()[1]
 
     def _files(self, src: OutputSource) -> tuple[S3Uri, list[str]]:
+        folder, ours, _ = self._listing(src)
+        return folder, ours
+
+    def _listing(self, src: OutputSource) -> tuple[S3Uri, list[str], list[str]]:
+        """(folder, the output files of this run, the other ``.out`` files in its folder).
+
+        A Bedrock job's own files are ``{jobId}/{name}.out`` for each input file the ledger
+        uploaded (the manifest names none): any other ``.out`` there was not written by the
+        job for this batch, and is never read."""
         if src.single_file:
             uri = S3Uri.parse(src.location)
-            return uri, [uri.key] if self._s3.exists(uri) else []
+            return uri, [uri.key] if self._s3.exists(uri) else [], []
         folder = S3Uri.parse(src.location)
         if src.job_arn:
             folder = folder.join(src.job_arn.rsplit("/", 1)[-1])
         prefix = S3Uri(folder.bucket, folder.prefix)
-        keys = [
+        keys = sorted(
             key
             for key, _ in self._s3.list(prefix, suffix=".out")
             if not key.endswith("/manifest.json.out")
-        ]
-        return prefix, sorted(keys)
+        )
+        if not src.job_arn or not src.expected_files:
+            return prefix, keys, []  # an on-demand run's answers; a ledger that names no files
+        accepted = {n for f in src.expected_files for n in output_spellings(f)}
+        ours = [k for k in keys if k[len(prefix.prefix) :] in accepted]
+        return prefix, ours, [k for k in keys if k[len(prefix.prefix) :] not in accepted]
 
     def _lines(self, src: OutputSource) -> Iterator[tuple[str, int, bytes]]:
-        folder, files = self._files(src)
+        folder, files, foreign = self._listing(src)
         if src.single_file and not files:
             self._anomalies.append(
                 Anomaly("missing_output_file", "on-demand output file is absent", folder.key)
             )
+        for key in foreign:
+            self._anomalies.append(
+                Anomaly(
+                    "foreign_output_file",
+                    "not the output of an input file this batch uploaded; not read",
+                    key,
+                )
+            )
         rel_found = {k[len(folder.prefix) :] for k in files}
         for expected in src.expected_files if src.status == "Completed" else ():
-            if expected not in rel_found:
+            if not rel_found.intersection(output_spellings(expected)):
                 self._anomalies.append(
                     Anomaly(
                         "missing_output_file",

@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["check_text_column", "iter_frame_rows", "iter_named_rows", "pick", "scalar_key"]
+__all__ = [
+    "check_text_column",
+    "column",
+    "iter_frame_rows",
+    "iter_named_rows",
+    "pick",
+    "scalar_key",
+]
 
 
 def iter_frame_rows(df: Any) -> Iterator[dict[str, Any]]:
@@ -18,7 +25,7 @@ def iter_frame_rows(df: Any) -> Iterator[dict[str, Any]]:
         yield from df.iter_rows(named=True)
         return
     if hasattr(df, "itertuples"):  # pandas
-        columns = [str(c) for c in df.columns]
+        columns = list(df.columns)  # labels as they are: 0, 1... stay ints
         for values in df.itertuples(index=False, name=None):
             yield dict(zip(columns, values, strict=True))
         return
@@ -37,7 +44,7 @@ def iter_named_rows(df: Any) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def check_text_column(
-    build: Callable[[str], Any], text: str | Callable[[Mapping[str, Any]], str]
+    build: Callable[[str], Any], text: str | int | Callable[[Mapping[str, Any]], str]
 ) -> None:
     """``text=`` builds embedding requests: with a model that generates text, say so once
     (suggesting ``prompt=``) instead of refusing every row. ``build`` builds one embedding
@@ -54,7 +61,23 @@ def check_text_column(
         ) from None
 
 
-def pick(row: Mapping[str, Any], spec: str | Callable[[Mapping[str, Any]], Any] | None) -> Any:
+def column(df: Any, spec: Any) -> Any:
+    """The DataFrame's own label for a column named by ``spec``: the label itself, or the one
+    that reads the same (``0`` for a column labelled ``"0"`` and back, as polars names every
+    column with a string). A function of the row is returned as it is; a column the frame does
+    not have is a ``KeyError`` naming the columns it does have, before any row is read."""
+    if spec is None or callable(spec):
+        return spec
+    labels = list(getattr(df, "columns", ()))
+    if any(label == spec and type(label) is type(spec) for label in labels):
+        return spec
+    same = [label for label in labels if str(label) == str(spec)]
+    if len(same) == 1:
+        return same[0]
+    raise KeyError(f"the DataFrame has no column {spec!r} (its columns: {labels!r})")
+
+
+def pick(row: Mapping[Any, Any], spec: Any) -> Any:
     """A column's value, or a function of the row."""
     if spec is None:
         return None

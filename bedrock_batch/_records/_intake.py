@@ -167,11 +167,11 @@ class RecordIntake:
         self,
         df: Any,
         *,
-        prompt: str | Callable[[Mapping[str, Any]], str] | None = None,
-        text: str | Callable[[Mapping[str, Any]], str] | None = None,
-        model_input: str | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
-        key: str | Callable[[Mapping[str, Any]], Any] | None = None,
-        record_id: str | Callable[[Mapping[str, Any]], str] | None = None,
+        prompt: str | int | Callable[[Mapping[str, Any]], str] | None = None,
+        text: str | int | Callable[[Mapping[str, Any]], str] | None = None,
+        model_input: str | int | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
+        key: str | int | Callable[[Mapping[str, Any]], Any] | None = None,
+        record_id: str | int | Callable[[Mapping[str, Any]], str] | None = None,
         on_invalid: OnInvalid = "raise",
         **options: Any,
     ) -> int:
@@ -179,7 +179,8 @@ class RecordIntake:
 
         Say where the request comes from with exactly one of ``prompt`` (a text-generation
         prompt, built for the model family), ``text`` (an embedding input) or ``model_input`` (a
-        complete body) — each a column name or a function of the row. ``key`` and ``record_id``
+        complete body) — each a column name (an integer label too: ``prompt=0``) or a function
+        of the row. ``key`` and ``record_id``
         likewise. Other keyword arguments go to :meth:`add_prompt` / :meth:`add_embedding`.
         An empty cell (None, NaN, blank) is refused naming its row; all-or-nothing, or
         ``on_invalid="skip"`` as for :meth:`add_jsonl`.

@@ -36,6 +36,7 @@ from .._common._codec import (
 from .._common._s3uri import S3Uri
 from .._errors import Problem, StateError, ValidationError
 from .._families._builders import Image, build_embedding, build_prompt
+from .._families._images import image_problem
 from .._families._prompt_options import CacheOption, add_cache, add_media, structured_fields
 from .._families._protocol import S3Media
 from .._families._registry import family_for
@@ -246,6 +247,8 @@ class Records:
             where = err.path.replace("$.modelInput", "modelInput", 1).replace("$", "recordId", 1)
             raise _Refused(err.reason, where) from err
         message = self._body_problem(model_input)
+        if not message and (b'"image"' in encoded or b'"inputImage"' in encoded):
+            message = image_problem(model_input, self.model)  # bytes and size, before upload
         if message:
             raise _Refused(message, "modelInput")
         if key is None:
@@ -567,20 +570,22 @@ def add_dataframe(
     records: Records,
     df: Any,
     *,
-    prompt: str | Callable[[Mapping[str, Any]], str] | None,
-    text: str | Callable[[Mapping[str, Any]], str] | None,
-    model_input: str | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None,
-    key: str | Callable[[Mapping[str, Any]], Any] | None,
-    record_id: str | Callable[[Mapping[str, Any]], str] | None,
+    prompt: str | int | Callable[[Mapping[str, Any]], str] | None,
+    text: str | int | Callable[[Mapping[str, Any]], str] | None,
+    model_input: str | int | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None,
+    key: str | int | Callable[[Mapping[str, Any]], Any] | None,
+    record_id: str | int | Callable[[Mapping[str, Any]], str] | None,
     options: dict[str, Any],
     on_invalid: str = "raise",
 ) -> int:
     """Add one record per DataFrame row to ``records`` (see :meth:`BatchJob.add_dataframe`)."""
-    from ._dataframes import check_text_column, iter_named_rows, pick, scalar_key
+    from ._dataframes import check_text_column, column, iter_named_rows, pick, scalar_key
 
     records._open()
     if sum(x is not None for x in (prompt, text, model_input)) != 1:
         raise ValidationError("add_dataframe needs exactly one of prompt=, text= or model_input=")
+    prompt, text, model_input = (column(df, s) for s in (prompt, text, model_input))
+    key, record_id = column(df, key), column(df, record_id)
     if prompt is not None:
         records.check_native_prompt()
     call = _Call(records, "DataFrame", on_invalid)

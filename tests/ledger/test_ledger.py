@@ -47,7 +47,7 @@ def ledger_with(*jobs: JobEntry, run: OnDemandEntry | None = None) -> Ledger:
 
 
 def entry(part: str, phase: str = "planned", **kw: Any) -> JobEntry:
-    return JobEntry(part, f"name-{part}", f"tok{part}", f"s3://{BUCKET}/in/x/runs/{part}/", 10, 100, (Shard(0, 0, 10, 100),), phase, **kw)  # type: ignore[arg-type]  # fmt: skip
+    return JobEntry(part, f"name-{part}", f"tok{part}", f"s3://{BUCKET}/in/cccccccccccccccccccccccc/runs/{part}/", 10, 100, (Shard(0, 0, 10, 100),), phase, **kw)  # type: ignore[arg-type]  # fmt: skip
 
 
 # -- transitions as data -----------------------------------------------------------------------
@@ -67,7 +67,7 @@ def test_job_phases_move_only_along_the_table(source: str, target: str) -> None:
 @pytest.mark.parametrize("source", list(RUN_TRANSITIONS))
 @pytest.mark.parametrize("target", list(RUN_TRANSITIONS))
 def test_run_phases_move_only_along_the_table(source: str, target: str) -> None:
-    run = OnDemandEntry("od000", f"s3://{BUCKET}/in/x/runs/od000/", 5, 50, (Shard(0, 0, 5, 50),), phase=source)  # type: ignore[arg-type]  # fmt: skip
+    run = OnDemandEntry("od000", f"s3://{BUCKET}/in/cccccccccccccccccccccccc/runs/od000/", 5, 50, (Shard(0, 0, 5, 50),), phase=source)  # type: ignore[arg-type]  # fmt: skip
     ledger = ledger_with(run=run)
     if target == source or target in RUN_TRANSITIONS[source]:
         assert ledger.with_run("od000", phase=target).find_run("od000").phase == target
@@ -79,7 +79,7 @@ def test_run_phases_move_only_along_the_table(source: str, target: str) -> None:
 def test_stop_cancels_everything_not_yet_created_or_answered() -> None:
     """... except a create already sent: its job may exist (only the answer was lost), so the
     entry stays ``creating``, unresolved, to be looked for (issue 18, problem 1)."""
-    run = OnDemandEntry("od000", f"s3://{BUCKET}/in/x/runs/od000/", 5, 50, (), phase="running")
+    run = OnDemandEntry("od000", f"s3://{BUCKET}/in/cccccccccccccccccccccccc/runs/od000/", 5, 50, (), phase="running")
     ledger = ledger_with(entry("p000", "created", job_arn="arn:x"), entry("p001", "creating"), entry("p002", "planned"), run=run)  # fmt: skip
     assert ledger.unresolved == []  # not stopped: a resume sends the create again
     stopped = ledger.stop()
@@ -146,8 +146,8 @@ def test_a_malformed_ledger_is_refused_naming_the_object(mutate: Any, reason: st
     data = json.loads(dump(ledger_with(entry("p000"))))
     mutate(data)
     with pytest.raises(LedgerError, match=reason) as info:
-        parse(data, "s3://bkt/in/x/bedrock-batch.json")
-    assert info.value.uri == "s3://bkt/in/x/bedrock-batch.json"
+        parse(data, "s3://bkt/in/cccccccccccccccccccccccc/bedrock-batch.json")
+    assert info.value.uri == "s3://bkt/in/cccccccccccccccccccccccc/bedrock-batch.json"
 
 
 # -- writing between processes -----------------------------------------------------------------
@@ -155,7 +155,7 @@ def test_a_malformed_ledger_is_refused_naming_the_object(mutate: Any, reason: st
 
 @pytest.fixture
 def stores(session: Any) -> tuple[LedgerStore, LedgerStore]:
-    uri = S3Uri.parse(f"s3://{BUCKET}/in/x/bedrock-batch.json")
+    uri = S3Uri.parse(f"s3://{BUCKET}/in/cccccccccccccccccccccccc/bedrock-batch.json")
     a = LedgerStore(S3Access(session.client("s3")), uri)
     a.create(ledger_with(entry("p000", "uploaded"), entry("p001", "uploaded")))
     b = LedgerStore(S3Access(session.client("s3")), uri)

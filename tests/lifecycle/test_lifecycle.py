@@ -36,7 +36,7 @@ def _ledger(n_jobs: int, quotas: Quotas) -> Ledger:
         )
         for i in range(n_jobs)
     )
-    return Ledger("life" + "0" * 20, "id", SPEC, "batch", quotas, "override", 100 * n_jobs, 1, (Attempt(0, 100 * n_jobs, None, jobs),))  # fmt: skip
+    return Ledger("life", "id", SPEC, "batch", quotas, "override", 100 * n_jobs, 1, (Attempt(0, 100 * n_jobs, None, jobs),))  # fmt: skip
 
 
 def _put_inputs(session: Any, n_jobs: int) -> None:
