@@ -35,13 +35,13 @@ __all__ = ["Discovery"]
 
 #: Provider names by id prefix (the service's ``providerName``).
 _PROVIDERS: dict[str, str] = {
-    "anthropic": "Anthropic",
-    "amazon": "Amazon",
-    "meta": "Meta",
-    "mistral": "Mistral AI",
-    "openai": "OpenAI",
-    "qwen": "Qwen",
-    "deepseek": "DeepSeek",
+    "anthropic.": "Anthropic",
+    "amazon.": "Amazon",
+    "meta.": "Meta",
+    "mistral.": "Mistral AI",
+    "openai.": "OpenAI",
+    "qwen.": "Qwen",
+    "deepseek.": "DeepSeek",
 }
 #: Geography prefix -> (region prefixes it can be called from (as CreateModelInvocationJob
 #: accepts them, :mod:`.._families._models`), the Regions it routes to, its
@@ -77,7 +77,7 @@ def _offered(info: ModelInfo, region: str) -> bool:
 
 def _provider(info: ModelInfo) -> str:
     head = info.model_id.split(".", 1)[0]
-    return _PROVIDERS.get(head, head.capitalize())
+    return _PROVIDERS.get(f"{head}.", head.capitalize())
 
 
 def _usable(geo: str, region: str) -> bool:
