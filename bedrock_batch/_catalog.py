@@ -15,8 +15,11 @@ import attrs
 __all__ = [
     "CATALOG",
     "QUOTA_NAME_TEMPLATES",
+    "SINGLE_FORMAT_PREFIXES",
     "Family",
     "ModelInfo",
+    "assumed_family",
+    "assumed_model_warnings",
     "base_model_id",
     "canonical_model_id",
     "default_invocation_type",
@@ -544,12 +547,42 @@ def _profile_prefix(model_id: str) -> str | None:
     return next((p for p in _PROFILE_PREFIXES if model_id.startswith(p)), None)
 
 
-def model_problem(model_id: str, region: str | None) -> str | None:
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``limit + 1`` once it exceeds ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def _typo_of(bare: str) -> list[str]:
+    """The catalogue ids (and their ``us.`` profiles) ``bare`` is a typo of, closest first: one
+    edit away, or two for ids of 24 characters or more (``deepseek.r1-v1:0`` is not a typo of
+    ``deepseek.v3-v1:0``)."""
+    limit = 2 if len(bare) >= 24 else 1
+    known = [*CATALOG, *(f"us.{k}" for k in CATALOG)]
+    scored = [(d, k) for k in known if (d := _edit_distance(bare, k, limit)) <= limit]
+    return [k for _, k in sorted(scored)[:3]]
+
+
+def model_problem(
+    model_id: str, region: str | None, invocation_type: str = "InvokeModel"
+) -> str | None:
     """Why Bedrock would refuse this model id for a batch job in ``region``, or None.
 
     Catches typos (with a "did you mean"), ARNs and inference profiles of another region, and
-    models that are only reachable through an inference profile. Models this version does not
-    know are refused too (``allow_unknown_model=True`` on the job skips this check).
+    models that are only reachable through an inference profile. A model this version does not
+    know is accepted when its provider has one body format (:data:`SINGLE_FORMAT_PREFIXES`;
+    :func:`assumed_model_warnings` says which family is assumed) or when the job uses the
+    Converse invocation type; other unknown ids are refused (``allow_unknown_model=True`` on
+    the job skips that refusal).
     """
     m = _ARN_RE.match(model_id)
     if m and region and m.group("region") and m.group("region") != region:
@@ -568,16 +601,7 @@ def model_problem(model_id: str, region: str | None) -> str | None:
             )
     info, via_profile = lookup_model(bare)
     if info is None:
-        if m and m.group("kind") in ("custom-model", "application-inference-profile"):
-            return None  # ids we cannot know in advance
-        known = [*CATALOG, *(f"us.{k}" for k in CATALOG)]
-        close = difflib.get_close_matches(bare, known, n=3, cutoff=0.8)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "."
-        return (
-            f"{model_id!r} is not a model that supports batch inference (as far as this version "
-            f"of bedrock_batch knows){hint} Pass allow_unknown_model=True (CLI: --allow-unknown-model) for a model released "
-            "after this version"
-        )
+        return _unknown_model_problem(model_id, bare, m, invocation_type)
     if info.requires_profile and not via_profile:
         return f"{model_id} is only reachable through an inference profile: use e.g. 'us.{info.model_id}'"
     if via_profile and info.profiles is not None and not info.profiles:
@@ -588,6 +612,77 @@ def model_problem(model_id: str, region: str | None) -> str | None:
             f"but the Bedrock client is in {region}"
         )
     return None
+
+
+def _unknown_model_problem(
+    model_id: str, bare: str, arn: re.Match[str] | None, invocation_type: str
+) -> str | None:
+    """The forward-compatible policy for an id the catalogue does not list (see
+    :func:`model_problem`). Every refusal says "is not a model" (what
+    ``allow_unknown_model=True`` lets through)."""
+    if arn and arn.group("kind") in ("custom-model", "application-inference-profile"):
+        return None  # ids we cannot know in advance
+    close = _typo_of(bare)
+    if close:
+        return (
+            f"{model_id!r} is not a model that supports batch inference (as far as this version "
+            f"of bedrock_batch knows); did you mean {' or '.join(repr(c) for c in close)}? "
+            "(A model released after this version: invocation_type='Converse' or "
+            "allow_unknown_model=True.)"
+        )
+    if assumed_family(model_id) is not None or invocation_type == "Converse":
+        return None
+    hint = difflib.get_close_matches(bare, [*CATALOG], n=3, cutoff=0.8)
+    near = f"; the closest known: {', '.join(repr(c) for c in hint)}" if hint else ""
+    return (
+        f"{model_id!r} is not a model that supports batch inference as far as this version of "
+        f"bedrock_batch knows, and its provider has several body formats{near}. Use "
+        "invocation_type='Converse' (any batch-capable model accepts it) or pass "
+        "allow_unknown_model=True (CLI: --allow-unknown-model) for a model released after this "
+        "version"
+    )
+
+
+#: Provider prefixes whose models all take one body format in the facts (§10, §12.2), and that
+#: format's family: an id under one of them that the catalogue does not list is a newer model
+#: of that family. ``amazon.`` (Titan, Nova, their embeddings), ``mistral.`` (Pixtral) and
+#: ``deepseek.`` (R1 takes a completion body) have several formats and are not here.
+SINGLE_FORMAT_PREFIXES: tuple[tuple[str, Family], ...] = (
+    ("anthropic.", "anthropic"),
+    ("meta.llama", "llama"),
+    ("openai.", "openai-chat"),
+    ("qwen.", "openai-chat"),
+)
+
+
+def assumed_family(model_id: str) -> Family | None:
+    """The family assumed for a model id the catalogue does not list, from its provider prefix
+    (:data:`SINGLE_FORMAT_PREFIXES`); None for a listed model or another prefix."""
+    if lookup_model(model_id)[0] is not None:
+        return None
+    bare = base_model_id(model_id)
+    return next((f for p, f in SINGLE_FORMAT_PREFIXES if bare.startswith(p)), None)
+
+
+def assumed_model_warnings(model_id: str, invocation_type: str) -> tuple[str, ...]:
+    """What a plan says about a model the catalogue does not list: the family assumed for its
+    body (InvokeModel), or that the Converse body is sent unchecked against any model row."""
+    if lookup_model(model_id)[0] is not None or _ARN_RE.match(model_id):
+        return ()
+    family = family_of(model_id)
+    if invocation_type == "Converse":
+        return (
+            f"{model_id} is not in bedrock_batch's catalogue: its Converse records are sent as "
+            "they are, with default quotas; Bedrock decides whether it runs batch jobs",
+        )
+    if family is None:
+        return ()
+    single = assumed_family(model_id) is not None
+    why = "the one body format the facts know for" if single else "guessed from"
+    return (
+        f"{model_id} is not in bedrock_batch's catalogue: assuming the {family!r} family "
+        f"({why} its id prefix); Bedrock decides whether it runs batch jobs",
+    )
 
 
 def default_invocation_type(model_id: str) -> str:

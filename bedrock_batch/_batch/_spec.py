@@ -218,7 +218,8 @@ def resolve(params: JobParams, *, region: str | None) -> JobSpec:
     if not model_id:
         problems.append(Problem("must be a non-empty string", field="model_id"))
     else:
-        why = model_problem(model_id, region)
+        kind = p.invocation_type if isinstance(p.invocation_type, str) else "InvokeModel"
+        why = model_problem(model_id, region, kind)
         if why and not (p.allow_unknown_model and "is not a model" in why):
             problems.append(Problem(why, field="model_id"))
         info = lookup_model(model_id)[0]

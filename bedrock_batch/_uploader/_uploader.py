@@ -20,7 +20,7 @@ import attrs
 from .._batch._quotas import Quotas, QuotaSource
 from .._batch._sharding import Shard, plan_parts, plan_shards
 from .._batch._spec import JobSpec, content_id, identity
-from .._catalog import Family, ModelInfo
+from .._catalog import Family, ModelInfo, assumed_model_warnings
 from .._common._codec import encode_line
 from .._common._display import html_table
 from .._common._s3 import S3Access
@@ -346,7 +346,7 @@ def make_plan(
         )
     else:
         parts = [on_demand_part(store.sizes, spec=spec, quotas=quotas, folder=folder)]
-    warnings = model_warnings(records.model, mode)
+    warnings = model_warnings(records.model, mode) + assumed_model_warnings(spec.model_id, spec.invocation_type)  # fmt: skip
     for warning in warnings:
         log.warning("%s", warning)
     price = price_for(spec.model_id, prices)

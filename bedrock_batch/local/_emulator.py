@@ -94,6 +94,10 @@ class LocalBedrock:
             non-terminal one). Others answer ``ConflictException``.
         prompt_caching: how cache markers are accounted for (:class:`PromptCaching`; in batch
             jobs only with ``batch=True``, UNVERIFIED).
+        accept_unknown_models: answer model ids the catalogue does not list, when their provider
+            has one body format (``anthropic.``, ``meta.llama``, ``openai.``, ``qwen.``), in
+            that family's shape. Off by default: like the service, Local Bedrock refuses ids it
+            does not know ("Batch inference is not supported for the requested model.").
     """
 
     def __init__(
@@ -121,6 +125,7 @@ class LocalBedrock:
         default_timeout_hours: int = 24,
         stoppable_statuses: Iterable[str] | None = None,
         prompt_caching: PromptCaching | None = None,
+        accept_unknown_models: bool = False,
     ) -> None:
         if clock == "manual":
             clock = ManualClock()
@@ -160,6 +165,7 @@ class LocalBedrock:
             default_timeout_hours=default_timeout_hours,
             stoppable=stoppable,
             prompt_caching=prompt_caching,
+            accept_unknown_models=accept_unknown_models,
             slice_records=_SLICE_RECORDS if is_realtime(clock) else None,
         )
         #: Routes requests to the backend (both modes use it).

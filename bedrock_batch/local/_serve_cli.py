@@ -318,6 +318,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="account for cache markers in batch jobs too (UNVERIFIED; off by default)",
     )
     behaviour.add_argument(
+        "--accept-unknown-models",
+        action="store_true",
+        help="answer model ids it does not list whose provider has one body format "
+        "(anthropic., meta.llama, openai., qwen.) in that family's shape; off: refused, like "
+        "the service",
+    )
+    behaviour.add_argument(
         "--prompt-cache-min-tokens",
         type=int,
         default=1024,
@@ -390,6 +397,7 @@ def build(args: argparse.Namespace) -> LocalBedrock:
         prompt_caching=PromptCaching(
             batch=args.batch_prompt_caching, min_tokens=args.prompt_cache_min_tokens
         ),
+        accept_unknown_models=args.accept_unknown_models,
     )
 
 

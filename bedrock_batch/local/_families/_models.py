@@ -13,6 +13,11 @@ Accepted spellings of a model id:
   regions (``global.`` everywhere);
 - an inference-profile ARN, ``arn:aws:bedrock:<region>:<account>:inference-profile/<profile id>``.
 
+An id the catalogue does not list is refused, as the service refuses ids it does not know;
+with ``accept_unknown`` (``LocalBedrock(accept_unknown_models=True)``) an id whose provider has
+one body format (:data:`_ASSUMED`, the emulator's own table) is answered as a model of that
+family (:func:`assumed_model`).
+
 Custom models, provisioned models and application inference profiles are not emulated. What a
 model can do comes from its catalogue columns (``ModelInfo.tools``, ``tool_choices``, ...); which
 family answers it, from :func:`._registry.family_for`.
@@ -26,7 +31,7 @@ import attrs
 
 from ..._catalog import CATALOG, ModelInfo
 
-__all__ = ["ResolvedModel", "available_in", "resolve_model_id"]
+__all__ = ["ResolvedModel", "assumed_model", "available_in", "resolve_model_id"]
 
 #: Geo prefix of a system inference profile -> the region prefixes it exists in.
 _GEOGRAPHIES: dict[str, tuple[str, ...]] = {
@@ -46,6 +51,39 @@ _ARN = re.compile(
 )
 
 
+#: Provider prefixes with one body format (bedrock-facts §10, §12.2): the family that answers
+#: an unknown model under them, and that family's capability columns for it.
+_ASSUMED: tuple[tuple[str, str, frozenset[str]], ...] = (
+    ("anthropic.", "anthropic", frozenset({"auto", "any", "tool"})),
+    ("meta.llama", "llama", frozenset({"auto"})),
+    ("openai.", "openai-chat", frozenset({"auto"})),
+    ("qwen.", "openai-chat", frozenset({"auto"})),
+)
+
+
+def assumed_model(model_id: str) -> ModelInfo | None:
+    """A catalogue-like row for a bare model id no row lists, when its provider has one body
+    format: the family's shape, tools, default limits, batch support UNVERIFIED; else None."""
+    for prefix, family, choices in _ASSUMED:
+        if model_id.startswith(prefix) and len(model_id) > len(prefix):
+            return ModelInfo(
+                model_id,
+                family,
+                model_id,
+                tools=True,
+                tool_choices=choices,
+                service_quotas=False,
+            )
+    return None
+
+
+def _lookup(name: str, accept_unknown: bool) -> ModelInfo | None:
+    found = CATALOG.get(name)
+    if found is None and accept_unknown:
+        return assumed_model(name)
+    return found
+
+
 @attrs.frozen
 class ResolvedModel:
     """What a model id names: the catalog entry (None if unknown) and how it was reached."""
@@ -60,8 +98,9 @@ class ResolvedModel:
     in_geography: bool = True
 
 
-def resolve_model_id(model_id: str, region: str) -> ResolvedModel:
-    """Resolve any accepted spelling of a model id, as seen from ``region``."""
+def resolve_model_id(model_id: str, region: str, *, accept_unknown: bool = False) -> ResolvedModel:
+    """Resolve any accepted spelling of a model id, as seen from ``region`` (``accept_unknown``:
+    an unlisted id of a one-format provider resolves to :func:`assumed_model`)."""
     arn_region = arn_kind = ""
     name = model_id
     m = _ARN.match(model_id)
@@ -74,11 +113,11 @@ def resolve_model_id(model_id: str, region: str) -> ResolvedModel:
         prefixes = _GEOGRAPHIES[profile.group("geo")]
         inside = any(region.startswith(p) for p in prefixes)
         return ResolvedModel(
-            CATALOG.get(profile.group("model")), True, arn_region, arn_kind, inside
+            _lookup(profile.group("model"), accept_unknown), True, arn_region, arn_kind, inside
         )
     if arn_kind == "inference-profile":  # a profile ARN must name a profile id
         return ResolvedModel(None, True, arn_region, arn_kind)
-    return ResolvedModel(CATALOG.get(name), False, arn_region, arn_kind)
+    return ResolvedModel(_lookup(name, accept_unknown), False, arn_region, arn_kind)
 
 
 def available_in(info: ModelInfo, region: str, *, via_profile: bool) -> bool:

@@ -32,6 +32,7 @@ from .._families._models import resolve_model_id
 from .._families._responders import synthetic
 from ._control import ControlPlane
 from ._dataplane import DataPlane, StageFailure
+from ._discovery import Discovery
 from ._events import EventBus
 from ._lifecycle import ACTIVE, TERMINAL, Finish, Job, Move, Process, Validate, enter, next_step
 from ._runtime import Runtime
@@ -69,6 +70,7 @@ class Backend:
         stoppable: frozenset[str] = ACTIVE,
         slice_records: int | None = None,
         prompt_caching: PromptCaching | None = None,
+        accept_unknown_models: bool = False,
     ) -> None:
         if output_paths not in ("relative", "basename"):
             raise ValueError("output_paths must be 'relative' or 'basename'")
@@ -107,6 +109,7 @@ class Backend:
             idempotency_window=idempotency_window,
             default_timeout_hours=default_timeout_hours,
             stoppable=stoppable,
+            accept_unknown_models=accept_unknown_models,
         )
         self.data = DataPlane(
             s3=s3,
@@ -116,7 +119,9 @@ class Backend:
             output_paths=output_paths,
             shuffle_window=shuffle_window,
         )
-        self.runtime = Runtime(answerer)
+        self.runtime = Runtime(answerer, accept_unknown_models=accept_unknown_models)
+        #: ListFoundationModels, GetFoundationModel, ListInferenceProfiles, GetInferenceProfile.
+        self.discovery = Discovery()
         self.service_quotas = ServiceQuotas(applied=self.quotas_for, defaults=self.default_quotas)
 
     @staticmethod

@@ -83,8 +83,10 @@ class ControlPlane:
         idempotency_window: float,
         default_timeout_hours: int,
         stoppable: frozenset[str],
+        accept_unknown_models: bool = False,
     ) -> None:
         self.lock = lock
+        self.accept_unknown_models = accept_unknown_models
         self.clock = clock
         self.quotas = quotas
         self.faults = faults
@@ -215,7 +217,7 @@ class ControlPlane:
             del store.tokens[token]
 
     def _batch_model(self, model_id: str, region: str) -> ModelInfo:
-        resolved = resolve_model_id(model_id, region)
+        resolved = resolve_model_id(model_id, region, accept_unknown=self.accept_unknown_models)
         if resolved.arn_region and resolved.arn_region != region:
             raise ValidationException(
                 f"The model ARN region {resolved.arn_region} does not match the request region {region}."

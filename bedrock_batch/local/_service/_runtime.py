@@ -30,13 +30,13 @@ def _refusal(err: RecordError) -> ServiceException:
 class Runtime:
     """On-demand inference: the same checks and responders as batch, one request at a time."""
 
-    def __init__(self, answerer: Answerer) -> None:
+    def __init__(self, answerer: Answerer, *, accept_unknown_models: bool = False) -> None:
         self.answerer = answerer
+        self.accept_unknown_models = accept_unknown_models
 
-    @staticmethod
-    def model(model_id: str, region: str) -> ModelInfo:
+    def model(self, model_id: str, region: str) -> ModelInfo:
         """The model an on-demand request names, or the service's refusal."""
-        resolved = resolve_model_id(model_id, region)
+        resolved = resolve_model_id(model_id, region, accept_unknown=self.accept_unknown_models)
         if resolved.arn_region and resolved.arn_region != region:
             raise ValidationException(
                 f"The model ARN region {resolved.arn_region} does not match the request region {region}."

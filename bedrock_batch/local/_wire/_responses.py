@@ -213,6 +213,66 @@ class BedrockResponses(_Base):
         )
         return json_response({"tags": [{"key": k, "value": v} for k, v in tags.items()]})
 
+    # -- model discovery (bedrock-facts §12.6) ------------------------------------------------
+
+    def list_models(self, ctx: Context, req: Request, **_: str) -> Response:
+        params: dict[str, Any] = {}
+        for name in ("byProvider", "byCustomizationType", "byOutputModality", "byInferenceType"):
+            value = req.one(name)
+            if value is not None:
+                params[name] = value
+        self.checked("ListFoundationModels", params)
+        summaries = self.backend.discovery.list_foundation_models(
+            region=ctx.region,
+            by_provider=params.get("byProvider"),
+            by_customization_type=params.get("byCustomizationType"),
+            by_output_modality=params.get("byOutputModality"),
+            by_inference_type=params.get("byInferenceType"),
+        )
+        return json_response({"modelSummaries": summaries})
+
+    def get_model(self, ctx: Context, req: Request, *, model: str = "") -> Response:
+        identifier = unquote(model)
+        self.checked("GetFoundationModel", {"modelIdentifier": identifier})
+        details = self.backend.discovery.get_foundation_model(
+            region=ctx.region, model_identifier=identifier
+        )
+        return json_response({"modelDetails": details})
+
+    def list_profiles(self, ctx: Context, req: Request, **_: str) -> Response:
+        params: dict[str, Any] = {}
+        for name, wire in (("nextToken", "nextToken"), ("typeEquals", "type")):
+            value = req.one(wire)
+            if value is not None:
+                params[name] = value
+        raw_max = req.one("maxResults")
+        if raw_max is not None:
+            try:
+                params["maxResults"] = int(raw_max)
+            except ValueError:
+                params["maxResults"] = raw_max
+        self.checked("ListInferenceProfiles", params)
+        page, token = self.backend.discovery.list_inference_profiles(
+            account=ctx.account,
+            region=ctx.region,
+            max_results=params.get("maxResults"),
+            next_token=params.get("nextToken"),
+            type_equals=params.get("typeEquals"),
+        )
+        out: dict[str, Any] = {"inferenceProfileSummaries": page}
+        if token is not None:
+            out["nextToken"] = token
+        return json_response(out)
+
+    def get_profile(self, ctx: Context, req: Request, *, profile: str = "") -> Response:
+        identifier = unquote(profile)
+        self.checked("GetInferenceProfile", {"inferenceProfileIdentifier": identifier})
+        return json_response(
+            self.backend.discovery.get_inference_profile(
+                account=ctx.account, region=ctx.region, inference_profile_identifier=identifier
+            )
+        )
+
 
 class RuntimeResponses(_Base):
     """bedrock-runtime's InvokeModel and Converse (rest-json)."""

@@ -41,6 +41,10 @@ URLS: tuple[tuple[str, str, re.Pattern[str], str], ...] = tuple(
         ("bedrock", "POST", r"^/tagResource/?$", "tag"),
         ("bedrock", "POST", r"^/untagResource/?$", "untag"),
         ("bedrock", "POST", r"^/listTagsForResource/?$", "list_tags"),
+        ("bedrock", "GET", r"^/foundation-models/?$", "list_models"),
+        ("bedrock", "GET", r"^/foundation-models/(?P<model>.+?)/?$", "get_model"),
+        ("bedrock", "GET", r"^/inference-profiles/?$", "list_profiles"),
+        ("bedrock", "GET", r"^/inference-profiles/(?P<profile>.+?)/?$", "get_profile"),
         ("bedrock-runtime", "POST", r"^/model/(?P<model>[^/]+)/invoke/?$", "invoke"),
         ("bedrock-runtime", "POST", r"^/model/(?P<model>[^/]+)/converse/?$", "converse"),
     )
@@ -56,6 +60,10 @@ OPERATIONS = {
     "tag": "TagResource",
     "untag": "UntagResource",
     "list_tags": "ListTagsForResource",
+    "list_models": "ListFoundationModels",
+    "get_model": "GetFoundationModel",
+    "list_profiles": "ListInferenceProfiles",
+    "get_profile": "GetInferenceProfile",
     "invoke": "InvokeModel",
     "converse": "Converse",
 }
