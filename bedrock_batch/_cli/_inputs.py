@@ -81,11 +81,14 @@ def add_input(job: Any, path: Path, args: argparse.Namespace) -> list[Problem]:
             ) from None
         return []
     column = args.prompt_column or "prompt"
+    if kind == "text" and args.key_column is not None:
+        raise CliError(f"{path} is a text file (one prompt a line): its key is the line number, "
+                       "and --key-column applies to CSV, Parquet and JSONL rows")  # fmt: skip
     options: dict[str, Any] = {"system": args.system, "max_tokens": args.max_tokens}
     if args.output_schema is not None:
         options["output_schema"] = _schema(args.output_schema)
     problems: list[Problem] = []
-    valid: list[tuple[str, Any]] = []
+    valid: list[tuple[int, str, Any]] = []
     for line, row in _rows(path, kind):
         if kind != "text" and not isinstance(row, dict):
             why = str(row) if isinstance(row, _NotJson) else "the line is not a JSON object"
@@ -99,14 +102,17 @@ def add_input(job: Any, path: Path, args: argparse.Namespace) -> list[Problem]:
             what = "no column" if kind != "text" and column not in row else "an empty or non-text"
             problems.append(Problem(f"{what} {column!r}", line=line, field=column))
             continue
-        valid.append((prompt, key))
+        if args.key_column and kind != "text" and args.key_column not in row:
+            problems.append(Problem(f"no column {args.key_column!r} (--key-column)", line=line))
+            continue
+        valid.append((line, prompt, key))
     if problems and not args.skip_invalid:
         raise _refused(path, kind, column, problems, _columns(path, kind))
-    for n, (prompt, key) in enumerate(valid):
+    for line, prompt, key in valid:
         try:
             job.add_prompt(prompt, key=key, **options)
         except ValidationError as err:
-            problems.append(Problem(err.summary, line=n + 1))
+            problems.append(Problem(err.summary, line=line))
             if not args.skip_invalid:
                 raise _refused(path, kind, column, problems, []) from None
     return problems

@@ -196,14 +196,14 @@ def parser(local_serve: bool = True) -> argparse.ArgumentParser:
     )  # fmt: skip
     d.add_argument("--quiet", action="store_true", help="no progress display")
 
-    r = cmd("run", "run a whole batch from a JSONL file and write the joined results")
+    r = cmd("run", "run a whole batch from a file and write the joined results")
     _job_args(r)
     _output(r, "results.jsonl")
     _wait_args(r)
     r.add_argument("--local", action="store_true", help="run on an embedded Local Bedrock")
     r.add_argument("--seed", type=int, default=0, help="Local Bedrock's seed (with --local)")
     r.add_argument("--no-wait", action="store_true", help="submit, print the handle, return")
-    sp = cmd("plan", "check a JSONL file and the parameters; show what submit would do")
+    sp = cmd("plan", "check an input file and the parameters; show what submit would do")
     _job_args(sp)
     sp = cmd("submit", "upload and create the job(s); print the batch's handle and job ARNs")
     _job_args(sp)

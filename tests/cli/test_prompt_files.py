@@ -171,3 +171,14 @@ def test_help_imports_no_boto3_and_console_script_reads_csv(env: dict[str, str],
     proc = subprocess.run([*cli_command(), "plan", *job(path, "script"), "--json"],
                           capture_output=True, text=True, env=cli_env(env), timeout=300, check=False)  # fmt: skip
     assert proc.returncode == 0 and json.loads(proc.stdout)["records"] == 12, proc.stderr
+
+
+def test_key_column_checked(env: Any, capsys: Any, tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text("prompt,k\nfirst,1\nsecond,2\n")
+    code, _, err = cli(capsys, "plan", *job(path, "keys", "--key-column", "topic"))
+    assert code == 3 and "no column 'topic' (--key-column)" in err, err
+    text = tmp_path / "q.txt"
+    text.write_text("first\nsecond\n")
+    code, _, err = cli(capsys, "plan", *job(text, "keys", "--key-column", "topic"))
+    assert code == 2 and "its key is the line number" in err, err
