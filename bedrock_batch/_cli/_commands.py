@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from .._common._s3uri import S3Uri
-from .._errors import NotFinishedError, PollTimeoutError, ServiceError, ValidationError
+from .._errors import NotFinishedError, PollTimeoutError, ServiceError, StateError
 from .._job import BatchJob
 from .._lifecycle._polling import PollConfig
 from ._demo import demo_questions, demo_report
@@ -30,6 +30,10 @@ from ._examples import DEMO_MODEL, DEMO_ROLE
 from ._output import check_output, emit, output_format, table, write_results
 
 __all__: list[str] = []
+
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
+_FILE_KEY = re.compile(r"\.(?:jsonl|json|ndjson|csv|tsv|parquet|txt|out)$", re.IGNORECASE)
+_JOB_ID = re.compile(r"[a-z0-9]{12}")
 
 LOCAL_POLL = PollConfig(initial=0.05, max_interval=0.25, jitter=0.02)
 
@@ -50,6 +54,11 @@ def _session(args: argparse.Namespace) -> Any:
         ) from None
     if not session.region_name:
         raise CliError("no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)")
+    if not _REGION.fullmatch(session.region_name):
+        raise CliError(
+            f"{session.region_name!r} is not an AWS region name (like us-east-1): check --region, "
+            "AWS_REGION or the profile's region"
+        )
     if session.get_credentials() is None:
         raise CliError(
             "no AWS credentials found: run 'aws configure', pass --profile, or export "
@@ -98,11 +107,17 @@ def _tags(args: argparse.Namespace) -> dict[str, str]:
 def _build_job(
     args: argparse.Namespace, session: Any, *, local: bool = False, write_rejects: bool = True
 ) -> BatchJob:
+    for flag, uri in (("--input-uri", args.input_uri), ("--output-uri", args.output_uri)):
+        if _FILE_KEY.search(uri):
+            raise CliError(
+                f"{flag} {uri} looks like a file, but it is the S3 prefix (folder) the batch "
+                f"uses: pass the folder, e.g. {uri.rsplit('/', 1)[0]}/"
+            )
     path = Path(args.input)
     if not path.exists():
         raise CliError(f"the input file {args.input} does not exist")
     if path.is_dir():
-        raise CliError(f"{args.input} is a folder; pass a JSONL file")
+        raise CliError(f"{args.input} is a folder; pass a file (JSONL, CSV, Parquet or text)")
     job = BatchJob(
         args.model, args.role, args.input_uri, args.output_uri, session=session,
         invocation_type=args.invocation_type, job_name=args.job_name,
@@ -110,23 +125,25 @@ def _build_job(
         allow_unknown_model=args.allow_unknown_model,
         poll=_poll(args, LOCAL_POLL if local else None),
     )  # fmt: skip
+    from ._inputs import add_input
+
     try:
-        job.add_jsonl(str(path), on_invalid="skip" if args.skip_invalid else "raise")
+        refused = add_input(job, path, args)
     except (OSError, UnicodeDecodeError) as err:
+        job.close()
         raise CliError(f"cannot read {args.input}: {err}") from None
-    except ValidationError as err:
-        if args.skip_invalid or type(err) is not ValidationError or not err.problems:
-            raise
-        hint = f"{err.summary} (--skip-invalid sends the valid lines and lists the others)"
-        raise ValidationError(hint, err.problems) from None
-    if job.rejected and write_rejects:
-        _write_rejects(job, Path(args.rejects_output or f"{args.input}.rejected.jsonl"))
-    elif job.rejected:
-        print(f"{len(job.rejected)} invalid line(s) would be skipped", file=sys.stderr)
+    except BaseException:
+        job.close()
+        raise
+    rejected = [*job.rejected, *refused]
+    if rejected and write_rejects:
+        _write_rejects(rejected, Path(args.rejects_output or f"{args.input}.rejected.jsonl"))
+    elif rejected:
+        print(f"{len(rejected)} invalid line(s) would be skipped", file=sys.stderr)
     return job
 
 
-def _write_rejects(job: BatchJob, target: Path) -> None:
+def _write_rejects(rejected: list[Any], target: Path) -> None:
     """The refused lines, one JSON object each; a one-line note on stderr."""
     rows = [
         {
@@ -136,7 +153,7 @@ def _write_rejects(job: BatchJob, target: Path) -> None:
             "field": p.field,
             "message": p.message,
         }
-        for p in job.rejected
+        for p in rejected
     ]
     try:
         target.write_text("".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows))  # fmt: skip
@@ -149,11 +166,23 @@ _HANDLE = re.compile(r"^(arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:model-invocati
 
 
 def _attach(args: argparse.Namespace) -> BatchJob:
+    if _JOB_ID.fullmatch(args.handle):  # a bare job id: Bedrock knows its ARN
+        session = _session(args)
+        try:
+            found = session.client("bedrock").get_model_invocation_job(jobIdentifier=args.handle)
+        except Exception as err:
+            if "ResourceNotFound" not in type(err).__name__ + str(err):
+                raise
+            raise CliError(
+                f"no model invocation job {args.handle!r} in {session.region_name}: check the "
+                "id and --region, or pass the job ARN or the state URI that submit printed"
+            ) from None
+        args.handle = found["jobArn"]
     if not _HANDLE.match(args.handle):
         raise CliError(
             f"{args.handle!r} is not a batch handle: pass a job ARN "
-            "(arn:aws:bedrock:REGION:ACCOUNT:model-invocation-job/ID) or the state URI "
-            "(s3://…/bedrock-batch.json) that submit printed"
+            "(arn:aws:bedrock:REGION:ACCOUNT:model-invocation-job/ID), its 12-character job id, "
+            "or the state URI (s3://…/bedrock-batch.json) that submit printed"
         )
     if args.handle.startswith("arn:"):
         region = args.handle.split(":")[3]
@@ -163,7 +192,15 @@ def _attach(args: argparse.Namespace) -> BatchJob:
                 "drop --region or pass the job's region"
             )
         args.region = region  # a job ARN names its region: use it
-    return BatchJob.attach(args.handle, session=_session(args), poll=_poll(args))
+    try:
+        return BatchJob.attach(args.handle, session=_session(args), poll=_poll(args))
+    except StateError as err:
+        if type(err) is not StateError or not args.handle.startswith("s3://"):
+            raise
+        raise CliError(
+            f"no batch was submitted at {args.handle} ({err}): plan only shows where the state "
+            "would be; submit or run sends the batch"
+        ) from None
 
 
 def _handle_of(job: BatchJob) -> str:
@@ -198,6 +235,28 @@ def _submit(args: argparse.Namespace, job: BatchJob) -> Any:
             "create it first",
             EXIT_SERVICE,
         ) from None
+
+
+def _buckets_exist(args: argparse.Namespace, session: Any) -> None:
+    """The buckets of --input-uri and --output-uri exist (as submit would find out)."""
+    from botocore.exceptions import ClientError
+
+    s3 = session.client("s3")
+    for uri in (args.input_uri, args.output_uri):
+        try:
+            bucket = S3Uri.parse(uri).bucket
+        except ValueError:
+            continue  # BatchJob.plan() reports the bad URI with the other problems
+        try:
+            s3.head_bucket(Bucket=bucket)
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket"):
+                raise CliError(
+                    f"the S3 bucket {bucket} does not exist (--input-uri, --output-uri): "
+                    "create it first",
+                    EXIT_SERVICE,
+                ) from None
+            # 403 and the like: submit will say; plan stays a dry run
 
 
 def _not_finished(err: NotFinishedError) -> CliError:
@@ -317,7 +376,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             _make_buckets(session, args.input_uri, args.output_uri)
         else:
             session = _session(args)
-        job = _build_job(args, session, local=args.local)
+        job = stack.enter_context(_build_job(args, session, local=args.local))
         print(job.plan(), file=sys.stderr)
         status = _submit(args, job)
         handle = _handle_of(job)
@@ -338,15 +397,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Check a JSONL file and the job parameters; print what submit would do."""
-    plan = _build_job(args, _session(args), write_rejects=False).plan()
+    session = _session(args)
+    with _build_job(args, session, write_rejects=False) as job:
+        _buckets_exist(args, session)
+        plan = job.plan()
     emit(args.json, _plan_dict(plan), str(plan))
     return EXIT_OK
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
     """Upload a JSONL file and create the job(s); prints the batch's handle."""
-    job = _build_job(args, _session(args))
-    status = _submit(args, job)
+    with _build_job(args, _session(args)) as job:
+        status = _submit(args, job)
     handle = _handle_of(job)
     text = table([("handle", handle), *(("job", a) for a in status.job_arns)])
     if not status.job_arns:
@@ -417,6 +479,11 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _iso(value: Any, timespec: str = "auto") -> Any:
+    """A time as ISO 8601 (``2026-12-03T09:02:46+00:00``); anything else unchanged."""
+    return value.isoformat(timespec=timespec) if hasattr(value, "isoformat") else value
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """List model invocation jobs, newest first."""
     from .._common._bedrock import iter_jobs
@@ -429,10 +496,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         jobs.append(d)
     data = [
         {"jobArn": d.job_arn, "jobName": d.job_name, "status": d.status, "modelId": d.model_id,
-         "submitTime": d.submit_time}
+         "submitTime": _iso(d.submit_time)}
         for d in jobs
     ]  # fmt: skip
-    rows = [(d.job_arn, d.status, d.job_name, d.submit_time) for d in jobs]
+    rows = [(d.job_arn, d.status, d.job_name, _iso(d.submit_time, "seconds")) for d in jobs]
     text = table(rows, ("JOB ARN", "STATUS", "NAME", "SUBMITTED")) if rows else "no jobs"
     emit(args.json, data, text)
     return EXIT_OK

@@ -14,7 +14,10 @@ EXAMPLES: dict[str, str] = {
     "bedrock-batch demo --records 200 --show 5",
     "run": f"bedrock-batch run questions.jsonl --local --model-id {DEMO_MODEL} \\\n"
     f"    --role-arn {DEMO_ROLE} --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/\n"
-    f"bedrock-batch run questions.jsonl {JOB} --output results.parquet",
+    f"bedrock-batch run questions.jsonl {JOB} --output results.parquet\n"
+    f"bedrock-batch run questions.csv --prompt-column question --key-column id \\\n"
+    f"    --system 'Answer briefly.' --max-tokens 200 {JOB}\n"
+    f"bedrock-batch run prompts.txt {JOB}        # one prompt a line",
     "plan": f"bedrock-batch plan questions.jsonl {JOB}\n"
     f"bedrock-batch plan questions.jsonl {JOB} --json",
     "submit": f"bedrock-batch submit questions.jsonl {JOB} --tags team=search project=faq\n"

@@ -66,8 +66,34 @@ def _max_results(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    value = int(text) if text.isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
 def _job_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", help="JSONL file of {recordId, modelInput} lines")
+    p.add_argument(
+        "input",
+        help="Bedrock-format JSONL ({recordId?, modelInput} lines, sent as written), or prompts: "
+        ".csv, .parquet, .jsonl rows (the prompt in --prompt-column) or a text file, one a line",
+    )
+    p.add_argument(
+        "--prompt-column", metavar="NAME",
+        help="the column (or JSONL field) holding each prompt (default: prompt); builds the "
+        "requests for the model with add_prompt",
+    )  # fmt: skip
+    p.add_argument(
+        "--key-column", metavar="NAME",
+        help="a column kept as each record's key, next to its result (text files: the line)",
+    )  # fmt: skip
+    p.add_argument("--system", help="a system prompt for every prompt")
+    p.add_argument("--max-tokens", type=_positive, help="the answer's token limit, per prompt")
+    p.add_argument(
+        "--output-schema", metavar="FILE.json",
+        help="a JSON Schema the answers must follow (structured outputs), read from the file",
+    )  # fmt: skip
     p.add_argument(
         "--model-id", "--model", dest="model", required=True,
         help="model id, inference-profile id or ARN",
@@ -170,14 +196,14 @@ def parser(local_serve: bool = True) -> argparse.ArgumentParser:
     )  # fmt: skip
     d.add_argument("--quiet", action="store_true", help="no progress display")
 
-    r = cmd("run", "run a whole batch from a JSONL file and write the joined results")
+    r = cmd("run", "run a whole batch from a file and write the joined results")
     _job_args(r)
     _output(r, "results.jsonl")
     _wait_args(r)
     r.add_argument("--local", action="store_true", help="run on an embedded Local Bedrock")
     r.add_argument("--seed", type=int, default=0, help="Local Bedrock's seed (with --local)")
     r.add_argument("--no-wait", action="store_true", help="submit, print the handle, return")
-    sp = cmd("plan", "check a JSONL file and the parameters; show what submit would do")
+    sp = cmd("plan", "check an input file and the parameters; show what submit would do")
     _job_args(sp)
     sp = cmd("submit", "upload and create the job(s); print the batch's handle and job ARNs")
     _job_args(sp)
@@ -281,6 +307,17 @@ def _one_line(err: BaseException) -> str:
     return text if len(text) <= 2000 else text[:1997] + "..."
 
 
+def _is_url(text: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        port_ok = parts.port is None or parts.port > 0  # reading .port checks it
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and port_ok
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bedrock-batch`` console script."""
     words = list(sys.argv[1:] if argv is None else argv)
@@ -298,6 +335,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for handler in logging.getLogger().handlers:
             handler.addFilter(RedactingFilter(secrets))
     if args.endpoint_url:
+        if not _is_url(args.endpoint_url):
+            print(f"error: --endpoint-url {args.endpoint_url!r} is not a URL "
+                  "(like http://127.0.0.1:4599)", file=sys.stderr)  # fmt: skip
+            return EXIT_USAGE
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
     args.resume = None
     if args.func == "serve":
@@ -329,7 +370,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         for kind, code in _errors_to_codes():
             if isinstance(err, kind):
-                print(f"error: {_one_line(err)}", file=sys.stderr)
+                # invalid input: one problem a line (the library shows at most twenty)
+                text = str(err).strip() if code == EXIT_INVALID else _one_line(err)
+                print(f"error: {text}", file=sys.stderr)
                 return code
         print(f"error: {type(err).__name__}: {_one_line(err)} (--debug shows where)", file=sys.stderr)  # fmt: skip
         return EXIT_BUG

@@ -14,6 +14,18 @@ S3_URI_PATTERN = re.compile(
 )
 
 
+def _why(bucket: str) -> str:
+    """What is wrong with a URI the pattern refused, bucket first."""
+    if not 3 <= len(bucket) <= 63:
+        return f"a bucket name is 3 to 63 characters long, and {bucket!r} has {len(bucket)}"
+    if not re.fullmatch(r"[a-z0-9][-.a-z0-9]*[a-z0-9]", bucket):
+        return (
+            f"the bucket {bucket!r} may hold only lower-case letters, digits, dots and hyphens, "
+            "and starts and ends with a letter or digit"
+        )
+    return "key characters are A-Z a-z 0-9 - ! _ * ' ( ) . and / (no empty segment, no space)"
+
+
 @attrs.frozen
 class S3Uri:
     """A bucket and a key (or key prefix)."""
@@ -26,13 +38,11 @@ class S3Uri:
         """Parse ``s3://bucket/key``; raises ``ValueError`` when Bedrock would refuse the URI."""
         if not isinstance(uri, str) or not uri.startswith("s3://"):
             raise ValueError(f"not an S3 URI (expected s3://bucket/prefix): {uri!r}")
-        if len(uri) > 1024 or not S3_URI_PATTERN.fullmatch(uri):
-            raise ValueError(
-                f"S3 URI {uri!r} does not match Bedrock's pattern "
-                "(lower-case bucket; key characters A-Z a-z 0-9 - ! _ * ' ( ) . and /)"
-            )
         rest = uri[len("s3://") :]
         bucket, _, key = rest.partition("/")
+        if len(uri) > 1024 or not S3_URI_PATTERN.fullmatch(uri):
+            why = "longer than 1,024 characters" if len(uri) > 1024 else _why(bucket)
+            raise ValueError(f"S3 URI {uri!r} does not match Bedrock's pattern: {why}")
         return cls(bucket, key)
 
     @property

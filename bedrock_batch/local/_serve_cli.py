@@ -25,6 +25,8 @@ from ._config import (
 )
 from ._emulator import LocalBedrock
 from ._service._lifecycle import ACTIVE
+from ._wire._responses import QuotaResponses
+from ._wire._routing import OPERATIONS
 from ._wire._server import LOOPBACK_HOSTS
 
 __all__ = [
@@ -86,11 +88,36 @@ def _rate(text: str) -> float:
     return value
 
 
+#: The operations faults can be aimed at (the names the emulator answers).
+FAULT_OPERATIONS = tuple(sorted({*OPERATIONS.values(), *QuotaResponses.OPERATIONS}))
+
+
 def _operation_rate(text: str) -> tuple[str, float]:
     operation, sep, rate = text.partition("=")
     if not sep or not operation:
         raise argparse.ArgumentTypeError(f"expected OPERATION=RATE, not {text!r}")
+    if operation not in FAULT_OPERATIONS:
+        raise argparse.ArgumentTypeError(
+            f"unknown operation {operation!r}; one of {', '.join(FAULT_OPERATIONS)}"
+        )
     return operation, _rate(rate)
+
+
+def _port(text: str) -> int:
+    value = int(text) if text.isdigit() else -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port is 0-65535 (0: any free port), not {text!r}")
+    return value
+
+
+def _time_scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, not {text!r}")
+    return value
 
 
 def parse_job_fault(text: str) -> JobFault:
@@ -144,6 +171,10 @@ def parse_after_fault(text: str) -> AfterFault:
             times = int(value)
         except ValueError as err:
             raise argparse.ArgumentTypeError(f"{text!r}: {err}") from err
+    if operation.strip() not in FAULT_OPERATIONS:
+        raise argparse.ArgumentTypeError(
+            f"unknown operation {operation.strip()!r}; one of {', '.join(FAULT_OPERATIONS)}"
+        )
     try:
         return AfterFault(operation.strip(), kind, times)
     except ValueError as err:
@@ -160,7 +191,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     net.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=DEFAULT_PORT,
         help=f"TCP port (default {DEFAULT_PORT}, not LocalStack's 4566; 0 picks a free port)",
     )
@@ -177,7 +208,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     time = parser.add_argument_group("time")
     time.add_argument(
         "--time-scale",
-        type=float,
+        type=_time_scale,
         default=1000.0,
         help="emulated seconds per real second (default 1000)",
     )

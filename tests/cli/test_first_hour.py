@@ -246,8 +246,11 @@ def test_skip_invalid_sends_the_rest_and_lists_the_refused(env: dict[str, str], 
     lines[3] = '{"recordId": "Q3", "modelInput": {"messages": []}}'
     lines[7] = "{not json"
     path.write_text("\n".join(lines) + "\n")
-    refused = fails(env, 3, "submit", *job(path, "skip"))  # the default: nothing sent
+    proc = run(env, "submit", *job(path, "skip"))  # the default: nothing sent
+    refused, *problems = proc.stderr.strip().splitlines()  # one problem a line
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr, proc.stderr
     assert "2 invalid record(s)" in refused and "--skip-invalid" in refused
+    assert [("line 4" in p, "line 8" in p) for p in problems] == [(True, False), (False, True)]
     submitted = run(env, "submit", *job(path, "skip"), "--skip-invalid", "--json")
     assert submitted.returncode == 0, submitted.stderr
     rejects = path.with_name("q.jsonl.rejected.jsonl")
