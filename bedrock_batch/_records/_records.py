@@ -423,7 +423,7 @@ class Records:
         """Add a text-generation record built in the model family's format (with a structured
         output's fields when ``output_schema`` is given)."""
         self._open()
-        self.check_native_prompt()
+        check_native_prompt(self)
         plain = not images and not extra and not cache and not videos and not documents
         if output_schema is None and plain and type(prompt) is str:
             template = self._templates.find(system, max_tokens, temperature, top_p, stop_sequences)
@@ -464,29 +464,6 @@ class Records:
         if model is not None:
             self.output_models[name] = model
         return rid
-
-    def check_native_prompt(self) -> None:
-        """Refuse (or warn once) when the family's native body is not established for this
-        model: the catalogue's ``native_prompt`` (False: refused; None: UNVERIFIED, one warning).
-        Converse bodies are the same for every model and always built."""
-        if self.invocation_type != "InvokeModel" or self.model is None:
-            return
-        if self.model.native_prompt is False:
-            raise ValidationError(
-                f"add_prompt cannot build {self.model.display_name}'s native InvokeModel body: "
-                f"its prompt template is not the {self.family_impl.name} family's (bedrock-facts "
-                "§12.2); use invocation_type='Converse' (the default for this model), or add() a "
-                "body you built"
-            )
-        if self.model.native_prompt is None and not self._warned_native:
-            self._warned_native = True
-            log.warning(
-                "%s: its native InvokeModel body is UNVERIFIED (bedrock-facts §12.2); built in the "
-                "%s family's format as asked. invocation_type='Converse' (the default for this "
-                "model) is the established route",
-                self.model.display_name,
-                self.family_impl.name,
-            )
 
     def add_embedding(
         self,
@@ -587,7 +564,7 @@ def add_dataframe(
     prompt, text, model_input = (column(df, s) for s in (prompt, text, model_input))
     key, record_id = column(df, key), column(df, record_id)
     if prompt is not None:
-        records.check_native_prompt()
+        check_native_prompt(records)
     call = _Call(records, "DataFrame", on_invalid)
     prompt_options = {
         k: options.pop(k, None)
@@ -659,3 +636,27 @@ def _chunks(source: str | Path | IO[bytes] | IO[str]) -> Iterator[bytes]:
         if not chunk:
             return
         yield chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else chunk
+
+
+def check_native_prompt(records: Records) -> None:
+    """Refuse (or warn once) when the family's native body is not established for this
+    model: the catalogue's ``native_prompt`` (False: refused; None: UNVERIFIED, one warning).
+    Converse bodies are the same for every model and always built."""
+    if records.invocation_type != "InvokeModel" or records.model is None:
+        return
+    if records.model.native_prompt is False:
+        raise ValidationError(
+            f"add_prompt cannot build {records.model.display_name}'s native InvokeModel body: "
+            f"its prompt template is not the {records.family_impl.name} family's (bedrock-facts "
+            "§12.2); use invocation_type='Converse' (the default for this model), or add() a "
+            "body you built"
+        )
+    if records.model.native_prompt is None and not records._warned_native:
+        records._warned_native = True
+        log.warning(
+            "%s: its native InvokeModel body is UNVERIFIED (bedrock-facts §12.2); built in the "
+            "%s family's format as asked. invocation_type='Converse' (the default for this "
+            "model) is the established route",
+            records.model.display_name,
+            records.family_impl.name,
+        )
