@@ -1,4 +1,4 @@
-"""DataFrames in: the rows of a pandas or polars DataFrame, as ``add_dataframe`` reads them.
+"""DataFrames in: ``add_dataframe`` and the rows of a pandas or polars DataFrame as it reads them.
 
 Rows stream in (``itertuples`` / ``iter_rows``), never as one list. Results going out as
 DataFrames are the reader's (:mod:`bedrock_batch._reader._export`).
@@ -6,10 +6,16 @@ DataFrames are the reader's (:mod:`bedrock_batch._reader._export`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from .._errors import ValidationError
+from .._families._builders import build_embedding, build_prompt
+from ._records import Records, _Call, _is_empty, check_native_prompt
+
 __all__ = [
+    "add_dataframe",
     "check_text_column",
     "column",
     "iter_frame_rows",
@@ -97,3 +103,72 @@ def scalar_key(value: Any) -> Any:
         except (TypeError, ValueError):
             return value
     return value
+
+
+def add_dataframe(
+    records: Records,
+    df: Any,
+    *,
+    prompt: str | int | Callable[[Mapping[str, Any]], str] | None,
+    text: str | int | Callable[[Mapping[str, Any]], str] | None,
+    model_input: str | int | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None,
+    key: str | int | Callable[[Mapping[str, Any]], Any] | None,
+    record_id: str | int | Callable[[Mapping[str, Any]], str] | None,
+    options: dict[str, Any],
+    on_invalid: str = "raise",
+) -> int:
+    """Add one record per DataFrame row to ``records`` (see :meth:`BatchJob.add_dataframe`)."""
+    records._open()
+    if sum(x is not None for x in (prompt, text, model_input)) != 1:
+        raise ValidationError("add_dataframe needs exactly one of prompt=, text= or model_input=")
+    prompt, text, model_input = (column(df, s) for s in (prompt, text, model_input))
+    key, record_id = column(df, key), column(df, record_id)
+    if prompt is not None:
+        check_native_prompt(records)
+    call = _Call(records, "DataFrame", on_invalid)
+    prompt_options = {
+        k: options.pop(k, None)
+        for k in ("system", "max_tokens", "temperature", "top_p", "stop_sequences")
+    }
+    images = options.pop("images", ())
+    if text is not None:
+        check_text_column(lambda t: build_embedding(records.family_impl, t), text)
+    for n, (name, row) in enumerate(iter_named_rows(df)):
+        rid = pick(row, record_id) if record_id is not None else None
+        k = scalar_key(pick(row, key)) if key is not None else None
+        if isinstance(k, float) and math.isnan(k):
+            k = None
+        where = {"line": n + 1, "field": None, "record_id": rid, "key": k}
+        if record_id is not None and _is_empty(rid):
+            call.refuse(f"row {name}: the record id cell is empty", **where)
+            continue
+        try:
+            if model_input is not None:
+                body: Any = pick(row, model_input)
+                if _is_empty(body):
+                    call.refuse(f"row {name}: the modelInput cell is empty", **where)
+                    continue
+                body = dict(body) if isinstance(body, Mapping) else body
+            else:
+                cell = pick(row, prompt if prompt is not None else text)
+                if _is_empty(cell):
+                    what = "prompt" if prompt is not None else "text"
+                    call.refuse(f"row {name}: the {what} cell is empty ({cell!r})", **where)
+                    continue
+                if prompt is not None:
+                    body = build_prompt(
+                        records.family_impl,
+                        str(cell),
+                        invocation_type=records.invocation_type,
+                        images=images,
+                        extra=dict(options) or None,
+                        **prompt_options,
+                    )
+                else:
+                    body = build_embedding(records.family_impl, str(cell), **options)
+        except ValidationError as err:
+            call.refuse(f"row {name}: {err.summary}", **where)
+            continue
+        records._take(call, body, rid, k, n + 1)
+    call.finish("the DataFrame")
+    return call.count

@@ -18,7 +18,8 @@ from .._families._builders import Image
 from .._families._prompt_options import CacheOption, StructuredRoute
 from .._families._protocol import S3Media
 from .._families._structured import DEFAULT_TOOL
-from ._records import Records, add_dataframe
+from ._dataframes import add_dataframe
+from ._records import Records
 
 __all__ = ["RecordIntake"]
 
