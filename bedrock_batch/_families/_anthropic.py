@@ -16,7 +16,7 @@ from ._features import (
     check_strict_tool,
     closed_schema,
 )
-from ._protocol import ClientFamily, Image, Images, not_embedding
+from ._protocol import Images, TextGenerationFamily
 from ._schema_rules import _TOOL_NAME, _is_int, _is_num
 from ._usage import UNKNOWN_USAGE, Usage, count
 
@@ -269,7 +269,7 @@ def _anthropic_block(block: Any, where: str) -> str | None:
     return None
 
 
-class AnthropicFamily(ClientFamily):
+class AnthropicFamily(TextGenerationFamily):
     """Anthropic Messages (every Claude model)."""
 
     name = "anthropic"
@@ -304,16 +304,6 @@ class AnthropicFamily(ClientFamily):
         if stop_sequences is not None:
             body["stop_sequences"] = stop_sequences
         return body
-
-    def build_embedding(
-        self,
-        text: str | None,
-        *,
-        image: Image | None,
-        dimensions: int | None,
-        normalize: bool | None,
-    ) -> dict[str, Any]:
-        raise not_embedding()
 
     def check(
         self, body: dict[str, Any], model: ModelInfo | None, *, on_demand: bool = False

@@ -12,14 +12,12 @@ from .._catalog import ModelInfo
 from .._errors import ValidationError
 from ._features import CACHE_POINT, check_cache_points, closed_schema
 from ._protocol import (
-    ClientFamily,
-    Image,
     Images,
     S3Media,
+    TextGenerationFamily,
     drop_none,
     iter_s3_locations,
     mapping,
-    not_embedding,
 )
 from ._schema_rules import (
     _TOOL_NAME,
@@ -29,6 +27,7 @@ from ._schema_rules import (
     _schema_extra,
     _schema_num,
     _schema_required,
+    run_rules,
 )
 from ._usage import UNKNOWN_USAGE, Usage, count
 
@@ -255,7 +254,7 @@ def converse_message_body(
     return body
 
 
-class ConverseFamily(ClientFamily):
+class ConverseFamily(TextGenerationFamily):
     """The Converse API (``invocation_type="Converse"``), for any model."""
 
     name = "converse"
@@ -277,23 +276,10 @@ class ConverseFamily(ClientFamily):
             stop_sequences=stop_sequences, images=images,
         )  # fmt: skip
 
-    def build_embedding(
-        self,
-        text: str | None,
-        *,
-        image: Image | None,
-        dimensions: int | None,
-        normalize: bool | None,
-    ) -> dict[str, Any]:
-        raise not_embedding()
-
     def check(
         self, body: dict[str, Any], model: ModelInfo | None, *, on_demand: bool = False
     ) -> str | None:
-        try:
-            return (_converse_runtime if on_demand else _converse)(body, model)
-        except _Bad as bad:
-            return str(bad)
+        return run_rules(_converse_runtime if on_demand else _converse, body, model)
 
     def requested_output_tokens(self, body: dict[str, Any], default: int) -> int:
         cfg = body.get("inferenceConfig") or {}

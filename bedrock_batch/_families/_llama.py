@@ -7,15 +7,20 @@ from typing import Any
 
 from .._catalog import ModelInfo
 from .._errors import ValidationError
-from ._protocol import ClientFamily, Image, Images, drop_none, no_forced_tool, not_embedding
+from ._protocol import (
+    Images,
+    TextGenerationFamily,
+    drop_none,
+    no_forced_tool,
+)
 from ._schema_rules import (
-    _Bad,
     _is_int,
     _schema_extra,
     _schema_num,
     _schema_required,
     _schema_str,
     _schema_str_list,
+    run_rules,
 )
 from ._usage import UNKNOWN_USAGE, Usage, count
 
@@ -42,7 +47,7 @@ def _llama_prompt(prompt: str, system: str | None) -> str:
     return "".join(parts)
 
 
-class LlamaFamily(ClientFamily):
+class LlamaFamily(TextGenerationFamily):
     """Meta Llama 3.1, 3.2 and 3.3 Instruct."""
 
     name = "llama"
@@ -68,23 +73,10 @@ class LlamaFamily(ClientFamily):
             body["images"] = [b for _, b in images]
         return body
 
-    def build_embedding(
-        self,
-        text: str | None,
-        *,
-        image: Image | None,
-        dimensions: int | None,
-        normalize: bool | None,
-    ) -> dict[str, Any]:
-        raise not_embedding()
-
     def check(
         self, body: dict[str, Any], model: ModelInfo | None, *, on_demand: bool = False
     ) -> str | None:
-        try:
-            return _llama(body, model)
-        except _Bad as bad:
-            return str(bad)
+        return run_rules(_llama, body, model)
 
     def requested_output_tokens(self, body: dict[str, Any], default: int) -> int:
         value: Any = body.get("max_gen_len", 512)

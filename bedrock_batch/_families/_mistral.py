@@ -9,22 +9,20 @@ from typing import Any
 from .._catalog import ModelInfo
 from .._errors import ValidationError
 from ._protocol import (
-    ClientFamily,
-    Image,
     Images,
+    TextGenerationFamily,
     drop_none,
     first,
     no_forced_tool,
-    not_embedding,
 )
 from ._schema_rules import (
-    _Bad,
     _is_int,
     _malformed,
     _schema_extra,
     _schema_num,
     _schema_required,
     _schema_str,
+    run_rules,
 )
 from ._usage import UNKNOWN_USAGE, Usage
 
@@ -86,7 +84,7 @@ def _mistral(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
     return None
 
 
-class MistralFamily(ClientFamily):
+class MistralFamily(TextGenerationFamily):
     """Mistral Small and Mistral Large 2 (24.07)."""
 
     name = "mistral"
@@ -120,23 +118,10 @@ class MistralFamily(ClientFamily):
         )
         return body
 
-    def build_embedding(
-        self,
-        text: str | None,
-        *,
-        image: Image | None,
-        dimensions: int | None,
-        normalize: bool | None,
-    ) -> dict[str, Any]:
-        raise not_embedding()
-
     def check(
         self, body: dict[str, Any], model: ModelInfo | None, *, on_demand: bool = False
     ) -> str | None:
-        try:
-            return _mistral(body, model)
-        except _Bad as bad:
-            return str(bad)
+        return run_rules(_mistral, body, model)
 
     def requested_output_tokens(self, body: dict[str, Any], default: int) -> int:
         value: Any = body.get("max_tokens")

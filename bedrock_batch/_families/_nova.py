@@ -15,7 +15,7 @@ from ._converse import (
     converse_message_body,
 )
 from ._protocol import Images, not_yet
-from ._schema_rules import _Bad, _malformed, _schema_extra, _schema_num
+from ._schema_rules import _malformed, _schema_extra, _schema_num, run_rules
 
 __all__ = ["NOVA", "NovaFamily"]
 
@@ -80,10 +80,7 @@ class NovaFamily(ConverseFamily):
     def check(
         self, body: dict[str, Any], model: ModelInfo | None, *, on_demand: bool = False
     ) -> str | None:
-        try:
-            return _nova(body, model)
-        except _Bad as bad:
-            return str(bad)
+        return run_rules(_nova, body, model)
 
 
 #: The Nova family.

@@ -25,15 +25,20 @@ from typing import Any
 from .._catalog import ModelInfo
 from .._errors import ValidationError
 from ._features import closed_schema
-from ._protocol import ClientFamily, Image, Images, drop_none, first, not_embedding
+from ._protocol import (
+    Images,
+    TextGenerationFamily,
+    drop_none,
+    first,
+)
 from ._schema_rules import (
-    _Bad,
     _is_int,
     _malformed,
     _schema_extra,
     _schema_num,
     _schema_required,
     _schema_str,
+    run_rules,
 )
 from ._usage import UNKNOWN_USAGE, Usage, count
 
@@ -187,7 +192,7 @@ def _check(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
     return None
 
 
-class OpenAIChatFamily(ClientFamily):
+class OpenAIChatFamily(TextGenerationFamily):
     """OpenAI chat completions (gpt-oss, Qwen3, DeepSeek V3.1) on InvokeModel.
 
     Args:
@@ -231,16 +236,6 @@ class OpenAIChatFamily(ClientFamily):
         )
         return body
 
-    def build_embedding(
-        self,
-        text: str | None,
-        *,
-        image: Image | None,
-        dimensions: int | None,
-        normalize: bool | None,
-    ) -> dict[str, Any]:
-        raise not_embedding()
-
     def native_structured_output(
         self, schema: dict[str, Any], name: str, model: ModelInfo | None
     ) -> dict[str, Any]:
@@ -262,10 +257,7 @@ class OpenAIChatFamily(ClientFamily):
     def check(
         self, body: dict[str, Any], model: ModelInfo | None, *, on_demand: bool = False
     ) -> str | None:
-        try:
-            return _check(body, model)
-        except _Bad as bad:
-            return str(bad)
+        return run_rules(_check, body, model)
 
     def requested_output_tokens(self, body: dict[str, Any], default: int) -> int:
         value: Any = body.get("max_completion_tokens", body.get("max_tokens"))

@@ -31,6 +31,7 @@ __all__ = [
     "Image",
     "Images",
     "S3Media",
+    "TextGenerationFamily",
     "decode_image",
     "drop_none",
     "first",
@@ -247,6 +248,20 @@ class ClientFamily(abc.ABC):
     def estimate_tokens(self, text: str) -> int:
         """A cheap, deterministic input-token estimate of a prompt's text, for plans."""
         return estimate_tokens(text)
+
+
+class TextGenerationFamily(ClientFamily):
+    """A text-generation family: it builds no embeddings (``add_embedding`` is refused)."""
+
+    def build_embedding(
+        self,
+        text: str | None,
+        *,
+        image: Image | None,
+        dimensions: int | None,
+        normalize: bool | None,
+    ) -> dict[str, Any]:
+        raise not_embedding()
 
 
 def mapping(value: Any) -> Mapping[str, Any] | None:

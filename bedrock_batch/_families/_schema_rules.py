@@ -5,8 +5,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from .._catalog import ModelInfo
 
 #: A tool's name, in Anthropic ``tools`` and Converse ``toolSpec`` alike.
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -78,3 +80,15 @@ def _schema_str_list(body: Mapping[str, Any], key: str, *, path: str = "#") -> N
         not isinstance(body[key], list) or not all(isinstance(s, str) for s in body[key])
     ):
         raise _malformed(f"{path}/{key}: expected type: JSONArray of String")
+
+
+def run_rules(
+    rules: Callable[[Mapping[str, Any], ModelInfo | None], str | None],
+    body: Mapping[str, Any],
+    model: ModelInfo | None,
+) -> str | None:
+    """A family's rules as its ``check`` returns them: the first problem's message, or None."""
+    try:
+        return rules(body, model)
+    except _Bad as bad:
+        return str(bad)

@@ -9,7 +9,7 @@ from typing import Any
 from .._catalog import ModelInfo
 from .._errors import ValidationError
 from ._protocol import ClientFamily, Image, Images, decode_image, drop_none, no_forced_tool
-from ._schema_rules import _Bad, _malformed, _schema_extra, _schema_required, _schema_str
+from ._schema_rules import _malformed, _schema_extra, _schema_required, _schema_str, run_rules
 from ._usage import UNKNOWN_USAGE, Usage, count
 
 __all__ = ["TITAN_EMBED_IMAGE", "TITAN_EMBED_TEXT", "TitanEmbedImageFamily", "TitanEmbedTextFamily"]
@@ -121,10 +121,7 @@ class TitanEmbedTextFamily(_TitanEmbeddings):
     def check(
         self, body: dict[str, Any], model: ModelInfo | None, *, on_demand: bool = False
     ) -> str | None:
-        try:
-            return _titan_embed_text(body, model)
-        except _Bad as bad:
-            return str(bad)
+        return run_rules(_titan_embed_text, body, model)
 
 
 class TitanEmbedImageFamily(_TitanEmbeddings):
@@ -154,10 +151,7 @@ class TitanEmbedImageFamily(_TitanEmbeddings):
     def check(
         self, body: dict[str, Any], model: ModelInfo | None, *, on_demand: bool = False
     ) -> str | None:
-        try:
-            return _titan_embed_image(body, model)
-        except _Bad as bad:
-            return str(bad)
+        return run_rules(_titan_embed_image, body, model)
 
 
 #: The Titan Text Embeddings V2 family.

@@ -8,16 +8,13 @@ from typing import Any
 from .._catalog import ModelInfo
 from .._errors import ValidationError
 from ._protocol import (
-    ClientFamily,
-    Image,
     Images,
+    TextGenerationFamily,
     drop_none,
     first,
     no_forced_tool,
-    not_embedding,
 )
 from ._schema_rules import (
-    _Bad,
     _is_int,
     _malformed,
     _schema_extra,
@@ -25,6 +22,7 @@ from ._schema_rules import (
     _schema_required,
     _schema_str,
     _schema_str_list,
+    run_rules,
 )
 from ._usage import UNKNOWN_USAGE, Usage, count
 
@@ -49,7 +47,7 @@ def _titan_text(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
     return None
 
 
-class TitanTextFamily(ClientFamily):
+class TitanTextFamily(TextGenerationFamily):
     """Amazon Titan Text G1 (Express, Premier)."""
 
     name = "titan-text"
@@ -81,23 +79,10 @@ class TitanTextFamily(ClientFamily):
             body["textGenerationConfig"] = config
         return body
 
-    def build_embedding(
-        self,
-        text: str | None,
-        *,
-        image: Image | None,
-        dimensions: int | None,
-        normalize: bool | None,
-    ) -> dict[str, Any]:
-        raise not_embedding()
-
     def check(
         self, body: dict[str, Any], model: ModelInfo | None, *, on_demand: bool = False
     ) -> str | None:
-        try:
-            return _titan_text(body, model)
-        except _Bad as bad:
-            return str(bad)
+        return run_rules(_titan_text, body, model)
 
     def requested_output_tokens(self, body: dict[str, Any], default: int) -> int:
         cfg = body.get("textGenerationConfig") or {}
