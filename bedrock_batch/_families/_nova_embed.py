@@ -17,13 +17,12 @@ from typing import Any
 from .._catalog import ModelInfo
 from .._errors import ValidationError
 from ._protocol import (
-    ClientFamily,
+    EmbeddingFamily,
     Image,
     Images,
     decode_image,
     first,
     iter_s3_locations,
-    no_forced_tool,
 )
 from ._schema_rules import _Bad, _is_int, _malformed, _schema_extra, _schema_required, _schema_str
 from ._usage import UNKNOWN_USAGE, Usage, count
@@ -107,11 +106,10 @@ def _check(body: Mapping[str, Any]) -> None:
         raise _malformed(f"{where}/text/truncationMode: not a valid enum value")
 
 
-class NovaEmbedFamily(ClientFamily):
+class NovaEmbedFamily(EmbeddingFamily):
     """Nova 2 multimodal embeddings."""
 
     name = "nova-embed"
-    embedding = True
 
     def build_prompt(
         self,
@@ -172,26 +170,8 @@ class NovaEmbedFamily(ClientFamily):
             return str(bad)
         return None
 
-    def requested_output_tokens(self, body: dict[str, Any], default: int) -> int:
-        return 0
-
     def s3_locations(self, body: Any) -> Iterator[str]:
         return iter_s3_locations(body)
-
-    def forced_tool(self, schema: dict[str, Any], name: str, description: str) -> dict[str, Any]:
-        raise no_forced_tool(self)
-
-    def requested_tool(self, body: Any) -> tuple[str, dict[str, Any]] | None:
-        return None
-
-    def output_text(self, output: Any) -> str | None:
-        return None
-
-    def tool_input(self, output: Any, name: str) -> tuple[bool, Any]:
-        return False, None
-
-    def stop_reason(self, output: Any) -> str | None:
-        return None
 
     def output_embedding(self, output: Any) -> list[float] | None:
         item = first(output, "embeddings")

@@ -28,6 +28,7 @@ from ._usage import Usage
 
 __all__ = [
     "ClientFamily",
+    "EmbeddingFamily",
     "Image",
     "Images",
     "S3Media",
@@ -262,6 +263,30 @@ class TextGenerationFamily(ClientFamily):
         normalize: bool | None,
     ) -> dict[str, Any]:
         raise not_embedding()
+
+
+class EmbeddingFamily(ClientFamily):
+    """An embeddings family: no output-token ceiling, no tools, no text, no stop reason."""
+
+    embedding = True
+
+    def requested_output_tokens(self, body: dict[str, Any], default: int) -> int:
+        return 0
+
+    def forced_tool(self, schema: dict[str, Any], name: str, description: str) -> dict[str, Any]:
+        raise no_forced_tool(self)
+
+    def requested_tool(self, body: Any) -> tuple[str, dict[str, Any]] | None:
+        return None
+
+    def output_text(self, output: Any) -> str | None:
+        return None
+
+    def tool_input(self, output: Any, name: str) -> tuple[bool, Any]:
+        return False, None
+
+    def stop_reason(self, output: Any) -> str | None:
+        return None
 
 
 def mapping(value: Any) -> Mapping[str, Any] | None:

@@ -8,7 +8,13 @@ from typing import Any
 
 from .._catalog import ModelInfo
 from .._errors import ValidationError
-from ._protocol import ClientFamily, Image, Images, decode_image, drop_none, no_forced_tool
+from ._protocol import (
+    EmbeddingFamily,
+    Image,
+    Images,
+    decode_image,
+    drop_none,
+)
 from ._schema_rules import _malformed, _schema_extra, _schema_required, _schema_str, run_rules
 from ._usage import UNKNOWN_USAGE, Usage, count
 
@@ -46,10 +52,8 @@ def _titan_embed_image(body: Mapping[str, Any], model: ModelInfo | None) -> str 
     return None
 
 
-class _TitanEmbeddings(ClientFamily):
+class _TitanEmbeddings(EmbeddingFamily):
     """What the two Titan embeddings families share: no prompts, no tools, their outputs."""
-
-    embedding = True
 
     def build_prompt(
         self,
@@ -63,24 +67,6 @@ class _TitanEmbeddings(ClientFamily):
         images: Images,
     ) -> dict[str, Any]:
         raise ValidationError("this is an embedding model: use add_embedding()")
-
-    def requested_output_tokens(self, body: dict[str, Any], default: int) -> int:
-        return 0
-
-    def forced_tool(self, schema: dict[str, Any], name: str, description: str) -> dict[str, Any]:
-        raise no_forced_tool(self)
-
-    def requested_tool(self, body: Any) -> tuple[str, dict[str, Any]] | None:
-        return None
-
-    def output_text(self, output: Any) -> str | None:
-        return None
-
-    def tool_input(self, output: Any, name: str) -> tuple[bool, Any]:
-        return False, None
-
-    def stop_reason(self, output: Any) -> str | None:
-        return None
 
     def output_embedding(self, output: Any) -> list[float] | None:
         if not isinstance(output, Mapping):
