@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported w
     from ._common._bedrock import TERMINAL, JobDescription, JobStatus, iter_jobs
     from ._errors import (
         BatchError,
+        ConfigError,
         JobExpiredError,
         JobFailedError,
         JobStoppedError,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported w
 _LAZY: dict[str, str] = {
     "Anomaly": "._reader._results",
     "BatchError": "._errors",
+    "ConfigError": "._errors",
     "BatchJob": "._job",
     "BatchStatus": "._lifecycle._status",
     "CATALOG": "._catalog",
@@ -109,6 +111,7 @@ __all__ = [
     "TERMINAL",
     "Anomaly",
     "BatchError",
+    "ConfigError",
     "BatchJob",
     "BatchStatus",
     "Cost",

@@ -242,6 +242,16 @@ class LedgerError(StateError):
         super().__init__(f"the batch ledger {uri} cannot be used: {reason}")
 
 
+class ConfigError(BatchError):
+    """The saved configuration file (``bedrock-batch setup``'s defaults) cannot be used: not
+    JSON, a newer format version, or a malformed entry. ``path`` names the file."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"the bedrock_batch configuration {path} cannot be used: {reason}")
+
+
 def _client_error_parts(err: ClientError) -> tuple[str, str, int | None, str | None]:
     response: dict[str, Any] = dict(err.response or {})
     error = response.get("Error", {}) or {}
