@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported w
     from ._common._bedrock import TERMINAL, JobDescription, JobStatus, iter_jobs
     from ._errors import (
         BatchError,
+        BudgetError,
         ConfigError,
         JobExpiredError,
         JobFailedError,
@@ -63,6 +64,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported w
 _LAZY: dict[str, str] = {
     "Anomaly": "._reader._results",
     "BatchError": "._errors",
+    "BudgetError": "._errors",
     "ConfigError": "._errors",
     "BatchJob": "._job",
     "BatchStatus": "._lifecycle._status",
@@ -111,6 +113,7 @@ __all__ = [
     "TERMINAL",
     "Anomaly",
     "BatchError",
+    "BudgetError",
     "ConfigError",
     "BatchJob",
     "BatchStatus",

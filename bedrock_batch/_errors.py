@@ -142,6 +142,31 @@ class QuotaError(ValidationError):
         self.limit = limit
 
 
+class BudgetError(ValidationError):
+    """The batch could cost more than ``max_cost_usd`` (or its cost cannot be bounded):
+    raised before anything is uploaded, created or invoked.
+
+    ``bound`` is the most the refused step could cost (None when it cannot be bounded),
+    ``spent`` what the batch has already spent (retries), ``cap`` the ceiling, and
+    ``prices_as_of`` the date of the price table used.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cap: float,
+        bound: float | None = None,
+        spent: float = 0.0,
+        prices_as_of: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.cap = cap
+        self.bound = bound
+        self.spent = spent
+        self.prices_as_of = prices_as_of
+
+
 class ServiceError(BatchError):
     """An AWS API call failed.
 

@@ -22,6 +22,7 @@ import attrs
 
 from ._batch._quotas import Quotas, QuotaSource, resolve_quotas
 from ._batch._spec import JobParams, JobSpec, Mode, legacy_content_id, resolve
+from ._budget import Budget
 from ._catalog import default_invocation_type
 from ._common._clients import Clients
 from ._common._display import html_table, progress_text
@@ -90,6 +91,10 @@ class BatchJob(RecordIntake):
             ``ExpectedBucketOwner`` on every S3 call).
         upload_extra_args: extra S3 upload arguments (checked against boto3's allow-list).
         prices: per-model :class:`Price` overrides for cost estimates.
+        max_cost_usd: a spending ceiling in USD: :meth:`submit` and :meth:`retry` raise
+            :class:`BudgetError` before anything is uploaded or sent when the step's pessimistic
+            bound (plus what the batch already spent) would pass it; :meth:`plan` shows the
+            bound beside the cap. See the "Cost cap" docs page for how the bound is made.
         on_demand_concurrency: parallel bedrock-runtime calls for on-demand records.
         allow_unknown_model: accept a model id this version does not know (a newer model).
         poll: how :meth:`wait` polls. ``sleep`` is injectable for tests.
@@ -110,8 +115,10 @@ class BatchJob(RecordIntake):
         on_demand_concurrency: int = 4, allow_unknown_model: bool = False,
         id_factory: Callable[[int], str] = default_id_factory,
         record_id_pattern: str = DEFAULT_RECORD_ID_PATTERN, poll: PollConfig | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = time.sleep, max_cost_usd: float | None = None,
     ) -> None:  # fmt: skip
+        #: The spending ceiling (``max_cost_usd``), or None.
+        self.budget = Budget.of(max_cost_usd, prices)
         if invocation_type is None:  # the catalogue's default for the model (facts §12.2)
             invocation_type = default_invocation_type(model_id)
         self.params = JobParams(
@@ -185,7 +192,8 @@ class BatchJob(RecordIntake):
                 list_quotas=lambda: self._clients.quotas.list_service_quotas,
             )  # fmt: skip
         quotas, source = self._quota_cache
-        return make_plan(self._records, spec, quotas, source, requested_mode=self.params.mode, prices=self.prices)  # fmt: skip
+        plan = make_plan(self._records, spec, quotas, source, requested_mode=self.params.mode, prices=self.prices)  # fmt: skip
+        return plan if self.budget is None else self.budget.annotate(plan, self._records)
 
     # -- wiring the parts ------------------------------------------------------------------
 
@@ -219,6 +227,8 @@ class BatchJob(RecordIntake):
         """
         if self._batch is None:
             plan, spec = self.plan(), self._spec()
+            if self.budget is not None:  # before any S3 write
+                self.budget.check_submit(plan, self._records)
             s3 = S3Access(
                 self._clients.s3, bucket_owner=spec.bucket_owner,
                 transfer_config=self.transfer_config, upload_extra_args=self.params.upload_extra_args,
@@ -397,7 +407,7 @@ class BatchJob(RecordIntake):
         """
         return plan_retry(
             self._parts(), lambda: self.results(partial=True), statuses=statuses, retryable_only=retryable_only, record_ids=record_ids,
-            mode=mode or self.params.mode,
+            mode=mode or self.params.mode, budget=None if self.budget is None else self.budget.retry_check(mode or self.params.mode),
         )  # fmt: skip
 
     @classmethod
@@ -407,13 +417,15 @@ class BatchJob(RecordIntake):
         runtime_client: BedrockRuntimeClient | None = None,
         quotas_client: ServiceQuotasClient | None = None, bucket_owner: str | None = None,
         poll: PollConfig | None = None, sleep: Callable[[float], None] = time.sleep,
+        max_cost_usd: float | None = None, prices: Mapping[str, Price] | None = None,
     ) -> BatchJob:  # fmt: skip
         """Pick up a submitted batch in any process or machine, by any of its job ARNs or by its
         ledger's URI (:attr:`state_uri`: the handle of a batch answered on demand).
 
         The batch's parameters, jobs and index are read back from its ledger; a corrupt or
         unknown ledger raises :class:`LedgerError`. A job not created by ``bedrock_batch`` is
-        indexed from its inputs (read-only: it cannot be retried).
+        indexed from its inputs (read-only: it cannot be retried). ``max_cost_usd`` caps what
+        the batch may spend in all, counted by :meth:`retry` (see the constructor).
         """
         clients = Clients(
             session=session, bedrock=bedrock_client, s3=s3_client, runtime=runtime_client,
@@ -428,6 +440,7 @@ class BatchJob(RecordIntake):
             quotas_client=quotas_client, invocation_type=spec.invocation_type,
             mode="on_demand" if store.ledger.mode == "on_demand" else "auto",
             bucket_owner=store.s3.bucket_owner, poll=poll, sleep=sleep, allow_unknown_model=True,
+            max_cost_usd=max_cost_usd, prices=prices,
         )  # fmt: skip
         job._records.freeze("an attached batch cannot take new records")
         job._wire(store)

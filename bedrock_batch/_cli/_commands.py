@@ -122,7 +122,7 @@ def _build_job(
         args.model, args.role, args.input_uri, args.output_uri, session=session,
         invocation_type=args.invocation_type, job_name=args.job_name,
         timeout_hours=args.timeout_hours, mode=args.mode, tags=_tags(args) or None,
-        allow_unknown_model=args.allow_unknown_model,
+        allow_unknown_model=args.allow_unknown_model, max_cost_usd=args.max_cost,
         poll=_poll(args, LOCAL_POLL if local else None),
     )  # fmt: skip
     from ._inputs import add_input
@@ -193,7 +193,10 @@ def _attach(args: argparse.Namespace) -> BatchJob:
             )
         args.region = region  # a job ARN names its region: use it
     try:
-        return BatchJob.attach(args.handle, session=_session(args), poll=_poll(args))
+        return BatchJob.attach(
+            args.handle, session=_session(args), poll=_poll(args),
+            max_cost_usd=getattr(args, "max_cost", None),
+        )  # fmt: skip
     except StateError as err:
         if type(err) is not StateError or not args.handle.startswith("s3://"):
             raise
@@ -336,6 +339,7 @@ def _plan_dict(plan: Any) -> dict[str, Any]:
             "onDemand": plan.cost.on_demand,
             "pricesAsOf": plan.cost.prices_as_of,
         },
+        "costCap": plan.budget,
     }
 
 

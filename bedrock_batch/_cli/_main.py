@@ -73,6 +73,24 @@ def _positive(text: str) -> int:
     return value
 
 
+def _dollars(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive amount of US dollars, not {text!r}")
+    return value
+
+
+def _max_cost(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-cost", type=_dollars, metavar="USD",
+        help="refuse (exit 3, before anything is uploaded or sent) when the batch could cost "
+        "more: a pessimistic bound from the price table (see docs/cost-cap.md)",
+    )  # fmt: skip
+
+
 def _job_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "input",
@@ -114,6 +132,7 @@ def _job_args(p: argparse.ArgumentParser) -> None:
         help="auto: batches below the model's minimum run on demand (default)",
     )  # fmt: skip
     p.add_argument("--job-name", help="the Bedrock job's name (default: derived from content)")
+    _max_cost(p)
     p.add_argument("--timeout-hours", type=int, help="Bedrock's job timeout (24-168)")
     p.add_argument(
         "--allow-unknown-model", action="store_true",
@@ -229,6 +248,7 @@ def parser(local_serve: bool = True) -> argparse.ArgumentParser:
     _handle(rt)
     rt.add_argument("--retryable-only", action="store_true", help="only errors marked retryable")
     rt.add_argument("--wait", action="store_true", help="wait for the retry to finish")
+    _max_cost(rt)
     _wait_args(rt)
     ls = cmd("list", "list model invocation jobs, newest first")
     ls.add_argument(

@@ -17,6 +17,10 @@ __all__ = ["plan_retry"]
 
 log = logging.getLogger("bedrock_batch")
 
+#: Checks a retry against the batch's spending cap: (ledger, results read, the retry's input
+#: lines, how many records) — raises :class:`BudgetError` to refuse it.
+Budget = Callable[[Ledger, Results, Iterable[bytes], int], None]
+
 
 def plan_retry(
     parts: BatchParts,
@@ -26,6 +30,7 @@ def plan_retry(
     retryable_only: bool,
     record_ids: Iterable[str] | None,
     mode: Mode,
+    budget: Budget | None = None,
 ) -> int:
     """Record a retry of the selected records of the batch ``parts`` move (``results`` reads
     its results) and take its first step; returns how many (see :meth:`BatchJob.retry`)."""
@@ -53,7 +58,8 @@ def plan_retry(
     )  # fmt: skip
     if not selection.targets:
         return 0
-    sent = plan_and_store(parts, ledger, basis, selection, mode=mode)
+    check = None if budget is None else (lambda lines, n: budget(ledger, read, lines, n))
+    sent = plan_and_store(parts, ledger, basis, selection, mode=mode, budget=check)
     if sent:
         parts.step()
     return sent
@@ -70,6 +76,7 @@ def plan_and_store(
     selection: RetrySelection,
     *,
     mode: Mode,
+    budget: Callable[[Iterable[bytes], int], None] | None = None,
 ) -> int:
     """Plan the retry of the ``selection`` made on ``ledger`` (whose first ``basis`` attempts
     had ended) and store it as the next attempt; returns how many records it sends.
@@ -96,6 +103,8 @@ def plan_and_store(
             return 0
         source = uploader.retry_source(reader.inputs, ledger, targets)
         try:
+            if budget is not None:  # before the targets are written: nothing stored or sent
+                budget(source.iter_lines(), len(source))
             attempt = uploader.plan_retry(ledger, targets, source, mode=mode)
         finally:
             source.close()

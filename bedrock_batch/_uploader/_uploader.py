@@ -142,6 +142,8 @@ class Plan:
     #: What the plan warns about besides the quotas (e.g. a model whose batch support the
     #: facts mark UNVERIFIED); each is also logged at WARNING.
     warnings: tuple[str, ...] = ()
+    #: With ``max_cost_usd``: the cost bound against the cap, or why it cannot be bounded.
+    budget: str | None = None
 
     @property
     def shards(self) -> tuple[Shard, ...]:
@@ -187,9 +189,11 @@ class Plan:
         if cost.batch is not None and cost.on_demand is not None:
             rows.append(("cost (USD, at most)", f"{cost.batch:.4f} batch / {cost.on_demand:.4f} on demand (prices of {cost.prices_as_of})"))  # fmt: skip
         rows.append(("quotas", f"min {q.min_records_per_job:,}, max {q.max_records_per_job:,} records/job, {q.max_concurrent_jobs} concurrent ({self.quota_source})"))  # fmt: skip
+        if self.budget:
+            rows.append(("cost cap", self.budget))
         if self.quota_warning:
             rows.append(("warning", self.quota_warning))
-        rows += [("warning", w) for w in self.warnings]
+        rows += [("warning", w) for w in self.warnings if w != self.budget]
         return rows
 
     def _repr_html_(self) -> str:
@@ -205,7 +209,9 @@ class Plan:
         if self.cost.batch is not None and self.cost.on_demand is not None:
             cost = f"; at most ${self.cost.batch:.4f} batch / ${self.cost.on_demand:.4f} on demand (prices of {self.cost.prices_as_of})"
         warning = f"\nWARNING: {self.quota_warning}" if self.quota_warning else ""
-        warning += "".join(f"\nWARNING: {w}" for w in self.warnings)
+        warning += "".join(f"\nWARNING: {w}" for w in self.warnings if w != self.budget)
+        if self.budget:
+            warning += f"\ncost cap: {self.budget}"
         return (
             f"{self.records} records, {self.bytes} bytes → {how}, {len(self.shards)} file(s) under "
             f"{self.state_uri.rsplit('/', 1)[0]}/\n"

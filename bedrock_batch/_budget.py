@@ -1,0 +1,232 @@
+"""A spending ceiling (``max_cost_usd``): the most a step can cost, checked before it pays.
+
+The bound is pessimistic on purpose, so that a batch under the cap cannot cost more:
+
+- **input tokens**: one per byte of each record's JSONL line. A token covers at least one
+  byte of the prompt's UTF-8 text, and a line's JSON framing (record id, keys, quotes) is
+  longer than the few tokens a chat template adds around the text.
+- **output tokens**: each record's ``max_tokens`` (or its family's spelling), or, where a
+  record sets none, the model's maximum output from the catalogue.
+- **cache-marked records** (``cachePoint``/``cache_control``): their input at the
+  cache-write price when that is dearer than the input price — never at the read price.
+- **prices**: the batch price for batch jobs, the on-demand price for records answered
+  through bedrock-runtime, from ``prices=`` or the built-in table (its date is in every
+  message).
+
+A cap cannot be checked — and :class:`BudgetError` says why, never a bound of 0 — for a model
+without a price, a model the catalogue does not know (no maximum output), or records whose
+tokens follow no known rule from their bytes: images, videos and documents.
+
+What a batch has already spent (for :meth:`BatchJob.retry`) is each run's billed tokens (its
+output lines' counts, else its manifest's); a batch job without a manifest (stopped, failed,
+or its manifest lost) counts at its bound (its bytes as input, its records at the model's
+maximum output), whatever its lines say.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+
+import attrs
+
+from ._catalog import ModelInfo, lookup_model
+from ._errors import BudgetError, Problem, ValidationError
+from ._ledger._ledger import Ledger
+from ._pricing import PRICES_DATE, Price, price_for
+from ._reader._resultset import Results
+from ._reader._summary import billed_usage
+from ._records._records import Records
+from ._uploader._uploader import Plan
+
+__all__ = ["Budget", "CostBound", "bound_lines", "check_cap", "checked_cap", "spent_usd"]
+
+#: Keys that carry content whose tokens are not bounded by its bytes (images, video,
+#: documents; inline or by reference).
+MEDIA_KEYS = (
+    b'"image"', b'"images"', b'"inputImage"', b'"image_url"', b'"video"', b'"document"',
+    b'"s3Location"',
+)  # fmt: skip
+#: Keys that mark a prompt-cache point (facts §12.4).
+CACHE_KEYS = (b'"cachePoint"', b'"cache_control"')
+
+
+@attrs.frozen
+class CostBound:
+    """The most a step can cost: ``usd`` for at most these many tokens."""
+
+    usd: float
+    input_tokens: int
+    output_tokens: int
+    prices_as_of: str = PRICES_DATE
+
+    def __str__(self) -> str:
+        return (
+            f"${self.usd:.4f} (at most {self.input_tokens:,} input and {self.output_tokens:,} "
+            f"output tokens, prices of {self.prices_as_of})"
+        )
+
+
+def _cannot(cap: float, model_id: str, price: Price | None, model: ModelInfo | None) -> None:
+    if price is None:
+        raise BudgetError(
+            f"max_cost_usd={cap} cannot be checked: no price is known for {model_id} (pass "
+            f"prices={{{model_id!r}: Price(input_per_million=..., output_per_million=...)}})",
+            cap=cap,
+        )
+    if model is None:
+        raise BudgetError(
+            f"max_cost_usd={cap} cannot be checked: the catalogue does not know {model_id}, so "
+            "its maximum output (the bound of a record without max_tokens) is unknown",
+            cap=cap,
+        )
+
+
+def _usd(
+    price: Price, input_tokens: int, output_tokens: int, *, batch: bool, cached: bool
+) -> float:
+    factor = price.batch_factor if batch else 1.0
+    per_input = price.input_per_million * factor
+    if cached:  # the dearer of the input and cache-write prices, with either factor
+        write = price.cache_write_per_million
+        write = price.input_per_million if write is None else write
+        cache_factor = price.cache_batch_factor if batch and price.cache_batch_factor else factor
+        per_input = max(per_input, write * max(factor, cache_factor))
+    return (input_tokens * per_input + output_tokens * price.output_per_million * factor) / 1e6
+
+
+def bound_lines(
+    lines: Iterable[bytes],
+    *,
+    output_tokens: int,
+    model_id: str,
+    model: ModelInfo | None,
+    price: Price | None,
+    batch: bool,
+    cap: float,
+) -> CostBound:
+    """The bound of sending ``lines`` (JSONL records) that may answer ``output_tokens`` in
+    all; raises :class:`BudgetError` when it cannot be bounded (see the module docstring)."""
+    _cannot(cap, model_id, price, model)
+    assert price is not None
+    size, cached = 0, False
+    for n, line in enumerate(lines, 1):
+        size += len(line)
+        if any(key in line for key in MEDIA_KEYS):
+            raise BudgetError(
+                f"max_cost_usd={cap} cannot be checked: record {n} links or embeds an image, "
+                "a video or a document, whose tokens follow no known rule from its bytes",
+                cap=cap,
+            )
+        cached = cached or any(key in line for key in CACHE_KEYS)
+    usd = _usd(price, size, output_tokens, batch=batch, cached=cached)
+    return CostBound(usd, size, output_tokens)
+
+
+def checked_cap(cap: object) -> float | None:
+    """``max_cost_usd`` as given, checked: None, or a finite number of dollars above 0."""
+    if cap is None:
+        return None
+    if (
+        isinstance(cap, bool)
+        or not isinstance(cap, int | float)
+        or not math.isfinite(cap)
+        or cap <= 0
+    ):
+        raise ValidationError(
+            f"max_cost_usd must be a positive number of US dollars, not {cap!r}",
+            [Problem("not a positive finite number", field="max_cost_usd")],
+        )
+    return float(cap)
+
+
+def check_cap(cap: float, bound: CostBound, *, spent: float = 0.0, what: str) -> None:
+    """Raise :class:`BudgetError` when ``spent`` plus ``bound`` would pass ``cap``."""
+    if spent + bound.usd <= cap:
+        return
+    already = f" on top of ${spent:.4f} already spent" if spent else ""
+    raise BudgetError(
+        f"{what} could cost up to {bound}{already}, over max_cost_usd=${cap:.4f}; nothing was "
+        "sent (raise the cap, or send fewer records or lower max_tokens)",
+        cap=cap,
+        bound=bound.usd,
+        spent=spent,
+        prices_as_of=bound.prices_as_of,
+    )
+
+
+def spent_usd(results: Results, price: Price, *, ceiling: int, sizes: dict[str, int]) -> float:
+    """What the runs of a batch have cost so far: each run's billed tokens; a batch job whose
+    manifest is missing, or whose tokens are unknown, at its bound — ``sizes`` maps
+    its ARN to its input bytes, ``ceiling`` is the model's maximum output per record."""
+    manifest_of = {id(src): m for src, m in results.manifests()}
+    total = 0.0
+    for src, own in zip(results.sources, results.per_source, strict=True):
+        manifest = manifest_of.get(id(src))
+        usage = billed_usage(own, manifest)
+        if src.is_file or (manifest is not None and usage.known):
+            total += price.cost(usage, batch=not src.is_file)
+            continue
+        records = src.records or 0
+        size = sizes.get(src.job_arn or "", 0)
+        total += _usd(price, size, records * ceiling, batch=True, cached=False)
+    return total
+
+
+@attrs.frozen
+class Budget:
+    """A batch's spending ceiling: checks each step that pays before it is taken."""
+
+    cap: float
+    prices: Mapping[str, Price] = attrs.field(factory=dict)
+
+    @classmethod
+    def of(cls, cap: object, prices: Mapping[str, Price] | None) -> Budget | None:
+        """The budget for ``max_cost_usd=cap`` (checked), or None without a cap."""
+        checked = checked_cap(cap)
+        return None if checked is None else cls(checked, dict(prices or {}))
+
+    def bound(self, plan: Plan, records: Records) -> CostBound:
+        """The most ``plan`` can cost; :class:`BudgetError` when it cannot be bounded."""
+        return bound_lines(
+            records.store.iter_lines(), output_tokens=records.max_output_tokens,
+            model_id=plan.model_id, model=records.model, price=price_for(plan.model_id, self.prices),
+            batch=plan.mode == "batch", cap=self.cap,
+        )  # fmt: skip
+
+    def annotate(self, plan: Plan, records: Records) -> Plan:
+        """``plan`` with its bound beside the cap (and a warning when over, or unbounded)."""
+        try:
+            bound = self.bound(plan, records)
+        except BudgetError as err:
+            return attrs.evolve(plan, budget=str(err), warnings=(*plan.warnings, str(err)))
+        text = f"at most {bound} against max_cost_usd=${self.cap:.4f}"
+        if bound.usd <= self.cap:
+            return attrs.evolve(plan, budget=text)
+        text += ": over the cap, submit() refuses"
+        return attrs.evolve(plan, budget=text, warnings=(*plan.warnings, text))
+
+    def check_submit(self, plan: Plan, records: Records) -> None:
+        """Refuse (:class:`BudgetError`) a first submit whose bound passes the cap."""
+        what = f"this batch of {plan.records:,} records"
+        check_cap(self.cap, self.bound(plan, records), what=what)
+
+    def retry_check(self, mode: str) -> Callable[[Ledger, Results, Iterable[bytes], int], None]:
+        """The check of a retry (see ``plan_retry``): what the batch's runs cost so far plus
+        the retry's bound must stay under the cap."""
+
+        def check(ledger: Ledger, read: Results, lines: Iterable[bytes], records: int) -> None:
+            model_id = ledger.spec.model_id
+            price, model = price_for(model_id, self.prices), lookup_model(model_id)[0]
+            ceiling = model.max_output_tokens if model else 0
+            batch = records >= ledger.quotas.min_records_per_job and mode != "on_demand"
+            bound = bound_lines(
+                lines, output_tokens=records * ceiling, model_id=model_id, model=model,
+                price=price, batch=batch, cap=self.cap,
+            )  # fmt: skip
+            assert price is not None  # bound_lines refuses a model without a price
+            sizes = {j.job_arn: j.size for a in ledger.attempts for j in a.jobs if j.job_arn}
+            spent = spent_usd(read, price, ceiling=ceiling, sizes=sizes)
+            check_cap(self.cap, bound, spent=spent, what=f"retrying {records:,} records")
+
+        return check

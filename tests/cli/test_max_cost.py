@@ -1,0 +1,57 @@
+"""``--max-cost``: plan shows the bound beside the cap; run and retry refuse (exit 3, one
+line) before anything is uploaded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bedrock_batch.local import Quotas
+
+from ..conftest import HAIKU
+from .test_prompt_files import (
+    BUCKET,
+    cli,
+    env,  # noqa: F401  (the fixture, used by name)
+    job,
+)
+
+pytestmark = [pytest.mark.usefixtures("env"), pytest.mark.emulator(
+    bucket=BUCKET, time_scale=5000,
+    quotas={HAIKU: Quotas(min_records_per_job=10, max_records_per_job=1000)},
+)]  # fmt: skip
+
+
+def prompts(tmp_path: Path) -> Path:
+    path = tmp_path / "prompts.txt"
+    path.write_text("".join(f"What is {n} squared?\n" for n in range(12)))
+    return path
+
+
+def test_plan_shows_the_bound_beside_the_cap(capsys: Any, tmp_path: Path) -> None:
+    code, out, _ = cli(capsys, "plan", *job(prompts(tmp_path), "cap1", "--max-tokens", "20"),
+                       "--max-cost", "0.5", "--json")  # fmt: skip
+    assert code == 0
+    cap = json.loads(out)["costCap"]
+    assert "against max_cost_usd=$0.5000" in cap and "over" not in cap
+
+
+def test_run_over_the_cap_exits_3_and_uploads_nothing(capsys: Any, tmp_path: Path) -> None:
+    import boto3
+
+    code, _, err = cli(capsys, "run", *job(prompts(tmp_path), "cap2", "--max-tokens", "20"),
+                         "--max-cost", "0.000001", "--quiet")  # fmt: skip
+    assert code == 3, err
+    assert "max_cost_usd" in err and "Traceback" not in err
+    s3 = boto3.client("s3")  # the server's, through AWS_ENDPOINT_URL
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="cap2/")
+    assert listed.get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "nan", "inf", "ten"])
+def test_a_bad_max_cost_is_a_usage_error(capsys: Any, tmp_path: Path, bad: str) -> None:
+    code, _, err = cli(capsys, "plan", *job(prompts(tmp_path), "cap3"), "--max-cost", bad)
+    assert code == 2 and "--max-cost" in err and "dollars" in err

@@ -1,0 +1,146 @@
+"""The cost cap (``max_cost_usd``): refused before anything is paid for, never a bound of 0,
+and a retry counts what the batch already spent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bedrock_batch import BatchJob, BudgetError, Price, ValidationError
+from bedrock_batch._pricing import PRICES_DATE, price_for
+from bedrock_batch.local import Faults, LocalBedrock
+
+from ..conftest import HAIKU
+
+#: Operations that write or pay: none may happen when the cap refuses.
+PAYING = {
+    "PutObject", "CreateMultipartUpload", "UploadPart", "CopyObject", "UploadPartCopy",
+    "CreateModelInvocationJob", "InvokeModel", "Converse",
+}  # fmt: skip
+
+
+def calls_of(session: Any) -> list[str]:
+    seen: list[str] = []
+    session.events.register("before-call", lambda model, **_: seen.append(model.name))
+    return seen
+
+
+def prompts(job: BatchJob, n: int, max_tokens: int = 50) -> None:
+    for i in range(n):
+        job.add_prompt(f"question {i}: what is {i} + {i}?", max_tokens=max_tokens)
+
+
+def test_a_cap_below_the_bound_refuses_before_any_write(make_job: Any, session: Any) -> None:
+    job = make_job(max_cost_usd=0.001)
+    prompts(job, 120)
+    plan = job.plan()
+    assert plan.budget is not None and "over the cap" in plan.budget
+    assert any("over the cap" in w for w in plan.warnings)
+    seen = calls_of(session)
+    with pytest.raises(BudgetError) as caught:
+        job.submit()
+    assert PAYING.isdisjoint(seen), seen
+    err = caught.value
+    assert err.bound is not None and err.bound > 0.001 and err.cap == 0.001
+    assert PRICES_DATE in str(err) and f"{err.bound:.4f}" in str(err)
+    assert job.ledger is None and job.job_arn is None
+
+
+def test_a_cap_above_the_bound_runs_and_the_bill_stays_under_it(make_job: Any) -> None:
+    job = make_job(max_cost_usd=5.0)
+    prompts(job, 150)
+    plan = job.plan()
+    assert plan.budget is not None and "over" not in plan.budget
+    job.run()
+    summary = job.summary()
+    assert summary.succeeded == 150
+    bound = job.budget.bound(plan, job._records) if job.budget else None
+    assert bound is not None and summary.cost_usd is not None
+    assert 0 < summary.cost_usd <= bound.usd <= 5.0
+
+
+def test_a_model_without_a_price_refuses_naming_the_model_and_prices(make_job: Any) -> None:
+    unpriced = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert price_for(unpriced) is None  # the built-in table has no row for it
+    job = make_job(unpriced, max_cost_usd=10.0)
+    prompts(job, 120)
+    assert "no price" in (job.plan().budget or "")
+    with pytest.raises(BudgetError, match=r"no price is known for us\.anthropic\..*prices="):
+        job.submit()
+    assert job.ledger is None
+    priced = make_job(unpriced, max_cost_usd=10.0, prices={unpriced: Price(3.0, 15.0)})
+    prompts(priced, 120)
+    assert "against max_cost_usd" in (priced.plan().budget or "")
+
+
+def test_a_price_given_by_the_caller_is_used(make_job: Any) -> None:
+    cheap = make_job(HAIKU, max_cost_usd=1.0, prices={HAIKU: Price(0.001, 0.001)})
+    dear = make_job(HAIKU, max_cost_usd=1.0, prices={HAIKU: Price(1000.0, 1000.0)})
+    for job in (cheap, dear):
+        prompts(job, 120)
+    assert "over" not in (cheap.plan().budget or "")
+    with pytest.raises(BudgetError):
+        dear.submit()
+
+
+def test_images_have_no_token_rule_and_refuse(make_job: Any) -> None:
+    import base64
+
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+    )
+    job = make_job(max_cost_usd=100.0)
+    for i in range(120):
+        job.add_prompt(f"describe {i}", images=[png], max_tokens=20)
+    with pytest.raises(BudgetError, match="image, a video or a document"):
+        job.submit()
+
+
+@pytest.mark.parametrize("cap", [0, -1, float("nan"), float("inf"), True, "5"])
+def test_a_bad_cap_is_refused_at_once(make_job: Any, cap: Any) -> None:
+    with pytest.raises(ValidationError, match="max_cost_usd"):
+        make_job(max_cost_usd=cap)
+
+
+@pytest.mark.emulator(faults=Faults(record_error_rate=0.3), seed=7)
+def test_a_retry_that_would_cross_the_cap_is_refused(
+    make_job: Any, local: LocalBedrock, session: Any
+) -> None:
+    job = make_job(max_cost_usd=1.0)
+    prompts(job, 200)
+    job.run()
+    errored = job.summary().errored
+    assert errored > 0
+    spent = job.summary().cost_usd or 0.0
+    # a cap just above what was spent: the retry's own bound does not fit
+    tight = BatchJob.attach(job.job_arn or "", session=session, max_cost_usd=spent + 1e-6)
+    attempts = len(tight.ledger.attempts) if tight.ledger else 0
+    seen = calls_of(session)
+    with pytest.raises(BudgetError, match=r"retrying \d+ records .* already spent"):
+        tight.retry()
+    assert PAYING.isdisjoint(seen), seen
+    assert tight.ledger is not None and len(tight.ledger.attempts) == attempts
+    # with room, the same retry goes through
+    assert job.retry() == errored
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.text(min_size=1, max_size=40).filter(str.strip), min_size=1, max_size=5))
+def test_the_input_bound_covers_every_byte_of_every_prompt(
+    local: LocalBedrock, texts: list[str]
+) -> None:
+    from ..conftest import job_on
+
+    job = job_on(local, max_cost_usd=1000.0)
+    for t in texts:
+        job.add_prompt(t, max_tokens=10)
+    plan = job.plan()
+    assert job.budget is not None
+    bound = job.budget.bound(plan, job._records)
+    assert bound.input_tokens >= sum(len(t.encode()) for t in texts)
+    assert bound.output_tokens == 10 * len(texts)
