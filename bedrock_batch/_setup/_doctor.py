@@ -66,6 +66,7 @@ class Doctor:
         self.checks: list[DoctorCheck] = []
         self.settings: dict[str, Setting] = {}
         self.model_arns: list[str] | None = None  # what InvokeModel must be allowed on
+        self.owned: set[str] = set()  # buckets HeadBucket found owned by this account
 
     def add(self, name: str, verdict: Any, summary: str, fix: str | None = None) -> bool:
         """Record one check; True when it passed (or warned)."""
@@ -82,7 +83,7 @@ class Doctor:
         ready = has_account and has_region
         self.defaults(ready)
         self.model(ready)
-        buckets_ok = self.buckets(ready)
+        self.buckets(ready)
         subject = Subject(
             account=self.account or "",
             region=self.region or "",
@@ -92,7 +93,7 @@ class Doctor:
             model_arns=self.model_arns,
             model_id=self.model_id,
         )
-        RoleChecks(self, subject).run(ready, buckets_ok)
+        RoleChecks(self, subject).run(ready, frozenset(self.owned))
         self.quotas()
         return DoctorReport(
             tuple(self.checks),
@@ -306,6 +307,7 @@ class Doctor:
         except ClientError as err:
             return self.add(label, CANNOT_TELL, f"{bucket} exists; GetBucketLocation refused "
                             f"({client_error_code(err)})", "allow s3:GetBucketLocation")  # fmt: skip
+        self.owned.add(bucket)
         bucket_region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(where, where)
         if bucket_region != self.region:
             return self.add(label, WARN, f"{bucket} is in {bucket_region}, the job in "

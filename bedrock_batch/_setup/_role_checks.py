@@ -85,7 +85,7 @@ class RoleChecks:
         for name in self.NAMES:
             self.doctor.add(name, verdict, why)
 
-    def run(self, ready: bool, buckets_ok: bool) -> None:
+    def run(self, ready: bool, owned: frozenset[str]) -> None:
         """Every role check, in order (the later ones "cannot tell" without the role)."""
         from botocore.exceptions import ClientError
 
@@ -122,7 +122,7 @@ class RoleChecks:
             return
         self.doctor.add("role", PASS, f"{s.role_arn} exists")
         self.trust(role)
-        self.permissions(role, buckets_ok)
+        self.permissions(role, owned)
 
     def trust(self, role: Mapping[str, Any]) -> None:
         """Bedrock may assume the role for this account's jobs in this region."""
@@ -193,7 +193,7 @@ class RoleChecks:
             if "NotFound" not in client_error_code(err):
                 yield f"the encryption of {bucket} ({client_error_code(err)})", False
 
-    def permissions(self, role: Mapping[str, Any], buckets_ok: bool) -> None:
+    def permissions(self, role: Mapping[str, Any], owned: frozenset[str]) -> None:
         """Reads the inputs, writes the outputs, invokes the model: from the documents."""
         from botocore.exceptions import ClientError
 
@@ -217,7 +217,6 @@ class RoleChecks:
         s = self.s
         inputs = S3Uri.parse(s.input_uri) if s.input_uri else None
         outputs = S3Uri.parse(s.output_uri) if s.output_uri else None
-        ctx = {"aws:ResourceAccount": s.account} if buckets_ok else {}
         for check, uri, wanted in (
             ("role reads inputs", inputs, "s3:GetObject"),
             ("role writes outputs", outputs, "s3:PutObject"),
@@ -227,11 +226,13 @@ class RoleChecks:
                 continue
             prefix = Target(f"arn:{self.part}:s3:::{uri.bucket}/{uri.prefix}", prefix=True)
             bucket = Target(f"arn:{self.part}:s3:::{uri.bucket}")
+            # the condition on the resource's account holds for a bucket HeadBucket found ours
+            ctx = {"aws:ResourceAccount": s.account} if uri.bucket in owned else {}
             results = [
                 (wanted, prefix, evaluate(docs, wanted, prefix, context=ctx)),
                 ("s3:ListBucket", bucket, evaluate(docs, "s3:ListBucket", bucket, context=ctx)),
             ]
-            limits = list(self._bucket_limits(uri.bucket)) if buckets_ok else []
+            limits = list(self._bucket_limits(uri.bucket)) if uri.bucket in owned else []
             self._verdict(check, results, common, limits)
         self.invoke(docs, common)
 

@@ -4,7 +4,7 @@ oracle), prefix coverage, and the statements that make a verdict "cannot tell" r
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from hypothesis import example, given
@@ -33,7 +33,7 @@ texts = st.text(chars, max_size=7)
 patterns = st.text(st.sampled_from("ab/:*?"), max_size=6)
 
 
-@lru_cache(maxsize=None)
+@cache
 def oracle(pattern: str, value: str) -> bool:
     """Glob matching by plain recursion on the definition (no regex)."""
     if not pattern:
