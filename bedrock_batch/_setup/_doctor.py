@@ -67,6 +67,7 @@ class Doctor:
         self.settings: dict[str, Setting] = {}
         self.model_arns: list[str] | None = None  # what InvokeModel must be allowed on
         self.owned: set[str] = set()  # buckets HeadBucket found owned by this account
+        self._clients: dict[str, Any] = {}
 
     def add(self, name: str, verdict: Any, summary: str, fix: str | None = None) -> bool:
         """Record one check; True when it passed (or warned)."""
@@ -74,7 +75,10 @@ class Doctor:
         return bool(verdict in (PASS, WARN))
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, region_name=self.region)
+        """A client in the job's region (one per service)."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, region_name=self.region)
+        return self._clients[service]
 
     def run(self) -> DoctorReport:
         """Every check, in order."""
@@ -111,7 +115,7 @@ class Doctor:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            who = self.session.client("sts", region_name=self.region).get_caller_identity()
+            who = self.client("sts").get_caller_identity()
         except ClientError as err:
             code = client_error_code(err)
             return self.add("credentials", FAIL, f"STS GetCallerIdentity refused them ({code})",

@@ -245,3 +245,18 @@ def test_without_a_model_the_model_checks_warn() -> None:
 def test_doctor_is_public_and_lazy() -> None:
     assert bedrock_batch.doctor is doctor
     assert "doctor" in dir(bedrock_batch)
+
+
+def test_a_customer_kms_key_on_the_bucket_is_cannot_tell(sess: Any) -> None:
+    make_role(sess, ROLE_NAME, PROFILE, IN, OUT)
+    key = sess.client("kms").create_key()["KeyMetadata"]["Arn"]
+    rule = {
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}
+    }
+    sess.client("s3").put_bucket_encryption(
+        Bucket="doc", ServerSideEncryptionConfiguration={"Rules": [rule]}
+    )
+    report = run(sess)
+    for name in ("role reads inputs", "role writes outputs"):
+        assert report[name].verdict == "cannot tell" and key in report[name].summary
+    assert report["role invokes model"].verdict == "pass"
