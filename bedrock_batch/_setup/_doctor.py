@@ -24,6 +24,7 @@ from .._batch._quotas import Quotas, resolve_quotas
 from .._catalog import base_model_id, lookup_model
 from .._common._s3uri import S3Uri
 from .._errors import ConfigError
+from ._config import DEFAULT_PROFILE, load_saved
 from ._policy import CANNOT_TELL, FAIL, PASS, WARN
 from ._report import DoctorCheck, DoctorReport, Setting, resolve_defaults
 from ._role_checks import RoleChecks, Subject, client_error_code
@@ -114,8 +115,13 @@ class Doctor:
     def credentials(self) -> bool:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        try:
-            who = self.client("sts").get_caller_identity()
+        no_credentials = ("no AWS credentials found", "run 'aws configure' or 'aws sso login', "
+                          "pass --profile, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")  # fmt: skip
+        if self.session.get_credentials() is None:
+            return self.add("credentials", FAIL, *no_credentials)
+        try:  # STS answers in any region: without one, the global endpoint's
+            sts = self.session.client("sts", region_name=self.region or "us-east-1")
+            who = sts.get_caller_identity()
         except ClientError as err:
             code = client_error_code(err)
             return self.add("credentials", FAIL, f"STS GetCallerIdentity refused them ({code})",
@@ -124,9 +130,7 @@ class Doctor:
         except BotoCoreError as err:
             name = type(err).__name__
             if name in ("NoCredentialsError", "PartialCredentialsError"):
-                return self.add("credentials", FAIL, "no AWS credentials found",
-                                "run 'aws configure' or 'aws sso login', pass --profile, or "
-                                "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")  # fmt: skip
+                return self.add("credentials", FAIL, *no_credentials)
             return self.add("credentials", CANNOT_TELL, f"STS could not be reached ({name})",
                             "check the network, the region and AWS_ENDPOINT_URL")  # fmt: skip
         self.account = str(who["Account"])
@@ -151,26 +155,31 @@ class Doctor:
                         "use a Bedrock region, or upgrade botocore if it is new")  # fmt: skip
 
     def defaults(self, ready: bool) -> None:
-        profile = getattr(self.session, "profile_name", None)
+        profile = getattr(self.session, "profile_name", None) or DEFAULT_PROFILE
+        problem = None
         try:
-            self.settings, entry, others = resolve_defaults(
-                account=self.account, region=self.region, profile=profile,
-                config=self.config, **self.given,
-            )  # fmt: skip
+            entries = load_saved(self.config)
         except ConfigError as err:
-            self.settings, _, _ = resolve_defaults(
-                account=None, region=None, profile=None, config=Path("/nonexistent/none.json"),
-                **self.given,
-            )  # fmt: skip
-            self.add("defaults", FAIL, str(err), "fix or delete the file, then run setup again")
+            entries, problem = [], str(err)
+        self.settings, entry = resolve_defaults(
+            account=self.account, region=self.region, profile=profile, entries=entries,
+            **self.given,
+        )  # fmt: skip
+        if problem:
+            self.add("defaults", FAIL, problem, f"fix or delete the file, then {_SETUP} again")
             return
         missing = [n for n, s in self.settings.items() if not s.value]
         where = "; ".join(f"{n} from {s.source}" for n, s in self.settings.items() if s.value)
+        if missing and not ready:
+            self.add("defaults", CANNOT_TELL, f"no {', '.join(missing)} given; the saved ones "
+                     "are per account and region (above)")  # fmt: skip
+            return
         unused = ""
+        others = [e for e in entries if e is not entry]
         if entry is None and others:
             seen = ", ".join(f"{e.profile}/{e.account}/{e.region}" for e in others[:3])
             unused = (f"; a saved entry exists for another profile, account or region ({seen}), "
-                      f"not used for {profile or 'default'}/{self.account}/{self.region}")  # fmt: skip
+                      f"not used for {profile}/{self.account}/{self.region}")  # fmt: skip
         if missing:
             flags = ", ".join("--" + n.replace("_", "-") for n in missing)
             self.add("defaults", FAIL, f"no {', '.join(missing)}{unused}",
@@ -187,8 +196,9 @@ class Doctor:
         if info is None:
             return ("not in bedrock_batch's catalogue: only CreateModelInvocationJob says whether "
                     "it runs batch jobs")  # fmt: skip
-        return (f"the catalogue lists batch support for {info.display_name} "
-                f"(source: the facts, {info.batch_support})")  # fmt: skip
+        return (f"the catalogue lists batch support for {info.display_name} as "
+                f"{info.batch_support} (its source: bedrock-facts §10, §12.1); only "
+                "CreateModelInvocationJob decides")  # fmt: skip
 
     def model(self, ready: bool) -> None:
         model_id = self.model_id
@@ -245,7 +255,8 @@ class Doctor:
                         found.append(str(p["inferenceProfileId"]))
         except (ClientError, BotoCoreError) as err:
             log.info("ListInferenceProfiles failed: %s", err)
-        return sorted(found, key=lambda p: (not p.startswith(self.region.split("-")[0] + "."), p))  # type: ignore[union-attr]
+        geo = (self.region or "").split("-")[0] + "."  # the region's own geography first
+        return sorted(found, key=lambda p: (not p.startswith(geo), p))
 
     def _through_profile(self, bedrock: Any, model_id: str, note: str) -> None:
         from botocore.exceptions import ClientError

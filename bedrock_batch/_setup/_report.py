@@ -4,12 +4,18 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
-from ._config import ENV_INPUT_URI, ENV_OUTPUT_URI, ENV_ROLE_ARN, SavedDefaults, load_saved
+from ._config import (
+    DEFAULT_PROFILE,
+    ENV_INPUT_URI,
+    ENV_OUTPUT_URI,
+    ENV_ROLE_ARN,
+    SavedDefaults,
+)
 from ._policy import CANNOT_TELL, FAIL, PASS, WARN, Verdict
 
 __all__ = ["DoctorCheck", "DoctorReport", "Setting", "resolve_defaults"]
@@ -114,18 +120,14 @@ def resolve_defaults(
     role_arn: str | None,
     input_uri: str | None,
     output_uri: str | None,
-    config: Path | None = None,
-) -> tuple[dict[str, Setting], SavedDefaults | None, list[SavedDefaults]]:
+    entries: Sequence[SavedDefaults] = (),
+) -> tuple[dict[str, Setting], SavedDefaults | None]:
     """The role ARN and URIs a job would use — explicit argument, else the environment
-    (``BEDROCK_BATCH_ROLE_ARN`` ...), else the saved entry for exactly this profile, account and
-    region — with the entry used (or None) and the saved entries that were *not* used.
-
-    Raises :class:`~bedrock_batch.ConfigError` when the configuration file cannot be read.
-    """
-    entries = load_saved(config)
-    key = (profile or "default", account, region)
+    (``BEDROCK_BATCH_ROLE_ARN`` ...), else the saved entry (of ``entries``, as
+    :func:`~._config.load_saved` reads them) for exactly this profile, account and region —
+    and the entry used, if any."""
+    key = (profile or DEFAULT_PROFILE, account, region)
     entry = next((e for e in entries if e.key == key), None)
-    others = [e for e in entries if e is not entry]
     where = f"the configuration file (profile {key[0]!r})"
     out: dict[str, Setting] = {}
     for name, given, flag, env in (
@@ -141,4 +143,4 @@ def resolve_defaults(
             out[name] = Setting(str(getattr(entry, name)), where)
         else:
             out[name] = Setting(None, "not set")
-    return out, entry, others
+    return out, entry

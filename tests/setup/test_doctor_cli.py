@@ -150,3 +150,14 @@ def test_doctor_has_help_with_examples(env: dict[str, str]) -> None:
     )  # fmt: skip
     assert "examples:" in proc.stdout and "bedrock-batch doctor --model-id" in proc.stdout
     assert "exit codes" in proc.stdout and "--no-probe" in proc.stdout
+
+
+def test_no_credentials_and_no_region_are_named_and_the_rest_cannot_tell(env: dict[str, str]) -> None:  # fmt: skip
+    bare = {k: v for k, v in env.items() if not k.startswith(("AWS_ACCESS", "AWS_SECRET", "AWS_SESSION", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_CONTAINER", "AWS_PROFILE"))}  # fmt: skip
+    bare["AWS_EC2_METADATA_DISABLED"] = "true"
+    code, lines = doctor(bare, "--model-id", PROFILE)
+    assert code == 2
+    assert line(lines, "credentials").startswith("FAIL") and "aws configure" in lines[0]
+    assert line(lines, "region").startswith("FAIL") and "--region" in line(lines, "region")
+    for name in ("model", "bucket", "role", "role trust"):
+        assert line(lines, name).startswith("CANNOT TELL"), line(lines, name)
