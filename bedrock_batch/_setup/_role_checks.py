@@ -217,6 +217,7 @@ class RoleChecks:
         s = self.s
         inputs = S3Uri.parse(s.input_uri) if s.input_uri else None
         outputs = S3Uri.parse(s.output_uri) if s.output_uri else None
+        seen: dict[str, list[tuple[str, bool]]] = {}  # each bucket's limits, read once
         for check, uri, wanted in (
             ("role reads inputs", inputs, "s3:GetObject"),
             ("role writes outputs", outputs, "s3:PutObject"),
@@ -232,7 +233,9 @@ class RoleChecks:
                 (wanted, prefix, evaluate(docs, wanted, prefix, context=ctx)),
                 ("s3:ListBucket", bucket, evaluate(docs, "s3:ListBucket", bucket, context=ctx)),
             ]
-            limits = list(self._bucket_limits(uri.bucket)) if uri.bucket in owned else []
+            if uri.bucket in owned and uri.bucket not in seen:
+                seen[uri.bucket] = list(self._bucket_limits(uri.bucket))
+            limits = seen.get(uri.bucket, [])
             self._verdict(check, results, common, limits)
         self.invoke(docs, common)
 

@@ -260,3 +260,20 @@ def test_a_customer_kms_key_on_the_bucket_is_cannot_tell(sess: Any) -> None:
     for name in ("role reads inputs", "role writes outputs"):
         assert report[name].verdict == "cannot tell" and key in report[name].summary
     assert report["role invokes model"].verdict == "pass"
+
+
+def test_doctor_creates_no_job_invokes_nothing_and_writes_only_the_probe(sess: Any) -> None:
+    make_role(sess, ROLE_NAME, PROFILE, IN, OUT)
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(f"{model.service_model.service_name}:{model.name}")
+
+    sess.events.register("before-call", record)
+    assert run(sess, probe=False).ok
+    writes = [c for c in calls if c.split(":")[1].startswith(("Create", "Put", "Delete", "Update", "Attach", "Stop"))]  # fmt: skip
+    assert writes == [] and not any(c.startswith("bedrock-runtime") for c in calls), calls
+    calls.clear()
+    assert run(sess).ok
+    writes = [c for c in calls if c.split(":")[1].startswith(("Create", "Put", "Delete", "Update", "Attach", "Stop"))]  # fmt: skip
+    assert writes == ["s3:PutObject", "s3:DeleteObject"]
