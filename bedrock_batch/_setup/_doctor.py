@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,14 +82,27 @@ class Doctor:
             self._clients[service] = self.session.client(service, region_name=self.region)
         return self._clients[service]
 
+    def _guarded(self, step: str, run: Callable[..., object], *args: object) -> None:
+        """Run one step; an AWS error it did not expect is one "cannot tell" line, not a crash
+        (the checks it had recorded stay)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            run(*args)
+        except (ClientError, BotoCoreError) as err:
+            what = client_error_code(err) if isinstance(err, ClientError) else type(err).__name__
+            operation = getattr(err, "operation_name", "") or "a call"
+            self.add(step, CANNOT_TELL, f"{operation} failed ({what})",
+                     "check the permissions and the network, then run doctor again")  # fmt: skip
+
     def run(self) -> DoctorReport:
         """Every check, in order."""
         has_account = self.credentials()
         has_region = self.check_region()
         ready = has_account and has_region
         self.defaults(ready)
-        self.model(ready)
-        self.buckets(ready)
+        self._guarded("model", self.model, ready)
+        self._guarded("bucket checks", self.buckets, ready)
         subject = Subject(
             account=self.account or "",
             region=self.region or "",
@@ -98,8 +112,10 @@ class Doctor:
             model_arns=self.model_arns,
             model_id=self.model_id,
         )
-        RoleChecks(self, subject).run(ready, frozenset(self.owned))
-        self.quotas()
+        self._guarded(
+            "role checks", lambda: RoleChecks(self, subject).run(ready, frozenset(self.owned))
+        )
+        self._guarded("quotas", self.quotas)
         return DoctorReport(
             tuple(self.checks),
             account=self.account,

@@ -9,6 +9,7 @@ Organization (its SCPs), a bucket policy with a Deny, a bucket encrypted with a 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
@@ -30,13 +31,20 @@ from ._policy import (
 
 __all__ = ["RoleChecks", "Subject", "client_error_code"]
 
-_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/\S+$")
 Docs = list[tuple[str, Any]]
 
 
 def client_error_code(err: Any) -> str:
     """The error code of a botocore ``ClientError``."""
     return str((getattr(err, "response", None) or {}).get("Error", {}).get("Code") or "Unknown")
+
+
+def _uri(text: str | None) -> S3Uri | None:
+    try:
+        return S3Uri.parse(text) if text else None
+    except ValueError:
+        return None  # the bucket check says why
 
 
 def _more(arns: list[str]) -> str:
@@ -94,9 +102,13 @@ class RoleChecks:
             self.doctor.add("role", CANNOT_TELL, "needs credentials, a region and a role ARN (above)")  # fmt: skip
             self._rest(CANNOT_TELL, "needs the role (above)")
             return
+        if not _ROLE_ARN.match(s.role_arn):
+            self.doctor.add("role", FAIL, f"{s.role_arn!r} is not an IAM role ARN",
+                            "pass arn:aws:iam::ACCOUNT:role/NAME (--role-arn)")  # fmt: skip
+            self._rest(CANNOT_TELL, "needs the role (above)")
+            return
         name = s.role_arn.rsplit("/", 1)[-1]
-        arn_account = s.role_arn.split(":")[4] if s.role_arn.count(":") >= 5 else ""
-        if arn_account != s.account:
+        if s.role_arn.split(":")[4] != s.account:
             self.doctor.add("role", CANNOT_TELL, f"{s.role_arn} is not a role of account "
                             f"{s.account} (doctor reads this account's roles only)",
                             "use a role of the account the jobs run in")  # fmt: skip
@@ -215,15 +227,14 @@ class RoleChecks:
         if org:
             common.append(org)
         s = self.s
-        inputs = S3Uri.parse(s.input_uri) if s.input_uri else None
-        outputs = S3Uri.parse(s.output_uri) if s.output_uri else None
+        inputs, outputs = _uri(s.input_uri), _uri(s.output_uri)
         seen: dict[str, list[tuple[str, bool]]] = {}  # each bucket's limits, read once
         for check, uri, wanted in (
             ("role reads inputs", inputs, "s3:GetObject"),
             ("role writes outputs", outputs, "s3:PutObject"),
         ):
             if uri is None:
-                self.doctor.add(check, CANNOT_TELL, "needs the URI (above)")
+                self.doctor.add(check, CANNOT_TELL, "needs a valid S3 URI (above)")
                 continue
             prefix = Target(f"arn:{self.part}:s3:::{uri.bucket}/{uri.prefix}", prefix=True)
             bucket = Target(f"arn:{self.part}:s3:::{uri.bucket}")

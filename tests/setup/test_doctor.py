@@ -277,3 +277,25 @@ def test_doctor_creates_no_job_invokes_nothing_and_writes_only_the_probe(sess: A
     assert run(sess).ok
     writes = [c for c in calls if c.split(":")[1].startswith(("Create", "Put", "Delete", "Update", "Attach", "Stop"))]  # fmt: skip
     assert writes == ["s3:PutObject", "s3:DeleteObject"]
+
+
+def test_bad_inputs_and_unexpected_aws_errors_are_lines_not_crashes(sess: Any) -> None:
+    report = run(sess, input_uri="not-a-uri", role_arn="not-an-arn")
+    assert report["bucket"].verdict == "fail" and "input_uri" in report["bucket"].summary
+    assert report["role"].verdict == "fail" and "not an IAM role ARN" in report["role"].summary
+    assert report["role reads inputs"].verdict == "cannot tell"
+
+    from botocore.exceptions import EndpointConnectionError
+
+    def unreachable(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="https://iam.amazonaws.com/")
+
+    make_role(sess, ROLE_NAME, PROFILE, IN, OUT)
+    sess.events.register("before-call.iam.ListRolePolicies", unreachable)
+    report = run(sess)
+    failed = [c for c in report.checks if c.verdict == "cannot tell"]
+    assert [c.name for c in failed] == ["role checks"] and "EndpointConnectionError" in failed[
+        0
+    ].summary
+    assert report["role trust"].verdict == "pass" and report["quotas"].verdict == "pass"
+    assert report.exit_code == 2
