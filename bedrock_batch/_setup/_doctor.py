@@ -228,7 +228,8 @@ class Doctor:
         bedrock = self.client("bedrock")
         base = base_model_id(model_id)
         note = self._catalogue_note(model_id)
-        if base != model_id or _PROFILE_ARN.match(model_id):
+        _, via_profile = lookup_model(model_id)  # a profile id or ARN (not an FM ARN)
+        if via_profile or _PROFILE_ARN.match(model_id):
             self._through_profile(bedrock, model_id, note)
             return
         from botocore.exceptions import ClientError
@@ -315,9 +316,9 @@ class Doctor:
         for bucket in names:
             label = "bucket" if len(names) == 1 else f"bucket {bucket}"
             ok = self._bucket(bucket, label) and ok
-        if ok:
-            ok = self._write_probe(parsed["input_uri"])
-        return ok
+        if not ok:
+            return self.add("bucket writable", CANNOT_TELL, "needs the bucket (above)")
+        return self._write_probe(parsed["input_uri"])
 
     def _bucket(self, bucket: str, label: str) -> bool:
         from botocore.exceptions import ClientError

@@ -299,3 +299,12 @@ def test_bad_inputs_and_unexpected_aws_errors_are_lines_not_crashes(sess: Any) -
     ].summary
     assert report["role trust"].verdict == "pass" and report["quotas"].verdict == "pass"
     assert report.exit_code == 2
+
+
+def test_model_arns_are_checked_like_their_ids(sess: Any) -> None:
+    fm = f"arn:aws:bedrock:us-east-1::foundation-model/{HAIKU}"
+    profile = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/{PROFILE}"
+    make_role(sess, ROLE_NAME, PROFILE, IN, OUT)  # InvokeModel on the profile and its models
+    direct, routed = run(sess, fm), run(sess, profile)
+    assert direct.ok and "directly" in direct["model"].summary
+    assert routed.ok and "through inference profile" in routed["model"].summary
