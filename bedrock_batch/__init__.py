@@ -58,6 +58,8 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported w
     from ._reader._results import Anomaly, ErrorInfo, OutputSource, Result, ResultStatus
     from ._reader._resultset import Results
     from ._reader._summary import Summary
+    from ._setup._doctor import doctor
+    from ._setup._report import DoctorCheck, DoctorReport
     from ._uploader._uploader import PartPlan, Plan
 
 #: Where each public name lives (imported on first use, so ``import bedrock_batch`` is cheap).
@@ -103,6 +105,9 @@ _LAZY: dict[str, str] = {
     "Usage": "._families._outputs",
     "ValidationError": "._errors",
     "family_of": "._catalog",
+    "doctor": "._setup._doctor",
+    "DoctorCheck": "._setup._report",
+    "DoctorReport": "._setup._report",
     "iter_jobs": "._common._bedrock",
 }
 
@@ -113,11 +118,13 @@ __all__ = [
     "TERMINAL",
     "Anomaly",
     "BatchError",
-    "BudgetError",
-    "ConfigError",
     "BatchJob",
     "BatchStatus",
+    "BudgetError",
+    "ConfigError",
     "Cost",
+    "DoctorCheck",
+    "DoctorReport",
     "ErrorInfo",
     "JobDescription",
     "JobExpiredError",
@@ -147,6 +154,7 @@ __all__ = [
     "Summary",
     "Usage",
     "ValidationError",
+    "doctor",
     "family_of",
     "iter_jobs",
 ]

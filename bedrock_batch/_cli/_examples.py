@@ -36,6 +36,9 @@ EXAMPLES: dict[str, str] = {
     "bedrock-batch list --name-contains faq --max-results 10 --json",
     "retry": "bedrock-batch retry HANDLE --wait\nbedrock-batch retry HANDLE --retryable-only",
     "attach": "bedrock-batch attach HANDLE\nbedrock-batch attach HANDLE --json",
+    "doctor": "bedrock-batch doctor                # the defaults saved by setup, or BEDROCK_BATCH_*\n"
+    f"bedrock-batch doctor --model-id us.{DEMO_MODEL}\n"
+    f"bedrock-batch doctor {JOB} --json",
     "iam-policy": f"bedrock-batch iam-policy --model-id us.{DEMO_MODEL} --account 123456789012 \\\n"
     "    --region us-east-1 --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/\n"
     "bedrock-batch iam-policy ... --only trust --json\n"

@@ -1,7 +1,8 @@
 """The ``bedrock-batch`` command line: the parser and the error boundary (the exit codes are
 in :mod:`._errors`).
 
-This module imports only the standard library (and :mod:`._errors`, :mod:`._examples`):
+This module imports only the standard library (and :mod:`._errors`, :mod:`._examples`,
+:mod:`._doctor`'s flags):
 ``bedrock-batch --help`` stays fast and loads no boto3. The commands live in :mod:`._commands`
 (imported when one runs), the output writers in :mod:`._output`.
 """
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from .._reader._formats import FORMATS, ORDERS
+from ._doctor import add_arguments as add_doctor_arguments
 from ._errors import (
     EXIT_BUG,
     EXIT_CODES,
@@ -286,6 +288,9 @@ def parser(local_serve: bool = True) -> argparse.ArgumentParser:
     iam.add_argument("--queue-arn", help="the SQS queue (with --events)")
     iam.add_argument("--rule-arn", help="the EventBridge rule (with --events)")
 
+    doc = cmd("doctor", "check credentials, region, model, bucket, role and quotas; one line each")
+    add_doctor_arguments(doc)
+
     loc = sub.add_parser("local", help="Local Bedrock, the offline emulator (local serve)")
     lsub = loc.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
     s = lsub.add_parser(
@@ -367,8 +372,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)  # set by commands that wait: the command that resumes after Ctrl-C
     try:
         from . import _commands as _cli_commands
+        from ._doctor import cmd_doctor
 
-        code = int(getattr(_cli_commands, "cmd_" + args.func.replace("-", "_"))(args))
+        command = {"doctor": cmd_doctor}.get(args.func)
+        command = command or getattr(_cli_commands, "cmd_" + args.func.replace("-", "_"))
+        code = int(command(args))
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return code
     except KeyboardInterrupt:

@@ -10,6 +10,8 @@ from mypy_boto3_s3 import S3Client
 from bedrock_batch import (
     BatchJob,
     BatchStatus,
+    DoctorCheck,
+    DoctorReport,
     JobDescription,
     PollConfig,
     Quotas,
@@ -17,6 +19,7 @@ from bedrock_batch import (
     Summary,
     Usage,
     ValidationError,
+    doctor,
 )
 from bedrock_batch.local import Faults, JobFault, LocalBedrock, RecordContext, Timings
 
@@ -82,3 +85,20 @@ def emulator() -> None:
     ) as local:
         local.advance(hours=1)
         local.run_until_idle()
+
+
+def checks_before_a_batch() -> None:
+    report: DoctorReport = doctor(
+        "us.anthropic.claude-3-haiku-20240307-v1:0",
+        role_arn="arn:aws:iam::123456789012:role/R",
+        input_uri="s3://bucket/in/",
+        output_uri="s3://bucket/out/",
+        region="us-east-1",
+        probe=False,
+    )
+    check: DoctorCheck = report["role trust"]
+    verdict: str = check.verdict
+    fix: str | None = check.fix
+    code: int = report.exit_code
+    lines: list[str] = report.lines()
+    _ = (verdict, fix, code, lines, report.ok, report.role_arn.source)
