@@ -142,6 +142,9 @@ class Plan:
     #: What the plan warns about besides the quotas (e.g. a model whose batch support the
     #: facts mark UNVERIFIED); each is also logged at WARNING.
     warnings: tuple[str, ...] = ()
+    #: Where the role and the S3 prefixes came from: ``(name, source)`` pairs, the source being
+    #: ``"argument"``, the environment variable or the saved defaults file (see ``setup``).
+    sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def shards(self) -> tuple[Shard, ...]:
@@ -190,7 +193,12 @@ class Plan:
         if self.quota_warning:
             rows.append(("warning", self.quota_warning))
         rows += [("warning", w) for w in self.warnings]
+        rows += [(f"{name} from", where) for name, where in self._defaulted()]
         return rows
+
+    def _defaulted(self) -> list[tuple[str, str]]:
+        """The sources worth showing: all of them once one is not an argument."""
+        return list(self.sources) if any(w != "argument" for _, w in self.sources) else []
 
     def _repr_html_(self) -> str:
         return html_table(self._rows(), caption="bedrock_batch plan")
@@ -206,6 +214,7 @@ class Plan:
             cost = f"; at most ${self.cost.batch:.4f} batch / ${self.cost.on_demand:.4f} on demand (prices of {self.cost.prices_as_of})"
         warning = f"\nWARNING: {self.quota_warning}" if self.quota_warning else ""
         warning += "".join(f"\nWARNING: {w}" for w in self.warnings)
+        warning += "".join(f"\n{name} from {where}" for name, where in self._defaulted())
         return (
             f"{self.records} records, {self.bytes} bytes → {how}, {len(self.shards)} file(s) under "
             f"{self.state_uri.rsplit('/', 1)[0]}/\n"
