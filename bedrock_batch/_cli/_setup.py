@@ -4,6 +4,7 @@ command, which calls :func:`bedrock_batch.setup` and prints the report."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 __all__ = ["add_setup_arguments", "cmd_setup"]
@@ -81,6 +82,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
         model_ids=args.models, input_prefix=args.input_prefix, output_prefix=args.output_prefix,
         expire_inputs_days=args.expire_inputs_days, dry_run=args.dry_run, update=args.update,
         settle_seconds=args.settle_seconds,
+        progress=None if args.json else lambda line: print(line, file=sys.stderr, flush=True),
     )  # fmt: skip
     emit(args.json, report.to_json(), str(report))
     return EXIT_OK

@@ -77,7 +77,10 @@ def _settle_seconds(given: float | None, endpoint: str) -> float:
     return SETTLE_SECONDS
 
 
-def _settler(iam: Any, name: str, seconds: float, sleep: Callable[[float], None]) -> Callable[[], str]:  # fmt: skip
+def _settler(
+    iam: Any, name: str, seconds: float, sleep: Callable[[float], None],
+    progress: Callable[[str], None] | None,
+) -> Callable[[], str]:  # fmt: skip
     def settle() -> str:
         for _ in range(60):  # IAM: a new role is not always readable at once
             try:
@@ -87,6 +90,8 @@ def _settler(iam: Any, name: str, seconds: float, sleep: Callable[[float], None]
                 sleep(1.0)
         if seconds:
             log.info("waiting %gs for IAM to propagate the role %s", seconds, name)
+            if progress is not None:
+                progress(f"waiting {seconds:g}s for IAM to propagate the role {name} (eventually consistent)")  # fmt: skip
             sleep(seconds)
         return (
             f"GetRole sees the role; then {seconds:g}s more, as IAM is eventually consistent "
@@ -131,6 +136,7 @@ def setup(
     settle_seconds: float | None = None,
     save: bool = True,
     sleep: Callable[[float], None] = time.sleep,
+    progress: Callable[[str], None] | None = None,
 ) -> SetupReport:
     """Make (or find) the S3 bucket and the service role batch jobs need, and save them as the
     defaults of ``BatchJob(model_id)`` for this profile, account and region.
@@ -154,7 +160,8 @@ def setup(
 
     ``dry_run=True`` makes no write call and saves nothing: the report is the plan. Missing
     permissions raise :class:`SetupError` naming the IAM action (``setup needs
-    iam:CreateRole``). Returns a :class:`SetupReport` (``str()`` is the CLI's text).
+    iam:CreateRole``). ``progress`` is told (one line) before a wait. Returns a
+    :class:`SetupReport` (``str()`` is the CLI's text).
     """
     import boto3
 
@@ -179,7 +186,7 @@ def setup(
     arn, role_steps = ensure_role(
         iam, role_name, trust=trust_policy(account, region),
         permissions=permissions_policy(models, input_uri, output_uri, account=account, region=region),
-        dry_run=dry_run, update=update, settle=_settler(iam, role_name, seconds, sleep),
+        dry_run=dry_run, update=update, settle=_settler(iam, role_name, seconds, sleep, progress),
     )  # fmt: skip
     steps += role_steps
     arn = arn or role_arn_for(account, region, role_name)

@@ -138,7 +138,7 @@ def ensure_role(
     if _canon(_document(role.get("AssumeRolePolicyDocument"))) != _canon(trust):
         stale.append("trust policy")
     if have is None or _canon(_document(have)) != _canon(permissions):
-        stale.append(f"permissions ({POLICY_NAME})")
+        stale.append(f"permissions policy {POLICY_NAME}")
     if not stale:
         return arn, [Step("role", name, FOUND)]
     differs = " and ".join(stale)

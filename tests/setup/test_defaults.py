@@ -178,3 +178,39 @@ def test_the_user_config_is_never_read_under_local_bedrock(
         inner = config_path()
     assert config_path() == users and users.read_bytes() == before
     assert not inner.exists()  # removed with the emulator
+
+
+FIXTURE_TESTS = """
+import json
+import os
+
+import bedrock_batch
+from bedrock_batch import BatchJob
+
+MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+
+
+def test_setup_then_a_job_with_only_the_model(local_bedrock, tmp_path):
+    users = os.environ["USERS_CONFIG"]
+    assert os.environ["BEDROCK_BATCH_CONFIG"] != users
+    report = bedrock_batch.setup(model_ids=[MODEL])
+    with BatchJob(MODEL) as job:
+        job.add_prompt("hello")
+        plan = job.plan()
+    assert dict(plan.sources)["role_arn"].startswith("config file")
+    assert job.role_arn == report.role_arn
+"""
+
+
+def test_the_local_bedrock_fixture_gives_setup_a_private_file(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = tmp_path / "users.json"
+    saved(users, bucket="users-real-bucket")
+    before = users.read_bytes()
+    monkeypatch.setenv(CONFIG_ENV, str(users))
+    monkeypatch.setenv("USERS_CONFIG", str(users))
+    pytester.makepyfile(test_fixture_setup=FIXTURE_TESTS)
+    result = pytester.runpytest("-p", "no:randomly", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert users.read_bytes() == before

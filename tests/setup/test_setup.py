@@ -8,6 +8,7 @@ import json
 import stat
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -52,15 +53,10 @@ class Calls:
 def fail(session: Any, operation: str, code: str, status: int = 403) -> None:
     """Answer ``operation`` with an error (the call never reaches moto)."""
 
-    class Http:
-        status_code = status
-        headers: dict[str, str] = {}
-        content = b""
-
     def before_call(model: Any, **_: Any) -> Any:
         if model.name == operation:
             err = {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}  # fmt: skip
-            return Http(), err
+            return SimpleNamespace(status_code=status, headers={}, content=b""), err
         return None
 
     session.events.register_first("before-call", before_call)
@@ -245,3 +241,10 @@ def test_the_report_and_config_path_stay_inside_the_emulator(tmp_path: Path, ses
     assert "bedrock-batch-local-" in str(config_path())
     report = bedrock_batch.setup(session=sess, model_ids=[HAIKU])
     assert report.config_path == str(config_path())
+
+
+def test_the_wait_is_announced_before_it_starts(sess: Any) -> None:
+    said: list[str] = []
+    slept: list[float] = []
+    bedrock_batch.setup(session=sess, model_ids=[HAIKU], settle_seconds=3, sleep=lambda s: slept.append(s) or None, progress=lambda line: said.append(f"{line} after {len(slept)} sleeps"))  # fmt: skip
+    assert said == ["waiting 3s for IAM to propagate the role BedrockBatchServiceRole (eventually consistent) after 0 sleeps"]  # fmt: skip
