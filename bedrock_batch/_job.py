@@ -75,11 +75,9 @@ class BatchJob(RecordIntake):
         role_arn: the service role Bedrock assumes to read inputs and write outputs.
         input_uri: an S3 prefix; each batch's inputs and ledger go under ``{input_uri}{content id}/``.
         output_uri: the S3 prefix Bedrock writes ``{jobId}/...`` under.
-            Left out, each of these three comes from the environment (``BEDROCK_BATCH_ROLE_ARN``,
-            ``BEDROCK_BATCH_INPUT_URI``, ``BEDROCK_BATCH_OUTPUT_URI``), else from what
-            ``bedrock-batch setup`` saved for the session's profile, account and region —
-            looked up by :meth:`plan` and :meth:`submit` (which say where each came from),
-            never guessed.
+            Left out: ``BEDROCK_BATCH_ROLE_ARN`` / ``_INPUT_URI`` / ``_OUTPUT_URI``, else what
+            ``bedrock-batch setup`` saved for this profile, account and region (looked up by
+            :meth:`plan` and :meth:`submit`; the plan says where each came from; never guessed).
         session / bedrock_client / s3_client / runtime_client / quotas_client: where clients
             come from; given clients are used as they are.
         invocation_type: ``"InvokeModel"`` (the family's native body) or ``"Converse"``; by

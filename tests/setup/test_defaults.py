@@ -102,6 +102,7 @@ def test_init_does_no_io_and_attach_ignores_the_defaults(
     for i in range(3):
         job.add_prompt(f"q{i}")
     job.submit()
+    assert "GetCallerIdentity" not in calls  # all given: no STS call, no file read
     handle = job.state_uri
     assert handle is not None
     monkeypatch.setenv(ENV_ROLE_ARN, f"arn:aws:iam::{ACCOUNT}:role/Other")
