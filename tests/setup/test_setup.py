@@ -248,3 +248,21 @@ def test_the_wait_is_announced_before_it_starts(sess: Any) -> None:
     slept: list[float] = []
     bedrock_batch.setup(session=sess, model_ids=[HAIKU], settle_seconds=3, sleep=lambda s: slept.append(s) or None, progress=lambda line: said.append(f"{line} after {len(slept)} sleeps"))  # fmt: skip
     assert said == ["waiting 3s for IAM to propagate the role BedrockBatchServiceRole (eventually consistent) after 0 sleeps"]  # fmt: skip
+
+
+def test_the_inputs_expiry_rule_on_a_found_bucket_only_with_update(sess: Any) -> None:
+    s3 = sess.client("s3")
+    bedrock_batch.setup(session=sess, model_ids=[HAIKU])
+    other = {"ID": "keep-me", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 3}}  # fmt: skip
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET_NAME, LifecycleConfiguration={"Rules": [other]})  # fmt: skip
+    calls = Calls(sess)
+    asked = bedrock_batch.setup(session=sess, model_ids=[HAIKU], expire_inputs_days=14)
+    assert ("inputs expiry rule", "not changed") in [(s.what, s.outcome) for s in asked.steps]
+    assert calls.writes == Counter()
+    done = bedrock_batch.setup(session=sess, model_ids=[HAIKU], expire_inputs_days=14, update=True)
+    assert ("inputs expiry rule", "updated") in [(s.what, s.outcome) for s in done.steps]
+    assert calls.writes == Counter({"PutBucketLifecycleConfiguration": 1})
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET_NAME)["Rules"]}
+    assert rules["keep-me"]["Filter"]["Prefix"] == "logs/"
+    assert rules["bedrock-batch-expire-inputs"]["Filter"]["Prefix"] == "inputs/"
+    assert not any(r["Filter"].get("Prefix", "").startswith("outputs") for r in rules.values())
