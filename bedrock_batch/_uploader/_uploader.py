@@ -197,8 +197,11 @@ class Plan:
         return rows
 
     def _defaulted(self) -> list[tuple[str, str]]:
-        """The sources worth showing: all of them once one is not an argument."""
-        return list(self.sources) if any(w != "argument" for _, w in self.sources) else []
+        """The sources worth showing (once one is not an argument), names grouped by source."""
+        if all(w == "argument" for _, w in self.sources):
+            return []
+        wheres = dict.fromkeys(w for _, w in self.sources)
+        return [(", ".join(n for n, x in self.sources if x == w), w) for w in wheres]
 
     def _repr_html_(self) -> str:
         return html_table(self._rows(), caption="bedrock_batch plan")
