@@ -18,6 +18,7 @@ The tree reads as the data flow; each subpackage's docstring says what lives the
     _catalog.py    the model table (data, shared with Local Bedrock)
     _pricing.py    the price table (data)
     _errors.py     the error tree
+    _setup/        before the first batch: setup(), the saved defaults, the doctor's checks
     _cli/          the ``bedrock-batch`` command line
     aio, dask, events, iam, local    the public integrations and the emulator
 """
@@ -45,6 +46,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported w
         Problem,
         QuotaError,
         ServiceError,
+        SetupError,
         StateError,
         ValidationError,
     )
@@ -58,8 +60,10 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported w
     from ._reader._results import Anomaly, ErrorInfo, OutputSource, Result, ResultStatus
     from ._reader._resultset import Results
     from ._reader._summary import Summary
+    from ._setup._account import setup
     from ._setup._doctor import doctor
     from ._setup._report import DoctorCheck, DoctorReport
+    from ._setup._steps import SetupReport
     from ._uploader._uploader import PartPlan, Plan
 
 #: Where each public name lives (imported on first use, so ``import bedrock_batch`` is cheap).
@@ -99,6 +103,8 @@ _LAZY: dict[str, str] = {
     "Results": "._reader._resultset",
     "S3Media": "._families._protocol",
     "ServiceError": "._errors",
+    "SetupError": "._errors",
+    "SetupReport": "._setup._steps",
     "StateError": "._errors",
     "Summary": "._reader._summary",
     "TERMINAL": "._common._bedrock",
@@ -109,6 +115,7 @@ _LAZY: dict[str, str] = {
     "DoctorCheck": "._setup._report",
     "DoctorReport": "._setup._report",
     "iter_jobs": "._common._bedrock",
+    "setup": "._setup._account",
 }
 
 __all__ = [
@@ -150,6 +157,8 @@ __all__ = [
     "Results",
     "S3Media",
     "ServiceError",
+    "SetupError",
+    "SetupReport",
     "StateError",
     "Summary",
     "Usage",
@@ -157,6 +166,7 @@ __all__ = [
     "doctor",
     "family_of",
     "iter_jobs",
+    "setup",
 ]
 
 

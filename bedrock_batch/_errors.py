@@ -10,6 +10,8 @@ Everything the library raises on purpose derives from :class:`BatchError`::
     │   ├── JobExpiredError                     the job ended Expired (never left Scheduled)
     │   └── JobStoppedError                     the job ended Stopped
     ├── PollTimeoutError (also TimeoutError)    ``wait()`` gave up before the job finished
+    ├── ConfigError                             the saved defaults file cannot be used
+    ├── SetupError                              ``setup`` cannot create or reuse a resource
     └── StateError                              the batch is not in a state for this call
         ├── NotFinishedError                    results asked for while the batch still runs
         └── LedgerError                         the batch's ledger in S3 is corrupt or unknown
@@ -43,6 +45,7 @@ __all__ = [
     "Problem",
     "QuotaError",
     "ServiceError",
+    "SetupError",
     "StateError",
     "ValidationError",
     "service_error_from",
@@ -275,6 +278,16 @@ class ConfigError(BatchError):
         self.path = path
         self.reason = reason
         super().__init__(f"the bedrock_batch configuration {path} cannot be used: {reason}")
+
+
+class SetupError(BatchError):
+    """``bedrock_batch.setup()`` cannot create or reuse a resource: a permission it lacks
+    (``action`` names the IAM action, e.g. ``iam:CreateRole``), or a bucket name owned by
+    another account."""
+
+    def __init__(self, message: str, *, action: str | None = None) -> None:
+        self.action = action
+        super().__init__(message)
 
 
 def _client_error_parts(err: ClientError) -> tuple[str, str, int | None, str | None]:

@@ -43,6 +43,7 @@ from ._reader._resultset import Results
 from ._reader._summary import Summary
 from ._records._intake import RecordIntake
 from ._records._records import DEFAULT_RECORD_ID_PATTERN, Records, default_id_factory
+from ._setup._defaults import job_defaults
 from ._uploader._uploader import Plan, make_plan, open_ledger
 
 if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
@@ -75,6 +76,9 @@ class BatchJob(RecordIntake):
         role_arn: the service role Bedrock assumes to read inputs and write outputs.
         input_uri: an S3 prefix; each batch's inputs and ledger go under ``{input_uri}{content id}/``.
         output_uri: the S3 prefix Bedrock writes ``{jobId}/...`` under.
+            Left out: ``BEDROCK_BATCH_ROLE_ARN`` / ``_INPUT_URI`` / ``_OUTPUT_URI``, else what
+            ``bedrock-batch setup`` saved for this profile, account and region (looked up by
+            :meth:`plan` and :meth:`submit`; the plan says where each came from; never guessed).
         session / bedrock_client / s3_client / runtime_client / quotas_client: where clients
             come from; given clients are used as they are.
         invocation_type: ``"InvokeModel"`` (the family's native body) or ``"Converse"``; by
@@ -101,7 +105,8 @@ class BatchJob(RecordIntake):
     """
 
     def __init__(
-        self, model_id: str, role_arn: str, input_uri: str, output_uri: str, *,
+        self, model_id: str, role_arn: str | None = None, input_uri: str | None = None,
+        output_uri: str | None = None, *,
         session: boto3.Session | None = None, bedrock_client: BedrockClient | None = None,
         s3_client: S3Client | None = None, runtime_client: BedrockRuntimeClient | None = None,
         quotas_client: ServiceQuotasClient | None = None, job_name: str | None = None,
@@ -137,18 +142,19 @@ class BatchJob(RecordIntake):
             quotas=quotas_client,
         )  # fmt: skip
         self._records = Records(
-            model_id, invocation_type=invocation_type, input_uri=input_uri,
+            model_id, invocation_type=invocation_type, input_uri=input_uri or "",
             id_factory=id_factory, record_id_pattern=record_id_pattern, mode=mode,
         )  # fmt: skip
         self.family = self._records.family
         self._quota_cache: tuple[Quotas, QuotaSource] | None = None
         self._batch: BatchParts | None = None  # once submitted or attached
+        self._sources: tuple[tuple[str, str], ...] | None = None  # where role and URIs came from
         #: Control-plane calls this object made, by operation (for cost and benchmarks).
         self.calls: Counter[str] = Counter()
 
     model_id = property(lambda self: self.params.model_id, doc="The model, as given.")
-    role_arn = property(lambda self: self.params.role_arn, doc="The service role.")
-    input_uri = property(lambda self: self.params.input_uri, doc="The input prefix, as given.")
+    role_arn = property(lambda self: self.params.role_arn, doc="The service role (None: not resolved yet).")  # fmt: skip
+    input_uri = property(lambda self: self.params.input_uri, doc="The input prefix, as given or resolved.")  # fmt: skip
     output_uri = property(lambda self: self.params.output_uri, doc="The output prefix.")
     invocation_type = property(lambda self: self.params.invocation_type, doc="The API type.")
     mode = property(lambda self: self.params.mode, doc="auto, batch or on_demand.")
@@ -179,6 +185,9 @@ class BatchJob(RecordIntake):
     def _spec(self) -> JobSpec:
         with _translate("CreateClient"):
             region = self._clients.bedrock.meta.region_name
+        if self._sources is None:  # left-out role and prefixes: environment, then saved defaults
+            self.params, self._sources = job_defaults(self.params, self._clients, region)
+        self._records.check_input_uri(self.params.input_uri)
         return resolve(self.params, region=region)
 
     def plan(self) -> Plan:
@@ -193,6 +202,7 @@ class BatchJob(RecordIntake):
             )  # fmt: skip
         quotas, source = self._quota_cache
         plan = make_plan(self._records, spec, quotas, source, requested_mode=self.params.mode, prices=self.prices)  # fmt: skip
+        plan = attrs.evolve(plan, sources=self._sources or ())
         return plan if self.budget is None else self.budget.annotate(plan, self._records)
 
     # -- wiring the parts ------------------------------------------------------------------

@@ -68,9 +68,9 @@ class AsyncBatchJob:
     def __init__(
         self,
         model_id: str,
-        role_arn: str,
-        input_uri: str,
-        output_uri: str,
+        role_arn: str | None = None,
+        input_uri: str | None = None,
+        output_uri: str | None = None,
         *,
         executor: Executor | None = None,
         sleep: Sleep = asyncio.sleep,

@@ -108,7 +108,7 @@ def _build_job(
     args: argparse.Namespace, session: Any, *, local: bool = False, write_rejects: bool = True
 ) -> BatchJob:
     for flag, uri in (("--input-uri", args.input_uri), ("--output-uri", args.output_uri)):
-        if _FILE_KEY.search(uri):
+        if uri is not None and _FILE_KEY.search(uri):
             raise CliError(
                 f"{flag} {uri} looks like a file, but it is the S3 prefix (folder) the batch "
                 f"uses: pass the folder, e.g. {uri.rsplit('/', 1)[0]}/"
@@ -232,7 +232,7 @@ def _submit(args: argparse.Namespace, job: BatchJob) -> Any:
     except ServiceError as err:
         if err.code != "NoSuchBucket":
             raise
-        buckets = sorted({S3Uri.parse(args.input_uri).bucket, S3Uri.parse(args.output_uri).bucket})
+        buckets = sorted({S3Uri.parse(job.input_uri).bucket, S3Uri.parse(job.output_uri).bucket})
         raise CliError(
             f"the S3 bucket {' or '.join(buckets)} does not exist (--input-uri, --output-uri): "
             "create it first",
@@ -240,12 +240,12 @@ def _submit(args: argparse.Namespace, job: BatchJob) -> Any:
         ) from None
 
 
-def _buckets_exist(args: argparse.Namespace, session: Any) -> None:
+def _buckets_exist(job: BatchJob, session: Any) -> None:
     """The buckets of --input-uri and --output-uri exist (as submit would find out)."""
     from botocore.exceptions import ClientError
 
     s3 = session.client("s3")
-    for uri in (args.input_uri, args.output_uri):
+    for uri in (job.input_uri, job.output_uri):
         try:
             bucket = S3Uri.parse(uri).bucket
         except ValueError:
@@ -377,11 +377,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.local:
             local = stack.enter_context(_local(args))
             session = local.session()
-            _make_buckets(session, args.input_uri, args.output_uri)
         else:
             session = _session(args)
         job = stack.enter_context(_build_job(args, session, local=args.local))
-        print(job.plan(), file=sys.stderr)
+        plan = job.plan()  # the role and prefixes are known from here (given or defaults)
+        if args.local:
+            _make_buckets(session, job.input_uri, job.output_uri)
+        print(plan, file=sys.stderr)
         status = _submit(args, job)
         handle = _handle_of(job)
         print(f"submitted: {handle}", file=sys.stderr)
@@ -403,8 +405,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     """Check a JSONL file and the job parameters; print what submit would do."""
     session = _session(args)
     with _build_job(args, session, write_rejects=False) as job:
-        _buckets_exist(args, session)
         plan = job.plan()
+        _buckets_exist(job, session)
     emit(args.json, _plan_dict(plan), str(plan))
     return EXIT_OK
 

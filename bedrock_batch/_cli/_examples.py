@@ -43,4 +43,7 @@ EXAMPLES: dict[str, str] = {
     "    --region us-east-1 --input-uri s3://my-bucket/in/ --output-uri s3://my-bucket/out/\n"
     "bedrock-batch iam-policy ... --only trust --json\n"
     "bedrock-batch iam-policy --events --queue-arn QUEUE_ARN --rule-arn RULE_ARN",
+    "setup": "bedrock-batch setup --dry-run          # what it would create; changes nothing\n"
+    "bedrock-batch setup && bedrock-batch run prompts.csv --model-id MODEL --prompt-column text\n"
+    f"bedrock-batch setup --update --model-id us.{DEMO_MODEL} --expire-inputs-days 30",
 }

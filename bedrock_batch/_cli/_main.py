@@ -119,11 +119,12 @@ def _job_args(p: argparse.ArgumentParser) -> None:
         help="model id, inference-profile id or ARN",
     )  # fmt: skip
     p.add_argument(
-        "--role-arn", "--role", dest="role", required=True,
-        help="the service role Bedrock assumes (see iam-policy)",
+        "--role-arn", "--role", dest="role",
+        help="the service role Bedrock assumes (see iam-policy); default: "
+        "BEDROCK_BATCH_ROLE_ARN, else what 'bedrock-batch setup' saved",
     )  # fmt: skip
-    p.add_argument("--input-uri", required=True, help="S3 prefix the inputs are uploaded to")
-    p.add_argument("--output-uri", required=True, help="S3 prefix Bedrock writes outputs to")
+    p.add_argument("--input-uri", help="S3 prefix the inputs are uploaded to (default: BEDROCK_BATCH_INPUT_URI, else setup's)")  # fmt: skip
+    p.add_argument("--output-uri", help="S3 prefix Bedrock writes outputs to (default: BEDROCK_BATCH_OUTPUT_URI, else setup's)")  # fmt: skip
     p.add_argument(
         "--invocation-type", default=None, choices=["InvokeModel", "Converse"],
         help="how Bedrock calls the model (default: the model's; InvokeModel for most, Converse "
@@ -262,6 +263,10 @@ def parser(local_serve: bool = True) -> argparse.ArgumentParser:
         "--max-results", "--max", dest="max", type=_max_results, default=50,
         help="at most this many jobs, 1-1000 (default 50)",
     )  # fmt: skip
+    from ._setup import HELP as SETUP_HELP  # standard library only
+    from ._setup import add_setup_arguments
+
+    add_setup_arguments(cmd("setup", SETUP_HELP))
     iam = cmd("iam-policy", "print the IAM policies a batch needs (role trust, role, caller)")
     iam.add_argument("--model-id", "--model", dest="model", help="model or inference-profile id")
     iam.add_argument("--input-uri", help="S3 prefix of the inputs")
@@ -373,8 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from . import _commands as _cli_commands
         from ._doctor import cmd_doctor
+        from ._setup import cmd_setup
 
-        command = {"doctor": cmd_doctor}.get(args.func)
+        command = {"doctor": cmd_doctor, "setup": cmd_setup}.get(args.func)
         command = command or getattr(_cli_commands, "cmd_" + args.func.replace("-", "_"))
         code = int(command(args))
         sys.stdout.flush()  # a closed pipe shows here, not at exit

@@ -74,6 +74,17 @@ class Clients:
         return cast("BedrockRuntimeClient", self._get("bedrock-runtime"))
 
     @property
+    def sts(self) -> Any:
+        """The STS client (built from the session; for the account of the saved defaults)."""
+        return self._get("sts")
+
+    @property
+    def profile(self) -> str | None:
+        """The AWS profile of the session (None when none is named)."""
+        name = (self._session or boto3.Session()).profile_name
+        return str(name) if name else None
+
+    @property
     def quotas(self) -> ServiceQuotasClient:
         """The Service Quotas client."""
         return cast("ServiceQuotasClient", self._get("service-quotas"))

@@ -163,6 +163,8 @@ class Records:
             self._bucket: str | None = S3Uri.parse(input_uri).bucket
         except ValueError:
             self._bucket = None  # plan() reports the bad URI
+        #: S3 locations records referenced before the input bucket was known (a saved default).
+        self.unchecked_locations: list[str] = []
         self._id_factory = id_factory
         self._record_id_pattern = record_id_pattern
         self._check_id = id_checker(record_id_pattern)
@@ -332,9 +334,23 @@ class Records:
         if message:
             return message
         for loc in self.family_impl.s3_locations(model_input):
-            if self._bucket is not None and not loc.startswith(f"s3://{self._bucket}/"):
+            if self._bucket is None:
+                self.unchecked_locations.append(loc)
+            elif not loc.startswith(f"s3://{self._bucket}/"):
                 return f"s3Location {loc} must be in the job's input bucket {self._bucket}"
         return None
+
+    def check_input_uri(self, input_uri: str) -> None:
+        """The input prefix once known (resolved at plan time): every S3 location added before
+        must be in its bucket, or :class:`ValidationError`."""
+        try:
+            self._bucket = S3Uri.parse(input_uri).bucket
+        except ValueError:
+            return  # plan() reports the bad URI
+        outside = [u for u in self.unchecked_locations if not u.startswith(f"s3://{self._bucket}/")]
+        if outside:
+            problems = [Problem(f"s3Location {u} must be in the job's input bucket {self._bucket}", field="s3Location") for u in outside]  # fmt: skip
+            raise ValidationError("records reference S3 objects outside the input bucket", problems)
 
     def _claim_id(self, record_id: str | None) -> tuple[str, bool]:
         """The id of the next single record (checked, free), and whether it is the default."""

@@ -144,6 +144,9 @@ class Plan:
     warnings: tuple[str, ...] = ()
     #: With ``max_cost_usd``: the cost bound against the cap, or why it cannot be bounded.
     budget: str | None = None
+    #: Where the role and the S3 prefixes came from: ``(name, source)`` pairs, the source being
+    #: ``"argument"``, the environment variable or the saved defaults file (see ``setup``).
+    sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def shards(self) -> tuple[Shard, ...]:
@@ -194,7 +197,15 @@ class Plan:
         if self.quota_warning:
             rows.append(("warning", self.quota_warning))
         rows += [("warning", w) for w in self.warnings if w != self.budget]
+        rows += [(f"{name} from", where) for name, where in self._defaulted()]
         return rows
+
+    def _defaulted(self) -> list[tuple[str, str]]:
+        """The sources worth showing (once one is not an argument), names grouped by source."""
+        if all(w == "argument" for _, w in self.sources):
+            return []
+        wheres = dict.fromkeys(w for _, w in self.sources)
+        return [(", ".join(n for n, x in self.sources if x == w), w) for w in wheres]
 
     def _repr_html_(self) -> str:
         return html_table(self._rows(), caption="bedrock_batch plan")
@@ -212,6 +223,7 @@ class Plan:
         warning += "".join(f"\nWARNING: {w}" for w in self.warnings if w != self.budget)
         if self.budget:
             warning += f"\ncost cap: {self.budget}"
+        warning += "".join(f"\n{name} from {where}" for name, where in self._defaulted())
         return (
             f"{self.records} records, {self.bytes} bytes → {how}, {len(self.shards)} file(s) under "
             f"{self.state_uri.rsplit('/', 1)[0]}/\n"

@@ -10,7 +10,11 @@ While an in-process emulator runs (:meth:`LocalBedrock.start` to :meth:`LocalBed
   :class:`ConnectionRefusedError` naming it at once too, instead of botocore's minute of retries;
 * the environment holds fake credentials and the emulator's region, the user's AWS config and
   credentials files are hidden, and every variable that could pick another endpoint, profile or
-  credential source is removed. All is restored when the last emulator stops.
+  credential source is removed. ``bedrock_batch``'s saved defaults are a fresh, empty file of
+  the emulator's (``BEDROCK_BATCH_CONFIG``): ``setup`` writes there and jobs read from there,
+  never the user's ``~/.config/bedrock-batch``; the user's ``BEDROCK_BATCH_ROLE_ARN``/
+  ``_INPUT_URI``/``_OUTPUT_URI`` are hidden, and IAM needs no settle time
+  (``BEDROCK_BATCH_IAM_SETTLE_SECONDS=0``). All is restored when the last emulator stops.
 
 :func:`deny_network` is the socket-level guard the ``local_bedrock`` fixture (and this project's
 own suite) runs under: a connection to anything but loopback (or a Unix socket) raises
@@ -22,7 +26,9 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
@@ -31,7 +37,14 @@ from urllib.parse import urlsplit
 import botocore.endpoint
 from botocore.exceptions import EndpointConnectionError
 
-__all__ = ["NetworkDenied", "claim", "deny_network", "isolated_environ", "release"]
+__all__ = [
+    "NetworkDenied",
+    "claim",
+    "deny_network",
+    "isolated_environ",
+    "private_config",
+    "release",
+]
 
 #: botocore's endpoint prefixes of the services the emulator answers, and their service ids.
 _EMULATED_PREFIXES = {
@@ -57,6 +70,10 @@ _REMOVED = (
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 )
 _REMOVED_PREFIXES = ("AWS_ENDPOINT_URL",)
+#: The client's saved-defaults file and the variables of its defaults (names only: the
+#: emulator knows nothing else of the client).
+CONFIG_ENV = "BEDROCK_BATCH_CONFIG"
+_CLIENT_DEFAULTS = ("BEDROCK_BATCH_ROLE_ARN", "BEDROCK_BATCH_INPUT_URI", "BEDROCK_BATCH_OUTPUT_URI")
 
 
 class Owner(Protocol):
@@ -121,8 +138,23 @@ def emulator_environ(region: str) -> dict[str, str | None]:
         AWS_CONFIG_FILE=os.devnull,
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         AWS_EC2_METADATA_DISABLED="true",
+        BEDROCK_BATCH_IAM_SETTLE_SECONDS="0",
     )
+    changes.update(dict.fromkeys(_CLIENT_DEFAULTS))
     return changes
+
+
+@contextlib.contextmanager
+def private_config() -> Iterator[str]:
+    """``BEDROCK_BATCH_CONFIG`` pointing at a file in a fresh temporary folder (removed after),
+    so saved defaults are neither read from nor written to the user's configuration."""
+    folder = tempfile.mkdtemp(prefix="bedrock-batch-local-")
+    path = os.path.join(folder, "config.json")
+    try:
+        with isolated_environ({CONFIG_ENV: path}):
+            yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # -- owning botocore's requests ----------------------------------------------------------------
@@ -141,6 +173,7 @@ def claim(local: Owner) -> None:
         if not _owners:
             stack = contextlib.ExitStack()
             stack.enter_context(isolated_environ(emulator_environ(local.region)))
+            stack.enter_context(private_config())
             _ENDPOINT._send = _owned_send
             stack.callback(setattr, _ENDPOINT, "_send", _original_send)
             _undo.append(stack)

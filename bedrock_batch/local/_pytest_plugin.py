@@ -37,16 +37,19 @@ def local_bedrock(request: pytest.FixtureRequest) -> Iterator[Any]:
     own ``boto3.Session()``, made before or during the test): Bedrock, bedrock-runtime and
     Service Quotas are answered by the emulator, other services by moto. Fake credentials and
     the emulator's region are set in the environment; your AWS config and credentials files and
-    every ``BEDROCK_BATCH_*`` variable are hidden; any connection that is not to loopback
-    raises :class:`bedrock_batch.local.NetworkDenied`. Everything is restored afterwards.
+    every ``BEDROCK_BATCH_*`` variable are hidden; ``bedrock_batch``'s saved defaults live in a
+    fresh temporary file (``setup`` then ``BatchJob(model)`` works inside one test, and your own
+    ``~/.config/bedrock-batch`` is never read or written); any connection that is not to
+    loopback raises :class:`bedrock_batch.local.NetworkDenied`. Everything is restored
+    afterwards.
     """
     import os
 
     from bedrock_batch.local import LocalBedrock
-    from bedrock_batch.local._ownership import deny_network, isolated_environ
+    from bedrock_batch.local._ownership import deny_network, isolated_environ, private_config
 
     marker = request.node.get_closest_marker("local_bedrock")
     kwargs = dict(marker.kwargs) if marker else {}
     ours = {name: None for name in os.environ if name.startswith("BEDROCK_BATCH_")}
-    with isolated_environ(ours), deny_network(), LocalBedrock(**kwargs) as local:
+    with isolated_environ(ours), private_config(), deny_network(), LocalBedrock(**kwargs) as local:
         yield local

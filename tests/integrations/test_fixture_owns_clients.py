@@ -72,7 +72,9 @@ def users_own_setup(tmp_path_factory):
 
 
 def test_the_application_runs_against_the_emulator(local_bedrock):
-    assert not [name for name in os.environ if name.startswith("BEDROCK_BATCH_")]
+    ours = {"BEDROCK_BATCH_CONFIG", "BEDROCK_BATCH_IAM_SETTLE_SECONDS"}  # the fixture's own
+    assert not [n for n in os.environ if n.startswith("BEDROCK_BATCH_") and n not in ours]
+    assert "bedrock-batch-local-" in os.environ["BEDROCK_BATCH_CONFIG"]  # a fresh temp file
     assert os.environ["AWS_ACCESS_KEY_ID"] != "AKIAREALLOOKINGKEY00"
     assert "AWS_PROFILE" not in os.environ and "AWS_ENDPOINT_URL" not in os.environ
     source, ok = app.summarise([f"text {i}" for i in range(120)])

@@ -223,10 +223,14 @@ def test_a_saved_entry_for_another_account_is_not_used_and_said(sess: Any) -> No
     assert report["defaults"].verdict == "warn" and report.ok
 
 
-def test_a_broken_config_file_is_a_failed_check(sess: Any, tmp_path: Path) -> None:
-    (tmp_path / "config.json").write_text("{not json")
+def test_a_broken_config_file_is_a_failed_check(sess: Any) -> None:
+    from bedrock_batch._setup._config import config_path
+
+    path = config_path()  # the emulator's private file, under Local Bedrock
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{not json")
     report = run(sess)
-    assert report["defaults"].verdict == "fail" and "config.json" in report["defaults"].summary
+    assert report["defaults"].verdict == "fail" and str(path) in report["defaults"].summary
     assert (
         report["role"].verdict == "fail"
     )  # the explicit role is still checked (it does not exist)

@@ -7,6 +7,7 @@ from mypy_boto3_bedrock import BedrockClient
 from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
 from mypy_boto3_s3 import S3Client
 
+import bedrock_batch
 from bedrock_batch import (
     BatchJob,
     BatchStatus,
@@ -16,6 +17,8 @@ from bedrock_batch import (
     PollConfig,
     Quotas,
     Result,
+    SetupError,
+    SetupReport,
     Summary,
     Usage,
     ValidationError,
@@ -48,6 +51,19 @@ def pipeline(session: boto3.Session) -> list[str | None]:
     parts: tuple[JobDescription, ...] = final.jobs
     _ = (desc.job_id, final.status, usage.total_tokens, summary.consistent, parts)
     return texts
+
+
+def with_defaults(session: boto3.Session) -> str | None:
+    report: SetupReport = bedrock_batch.setup(session=session, model_ids=["m"], dry_run=True)
+    try:
+        bedrock_batch.setup(update=True, expire_inputs_days=30, settle_seconds=0.0)
+    except SetupError as err:
+        print(err.action)
+    job = BatchJob("anthropic.claude-3-haiku-20240307-v1:0", session=session)
+    sources: tuple[tuple[str, str], ...] = job.plan().sources
+    role: str | None = job.role_arn
+    _ = (report.role_arn, report.changed, sources)
+    return role
 
 
 def typed_clients() -> None:
