@@ -79,7 +79,14 @@ def test_run_phases_move_only_along_the_table(source: str, target: str) -> None:
 def test_stop_cancels_everything_not_yet_created_or_answered() -> None:
     """... except a create already sent: its job may exist (only the answer was lost), so the
     entry stays ``creating``, unresolved, to be looked for (issue 18, problem 1)."""
-    run = OnDemandEntry("od000", f"s3://{BUCKET}/in/cccccccccccccccccccccccc/runs/od000/", 5, 50, (), phase="running")
+    run = OnDemandEntry(
+        "od000",
+        f"s3://{BUCKET}/in/cccccccccccccccccccccccc/runs/od000/",
+        5,
+        50,
+        (),
+        phase="running",
+    )
     ledger = ledger_with(entry("p000", "created", job_arn="arn:x"), entry("p001", "creating"), entry("p002", "planned"), run=run)  # fmt: skip
     assert ledger.unresolved == []  # not stopped: a resume sends the create again
     stopped = ledger.stop()
@@ -111,6 +118,7 @@ jobs = st.builds(
 runs = st.none() | st.builds(
     OnDemandEntry, st.text(min_size=1, max_size=8), st.text(max_size=30), st.integers(0, 10**6),
     st.integers(0, 10**9), shards.map(tuple), st.integers(1, 100), st.sampled_from(list(RUN_TRANSITIONS)),
+    claim_ttl=st.floats(1, 10**5),
 )  # fmt: skip
 attempts = st.builds(Attempt, st.integers(0, 5), st.integers(0, 10**6), st.none() | st.text(max_size=20), st.lists(jobs, max_size=3).map(tuple), runs)  # fmt: skip
 specs = st.builds(
@@ -135,7 +143,9 @@ def test_every_ledger_survives_its_stored_form(ledger: Ledger) -> None:
 @pytest.mark.parametrize(
     ("mutate", "reason"),
     [
-        (lambda d: d.update(format="bedrock-batch/9"), "unknown format"),
+        (lambda d: d.update(format="bedrock-batch/9"), "written by a newer bedrock_batch"),
+        (lambda d: d.update(format="bedrock-batch/x"), "unknown format"),
+        (lambda d: d.update(format="bedrock-batch/1"), "unknown format"),
         (lambda d: d.pop("attempts"), "malformed"),
         (lambda d: d["attempts"][0]["jobs"][0].update(phase="flying"), "unknown phase"),
         (lambda d: d["attempts"][0]["jobs"][0].update(records="many"), "malformed"),
