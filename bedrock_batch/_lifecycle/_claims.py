@@ -180,6 +180,7 @@ class Claims:
         #: Seconds until the soonest claim found held by a live owner may be taken over (the
         #: longest a resumed run waits for it), since the last :meth:`reset`.
         self.wait_hint = 0.0
+        self._told: set[tuple[str, str]] = set()  # claims whose wait was logged (once each)
 
     def reset(self) -> None:
         """Forget the waits noted so far."""
@@ -216,10 +217,12 @@ class Claims:
         if not dead and age <= self.ttl:
             left = self.ttl - age
             who = f"pid {holder.pid} on {holder.host}" if holder else "an unknown process"
-            log.info(
-                "%s is claimed by %s; it may be taken over in %.0f s (by S3's clock) unless "
-                "its owner refreshes it", uri, who, left,
-            )  # fmt: skip
+            if (str(uri), found.etag) not in self._told:
+                self._told.add((str(uri), found.etag))
+                log.info(
+                    "%s is claimed by %s; it may be taken over in %.0f s (by S3's clock) unless "
+                    "its owner refreshes it", uri, who, left,
+                )  # fmt: skip
             self.wait_hint = left if self.wait_hint <= 0 else min(self.wait_hint, left)
             return None
         body = self._body(fence + 1)

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
+from bedrock_batch import PollConfig
 from bedrock_batch._batch._sharding import Shard
 from bedrock_batch._common._s3 import S3Access
 from bedrock_batch._ledger._ledger import OnDemandEntry
@@ -28,9 +32,10 @@ from bedrock_batch._lifecycle._ondemand import OnDemandRunner
 from bedrock_batch._uploader._uploader import Uploader
 from bedrock_batch.local import LocalBedrock
 
-from ..conftest import BUCKET, HAIKU, store_of
+from ..conftest import BUCKET, HAIKU, endpoint_env, serving, store_of
 from ..s3_clock import S3Clock
 from ..support import RuntimeCalls
+from . import claims_driver
 
 TTL = 300.0
 
@@ -236,3 +241,51 @@ def test_a_reused_pid_does_not_keep_a_dead_owner_alive(local: LocalBedrock, sess
     earlier = attrs.evolve(me, start=me.start - 1)
     assert _runner(session, identity=earlier)._claim(entry, 0)
     assert _runner(session).run(entry, active=lambda: True).done
+
+
+# -- a resumed batch takes its killed run's slices over at once -----------------------------------
+
+DRIVER = Path(__file__).with_name("claims_driver.py")
+
+
+def _this_checkout(env: dict[str, str]) -> dict[str, str]:
+    """The driver imports this checkout's bedrock_batch (not whichever one is installed)."""
+    root = str(Path(__file__).parents[2])
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))}
+
+
+def test_a_batch_resumed_after_sigkill_takes_the_dead_claims_over_at_once() -> None:
+    """A process answering an on-demand batch is SIGKILLed mid-run; the same batch submitted
+    again on this machine takes its claims over at once (the owner's pid and start time are
+    gone) and finishes without waiting out the TTL, asking only for records with no saved
+    answer. Before, the resumed run left the dead claims alone for 300 s."""
+    n = 100
+    with serving(bucket="claims-bucket", clock="manual") as server:
+        proc = subprocess.Popen(
+            [sys.executable, str(DRIVER), str(n)], env=_this_checkout(endpoint_env(server.endpoint_url)),
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        for line in iter(proc.stdout.readline, ""):
+            if line.strip() == "asked 20":
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        session = server.local.session()
+        s3 = session.client("s3")
+        saved = 0
+        for obj in s3.list_objects_v2(Bucket="claims-bucket").get("Contents", []):
+            if obj["Key"].endswith(".jsonl.out"):
+                body = s3.get_object(Bucket="claims-bucket", Key=obj["Key"])["Body"].read()
+                saved += len(body.splitlines())
+        assert 0 < saved < n
+        calls = RuntimeCalls(session)
+        job = claims_driver.batch(session, n)
+        job.poll = PollConfig(initial=0.05, max_interval=0.1, jitter=0)
+        started = time.monotonic()
+        job.submit()
+        final = job.wait(timeout=20)
+        assert final.status == "Completed" and time.monotonic() - started < 20
+        assert calls.total == n - saved and calls.paid_twice == []
+        assert job.summary().succeeded == n
+        job.close()
