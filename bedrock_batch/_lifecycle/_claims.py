@@ -27,8 +27,9 @@ A process answers a slice of an on-demand run only while it holds the slice's cl
 
 The promise this makes: after a takeover, the former holder makes at most
 ``CLAIM_CHECK_CALLS + concurrency`` more calls for the slice (those before its next check and
-those in flight); none at all when its stall shows on a clock. A call already sent cannot be
-called back: a holder stalled between its check and its call can pay for one record twice.
+those in flight), and only those in flight when its stall shows on a clock. A call cannot be
+fenced at Bedrock: a holder stalled between its check and its call still makes that call, and
+the new holder, which did not see its answer saved, asks for the record too.
 """
 
 from __future__ import annotations
