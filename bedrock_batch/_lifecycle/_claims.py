@@ -177,11 +177,22 @@ class Claims:
         self.owner = owner
         self.ttl = ttl
         self.clock = clock
-        self.identity = identity or ProcessIdentity.current()
+        self._identity = identity
+        self._current: ProcessIdentity | None = None
         #: Seconds until the soonest claim found held by a live owner may be taken over (the
         #: longest a resumed run waits for it), since the last :meth:`reset`.
         self.wait_hint = 0.0
         self._told: set[tuple[str, str]] = set()  # claims whose wait was logged (once each)
+
+    @property
+    def identity(self) -> ProcessIdentity:
+        """The process the claims name: the one making them (read again after a fork), unless
+        one was given."""
+        if self._identity is not None:
+            return self._identity
+        if self._current is None or self._current.pid != os.getpid():
+            self._current = ProcessIdentity.current()
+        return self._current
 
     def reset(self) -> None:
         """Forget the waits noted so far."""

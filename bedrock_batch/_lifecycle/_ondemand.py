@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import time
 import uuid
 from collections import Counter
@@ -144,7 +145,8 @@ class OnDemandRunner:
         self.claim_ttl = claim_ttl
         self.clock = clock
         self.owner = uuid.uuid4().hex
-        self.identity = identity or ProcessIdentity.current()
+        self._pid = os.getpid()
+        self.identity = identity
         self._claims: dict[float, Claims] = {}
         #: Answers received whose chunk could not be stored yet, by run: stored first next time.
         self._unsaved: dict[str, list[_Slice]] = {}
@@ -284,6 +286,10 @@ class OnDemandRunner:
         :class:`ServiceError` when the connection is lost (every answer received is saved
         first).
         """
+        if self._pid != os.getpid():  # a forked copy is another claimant than its parent
+            self._pid, self.owner = os.getpid(), uuid.uuid4().hex
+            self._claims.clear()
+            self._unsaved.clear()
         self._save_unsaved(entry)
         claims = self.claims(entry)
         claims.reset()
