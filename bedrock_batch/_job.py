@@ -277,11 +277,12 @@ class BatchJob(RecordIntake):
           client request token's idempotency window (``PollConfig.create_token_window``,
           24 hours by default, UNVERIFIED) has passed since the create was last sent.
         - **On-demand records not asked for yet are not asked for.** A run reads the batch's
-          phase again at least every second and every 8 calls (``STOP_CHECK_SECONDS``,
-          ``STOP_CHECK_CALLS``), so a stop stored by any process is followed by at most
-          ``8 + 2 * on_demand_concurrency`` more InvokeModel/Converse calls (calls queued but
-          not started when the stop is seen are not made; those in flight finish and their
-          answers are kept).
+          phase again before a call at least every second and every 8 calls
+          (``STOP_CHECK_SECONDS``, ``STOP_CHECK_CALLS``), so a stop stored by any process is
+          followed by at most ``8 + on_demand_concurrency`` more InvokeModel/Converse calls
+          (at most ``on_demand_concurrency`` are in flight; those finish and their answers
+          are kept). A process stalled (suspended, stopped) in between makes those calls when
+          it wakes: the bound is in calls, not in time.
         - **Running jobs are asked to stop**; Bedrock keeps the outputs of the records they
           processed.
 
@@ -407,6 +408,16 @@ class BatchJob(RecordIntake):
         retry's records are checked to be readable before anything is recorded or paid for.
         ``"rejected"`` records (refused when added, never uploaded) cannot be sent: asking for
         them raises :class:`ValidationError` and sends nothing.
+
+        Records retried on demand are claimed slice by slice (50 records) by one process at
+        a time, with fenced claims: a claim expires when it was not refreshed for 300 s *by
+        S3's clock* (a local clock ahead or behind changes nothing), or at once when its
+        owner is provably dead (a process of this machine, same boot, that no longer runs);
+        a claimant checks its claim before a call at least every 8 calls and every second
+        (on its monotonic or wall clock) and, once it lost the claim, makes no more calls
+        for that slice — at most ``8 + on_demand_concurrency`` calls follow a takeover, and
+        only those in flight when its stall showed on a clock. Another live owner's slice is left to it: the log
+        says how long until it may be taken over.
 
         Concurrent retries (other handles, other processes) never send a record twice: a
         record that a retry stored after this one saw the batch's jobs ended already sends is

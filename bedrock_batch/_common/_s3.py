@@ -17,11 +17,13 @@ managed transfer from a file path; when one fails, the multipart uploads it left
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from boto3.s3.transfer import TransferConfig
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["PreconditionFailed", "S3Access"]
+__all__ = ["PreconditionFailed", "S3Access", "StoredObject", "server_time"]
 
 log = logging.getLogger("bedrock_batch")
 
@@ -42,6 +44,29 @@ _CHUNK = 1 << 20
 
 class PreconditionFailed(ServiceError):
     """A conditional write lost: the object exists (create-only) or changed since it was read."""
+
+
+@attrs.frozen
+class StoredObject:
+    """An object as read, with S3's own times (POSIX seconds): when it was last written
+    (``Last-Modified``) and, when the answer said (its ``Date`` header), S3's time of the read."""
+
+    data: bytes
+    etag: str
+    modified: float
+    now: float | None
+
+
+def server_time(resp: Mapping[str, Any], header: str = "date") -> float | None:
+    """S3's clock as an answer reports it (its ``Date`` header, or another date header)."""
+    headers = resp.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    value = headers.get(header)
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(str(value)).timestamp()
+    except (TypeError, ValueError):
+        return None
 
 
 class S3Access:
@@ -82,6 +107,19 @@ class S3Access:
             raise
         with contextlib.closing(resp["Body"]) as body, translate_client_error("GetObject"):
             return body.read(), str(resp.get("ETag", ""))
+
+    def read(self, uri: S3Uri) -> StoredObject | None:
+        """The object with its S3 times (:class:`StoredObject`), or None when there is none."""
+        try:
+            resp = self._call("GetObject", self.client.get_object, Bucket=uri.bucket, Key=uri.key)
+        except ServiceError as err:
+            if err.code in NOT_FOUND_CODES:
+                return None
+            raise
+        with contextlib.closing(resp["Body"]) as body, translate_client_error("GetObject"):
+            data = body.read()
+        modified = resp["LastModified"].timestamp()
+        return StoredObject(data, str(resp.get("ETag", "")), modified, server_time(resp))
 
     def get_json(self, uri: S3Uri) -> tuple[Any, str] | None:
         """The parsed JSON object and its ETag, or None; ``ValueError`` when it is not JSON."""
@@ -150,6 +188,23 @@ class S3Access:
     ) -> str:
         """PutObject; returns the new ETag. A conditional write that loses raises
         :class:`PreconditionFailed`."""
+        return self.put_timed(
+            uri, data, content_type=content_type, metadata=metadata,
+            if_none_match=if_none_match, if_match=if_match,
+        )[0]  # fmt: skip
+
+    def put_timed(
+        self,
+        uri: S3Uri,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+        if_none_match: bool = False,
+        if_match: str | None = None,
+    ) -> tuple[str, float | None]:
+        """:meth:`put`, also returning S3's time of the write when the answer says it (its
+        ``Date``, else its ``Last-Modified`` header), else None."""
         kwargs: dict[str, Any] = {
             "Bucket": uri.bucket,
             "Key": uri.key,
@@ -177,7 +232,8 @@ class S3Access:
                     request_id=err.request_id,
                 ) from err
             raise
-        return str(resp.get("ETag", ""))
+        when = server_time(resp) or server_time(resp, "last-modified")
+        return str(resp.get("ETag", "")), when
 
     def upload_file(self, path: str, uri: S3Uri, *, metadata: Mapping[str, str]) -> None:
         """Upload a local file (multipart when large, through boto3's managed transfer).

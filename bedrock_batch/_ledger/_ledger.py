@@ -3,7 +3,7 @@
 The ledger lives at ``{input}{content id}/bedrock-batch.json`` beside the batch's inputs. It is
 the only state of a batch: any process, on any machine, can read it and carry the batch on.
 
-Shape (format ``bedrock-batch/3``)::
+Shape (format ``bedrock-batch/4``)::
 
     Ledger            one batch: spec, quotas, the mode that applies, phase active|stopped
     └── Attempt       the first submission (0) or a retry (n): which records, and
@@ -33,6 +33,7 @@ from .._errors import StateError
 
 __all__ = [
     "JOB_TRANSITIONS",
+    "ON_DEMAND_CLAIM_TTL",
     "ON_DEMAND_SLICE",
     "RUN_TRANSITIONS",
     "Attempt",
@@ -106,6 +107,8 @@ class JobEntry:
 
 #: Records per on-demand slice (the unit one process claims and answers).
 ON_DEMAND_SLICE = 50
+#: Seconds, by S3's clock, after which an on-demand slice's unrefreshed claim may be taken over.
+ON_DEMAND_CLAIM_TTL = 300.0
 
 
 @attrs.frozen
@@ -121,6 +124,10 @@ class OnDemandEntry:
     phase: RunPhase = "planned"
     #: Version 0.1 wrote all answers to one file; its name, for batches it submitted.
     legacy_output: str | None = None
+    #: Seconds, by S3's clock, after which a slice's unrefreshed claim may be taken over (every
+    #: process of the batch judges claims alike). Claims are fenced objects (format 4); a
+    #: version reading format 3 would judge them by its own clock, so it must not run them.
+    claim_ttl: float = ON_DEMAND_CLAIM_TTL
 
     def answers_prefix(self) -> S3Uri:
         """Where the run's answer chunks are (``.jsonl.out`` files, batch output format)."""

@@ -1,9 +1,13 @@
 """Reading and writing a batch's ledger: the stored format, the conversion of older formats,
 and :class:`LedgerStore`, the only code that writes a ledger.
 
-Format ``bedrock-batch/3`` is the attrs classes of :mod:`._ledger` as JSON. Reading is strict:
+Format ``bedrock-batch/4`` is the attrs classes of :mod:`._ledger` as JSON. Reading is strict:
 a malformed field, an unknown phase or an unknown format is a :class:`LedgerError` naming the
-object, never a silent default. Format ``bedrock-batch/2`` (version 0.1) is converted on read.
+object, never a silent default. Older formats are converted on read: ``bedrock-batch/3`` (before
+fenced on-demand claims: its runs get the default ``claim_ttl``) and ``bedrock-batch/2``
+(version 0.1). A newer format is refused (:func:`format_version`): a version that does not know
+what a newer one stores would ignore it — a format-3 reader would judge format-4 claims, which
+carry no local time, expired at once.
 
 Writes are conditional: ``IfNoneMatch="*"`` creates a ledger, ``IfMatch`` the version read
 replaces it. A concurrent writer makes the write fail; the pending transitions are then
@@ -33,6 +37,7 @@ from .._common._s3uri import S3Uri
 from .._errors import LedgerError, StateError
 from ._ledger import (
     JOB_TRANSITIONS,
+    ON_DEMAND_CLAIM_TTL,
     RUN_TRANSITIONS,
     Attempt,
     Change,
@@ -43,12 +48,25 @@ from ._ledger import (
     ledger_uri_for,
 )
 
-__all__ = ["LEDGER_FORMAT", "LedgerStore", "check_against_bedrock", "confine", "dump", "parse"]
+__all__ = [
+    "LEDGER_FORMAT",
+    "LEDGER_VERSION",
+    "LedgerStore",
+    "check_against_bedrock",
+    "confine",
+    "dump",
+    "format_version",
+    "parse",
+]
 
 log = logging.getLogger("bedrock_batch")
 
-LEDGER_FORMAT = "bedrock-batch/3"
+#: The format this version writes (and the newest it reads).
+LEDGER_VERSION = 4
+LEDGER_FORMAT = f"bedrock-batch/{LEDGER_VERSION}"
 LEGACY_FORMAT = "bedrock-batch/2"
+_OLDEST = 2
+_PREFIX = "bedrock-batch/"
 
 
 def dump(ledger: Ledger) -> bytes:
@@ -63,23 +81,37 @@ def dump(ledger: Ledger) -> bytes:
     return encode(data)
 
 
+def format_version(fmt: Any, uri: str, *, newest: int = LEDGER_VERSION) -> int:
+    """The version of a stored ledger's ``format``; :class:`LedgerError` when this version
+    cannot read it: written by a newer bedrock_batch (above ``newest``), or not a ledger."""
+    number = fmt[len(_PREFIX) :] if isinstance(fmt, str) and fmt.startswith(_PREFIX) else ""
+    if not number.isdigit() or int(number) < _OLDEST:
+        raise LedgerError(
+            uri,
+            f"unknown format {fmt!r} (this version reads {_PREFIX}{_OLDEST} to {_PREFIX}{newest})",
+        )
+    if int(number) > newest:
+        raise LedgerError(
+            uri,
+            f"it was written by a newer bedrock_batch (format {fmt}; this version reads up to "
+            f"{_PREFIX}{newest}): upgrade bedrock_batch to carry this batch on",
+        )
+    return int(number)
+
+
 def parse(data: Any, uri: str) -> Ledger:
-    """Read a stored ledger (either format); :class:`LedgerError` names the object."""
+    """Read a stored ledger (any format this version reads); :class:`LedgerError` names the
+    object."""
     if not isinstance(data, dict):
         raise LedgerError(uri, "it is not a JSON object")
     fmt = data.get("format")
+    version = format_version(fmt, uri)
     try:
-        if fmt == LEDGER_FORMAT:
-            return _structure_ledger(data)
-        if fmt == LEGACY_FORMAT:
+        if version == 2:
             return _from_v2(data)
+        return _structure_ledger(data, version)
     except (KeyError, TypeError, ValueError) as err:
         raise LedgerError(uri, f"its {fmt} content is malformed ({err!r})") from err
-    raise LedgerError(
-        uri,
-        f"unknown format {fmt!r} (this version reads {LEDGER_FORMAT} and {LEGACY_FORMAT}); "
-        "a newer bedrock_batch may have written it",
-    )
 
 
 # -- structuring (strict: a malformed field is a LedgerError, never a silent default) ---------
@@ -103,7 +135,7 @@ def _phase(value: Any, table: dict[str, frozenset[str]]) -> Any:
     return value
 
 
-def _structure_ledger(d: dict[str, Any]) -> Ledger:
+def _structure_ledger(d: dict[str, Any], version: int) -> Ledger:
     s = d["spec"]
     vpc = s.get("vpc")
     spec = JobSpec(
@@ -150,6 +182,8 @@ def _structure_ledger(d: dict[str, Any]) -> Ledger:
                 slice_size=int(od["slice_size"]),
                 phase=_phase(od["phase"], RUN_TRANSITIONS),
                 legacy_output=od.get("legacy_output"),
+                # Format 3 stored no TTL: its runs get the one it used.
+                claim_ttl=float(od["claim_ttl"]) if version >= 4 else ON_DEMAND_CLAIM_TTL,
             )
             if od
             else None

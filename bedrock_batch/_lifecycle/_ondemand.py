@@ -7,16 +7,21 @@ retries too small for a batch job. Each answer becomes a ``{"modelInput", "model
 Nothing is paid for twice:
 
 - **Saved as they arrive.** Answers go to S3 beside the run's inputs in small chunks
-  (``answers/sNNNNN-cNNN-<owner>.jsonl.out``) every few records; a run that fails or is killed
-  keeps what it was already paid for, and a resumed run asks only for the rest.
-- **Claimed slice by slice.** The records are cut into slices; a process answers a slice only
-  after creating its claim object with a conditional write (``IfNoneMatch="*"``), so two
-  processes racing on the same batch never both pay for a record. A claim not refreshed for
-  ``claim_ttl`` seconds (its owner died) may be taken over, again conditionally (``IfMatch``).
+  (``answers/sNNNNN-fNNNN-cNNN-<owner>.jsonl.out``) every few records; a run that fails or is
+  killed keeps what it was already paid for, and a resumed run asks only for the rest.
+- **Claimed slice by slice, fenced.** The records are cut into slices; a process answers a
+  slice only while it holds the slice's claim (:mod:`._claims`): created and taken over with
+  conditional writes, expired by S3's clock (the run's ``claim_ttl``, 300 s), taken over at once
+  only from a provably dead owner, and checked before a call at least every
+  :data:`~._claims.CLAIM_CHECK_CALLS` calls and :data:`~._claims.CLAIM_CHECK_SECONDS` seconds
+  (on either clock): a process that lost its claim makes at most
+  ``CLAIM_CHECK_CALLS + concurrency`` more calls for that slice, and never marks it done. What
+  a slice already has is listed again once it is claimed (another process may have answered it
+  meanwhile).
 - **Stopped within a bound.** The batch's phase is read again between calls, at least every
   :data:`STOP_CHECK_SECONDS` and every :data:`STOP_CHECK_CALLS` calls: after a stop stored by
-  any process, at most ``STOP_CHECK_CALLS + 2 * concurrency`` calls follow (those already queued
-  or in flight, and those made before the next check).
+  any process, at most ``STOP_CHECK_CALLS + concurrency`` calls follow (those in flight, and
+  those made before the next check).
 - **One retry layer.** Single calls are retried by botocore's standard retry mode. A service
   error that survives it becomes an error line (``retryable`` for throttling and 5xx); a lost
   connection stops the run, after saving every answer already received.
@@ -27,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import time
 import uuid
 from collections import Counter
@@ -41,6 +47,7 @@ from .._common._s3 import PreconditionFailed, S3Access
 from .._common._s3uri import S3Uri
 from .._errors import ServiceError, translate_client_error
 from .._ledger._ledger import OnDemandEntry
+from ._claims import Claims, Held, ProcessIdentity
 
 __all__ = ["OnDemandRunner", "RunProgress"]
 
@@ -62,6 +69,9 @@ class RunProgress:
     answered: int
     total: int
     held_by_others: int = 0
+    #: Seconds until the soonest slice held by another live process may be taken over (by
+    #: S3's clock), unless its owner refreshes its claim; 0 when none is held.
+    held_for: float = 0.0
 
     @property
     def done(self) -> bool:
@@ -73,13 +83,16 @@ class RunProgress:
 class _Slice:
     number: int
     records: list[tuple[str, Any]]
-    claim_etag: str
+    held: Held
     seq: int
-    claimed_at: float = 0.0
     buffer: list[bytes] = attrs.field(factory=list)
     pending: int = 0
     submitted: bool = False  # every record of the slice was handed to the pool
-    lost: bool = False
+
+    @property
+    def lost(self) -> bool:
+        """Another process took the slice over: nothing more is asked or saved for it."""
+        return self.held.lost
 
     @property
     def complete(self) -> bool:
@@ -103,8 +116,10 @@ class OnDemandRunner:
         concurrency: calls in flight at once.
         chunk_records: answers per saved chunk (at most this many are lost to a SIGKILL per
             slice in flight).
-        claim_ttl: seconds after which another process may take over an unrefreshed claim.
-        clock: wall-clock time for claims (injectable for tests).
+        claim_ttl: seconds (by S3's clock) after which another process may take over an
+            unrefreshed claim; None: the run's own (``OnDemandEntry.claim_ttl``).
+        clock: the wall clock, only to notice a stall (claims expire by S3's clock).
+        identity: the process the claims name (tests claim on behalf of another).
     """
 
     def __init__(
@@ -116,8 +131,9 @@ class OnDemandRunner:
         converse: bool,
         concurrency: int = 4,
         chunk_records: int = 10,
-        claim_ttl: float = 300.0,
+        claim_ttl: float | None = None,
         clock: Callable[[], float] = time.time,
+        identity: ProcessIdentity | None = None,
     ) -> None:
         self._runtime_factory = runtime
         self._runtime: Any = None
@@ -129,6 +145,9 @@ class OnDemandRunner:
         self.claim_ttl = claim_ttl
         self.clock = clock
         self.owner = uuid.uuid4().hex
+        self._pid = os.getpid()
+        self.identity = identity
+        self._claims: dict[float, Claims] = {}
         #: Answers received whose chunk could not be stored yet, by run: stored first next time.
         self._unsaved: dict[str, list[_Slice]] = {}
         #: bedrock-runtime calls made, by record id (tests check nothing is paid twice).
@@ -147,14 +166,28 @@ class OnDemandRunner:
     def _slice_size(self, entry: OnDemandEntry, k: int) -> int:
         return min(entry.slice_size, entry.records - k * entry.slice_size)
 
+    def claims(self, entry: OnDemandEntry) -> Claims:
+        """The claims of this runner on ``entry``'s slices (its TTL: see ``claim_ttl``)."""
+        ttl = self.claim_ttl if self.claim_ttl is not None else entry.claim_ttl
+        if ttl not in self._claims:
+            self._claims[ttl] = Claims(
+                self.s3, owner=self.owner, ttl=ttl, clock=self.clock, identity=self.identity
+            )
+        return self._claims[ttl]
+
     # -- progress --------------------------------------------------------------------------
 
-    def _listing(self, entry: OnDemandEntry) -> tuple[set[int], dict[int, list[str]]]:
+    def _listing(
+        self, entry: OnDemandEntry, only: int | None = None
+    ) -> tuple[set[int], dict[int, list[str]]]:
         done: set[int] = set()
         chunks: dict[int, list[str]] = {}
         prefix = self.answers_prefix(entry)
+        if only is not None:
+            prefix = S3Uri(prefix.bucket, prefix.key + f"s{only:05d}")
+        base = len(self.answers_prefix(entry).key)
         for key, _ in self.s3.list(prefix):
-            name = key[len(prefix.key) :]
+            name = key[base:]
             if not name.startswith("s") or len(name) < 6 or not name[1:6].isdigit():
                 continue
             k = int(name[1:6])
@@ -194,66 +227,24 @@ class OnDemandRunner:
         if current:
             yield k, current
 
-    def _claim(self, entry: OnDemandEntry, k: int) -> str | None:
-        """Claim slice k; returns the claim's ETag, or None when another live process has it."""
-        uri = self._claim_uri(entry, k)
-        body = encode({"owner": self.owner, "at": self.clock()})
-        try:
-            return self.s3.put(uri, body, content_type="application/json", if_none_match=True)
-        except PreconditionFailed:
-            pass
-        found = self.s3.get(uri)
-        if found is None:  # released meanwhile: try once more
-            try:
-                return self.s3.put(uri, body, content_type="application/json", if_none_match=True)
-            except PreconditionFailed:
-                return None
-        raw, etag = found
-        try:
-            held = decode(raw)
-            mine = held.get("owner") == self.owner
-            stale = self.clock() - float(held.get("at", 0)) > self.claim_ttl
-        except (ValueError, AttributeError, TypeError):
-            mine, stale = False, True
-        if not (mine or stale):
-            return None
-        try:
-            return self.s3.put(uri, body, content_type="application/json", if_match=etag)
-        except PreconditionFailed:
-            return None
-
-    def _refresh(self, entry: OnDemandEntry, sl: _Slice) -> None:
-        now = self.clock()
-        if now - sl.claimed_at < self.claim_ttl / 3:
-            return  # still fresh: no write needed
-        sl.claimed_at = now
-        body = encode({"owner": self.owner, "at": now})
-        try:
-            sl.claim_etag = self.s3.put(
-                self._claim_uri(entry, sl.number),
-                body,
-                content_type="application/json",
-                if_match=sl.claim_etag,
-            )
-        except PreconditionFailed:
-            log.warning("slice %d of %s was taken over by another process", sl.number, entry.part)
-            sl.lost = True
+    def _claim(self, entry: OnDemandEntry, k: int) -> Held | None:
+        """Claim slice k (see :mod:`._claims`); None when another live process holds it."""
+        return self.claims(entry).claim(self._claim_uri(entry, k))
 
     def _flush(self, entry: OnDemandEntry, sl: _Slice) -> None:
         if not sl.buffer or sl.lost:
             return
         uri = self.answers_prefix(entry).join(
-            f"s{sl.number:05d}-c{sl.seq:03d}-{self.owner[:12]}.jsonl.out"
+            f"s{sl.number:05d}-f{sl.held.fence:04d}-c{sl.seq:03d}-{self.owner[:12]}.jsonl.out"
         )
         with contextlib.suppress(PreconditionFailed):  # our own earlier write of it did land
             self.s3.put(uri, b"".join(sl.buffer), if_none_match=True)
         sl.seq += 1
         sl.buffer.clear()
-        self._refresh(entry, sl)
 
     def _finish(self, entry: OnDemandEntry, sl: _Slice) -> None:
         self._flush(entry, sl)
-        if sl.lost:
+        if sl.lost or not self.claims(entry).check(sl.held):  # fenced: only the holder marks it
             return
         with contextlib.suppress(PreconditionFailed):  # another process finished it too
             self.s3.put(
@@ -283,18 +274,26 @@ class OnDemandRunner:
                 raise
             sl = pending.pop(0)
             if not sl.lost:
-                self.s3.delete(self._claim_uri(entry, sl.number))
+                self.claims(entry).release(sl.held)
 
     def run(self, entry: OnDemandEntry, *, active: Callable[[], bool]) -> RunProgress:
         """Answer every unclaimed, unanswered slice of ``entry``; returns the progress.
 
         ``active`` is asked before each slice is claimed and between calls (at least every
         :data:`STOP_CHECK_SECONDS` and every :data:`STOP_CHECK_CALLS` calls): a stopped batch
-        answers nothing more. Raises :class:`ServiceError` when the connection is lost (every
-        answer received is saved first).
+        answers nothing more. Each slice's claim is checked between calls too (see
+        :mod:`._claims`): a slice taken over by another process gets no more calls. Raises
+        :class:`ServiceError` when the connection is lost (every answer received is saved
+        first).
         """
+        if self._pid != os.getpid():  # a forked copy is another claimant than its parent
+            self._pid, self.owner = os.getpid(), uuid.uuid4().hex
+            self._claims.clear()
+            self._unsaved.clear()
         self._save_unsaved(entry)
-        done, chunks = self._listing(entry)
+        claims = self.claims(entry)
+        claims.reset()
+        done, _ = self._listing(entry)
         held = 0
         slices: dict[int, _Slice] = {}
         failures: list[BaseException] = []
@@ -314,18 +313,31 @@ class OnDemandRunner:
             checked[1] += 1
             return not stopped
 
+        def drop(sl: _Slice) -> None:
+            """Calls of a slice queued but not started are not made."""
+            for fut in [f for f, s in in_flight.items() if s is sl and f.cancel()]:
+                in_flight.pop(fut).pending -= 1
+
         def collect(block: bool) -> None:
             finished, _ = wait(
-                list(in_flight), timeout=None if block else 0, return_when=FIRST_COMPLETED
+                list(in_flight),
+                timeout=claims.ttl / 6 if block else 0,
+                return_when=FIRST_COMPLETED,
             )
+            if block and not finished:  # calls take long: keep the claims alive meanwhile
+                for sl in {id(s): s for s in in_flight.values()}.values():
+                    claims.keep_alive(sl.held)
             for fut in finished:
                 sl = in_flight.pop(fut)
                 sl.pending -= 1
                 try:
-                    sl.buffer.append(fut.result())
+                    answer = fut.result()
                 except BaseException as err:
                     failures.append(err)
                     continue
+                if sl.lost:
+                    continue  # fenced out: the new holder asks for it
+                sl.buffer.append(answer)
                 if len(sl.buffer) >= self.chunk_records:
                     self._flush(entry, sl)
                 if sl.complete and not failures:
@@ -339,23 +351,26 @@ class OnDemandRunner:
                 if failures or stopped or not active():
                     break
                 checked[0], checked[1] = time.monotonic(), 0
-                etag = self._claim(entry, k)
-                if etag is None:
+                claim = self._claim(entry, k)
+                if claim is None:
                     held += 1
                     continue
+                finished, chunks = self._listing(entry, only=k)  # as it is now it is ours
                 answered = self._answered_ids(chunks.get(k, []), bucket)
                 todo = [(rid, body) for rid, body in records if rid not in answered]
-                sl = _Slice(k, todo, etag, len(chunks.get(k, [])), self.clock())
+                sl = _Slice(k, todo, claim, len(chunks.get(k, [])))
                 slices[k] = sl
-                if not todo:
-                    self._finish(entry, sl)
-                    done.add(k)
+                if k in finished or not todo:
+                    if k not in finished:
+                        self._finish(entry, sl)
+                    if not sl.lost:
+                        done.add(k)
                     continue
                 _ = self.runtime  # made once, before the worker threads need it
                 for rid, body in todo:
-                    while len(in_flight) >= 2 * self.concurrency and not failures:
+                    while len(in_flight) >= self.concurrency and not failures:
                         collect(block=True)
-                    if failures or not still_active():
+                    if failures or not still_active() or not claims.still_held(sl.held):
                         break
                     sl.pending += 1
                     self.calls[rid] += 1
@@ -366,17 +381,20 @@ class OnDemandRunner:
                         self._finish(entry, sl)
                         done.add(k)
                     continue
+                if sl.lost and not failures and not stopped:
+                    drop(sl)
+                    continue  # taken over: the other slices are still to do
                 break  # stopped (or failed) in the middle of the slice
             if stopped:  # calls queued but not started are not made
-                for fut in [f for f in in_flight if f.cancel()]:
-                    in_flight.pop(fut).pending -= 1
+                for sl in slices.values():
+                    drop(sl)
             while in_flight:
                 collect(block=True)
         finally:
             # Interrupted or failed: keep every answer that came back, let others resume the rest.
             pool.shutdown(wait=True, cancel_futures=True)
             for fut, sl in in_flight.items():
-                if not fut.cancelled() and fut.exception() is None:
+                if not fut.cancelled() and fut.exception() is None and not sl.lost:
                     sl.buffer.append(fut.result())
             for sl in slices.values():
                 try:
@@ -386,11 +404,11 @@ class OnDemandRunner:
                     self._unsaved.setdefault(entry.part, []).append(sl)
                     continue
                 if sl.number not in done and not sl.lost:
-                    self.s3.delete(self._claim_uri(entry, sl.number))  # let others resume it
+                    claims.release(sl.held)  # let others resume it
         if failures:
             raise failures[0]
         saved = sum(self._slice_size(entry, k) for k in done if k < entry.slices)
-        return RunProgress(saved, entry.records, held)
+        return RunProgress(saved, entry.records, held, claims.wait_hint)
 
     @property
     def runtime(self) -> Any:

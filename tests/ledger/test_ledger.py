@@ -118,6 +118,7 @@ jobs = st.builds(
 runs = st.none() | st.builds(
     OnDemandEntry, st.text(min_size=1, max_size=8), st.text(max_size=30), st.integers(0, 10**6),
     st.integers(0, 10**9), shards.map(tuple), st.integers(1, 100), st.sampled_from(list(RUN_TRANSITIONS)),
+    claim_ttl=st.floats(1, 10**5),
 )  # fmt: skip
 attempts = st.builds(Attempt, st.integers(0, 5), st.integers(0, 10**6), st.none() | st.text(max_size=20), st.lists(jobs, max_size=3).map(tuple), runs)  # fmt: skip
 specs = st.builds(
@@ -142,7 +143,9 @@ def test_every_ledger_survives_its_stored_form(ledger: Ledger) -> None:
 @pytest.mark.parametrize(
     ("mutate", "reason"),
     [
-        (lambda d: d.update(format="bedrock-batch/9"), "unknown format"),
+        (lambda d: d.update(format="bedrock-batch/9"), "written by a newer bedrock_batch"),
+        (lambda d: d.update(format="bedrock-batch/x"), "unknown format"),
+        (lambda d: d.update(format="bedrock-batch/1"), "unknown format"),
         (lambda d: d.pop("attempts"), "malformed"),
         (lambda d: d["attempts"][0]["jobs"][0].update(phase="flying"), "unknown phase"),
         (lambda d: d["attempts"][0]["jobs"][0].update(records="many"), "malformed"),

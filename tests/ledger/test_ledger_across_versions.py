@@ -1,6 +1,8 @@
-"""A batch written before the package was laid out in subpackages (format ``bedrock-batch/3``,
-captured from commit 1c90df9 by the same script this test runs) is the batch this version
-writes, and is attached, read and resumed — not resubmitted."""
+"""Ledgers across format versions. A batch written before the package was laid out in
+subpackages (format ``bedrock-batch/3``, captured from commit 1c90df9 by the same script this
+test runs) is attached, read and resumed — not resubmitted — and so is one of this version's
+format (``bedrock-batch/4``, fenced on-demand claims, captured from this branch by the same
+script: this version must write exactly it). A format-3 reader refuses format 4."""
 
 from __future__ import annotations
 
@@ -8,12 +10,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bedrock_batch import BatchJob, PollConfig, Quotas
+import attrs
+import pytest
+
+from bedrock_batch import BatchJob, LedgerError, PollConfig, Quotas
+from bedrock_batch._ledger._ledgerstore import LEDGER_FORMAT, format_version, parse
 from bedrock_batch.local import Faults, LocalBedrock
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
-CAPTURED = json.loads((Path(__file__).parents[1] / "data" / "ledger_v3.json").read_text())
+DATA = Path(__file__).parents[1] / "data"
+V3 = json.loads((DATA / "ledger_v3.json").read_text())
+CAPTURED = json.loads((DATA / "ledger_v4.json").read_text())
 QUOTAS = Quotas(min_records_per_job=50, max_records_per_job=100, max_concurrent_jobs=2)
 
 
@@ -55,7 +63,8 @@ def test_this_version_writes_the_captured_ledger() -> None:
     assert stored == {k: v for k, v in CAPTURED.items() if k != "created_at"}
 
 
-def test_a_batch_written_before_the_move_is_attached_read_and_resumed() -> None:
+@pytest.mark.parametrize("captured", [V3, CAPTURED], ids=["format-3", "format-4"])
+def test_a_batch_written_before_is_attached_read_and_resumed(captured: dict[str, Any]) -> None:
     with _emulator() as local:
         session, job = _script(local)
         with job:
@@ -65,10 +74,10 @@ def test_a_batch_written_before_the_move_is_attached_read_and_resumed() -> None:
             job.wait()
         key, _ = _stored(session)
         # Put back the ledger exactly as the old version wrote it.
-        session.client("s3").put_object(Bucket="bkt", Key=key, Body=json.dumps(CAPTURED).encode())
+        session.client("s3").put_object(Bucket="bkt", Key=key, Body=json.dumps(captured).encode())
         bedrock = session.client("bedrock")
         jobs_before = bedrock.list_model_invocation_jobs()["invocationJobSummaries"]
-        arns = [j["job_arn"] for a in CAPTURED["attempts"] for j in a["jobs"]]
+        arns = [j["job_arn"] for a in captured["attempts"] for j in a["jobs"]]
         with BatchJob.attach(arns[0], session=session) as attached:
             results = list(attached.results())
             assert sorted(r.key["row"] for r in results) == list(range(150))
@@ -81,3 +90,24 @@ def test_a_batch_written_before_the_move_is_attached_read_and_resumed() -> None:
             again.wait()
             assert again.summary().succeeded == 150
         assert bedrock.list_model_invocation_jobs()["invocationJobSummaries"] == jobs_before
+
+
+def test_format_3_is_read_as_this_version_writes_it() -> None:
+    """Converted on read: the captured format-3 ledger is the format-4 one, its on-demand run
+    with the claim TTL format 3 used (300 s)."""
+    old, new = parse(V3, "s3://bkt/v3"), parse(CAPTURED, "s3://bkt/v4")
+    assert old.attempts[1].on_demand is not None and old.attempts[1].on_demand.claim_ttl == 300
+    assert attrs.evolve(old, created_at="") == attrs.evolve(new, created_at="")
+
+
+def test_a_format_3_reader_refuses_format_4() -> None:
+    """The version gate with format 3's newest version (what a format-3 reader knows) refuses
+    the format this version writes, as written by a newer bedrock_batch; a format-3 reader
+    would otherwise judge its fenced claims (which carry no local time) expired at once."""
+    assert CAPTURED["format"] == LEDGER_FORMAT == "bedrock-batch/4"
+    assert format_version(V3["format"], "s3://bkt/v3", newest=3) == 3
+    with pytest.raises(LedgerError, match="written by a newer bedrock_batch"):
+        format_version(CAPTURED["format"], "s3://bkt/v4", newest=3)
+    future = {**CAPTURED, "format": "bedrock-batch/5"}
+    with pytest.raises(LedgerError, match="written by a newer bedrock_batch"):
+        parse(future, "s3://bkt/v5")

@@ -16,6 +16,7 @@ from bedrock_batch._uploader._uploader import Uploader
 from bedrock_batch.local import LocalBedrock
 
 from ..conftest import BUCKET, HAIKU, store_of
+from ..s3_clock import S3Clock
 from ..support import RuntimeCalls, S3Faults
 
 
@@ -28,20 +29,21 @@ def _run_entry(session: Any, n: int) -> tuple[OnDemandEntry, S3Access]:
 
 
 def test_a_live_claim_is_respected_and_a_stale_one_taken_over(
-    local: LocalBedrock, session: Any
+    local: LocalBedrock, session: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A claim not refreshed for the TTL by S3's clock is taken over (its owner, this very
+    process, is alive: only the TTL lets it go)."""
     entry, s3 = _run_entry(session, 40)
     calls = RuntimeCalls(session)
-    now = [1000.0]
+    s3_clock = S3Clock(monkeypatch)
     runtime = session.client("bedrock-runtime")
-    other = OnDemandRunner(
-        lambda: runtime, s3, model_id=HAIKU, converse=False, clock=lambda: now[0]
-    )
-    assert other._claim(entry, 0) is not None  # another process holds slice 0 ... then dies
-    mine = OnDemandRunner(lambda: runtime, s3, model_id=HAIKU, converse=False, claim_ttl=300, clock=lambda: now[0])  # fmt: skip
+    other = OnDemandRunner(lambda: runtime, s3, model_id=HAIKU, converse=False)
+    assert other._claim(entry, 0) is not None  # another runner holds slice 0 ... then stalls
+    mine = OnDemandRunner(lambda: runtime, s3, model_id=HAIKU, converse=False, claim_ttl=300)
     progress = mine.run(entry, active=lambda: True)
     assert progress.held_by_others == 1 and progress.answered == 20 and calls.total == 20
-    now[0] += 301  # the claim went stale
+    assert 295 <= progress.held_for <= 300  # and says how long it would wait
+    s3_clock.advance(302)  # the claim went stale by S3's clock
     progress = mine.run(entry, active=lambda: True)
     assert progress.done and calls.total == 40 and calls.paid_twice == []
 

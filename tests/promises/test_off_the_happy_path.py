@@ -174,7 +174,8 @@ def test_a_lost_ledger_write_after_create_is_written_again(
 
 @pytest.mark.parametrize(
     ("content", "reason"),
-    [(b"{not json", "not valid JSON"), (b'{"format": "bedrock-batch/99"}', "unknown format"),
+    [(b"{not json", "not valid JSON"), (b'{"format": "bedrock-batch/99"}', "written by a newer"),
+     (b'{"format": "ledger/1"}', "unknown format"),
      (b'{"format": "bedrock-batch/3", "batch_id": 7}', "malformed")],
 )  # fmt: skip
 def test_a_corrupt_or_unknown_ledger_is_a_clear_error(
