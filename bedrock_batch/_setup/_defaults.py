@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .._batch._spec import JobParams
     from .._common._clients import Clients
 
-__all__ = ["ARGUMENT", "DEFAULTED", "Defaults", "job_defaults", "resolve_defaults"]
+__all__ = ["ARGUMENT", "DEFAULTED", "Defaults", "job_defaults", "layered", "resolve_defaults"]
 
 #: The parameters that have defaults: (name, environment variable, CLI flag).
 DEFAULTED = (
@@ -60,6 +60,28 @@ class Defaults:
     sources: tuple[tuple[str, str], ...]
 
 
+def layered(
+    given: Mapping[str, str | None],
+    environ: Mapping[str, str],
+    entry: object | None = None,
+) -> dict[str, tuple[str | None, str | None]]:
+    """The one order, for jobs and ``doctor`` alike: each of :data:`DEFAULTED` as
+    ``(value, where)`` — where is :data:`ARGUMENT`, the environment variable's name, or
+    ``"entry"`` for the saved ``entry`` (a :class:`~._config.SavedDefaults`, or None) —
+    or ``(None, None)`` when found nowhere."""
+    out: dict[str, tuple[str | None, str | None]] = {}
+    for name, var, _ in DEFAULTED:
+        if given.get(name):
+            out[name] = (str(given[name]), ARGUMENT)
+        elif environ.get(var):
+            out[name] = (environ[var], var)
+        elif entry is not None:
+            out[name] = (str(getattr(entry, name)), "entry")
+        else:
+            out[name] = (None, None)
+    return out
+
+
 def resolve_defaults(
     given: Mapping[str, str | None],
     *,
@@ -77,11 +99,10 @@ def resolve_defaults(
     env = os.environ if environ is None else environ
     values: dict[str, str] = {}
     sources: dict[str, str] = {}
-    for name, var, _ in DEFAULTED:
-        if given.get(name) is not None:
-            values[name], sources[name] = str(given[name]), ARGUMENT
-        elif env.get(var):
-            values[name], sources[name] = env[var], f"environment ({var})"
+    for name, (value, where) in layered(given, env).items():
+        if value is not None and where is not None:
+            values[name] = value
+            sources[name] = where if where == ARGUMENT else f"environment ({where})"
     missing = [n for n, _, _ in DEFAULTED if n not in values]
     why = ""
     if missing:

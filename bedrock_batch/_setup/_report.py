@@ -9,13 +9,8 @@ from typing import Any
 
 import attrs
 
-from ._config import (
-    DEFAULT_PROFILE,
-    ENV_INPUT_URI,
-    ENV_OUTPUT_URI,
-    ENV_ROLE_ARN,
-    SavedDefaults,
-)
+from ._config import DEFAULT_PROFILE, SavedDefaults
+from ._defaults import ARGUMENT, DEFAULTED, layered
 from ._policy import CANNOT_TELL, FAIL, PASS, WARN, Verdict
 
 __all__ = ["DoctorCheck", "DoctorReport", "Setting", "resolve_defaults"]
@@ -122,25 +117,16 @@ def resolve_defaults(
     output_uri: str | None,
     entries: Sequence[SavedDefaults] = (),
 ) -> tuple[dict[str, Setting], SavedDefaults | None]:
-    """The role ARN and URIs a job would use — explicit argument, else the environment
-    (``BEDROCK_BATCH_ROLE_ARN`` ...), else the saved entry (of ``entries``, as
-    :func:`~._config.load_saved` reads them) for exactly this profile, account and region —
-    and the entry used, if any."""
+    """The role ARN and URIs a job would use, in the jobs' own order
+    (:func:`~._defaults.layered`: explicit argument, else the environment, else the saved entry
+    of ``entries`` for exactly this profile, account and region), and the entry used, if any."""
     key = (profile or DEFAULT_PROFILE, account, region)
     entry = next((e for e in entries if e.key == key), None)
-    where = f"the configuration file (profile {key[0]!r})"
+    given = {"role_arn": role_arn, "input_uri": input_uri, "output_uri": output_uri}
+    labels = {ARGUMENT: None, "entry": f"the configuration file (profile {key[0]!r})", None: "not set"}  # fmt: skip
+    flags = {name: flag for name, _, flag in DEFAULTED}
     out: dict[str, Setting] = {}
-    for name, given, flag, env in (
-        ("role_arn", role_arn, "--role-arn", ENV_ROLE_ARN),
-        ("input_uri", input_uri, "--input-uri", ENV_INPUT_URI),
-        ("output_uri", output_uri, "--output-uri", ENV_OUTPUT_URI),
-    ):
-        if given:
-            out[name] = Setting(given, flag)
-        elif os.environ.get(env):
-            out[name] = Setting(os.environ[env], env)
-        elif entry is not None:
-            out[name] = Setting(str(getattr(entry, name)), where)
-        else:
-            out[name] = Setting(None, "not set")
+    for name, (value, where) in layered(given, os.environ, entry).items():
+        source = labels.get(where, where) if where != ARGUMENT else flags[name]
+        out[name] = Setting(value, source or "not set")
     return out, entry
