@@ -52,7 +52,10 @@ def test_llama_4_never_gets_the_llama_3_template() -> None:
 def test_an_unverified_native_body_is_built_with_one_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="bedrock_batch"), _job(NOVA2, invocation_type="InvokeModel") as job:
+    with (
+        caplog.at_level(logging.WARNING, logger="bedrock_batch"),
+        _job(NOVA2, invocation_type="InvokeModel") as job,
+    ):
         job.add_prompt("one", max_tokens=10)
         job.add_prompt("two", max_tokens=10)
     warned = [r for r in caplog.records if "UNVERIFIED" in r.getMessage()]

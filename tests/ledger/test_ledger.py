@@ -79,7 +79,14 @@ def test_run_phases_move_only_along_the_table(source: str, target: str) -> None:
 def test_stop_cancels_everything_not_yet_created_or_answered() -> None:
     """... except a create already sent: its job may exist (only the answer was lost), so the
     entry stays ``creating``, unresolved, to be looked for (issue 18, problem 1)."""
-    run = OnDemandEntry("od000", f"s3://{BUCKET}/in/cccccccccccccccccccccccc/runs/od000/", 5, 50, (), phase="running")
+    run = OnDemandEntry(
+        "od000",
+        f"s3://{BUCKET}/in/cccccccccccccccccccccccc/runs/od000/",
+        5,
+        50,
+        (),
+        phase="running",
+    )
     ledger = ledger_with(entry("p000", "created", job_arn="arn:x"), entry("p001", "creating"), entry("p002", "planned"), run=run)  # fmt: skip
     assert ledger.unresolved == []  # not stopped: a resume sends the create again
     stopped = ledger.stop()
