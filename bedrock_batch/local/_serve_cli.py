@@ -356,6 +356,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the service",
     )
     behaviour.add_argument(
+        "--linked-content-anywhere",
+        action="store_true",
+        help="accept records linking S3 objects (Nova videos, documents) outside their job's "
+        "input folder; by default such a record is errored, as the service requires (facts §1)",
+    )
+    behaviour.add_argument(
         "--prompt-cache-min-tokens",
         type=int,
         default=1024,
@@ -429,6 +435,7 @@ def build(args: argparse.Namespace) -> LocalBedrock:
             batch=args.batch_prompt_caching, min_tokens=args.prompt_cache_min_tokens
         ),
         accept_unknown_models=args.accept_unknown_models,
+        linked_content_in_folder=not args.linked_content_anywhere,
     )
 
 

@@ -101,6 +101,14 @@ def _draw(seed: object, job_id: str, record_id: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
+def input_folder(job: Job) -> str:
+    """The job's input location as a folder (a single ``.jsonl`` object's folder)."""
+    uri = str(job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"])
+    if uri.endswith(".jsonl"):
+        return uri.rsplit("/", 1)[0] + "/"
+    return uri if uri.endswith("/") else uri + "/"
+
+
 class DataPlane:
     """Reads inputs, answers records and writes outputs through a boto3 S3 client."""
 
@@ -113,8 +121,11 @@ class DataPlane:
         seed: int,
         output_paths: str,
         shuffle_window: int,
+        linked_content_in_folder: bool = True,
     ) -> None:
         self._s3 = s3
+        #: Refuse a record linking an object outside its job's input folder (facts §1).
+        self.linked_content_in_folder = linked_content_in_folder
         self.answerer = answerer
         self.faults = faults
         self.seed = seed
@@ -345,9 +356,11 @@ class DataPlane:
                 )
         answerer = self.answerer
         family = answerer.family(job.model, job.invocation_type)
+        folder = input_folder(job) if self.linked_content_in_folder else None
         answerer.check(
-            job.model, job.invocation_type, body, bucket=job.input_bucket, on_demand=False
-        )
+            job.model, job.invocation_type, body, bucket=job.input_bucket, on_demand=False,
+            folder=folder,
+        )  # fmt: skip
         ctx = RecordContext(
             record_id,
             job.model_id,
