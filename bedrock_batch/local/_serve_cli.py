@@ -306,6 +306,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="records failing with a retryable 429",
     )
     faults.add_argument(
+        "--invalid-output-rate",
+        type=_rate,
+        default=0.0,
+        help="structured answers (native JSON or tool input) that break their schema",
+    )
+    faults.add_argument(
         "--record-error-id",
         action="append",
         default=[],
@@ -405,6 +411,7 @@ def build(args: argparse.Namespace) -> LocalBedrock:
         record_error_rate=args.record_error_rate,
         retryable_record_error_rate=args.retryable_record_error_rate,
         record_error_ids=args.record_error_id,
+        invalid_output_rate=args.invalid_output_rate,
         jobs=args.job_fault,
         after=args.after_fault,
     )

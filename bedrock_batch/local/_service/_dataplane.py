@@ -35,6 +35,7 @@ from .._config import FaultEvent, Faults, Quotas
 from .._encoding import ENCODER
 from .._families._answers import Answerer
 from .._families._context import RecordContext, RecordError
+from .._families._schema_instances import INVALID_BIT
 from .._families._usage import cache_tokens
 from .._s3 import S3Location, split_s3_uri
 from ._lifecycle import Job
@@ -371,6 +372,12 @@ class DataPlane:
             crc32(body_json.encode("utf-8")),
             answerer.batch_cache,
         )
+        if record_id in faults.invalid_output_ids or (
+            faults.invalid_output_rate
+            and _draw(self.seed, job.job_id, f"invalid/{record_id}") < faults.invalid_output_rate
+        ):
+            faults.log.append(FaultEvent("invalid_output", job_id=job.job_id, record_id=record_id))  # fmt: skip
+            ctx = attrs.evolve(ctx, seed=ctx.seed | INVALID_BIT)
         if answerer.synthetic:
             fast = family.encoded_answer(ctx)
             if fast is not None:
