@@ -87,6 +87,8 @@ def _messages(messages: Any) -> None:
         if not isinstance(message, dict) or message.get("role") not in _ROLES:
             raise _malformed(f"{where}/role: not a valid enum value")
         _schema_extra(message, _MESSAGE_KEYS, where)
+        if message["role"] == "tool":  # whatever its content's form
+            _schema_required(message, "tool_call_id", path=where)
         content = message.get("content")
         if message["role"] == "assistant" and content is None and message.get("tool_calls"):
             continue
@@ -98,8 +100,6 @@ def _messages(messages: Any) -> None:
             if not isinstance(part, dict) or part.get("type") != "text":
                 raise _malformed(f"{where}/content/{j}/type: text is the only supported value")
             _schema_str(part, "text", path=f"{where}/content/{j}")
-        if message["role"] == "tool":
-            _schema_required(message, "tool_call_id", path=where)
 
 
 def _stop(stop: Any) -> None:
