@@ -5,15 +5,20 @@ True or UNVERIFIED)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import attrs
 import pytest
+from pydantic import BaseModel
 
 from bedrock_batch._catalog import lookup_model
+from bedrock_batch._families._registry import get
 from bedrock_batch._families._schemas import check_model_input
+from bedrock_batch.local import LocalBedrock
 from bedrock_batch.local._families._rules import check_body
 
+from ..conftest import job_on
 from ..golden_bodies import GPT_OSS, RESPONSE_FORMAT, chat
 
 REFUSED = "This model doesn't support the response_format field."
@@ -39,3 +44,23 @@ def test_response_format_needs_native_outputs_on_both_sides(
     client = check_model_input(body, model.family, invocation_type="InvokeModel", model=model)
     assert client == expected
     assert check_body(body, model, "InvokeModel") == expected
+
+
+class Weather(BaseModel):
+    city: str
+    degrees: int
+
+
+def test_the_forced_function_route_is_read_back(local: LocalBedrock) -> None:
+    """gpt-oss with ``structured="tool"``: a forced function whose arguments are the object."""
+    job = job_on(local, GPT_OSS)
+    for i in range(100):
+        job.add_prompt(f"Weather in city {i}?", max_tokens=300, output_schema=Weather, structured="tool")  # fmt: skip
+    body = json.loads(next(job._records.store.iter_lines(0, 1)))["modelInput"]
+    assert body["tool_choice"] == {"type": "function", "function": {"name": "structured_output"}}
+    assert get("openai-chat").requested_tool(body) == (  # type: ignore[union-attr]
+        "structured_output",
+        body["tools"][0]["function"]["parameters"],
+    )
+    results = list(job.run())
+    assert all(isinstance(r.parsed, Weather) for r in results), [r.error for r in results][:2]
