@@ -125,3 +125,28 @@ def test_records_without_linked_content_upload_unchanged(local: LocalBedrock) ->
     assert [json.dumps(x) for x in uploaded_lines(local, plan.job_input_uri)] == [
         json.dumps(json.loads(line)) for line in stored.splitlines()
     ]
+
+
+def test_a_retry_job_gets_its_own_copies() -> None:
+    """A retry's inputs are read back from the first job's files (pointing at its copies) and
+    copied again into the retry's own folder, where Local Bedrock requires them."""
+    from bedrock_batch.local import Faults, Quotas
+
+    quotas = Quotas(min_records_per_job=5)
+    failing = {f"r{i:02d}" for i in range(5)}
+    with LocalBedrock(clock="manual", default_quotas=quotas, faults=Faults(record_error_ids=failing)) as lb:  # fmt: skip
+        put_videos(lb, "videos/clip.mp4")
+        job = job_on(lb, NOVA_LITE, quotas=quotas)
+        for i in range(10):
+            job.add_prompt(f"Clip {i}?", max_tokens=100, videos=[CLIP], record_id=f"r{i:02d}")
+        job.submit()
+        job.wait(raise_on_failure=False)
+        assert job.results().counts["errored"] == 5
+        lb.backend.faults.record_error_ids = frozenset()
+        assert job.retry(mode="batch") == 5
+        job.wait()
+        results = job.results()
+        assert results.counts["succeeded"] == 10
+        retry_folder = job.ledger.attempts[1].jobs[0].input_uri  # type: ignore[union-attr]
+        uris = {u for line in uploaded_lines(lb, retry_folder) for u in locations(line["modelInput"])}  # fmt: skip
+        assert len(uris) == 1 and next(iter(uris)).startswith(f"{retry_folder}{MEDIA_FOLDER}/")
