@@ -64,3 +64,13 @@ def test_the_forced_function_route_is_read_back(local: LocalBedrock) -> None:
     )
     results = list(job.run())
     assert all(isinstance(r.parsed, Weather) for r in results), [r.error for r in results][:2]
+
+
+def test_local_bedrock_answers_json_object_with_a_json_object(local: LocalBedrock) -> None:
+    runtime = local.client("bedrock-runtime")
+    body = chat(response_format={"type": "json_object"})
+    answer = json.loads(runtime.invoke_model(modelId=GPT_OSS, body=json.dumps(body))["body"].read())
+    family = get("openai-chat")
+    assert family is not None
+    text = family.output_text(answer)  # the reasoning prefix stripped
+    assert isinstance(text, str) and isinstance(json.loads(text), dict)
