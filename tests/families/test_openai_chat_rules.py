@@ -16,6 +16,8 @@ from bedrock_batch._catalog import lookup_model
 from bedrock_batch._families._registry import get
 from bedrock_batch._families._schemas import check_model_input
 from bedrock_batch.local import LocalBedrock
+from bedrock_batch.local._families._context import RecordContext
+from bedrock_batch.local._families._openai_chat import OpenAIChat
 from bedrock_batch.local._families._rules import check_body
 
 from ..conftest import job_on
@@ -74,3 +76,16 @@ def test_local_bedrock_answers_json_object_with_a_json_object(local: LocalBedroc
     assert family is not None
     text = family.output_text(answer)  # the reasoning prefix stripped
     assert isinstance(text, str) and isinstance(json.loads(text), dict)
+
+
+@pytest.mark.parametrize(("with_json", "prefixed"), [(True, True), (False, False)])
+def test_the_reasoning_with_json_knob(with_json: bool, prefixed: bool) -> None:
+    """Whether gpt-oss still writes its reasoning with a ``response_format`` is UNVERIFIED: a
+    knob of the emulated family (plain answers keep their reasoning either way)."""
+    info = lookup_model(GPT_OSS)[0]
+    assert info is not None
+    family = OpenAIChat(reasoning_with_json=with_json)
+    for body, expect in ((chat(response_format=RESPONSE_FORMAT), prefixed), (chat(), True)):
+        ctx = RecordContext("r1", GPT_OSS, info, "InvokeModel", body)
+        content = family.answer(ctx)["choices"][0]["message"]["content"]
+        assert content.startswith("<reasoning>") is expect
