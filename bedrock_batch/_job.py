@@ -42,7 +42,9 @@ from ._pricing import Price, price_for
 from ._reader._resultset import Results
 from ._reader._summary import Summary
 from ._records._intake import RecordIntake
+from ._records._legacy import find_legacy_route
 from ._records._records import DEFAULT_RECORD_ID_PATTERN, Records, default_id_factory
+from ._records._store import RecordStore
 from ._setup._defaults import job_defaults
 from ._uploader._uploader import Plan, make_plan, open_ledger
 
@@ -207,9 +209,9 @@ class BatchJob(RecordIntake):
 
     # -- wiring the parts ------------------------------------------------------------------
 
-    def _wire(self, store: LedgerStore) -> None:
+    def _wire(self, store: LedgerStore, records: RecordStore | None = None) -> None:
         self._batch = BatchParts.wire(
-            self._clients, store, self._records.store, calls=self.calls,
+            self._clients, store, self._records.store if records is None else records, calls=self.calls,
             concurrency=int(self.params.on_demand_concurrency or 4),
             token_window=self.poll.create_token_window,
         )  # fmt: skip
@@ -244,7 +246,10 @@ class BatchJob(RecordIntake):
                 transfer_config=self.transfer_config, upload_extra_args=self.params.upload_extra_args,
             )  # fmt: skip
             legacy = legacy_content_id(self._records.store.content_digest(), self.params)
-            self._wire(open_ledger(s3, plan, spec, self._records.rejected, legacy_id=legacy))
+            records = self._records.store  # or, submitted before the native route, the old bodies
+            found = find_legacy_route(self._records.legacy, records, s3, spec, mode=plan.mode, state_uri=plan.state_uri)  # fmt: skip
+            legacy, records = found or (legacy, records)
+            self._wire(open_ledger(s3, plan, spec, self._records.rejected, legacy_id=legacy), records)  # fmt: skip
             self._records.freeze("this job was already submitted; records can no longer be added")
             if plan.mode == "on_demand":
                 log.info("%d records are below the batch minimum of %d: answering them on demand", plan.records, plan.quotas.min_records_per_job)  # fmt: skip
@@ -476,6 +481,8 @@ class BatchJob(RecordIntake):
     def close(self) -> None:
         """Release the local copy of the records (the batch itself lives on in S3)."""
         self._records.close()
+        if self._batch is not None:  # the old bodies of a batch submitted before the native route
+            self._batch.records.close()
 
     def __enter__(self) -> BatchJob:
         return self

@@ -6,7 +6,12 @@ Converse/Nova ``cachePoint``), and the schema a native structured output sends.
 UNVERIFIED and configurable: which JSON Schema keywords the service refuses in a native schema
 (the facts list none for certain). :data:`NATIVE_SCHEMA_DROP` names keywords to leave out of
 the schema *sent* (empty by default; e.g. ``NATIVE_SCHEMA_DROP.update({"minLength"})``); the
-answer is still validated against the full schema when a pydantic model is given. The ``ttl``
+answer is still validated against the full schema when a pydantic model is given.
+:data:`NATIVE_SCHEMA_UNSUPPORTED` names keywords that ``add_prompt`` refuses in a native (or
+strict-tool) schema with a :class:`~bedrock_batch.ValidationError` before anything is uploaded,
+rather than let every record fail with the service's 400: a guess (conditionals, negation and
+the other keywords a constrained-decoding grammar cannot express), to edit as the service is
+known better. The ``ttl``
 values taken in a cache marker (``5m``, ``1h``) are botocore's for ``cachePoint`` and a guess
 for ``cache_control``.
 """
@@ -23,12 +28,14 @@ __all__ = [
     "CACHE_CONTROL",
     "CACHE_POINT",
     "NATIVE_SCHEMA_DROP",
+    "NATIVE_SCHEMA_UNSUPPORTED",
     "check_cache_control",
     "check_cache_points",
     "check_claude_structured",
     "check_strict_tool",
     "closed_schema",
     "open_object",
+    "unsupported_keyword",
 ]
 
 #: Claude's cache marker (facts §12.4).
@@ -37,6 +44,14 @@ CACHE_CONTROL: dict[str, Any] = {"type": "ephemeral"}
 CACHE_POINT: dict[str, Any] = {"cachePoint": {"type": "default"}}
 #: JSON Schema keywords left out of a native structured output's schema (UNVERIFIED: a knob).
 NATIVE_SCHEMA_DROP: set[str] = set()
+#: JSON Schema keywords refused in a native structured output's schema (UNVERIFIED, a guess:
+#: the facts list no unsupported keyword for certain; edit the set to change it).
+NATIVE_SCHEMA_UNSUPPORTED: set[str] = {
+    "if", "then", "else", "not", "dependentSchemas", "dependentRequired", "patternProperties",
+    "propertyNames", "unevaluatedProperties", "unevaluatedItems", "contains", "$dynamicRef",
+}  # fmt: skip
+_NAMED = ("properties", "$defs", "definitions", "patternProperties", "dependentSchemas")
+_LITERAL = ("enum", "const", "default", "examples", "required", "dependentRequired")
 _TTLS = ("5m", "1h")
 NOT_SUPPORTED = "This model does not support structured outputs."
 
@@ -58,6 +73,27 @@ def closed_schema(schema: Any) -> Any:
     if kind == "object" or (isinstance(kind, list) and "object" in kind) or "properties" in out:
         out["additionalProperties"] = False
     return out
+
+
+def unsupported_keyword(schema: Any, where: str = "$") -> tuple[str, str] | None:
+    """(keyword, where) of the first keyword of :data:`NATIVE_SCHEMA_UNSUPPORTED` that
+    ``schema`` uses (property names are not keywords), else None."""
+    stack: list[tuple[Any, str]] = [(schema, where)]
+    while stack:
+        node, at = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, f"{at}.{i}") for i, item in enumerate(node))
+            continue
+        if not isinstance(node, Mapping):
+            continue
+        for key, value in node.items():
+            if key in NATIVE_SCHEMA_UNSUPPORTED and key not in NATIVE_SCHEMA_DROP:
+                return key, f"{at}.{key}"
+            if key in _NAMED and isinstance(value, Mapping):
+                stack.extend((sub, f"{at}.{key}.{name}") for name, sub in value.items())
+            elif key not in _LITERAL and isinstance(value, (dict, list)):
+                stack.append((value, f"{at}.{key}"))
+    return None
 
 
 def open_object(schema: Any, where: str) -> str | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .._catalog import ModelInfo
+from .._catalog import ModelInfo, estimate_tokens
 from .._errors import ValidationError
 from ._protocol import (
     EmbeddingFamily,
@@ -47,6 +47,8 @@ _MEDIA_FORMATS = {
     "video": ("mp4", "mov", "mkv", "webm", "flv", "mpeg", "mpg", "wmv", "3gp"),
 }
 _TRUNCATION = ("START", "END", "NONE")
+#: The longest text taken with ``truncationMode: NONE`` (facts §12.2: 8K tokens).
+TEXT_LIMIT = 8192
 
 
 def _media(kind: str, media: Any, where: str) -> None:
@@ -104,6 +106,9 @@ def _check(body: Mapping[str, Any]) -> None:
     _schema_str(text, "value", path=f"{where}/text")
     if text.get("truncationMode", "END") not in _TRUNCATION:
         raise _malformed(f"{where}/text/truncationMode: not a valid enum value")
+    if text.get("truncationMode") == "NONE" and estimate_tokens(text["value"]) > TEXT_LIMIT:
+        # an estimate of the tokens: the service counts them itself (facts §12.2: 8K)
+        raise _malformed(f"{where}/text/value: exceeds the limit of {TEXT_LIMIT} tokens")
 
 
 class NovaEmbedFamily(EmbeddingFamily):

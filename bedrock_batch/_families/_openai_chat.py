@@ -32,6 +32,7 @@ from ._protocol import (
     first,
 )
 from ._schema_rules import (
+    _Bad,
     _is_int,
     _malformed,
     _schema_extra,
@@ -87,6 +88,8 @@ def _messages(messages: Any) -> None:
         if not isinstance(message, dict) or message.get("role") not in _ROLES:
             raise _malformed(f"{where}/role: not a valid enum value")
         _schema_extra(message, _MESSAGE_KEYS, where)
+        if message["role"] == "tool":  # whatever its content's form
+            _schema_required(message, "tool_call_id", path=where)
         content = message.get("content")
         if message["role"] == "assistant" and content is None and message.get("tool_calls"):
             continue
@@ -98,8 +101,6 @@ def _messages(messages: Any) -> None:
             if not isinstance(part, dict) or part.get("type") != "text":
                 raise _malformed(f"{where}/content/{j}/type: text is the only supported value")
             _schema_str(part, "text", path=f"{where}/content/{j}")
-        if message["role"] == "tool":
-            _schema_required(message, "tool_call_id", path=where)
 
 
 def _stop(stop: Any) -> None:
@@ -111,10 +112,14 @@ def _stop(stop: Any) -> None:
         raise _malformed("#/stop: expected maxItems: 4")
 
 
-def _response_format(value: Any) -> None:
+def _response_format(value: Any, model: ModelInfo | None) -> None:
     where = "#/response_format"
     if not isinstance(value, dict) or value.get("type") not in _FORMATS:
         raise _malformed(f"{where}/type: not a valid enum value")
+    if value["type"] == "text":
+        return
+    if model is not None and model.native_structured_outputs is False:
+        raise _Bad("This model doesn't support the response_format field.")
     if value["type"] != "json_schema":
         return
     spec = value.get("json_schema")
@@ -185,7 +190,7 @@ def _check(body: Mapping[str, Any], model: ModelInfo | None) -> str | None:
             f"#/reasoning_effort: {body['reasoning_effort']} is not a valid enum value"
         )
     if "response_format" in body:
-        _response_format(body["response_format"])
+        _response_format(body["response_format"], model)
     names = _tools(body["tools"]) if "tools" in body else []
     if "tool_choice" in body:
         _tool_choice(body["tool_choice"], names)

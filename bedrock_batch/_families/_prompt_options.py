@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from .._catalog import ModelInfo
-from .._errors import ValidationError
-from ._features import closed_schema
+from .._errors import Problem, ValidationError
+from ._features import closed_schema, unsupported_keyword
 from ._protocol import ClientFamily, S3Media
 from ._structured import DEFAULT_TOOL, forced_tool
 
@@ -103,11 +103,21 @@ def structured_fields(
     """(the request fields of a structured output, the name its answers are registered
     under for ``Result.parsed``)."""
     route = choose_route(family, model, converse_batch=converse_batch, structured=structured)
+    strict = model is not None and model.native_structured_outputs is True
+    refused = unsupported_keyword(schema) if route == "native" or strict else None
+    if refused is not None:
+        keyword, where = refused
+        raise ValidationError(
+            f"output_schema uses {keyword!r}, which Bedrock's structured outputs are taken not to "
+            "support (bedrock_batch._families._features.NATIVE_SCHEMA_UNSUPPORTED, a guess): "
+            "remove it from the schema, or take it out of that set (or add it to "
+            "NATIVE_SCHEMA_DROP to leave it out of the schema sent)",
+            [Problem(f"unsupported keyword {keyword!r}", field=f"output_schema{where[1:]}")],
+        )
     if route == "native":
         fields = family.native_structured_output(schema, name, model)
         found = family.requested_format(fields)
         return fields, found[0] if found is not None else name
-    strict = model is not None and model.native_structured_outputs is True
     fields = forced_tool(family, invocation_type, closed_schema(schema) if strict else schema, name)
     if strict:
         with contextlib.suppress(ValidationError):  # no strict tools: the plain forced tool

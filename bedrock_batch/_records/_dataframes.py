@@ -12,6 +12,8 @@ from typing import Any
 
 from .._errors import ValidationError
 from .._families._builders import build_embedding, build_prompt
+from .._families._prompt_options import add_cache, add_media, structured_fields
+from .._families._structured import DEFAULT_TOOL, schema_of
 from ._records import Records, _Call, _is_empty, check_native_prompt
 
 __all__ = [
@@ -131,6 +133,7 @@ def add_dataframe(
         for k in ("system", "max_tokens", "temperature", "top_p", "stop_sequences")
     }
     images = options.pop("images", ())
+    finish = _prompt_features(records, options, prompt is not None, bool(prompt_options["system"]))
     if text is not None:
         check_text_column(lambda t: build_embedding(records.family_impl, t), text)
     for n, (name, row) in enumerate(iter_named_rows(df)):
@@ -162,8 +165,10 @@ def add_dataframe(
                         invocation_type=records.invocation_type,
                         images=images,
                         extra=dict(options) or None,
+                        tool=finish.fields,
                         **prompt_options,
                     )
+                    body = finish(body)
                 else:
                     body = build_embedding(records.family_impl, str(cell), **options)
         except ValidationError as err:
@@ -171,4 +176,52 @@ def add_dataframe(
             continue
         records._take(call, body, rid, k, n + 1)
     call.finish("the DataFrame")
+    if finish.model is not None and call.count:
+        records.output_models[finish.name] = finish.model
     return call.count
+
+
+_PROMPT_ONLY = ("output_schema", "tool_name", "structured", "cache", "videos", "documents")
+
+
+class _PromptFeatures:
+    """What ``add_prompt``'s options add to every row's body: the structured output's fields
+    (built once for the call), videos and documents by ``s3Location``, a prompt-cache marker."""
+
+    def __init__(self, records: Records, options: dict[str, Any], has_system: bool) -> None:
+        self.records = records
+        self.has_system = has_system
+        schema_spec = options.pop("output_schema", None)
+        name = options.pop("tool_name", DEFAULT_TOOL)
+        structured = options.pop("structured", "auto")
+        self.cache = options.pop("cache", False)
+        self.videos = options.pop("videos", ())
+        self.documents = options.pop("documents", ())
+        self.fields: dict[str, Any] | None = None
+        self.name, self.model = name, None
+        if schema_spec is not None:
+            schema, self.model = schema_of(schema_spec)
+            converse_batch = records.invocation_type == "Converse" and records.mode != "on_demand"
+            self.fields, self.name = structured_fields(
+                records.family_impl, records.model, records.invocation_type, schema,
+                converse_batch=converse_batch, structured=structured, name=name,
+            )  # fmt: skip
+
+    def __call__(self, body: dict[str, Any]) -> dict[str, Any]:
+        impl = self.records.family_impl
+        body = add_media(impl, body, videos=self.videos, documents=self.documents)
+        return add_cache(impl, self.records.model, body, self.cache, has_system=self.has_system)
+
+
+def _prompt_features(
+    records: Records, options: dict[str, Any], for_prompts: bool, has_system: bool
+) -> _PromptFeatures:
+    """The prompt options of an ``add_dataframe`` call (refused with ``text=`` and
+    ``model_input=``, whose bodies they cannot change)."""
+    given = [k for k in _PROMPT_ONLY if k in options]
+    if given and not for_prompts:
+        raise ValidationError(
+            f"{', '.join(given)} apply to prompt= rows only (they change the body add_prompt "
+            "builds); with model_input= put them in the bodies"
+        )
+    return _PromptFeatures(records, options, has_system)

@@ -44,6 +44,7 @@ from .._families._schemas import check_model_input, requested_output_tokens
 from .._families._structured import DEFAULT_TOOL, schema_of
 from .._families._unknown import UNKNOWN
 from ._ids import DEFAULT_RECORD_ID_PATTERN, default_id_factory, id_checker
+from ._legacy import LegacyBodies
 from ._store import Mark, RecordStore
 from ._templates import PromptTemplate, PromptTemplates
 
@@ -159,6 +160,8 @@ class Records:
         self.mode = mode
         #: pydantic models of structured outputs, by tool name (``Result.parsed`` is one).
         self.output_models: dict[str, Any] = {}
+        #: The old-default (forced tool) bodies of records the default route built otherwise.
+        self.legacy = LegacyBodies()
         try:
             self._bucket: str | None = S3Uri.parse(input_uri).bucket
         except ValueError:
@@ -459,24 +462,21 @@ class Records:
                 self.family_impl, self.model, self.invocation_type, schema,
                 converse_batch=converse_batch, structured=structured, name=tool_name,
             )  # fmt: skip
-        body = build_prompt(
-            self.family_impl,
-            prompt,
-            invocation_type=self.invocation_type,
-            system=system,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            top_p=top_p,
-            stop_sequences=stop_sequences,
-            images=images,
-            extra=extra,
-            tool=fields,
-        )
+        options: dict[str, Any] = {
+            "invocation_type": self.invocation_type, "system": system, "max_tokens": max_tokens,
+            "temperature": temperature, "top_p": top_p, "stop_sequences": stop_sequences,
+            "images": images, "extra": extra,
+        }  # fmt: skip
+        body = build_prompt(self.family_impl, prompt, tool=fields, **options)
         body = add_media(self.family_impl, body, videos=videos, documents=documents)
         body = add_cache(self.family_impl, self.model, body, cache, has_system=bool(system))
         rid = self._single(
             body, record_id, key, prompt if system is None else f"{system}\n{prompt}"
         )
+        if fields is not None and structured == "auto" and not (cache or videos or documents):
+            self.legacy.note_prompt(rid, body, self.family_impl, prompt, schema, tool_name, options)
+            if model is not None:  # a resumed old batch answers through the tool
+                self.output_models.setdefault(tool_name, model)
         if model is not None:
             self.output_models[name] = model
         return rid

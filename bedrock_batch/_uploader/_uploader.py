@@ -44,6 +44,7 @@ from .._pricing import Cost, Price, price_for
 from .._records._records import Records
 from .._records._store import RecordStore
 from ._inputs import InputSource
+from ._media import with_linked_content
 
 __all__ = ["PartPlan", "Plan", "Uploader", "ledger_from_plan", "make_plan", "open_ledger"]
 
@@ -542,6 +543,7 @@ class Uploader:
             with tempfile.NamedTemporaryFile(prefix="bedrock-batch-part-") as fh:
                 size, sha = source.copy_range(shard.start, shard.end, fh)
                 fh.flush()
+                size, sha = with_linked_content(self.s3, fh, folder, size, sha)  # Nova videos
                 self._put_file(fh.name, folder.join(shard.name), size, sha)
             total += size
             if progress is not None:

@@ -179,6 +179,11 @@ class Faults:
     - ``record_error_rate`` / ``retryable_record_error_rate``: each record fails with a
       non-retryable 400 / a retryable 429; ``record_error_ids`` always fail (400).
       The draw depends on the seed, the job and the record, so a retry in a new job can succeed.
+    - ``invalid_output_rate`` / ``invalid_output_ids``: a structured answer (Claude
+      ``output_config``, ``response_format``, Converse ``outputConfig.textFormat``, a forced or
+      strict tool's input) that does not validate against its schema — a required member left
+      out, a member of the wrong type — with the synthetic responder, in batch jobs (the record
+      succeeds; the client reads it as ``invalid_output``). Drawn apart from the record errors.
     - ``jobs``: job-level faults (:class:`JobFault`), consumed in order by matching jobs.
     - ``after``: faults after an operation took effect (:class:`AfterFault`: the answer of a
       call that did its work is lost, or is a 500), consumed in order by matching calls; the
@@ -193,6 +198,8 @@ class Faults:
     record_error_rate: float = 0.0
     retryable_record_error_rate: float = 0.0
     record_error_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_frozen_ids)
+    invalid_output_rate: float = 0.0
+    invalid_output_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_frozen_ids)
     jobs: list[JobFault] = attrs.field(factory=list, converter=_job_list)
     log: list[FaultEvent] = attrs.field(factory=list)
     per_operation: dict[str, OperationFaults] = attrs.field(factory=dict, converter=_per_operation)

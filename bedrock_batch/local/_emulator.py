@@ -98,6 +98,11 @@ class LocalBedrock:
             has one body format (``anthropic.``, ``meta.llama``, ``openai.``, ``qwen.``), in
             that family's shape. Off by default: like the service, Local Bedrock refuses ids it
             does not know ("Batch inference is not supported for the requested model.").
+        linked_content_in_folder: a batch record linking an object (``s3Location``: a Nova
+            video, a document) outside its job's input folder is errored (that record only, as
+            a missing object is), as the facts (§1) say the service requires: the JSONL and the
+            content it links in the same bucket and folder. On by default; ``False`` checks
+            only that the object exists in the input bucket.
     """
 
     def __init__(
@@ -126,6 +131,7 @@ class LocalBedrock:
         stoppable_statuses: Iterable[str] | None = None,
         prompt_caching: PromptCaching | None = None,
         accept_unknown_models: bool = False,
+        linked_content_in_folder: bool = True,
     ) -> None:
         if clock == "manual":
             clock = ManualClock()
@@ -166,6 +172,7 @@ class LocalBedrock:
             stoppable=stoppable,
             prompt_caching=prompt_caching,
             accept_unknown_models=accept_unknown_models,
+            linked_content_in_folder=linked_content_in_folder,
             slice_records=_SLICE_RECORDS if is_realtime(clock) else None,
         )
         #: Routes requests to the backend (both modes use it).

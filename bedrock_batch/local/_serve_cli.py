@@ -306,6 +306,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="records failing with a retryable 429",
     )
     faults.add_argument(
+        "--invalid-output-rate",
+        type=_rate,
+        default=0.0,
+        help="structured answers (native JSON or tool input) that break their schema",
+    )
+    faults.add_argument(
         "--record-error-id",
         action="append",
         default=[],
@@ -356,6 +362,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the service",
     )
     behaviour.add_argument(
+        "--linked-content-anywhere",
+        action="store_true",
+        help="accept records linking S3 objects (Nova videos, documents) outside their job's "
+        "input folder; by default such a record is errored, as the service requires (facts §1)",
+    )
+    behaviour.add_argument(
         "--prompt-cache-min-tokens",
         type=int,
         default=1024,
@@ -399,6 +411,7 @@ def build(args: argparse.Namespace) -> LocalBedrock:
         record_error_rate=args.record_error_rate,
         retryable_record_error_rate=args.retryable_record_error_rate,
         record_error_ids=args.record_error_id,
+        invalid_output_rate=args.invalid_output_rate,
         jobs=args.job_fault,
         after=args.after_fault,
     )
@@ -429,6 +442,7 @@ def build(args: argparse.Namespace) -> LocalBedrock:
             batch=args.batch_prompt_caching, min_tokens=args.prompt_cache_min_tokens
         ),
         accept_unknown_models=args.accept_unknown_models,
+        linked_content_in_folder=not args.linked_content_anywhere,
     )
 
 

@@ -240,6 +240,7 @@ def test_nova_embedding_bodies_default_to_3072_and_generic_index() -> None:
         lambda: build_embedding("nova-embed", "x", normalize=True),
         lambda: build_embedding("nova-embed", "x", purpose="SEARCH"),
         lambda: build_embedding("nova-embed"),
+        lambda: build_embedding("nova-embed", "   "),
         lambda: build_embedding("titan-embed-text", "x", purpose="GENERIC_INDEX"),
     ):
         with pytest.raises(ValidationError):

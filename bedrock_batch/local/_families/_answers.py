@@ -22,7 +22,14 @@ from ._registry import UnknownFamily, family_for
 from ._responders import synthetic
 from ._rules import check_body
 
-__all__ = ["Answerer"]
+__all__ = ["LINKED_CONTENT", "Answerer"]
+
+#: A record linking an object outside its job's input folder (wording Local Bedrock's own; the
+#: service's message is UNVERIFIED).
+LINKED_CONTENT = (
+    "The S3 location {uri} is not in the job's input location {folder}: the content a record "
+    "links must be in the same S3 bucket and folder as its JSONL files."
+)
 
 
 class Answerer:
@@ -66,8 +73,10 @@ class Answerer:
         *,
         bucket: str | None,
         on_demand: bool,
+        folder: str | None = None,
     ) -> None:
-        """Refuse ``body`` like the model does (raises :class:`RecordError`)."""
+        """Refuse ``body`` like the model does (raises :class:`RecordError`); ``folder``: the
+        job's input folder, where every object the body links must be (facts §1)."""
         if not self.validate_inputs:
             return
         family = self.family(model, invocation_type)
@@ -76,6 +85,8 @@ class Answerer:
             raise RecordError(400, problem)
         for uri in family.s3_locations(body):
             self._check_object(uri, bucket)
+            if folder is not None and not uri.startswith(folder):
+                raise RecordError(400, LINKED_CONTENT.format(uri=uri, folder=folder))
 
     def respond(self, ctx: RecordContext) -> dict[str, Any]:
         """The responder's answer (checked to be a dict)."""

@@ -142,7 +142,8 @@ class NovaEmbed:
 
     def answer(self, ctx: RecordContext) -> dict[str, Any]:
         """One embedding of ``embeddingDimension`` values (3072 by default), typed by input."""
-        params = ctx.model_input.get("singleEmbeddingParams") or {}
+        params = ctx.model_input.get("singleEmbeddingParams")
+        params = params if isinstance(params, Mapping) else {}  # unchecked bodies too
         dims = params.get("embeddingDimension", 3072)
         kind = _input_kind(ctx.model_input).upper()
         return {

@@ -114,6 +114,8 @@ def _messages(messages: Any) -> None:
         if not isinstance(message, dict) or message.get("role") not in _ROLES:
             raise malformed(f"{where}/role", "not a valid enum value")
         schema_extra(message, _MESSAGE_KEYS, where)
+        if message["role"] == "tool":  # whatever its content's form
+            schema_required(message, ("tool_call_id",), where)
         content = message.get("content")
         if message["role"] == "assistant" and content is None and message.get("tool_calls"):
             continue
@@ -125,8 +127,6 @@ def _messages(messages: Any) -> None:
             if not isinstance(part, dict) or part.get("type") != "text":
                 raise malformed(f"{where}/content/{j}/type", "text is the only supported value")
             schema_string(part, "text", f"{where}/content/{j}")
-        if message["role"] == "tool":
-            schema_required(message, ("tool_call_id",), where)
 
 
 def _stop(stop: Any) -> None:

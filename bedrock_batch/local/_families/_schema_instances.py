@@ -19,7 +19,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["instance_for"]
+__all__ = ["INVALID_BIT", "instance_for"]
 
 _WORDS = (
     *("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india"),
@@ -39,9 +39,43 @@ _FORMATS = {
 _MAX_DEPTH = 6
 
 
+#: Set in a record's seed (``RecordContext.seed``) by the ``invalid_output`` fault: the
+#: structured answer (native JSON, tool input) then breaks its schema.
+INVALID_BIT = 1 << 40
+_WRONG: dict[str, Any] = {
+    "string": 12345, "integer": "not a number", "number": "not a number", "boolean": "yes",
+    "array": "not a list", "object": "not an object", "null": "not null",
+}  # fmt: skip
+
+
 def instance_for(schema: Any, seed: int) -> Any:
-    """A deterministic instance of ``schema`` for ``seed``."""
-    return _Generator(schema, random.Random(seed)).make(schema, 0)
+    """A deterministic instance of ``schema`` for ``seed`` (one that does not validate when
+    the seed carries :data:`INVALID_BIT`)."""
+    generator = _Generator(schema, random.Random(seed))
+    value = generator.make(schema, 0)
+    return _broken(generator, schema, value) if seed & INVALID_BIT else value
+
+
+def _broken(generator: _Generator, schema: Any, value: Any) -> Any:
+    """``value`` made to break ``schema``: a required member left out, else a member of the
+    wrong type or outside its enum (an object's), else a value of the wrong type."""
+    schema = generator.resolve(schema)
+    if not isinstance(schema, Mapping):
+        return value
+    if isinstance(value, dict):
+        required = [r for r in schema.get("required") or () if r in value]
+        if required:
+            return {k: v for k, v in value.items() if k != required[0]}
+        for name, raw in (schema.get("properties") or {}).items():
+            sub = generator.resolve(raw)
+            if isinstance(sub, Mapping) and ("enum" in sub or "const" in sub):
+                return {**value, name: {"not": "in the enum"}}
+            if isinstance(sub, Mapping) and generator.pick_type(sub) in _WRONG:
+                return {**value, name: _WRONG[generator.pick_type(sub)]}
+        if schema.get("additionalProperties") is False:
+            return {**value, "unexpected_member": True}
+        return value  # an open object without constraints: nothing to break
+    return _WRONG.get(generator.pick_type(schema), value)
 
 
 class _Generator:

@@ -71,6 +71,7 @@ class Backend:
         slice_records: int | None = None,
         prompt_caching: PromptCaching | None = None,
         accept_unknown_models: bool = False,
+        linked_content_in_folder: bool = True,
     ) -> None:
         if output_paths not in ("relative", "basename"):
             raise ValueError("output_paths must be 'relative' or 'basename'")
@@ -118,6 +119,7 @@ class Backend:
             seed=seed,
             output_paths=output_paths,
             shuffle_window=shuffle_window,
+            linked_content_in_folder=linked_content_in_folder,
         )
         self.runtime = Runtime(answerer, accept_unknown_models=accept_unknown_models)
         #: ListFoundationModels, GetFoundationModel, ListInferenceProfiles, GetInferenceProfile.

@@ -35,6 +35,7 @@ from .._config import FaultEvent, Faults, Quotas
 from .._encoding import ENCODER
 from .._families._answers import Answerer
 from .._families._context import RecordContext, RecordError
+from .._families._schema_instances import INVALID_BIT
 from .._families._usage import cache_tokens
 from .._s3 import S3Location, split_s3_uri
 from ._lifecycle import Job
@@ -101,6 +102,14 @@ def _draw(seed: object, job_id: str, record_id: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
+def input_folder(job: Job) -> str:
+    """The job's input location as a folder (a single ``.jsonl`` object's folder)."""
+    uri = str(job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"])
+    if uri.endswith(".jsonl"):
+        return uri.rsplit("/", 1)[0] + "/"
+    return uri if uri.endswith("/") else uri + "/"
+
+
 class DataPlane:
     """Reads inputs, answers records and writes outputs through a boto3 S3 client."""
 
@@ -113,8 +122,11 @@ class DataPlane:
         seed: int,
         output_paths: str,
         shuffle_window: int,
+        linked_content_in_folder: bool = True,
     ) -> None:
         self._s3 = s3
+        #: Refuse a record linking an object outside its job's input folder (facts §1).
+        self.linked_content_in_folder = linked_content_in_folder
         self.answerer = answerer
         self.faults = faults
         self.seed = seed
@@ -345,9 +357,11 @@ class DataPlane:
                 )
         answerer = self.answerer
         family = answerer.family(job.model, job.invocation_type)
+        folder = input_folder(job) if self.linked_content_in_folder else None
         answerer.check(
-            job.model, job.invocation_type, body, bucket=job.input_bucket, on_demand=False
-        )
+            job.model, job.invocation_type, body, bucket=job.input_bucket, on_demand=False,
+            folder=folder,
+        )  # fmt: skip
         ctx = RecordContext(
             record_id,
             job.model_id,
@@ -358,6 +372,12 @@ class DataPlane:
             crc32(body_json.encode("utf-8")),
             answerer.batch_cache,
         )
+        if record_id in faults.invalid_output_ids or (
+            faults.invalid_output_rate
+            and _draw(self.seed, job.job_id, f"invalid/{record_id}") < faults.invalid_output_rate
+        ):
+            faults.log.append(FaultEvent("invalid_output", job_id=job.job_id, record_id=record_id))  # fmt: skip
+            ctx = attrs.evolve(ctx, seed=ctx.seed | INVALID_BIT)
         if answerer.synthetic:
             fast = family.encoded_answer(ctx)
             if fast is not None:
