@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._batch._quotas import Quotas, QuotaSource, resolve_quotas
-from ._batch._spec import JobParams, JobSpec, Mode, legacy_content_id, resolve
+from ._batch._spec import (
+    JobParams,
+    JobSpec,
+    Mode,
+    create_operation_of,
+    legacy_content_id,
+    resolve,
+)
 from ._catalog import default_invocation_type
 from ._common._clients import Clients
 from ._common._display import html_table, progress_text
@@ -171,8 +178,10 @@ class BatchJob(RecordIntake):
 
     def _spec(self) -> JobSpec:
         with _translate("CreateClient"):
-            region = self._clients.bedrock.meta.region_name
-        return resolve(self.params, region=region)
+            bedrock = self._clients.bedrock
+        return resolve(
+            self.params, region=bedrock.meta.region_name, operation=create_operation_of(bedrock)
+        )
 
     def plan(self) -> Plan:
         """Check everything that can be checked before paying and say what ``submit()`` would

@@ -14,7 +14,6 @@ index, loaded from ``index.jsonl``, serves the join of any process (``attach()``
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
 import os
 import tempfile
@@ -249,24 +248,6 @@ class RecordIndex:
         self._keys.close()
 
 
-def _copy_in_kernel(source: int, dest: int, begin: int, stop: int) -> int:
-    """Copy bytes ``[begin, stop)`` of ``source`` to ``dest``'s position without passing them
-    through Python (Linux ``copy_file_range``); returns how far it got."""
-    pos = begin
-    copy = getattr(os, "copy_file_range", None)
-    if copy is None:
-        return pos
-    try:
-        while pos < stop:
-            done = copy(source, dest, stop - pos, pos)
-            if done <= 0:
-                break
-            pos += done
-    except OSError:
-        pass  # EXDEV, EINVAL, ENOSYS...: the caller copies the rest
-    return pos
-
-
 @attrs.frozen
 class Mark:
     """A point to roll the store back to."""
@@ -427,8 +408,24 @@ class RecordStore:
                 ordinal += 1
             pos += cut
 
+    def range_size(self, start: int, end: int) -> int:
+        """How many bytes the lines of records ``[start, end)`` take."""
+        n = len(self)
+        return self._offset(min(end, n)) - self._offset(min(start, n))
+
+    def read_range(self, start: int, end: int) -> bytes:
+        """The lines of records ``[start, end)`` as one bytes object (for a single PUT)."""
+        self._flush()
+        n = len(self)
+        begin = self._offset(min(start, n))
+        stop = self._offset(min(end, n))
+        if stop <= begin:
+            return b""
+        return os.pread(self._file.fileno(), stop - begin, begin)
+
     def copy_range(self, start: int, end: int, dest: IO[bytes]) -> tuple[int, str]:
-        """Write the lines of records ``[start, end)`` to ``dest``; returns (bytes, SHA-256)."""
+        """Write the lines of records ``[start, end)`` to ``dest``; returns (bytes, SHA-256).
+        Each block is read once, hashed and written."""
         self._flush()
         fd = self._file.fileno()
         n = len(self)
@@ -438,15 +435,9 @@ class RecordStore:
         pos = begin
         while pos < stop:
             chunk = os.pread(fd, min(_COPY_CHUNK, stop - pos), pos)
+            if not chunk:
+                raise OSError(f"the record store ended at byte {pos} of {stop}")
             digest.update(chunk)
-            pos += len(chunk)
-        try:
-            dest.flush()
-            pos = _copy_in_kernel(fd, dest.fileno(), begin, stop)
-        except (AttributeError, io.UnsupportedOperation):  # not a file (a BytesIO)
-            pos = begin
-        while pos < stop:  # what the kernel could not copy (another OS, another filesystem)
-            chunk = os.pread(fd, min(_COPY_CHUNK, stop - pos), pos)
             dest.write(chunk)
             pos += len(chunk)
         return stop - begin, digest.hexdigest()
