@@ -20,7 +20,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
@@ -191,9 +191,12 @@ class S3Access:
             raise
         return str(resp.get("ETag", ""))
 
-    def upload_bytes(self, uri: S3Uri, data: bytes, *, metadata: Mapping[str, str]) -> None:
-        """One PutObject of ready bytes, with the same extra arguments as :meth:`upload_file`
-        (for files up to the single-PUT threshold: no multipart, no transfer threads)."""
+    def upload_bytes(
+        self, uri: S3Uri, data: bytes | IO[bytes], *, metadata: Mapping[str, str]
+    ) -> None:
+        """One PutObject of ready bytes (or a seekable file of them), with the same extra
+        arguments as :meth:`upload_file` (for files up to the single-PUT threshold: no
+        multipart, no transfer threads)."""
         extra = {**self.upload_extra_args, "Metadata": dict(metadata)}
         self._call(
             "PutObject", self.client.put_object, Bucket=uri.bucket, Key=uri.key, Body=data, **extra

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import io
 import itertools
 import os
 import tempfile
@@ -194,6 +195,37 @@ class RecordIndex:
         self._id_index.close()
 
 
+class _RangeReader(io.RawIOBase):
+    """Bytes ``[begin, stop)`` of a file descriptor as a seekable file (``pread``: the
+    descriptor's own position is never moved)."""
+
+    def __init__(self, fd: int, begin: int, stop: int) -> None:
+        self._fd, self._begin, self._size, self._pos = fd, begin, stop - begin, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._size - self._pos)
+        if want <= 0:
+            return 0
+        data = os.pread(self._fd, want, self._begin + self._pos)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
 @attrs.frozen
 class Mark:
     """A point to roll the store back to."""
@@ -359,15 +391,25 @@ class RecordStore:
         n = len(self)
         return self._offset(min(end, n)) - self._offset(min(start, n))
 
-    def read_range(self, start: int, end: int) -> bytes:
-        """The lines of records ``[start, end)`` as one bytes object (for a single PUT)."""
+    def open_range(self, start: int, end: int) -> tuple[IO[bytes], int, str]:
+        """A read-only, seekable view of the lines of records ``[start, end)`` (no copy: it
+        reads the store's file), their size and SHA-256 (each block read and hashed once).
+        Valid until the store changes; the caller closes it."""
         self._flush()
         n = len(self)
         begin = self._offset(min(start, n))
         stop = self._offset(min(end, n))
-        if stop <= begin:
-            return b""
-        return os.pread(self._file.fileno(), stop - begin, begin)
+        fd = self._file.fileno()
+        digest = hashlib.sha256()
+        pos = begin
+        while pos < stop:
+            chunk = os.pread(fd, min(_COPY_CHUNK, stop - pos), pos)
+            if not chunk:
+                raise OSError(f"the record store ended at byte {pos} of {stop}")
+            digest.update(chunk)
+            pos += len(chunk)
+        view = io.BufferedReader(_RangeReader(fd, begin, stop), _COPY_CHUNK)
+        return view, stop - begin, digest.hexdigest()
 
     def copy_range(self, start: int, end: int, dest: IO[bytes]) -> tuple[int, str]:
         """Write the lines of records ``[start, end)`` to ``dest``; returns (bytes, SHA-256).

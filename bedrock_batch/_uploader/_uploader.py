@@ -521,21 +521,21 @@ class Uploader:
     ) -> int:
         """Upload each file's records from ``source``; returns the bytes handled.
 
-        A file up to the single-PUT threshold (:attr:`S3Access.single_put_max`) is read from
-        the store once, hashed and sent by one PutObject; a larger one is copied to a local
-        file (hashed on the way) and sent by boto3's parallel multipart transfer."""
+        A file up to the single-PUT threshold (:attr:`S3Access.single_put_max`) is hashed
+        (read once) and sent by one PutObject streaming from the store's own file (no copy,
+        memory flat); a larger one is copied to a local file (hashed on the way) and sent by
+        boto3's parallel multipart transfer."""
         folder = S3Uri.parse(input_uri)
         limit = self.s3.single_put_max
         total = 0
         for shard in files:
             uri = folder.join(shard.name)
             if source.range_size(shard.start, shard.end) <= limit:
-                data = source.read_range(shard.start, shard.end)
-                size, sha = len(data), hashlib.sha256(data).hexdigest()
-                if not self._present(uri, sha, size):
-                    self.s3.upload_bytes(uri, data, metadata={"sha256": sha})
-                    log.debug("uploaded %s (%d bytes, one PUT)", uri, size)
-                del data
+                body, size, sha = source.open_range(shard.start, shard.end)
+                with body:
+                    if not self._present(uri, sha, size):
+                        self.s3.upload_bytes(uri, body, metadata={"sha256": sha})
+                        log.debug("uploaded %s (%d bytes, one PUT)", uri, size)
             else:
                 with tempfile.NamedTemporaryFile(prefix="bedrock-batch-part-") as fh:
                     size, sha = source.copy_range(shard.start, shard.end, fh)
