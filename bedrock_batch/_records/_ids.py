@@ -58,7 +58,7 @@ def id_checker(pattern: str) -> Callable[[Any], str | None]:
 # -- the compact index of ids that are not their ordinal's default ---------------------------
 
 _DIGITS = "0123456789"
-#: Ids kept in memory before they move to a temporary file (the index keeps 16-20 bytes each).
+#: Ids kept in memory before they move to a temporary file (the index keeps 12-20 bytes each).
 _IDS_IN_MEMORY = 32 << 20
 _TOMB = 0xFFFFFFFF  # a removed entry (the low half of a slot; never an index + 1)
 _LOW = 0xFFFFFFFF
@@ -140,7 +140,7 @@ class IdIndex:
       and found through an open-addressing table of 8-byte slots: 32 bits of the id's
       :func:`stable_hash` (which also places it) and its position. A match of those bits is
       confirmed against the stored id bytes, so collisions never confuse two ids. About
-      16-20 bytes per id in memory.
+      12-20 bytes per id in memory (a 4-byte offset, the table at 40-80% full).
     - **Renamed** (rare: an id freed for another record, see :meth:`forget`): a small dict.
 
     Ids are added in ordinal order; the caller checks that an id is new (:meth:`ordinal_of`).
@@ -161,7 +161,7 @@ class IdIndex:
         self._run_segment: list[array[int]] = []
         # hashed ids: bytes, offsets (with a final end), the table, and which segments hold them
         self._blob = Blob()
-        self._offsets = array("Q", [0])
+        self._offsets = array("I", [0])
         self._table = array("Q", bytes(8 * 16))
         self._filled = 0  # live entries and tombstones
         self._hashed_segments = array("Q")  # segment numbers of the hashed segments, in order
@@ -227,6 +227,8 @@ class IdIndex:
         position = len(offsets) - 1
         blob = self._blob
         blob.append(raw)
+        if blob.size > _LOW and offsets.typecode == "I":  # 4 bytes an offset up to 4 GiB
+            offsets = self._offsets = array("Q", offsets)
         offsets.append(blob.size)
         start, length = self._start, self._length
         if start and self._kind[-1] == _KIND_HASHED and start[-1] + length[-1] == ordinal:
