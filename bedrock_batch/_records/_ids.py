@@ -168,6 +168,9 @@ class IdIndex:
         # renamed: ordinal -> id ("" while it has none), and back
         self._renamed: dict[int, str] = {}
         self._renamed_ids: dict[str, int] = {}
+        #: The id that would extend the last segment when it is a run ("": unknown): not in
+        #: any run (runs of a prefix are kept in ascending order), so no need to look.
+        self._next = ""
 
     def __bool__(self) -> bool:
         return bool(self._start) or bool(self._renamed)
@@ -180,10 +183,9 @@ class IdIndex:
         if start and start[-1] + length[-1] == ordinal:
             kind = self._kind[-1]
             if kind >= 0:  # the run goes on?
-                prefix, width = self._key_list[kind]
-                number = self._value[-1] + length[-1]
-                if number < 10**width and record_id == f"{prefix}{number:0{width}d}":
+                if record_id == (self._next or self._tail_next()):
                     length[-1] += 1
+                    self._next = self._tail_next()
                     return
             elif record_id[-1:] in _DIGITS:  # it and the last hashed id start a run?
                 numbered = split_numbered(record_id)
@@ -195,6 +197,12 @@ class IdIndex:
                         self._new_run(ordinal - 1, prefix, width, number - 1, 2)
                         return
         self._add_hashed(ordinal, record_id.encode())
+
+    def _tail_next(self) -> str:
+        """The id that would extend the last segment, a run ("" when it cannot grow)."""
+        prefix, width = self._key_list[self._kind[-1]]
+        number = self._value[-1] + self._length[-1]
+        return f"{prefix}{number:0{width}d}" if number < 10**width else ""
 
     def _can_run(self, prefix: str, width: int, first: int) -> bool:
         key = self._keys.get((prefix, width))
@@ -217,6 +225,7 @@ class IdIndex:
         self._segment(ordinal, length, key, first)
 
     def _segment(self, ordinal: int, length: int, kind: int, value: int) -> None:
+        self._next = ""
         self._start.append(ordinal)
         self._length.append(length)
         self._kind.append(kind)
@@ -310,6 +319,7 @@ class IdIndex:
             del self._run_segment[kind][-1]
         for column in (self._start, self._length, self._kind, self._value):
             del column[-1]
+        self._next = ""
 
     # -- renaming, truncating ----------------------------------------------------------------
 
@@ -324,6 +334,7 @@ class IdIndex:
 
     def truncate(self, count: int) -> None:
         """Forget every ordinal from ``count`` on."""
+        self._next = ""
         for ordinal in [o for o in self._renamed if o >= count]:
             self._renamed_ids.pop(self._renamed.pop(ordinal), None)
         while self._start and self._start[-1] + self._length[-1] > count:
@@ -359,9 +370,10 @@ class IdIndex:
         renamed_ordinals = self._renamed
         if ordinal is not None and ordinal < count and ordinal not in renamed_ordinals and self._segment_of(ordinal) < 0:  # fmt: skip
             return ordinal
-        ordinal = self._in_runs(record_id)
-        if ordinal is not None and ordinal not in self._renamed:
-            return ordinal
+        if record_id != self._next:
+            ordinal = self._in_runs(record_id)
+            if ordinal is not None and ordinal not in self._renamed:
+                return ordinal
         if not self._hashed_segments:
             return None
         raw = record_id.encode()
