@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._batch._quotas import Quotas, QuotaSource, resolve_quotas
-from ._batch._spec import JobParams, JobSpec, Mode, legacy_content_id, resolve
+from ._batch._spec import (
+    JobParams,
+    JobSpec,
+    Mode,
+    create_operation_of,
+    legacy_content_id,
+    resolve,
+)
 from ._budget import Budget
 from ._catalog import default_invocation_type
 from ._common._clients import Clients
@@ -186,11 +193,12 @@ class BatchJob(RecordIntake):
 
     def _spec(self) -> JobSpec:
         with _translate("CreateClient"):
-            region = self._clients.bedrock.meta.region_name
+            bedrock = self._clients.bedrock
+            region = bedrock.meta.region_name
         if self._sources is None:  # left-out role and prefixes: environment, then saved defaults
             self.params, self._sources = job_defaults(self.params, self._clients, region)
         self._records.check_input_uri(self.params.input_uri)
-        return resolve(self.params, region=region)
+        return resolve(self.params, region=region, operation=create_operation_of(bedrock))
 
     def plan(self) -> Plan:
         """Check everything that can be checked before paying and say what ``submit()`` would

@@ -66,15 +66,34 @@ def wait_for_port(port: int, timeout: float = 60.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
+#: The process id of each server started here, by URL (for its CPU time: :func:`proc_cpu`).
+SERVER_PIDS: dict[str, int] = {}
+
+
 @contextlib.contextmanager
 def _process(cmd: list[str], port: int) -> Iterator[str]:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
     try:
         wait_for_port(port)
-        yield f"http://127.0.0.1:{port}"
+        SERVER_PIDS[url] = proc.pid
+        yield url
     finally:
+        SERVER_PIDS.pop(url, None)
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used so far, from
+    ``/proc/<pid>/stat``; 0.0 where there is no ``/proc``."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15)
 
 
 def server(*args: str) -> contextlib.AbstractContextManager[str]:

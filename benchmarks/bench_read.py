@@ -3,8 +3,9 @@
 Cases:
   prepare   build, submit and wait for N Claude records (Local Bedrock server); prints the
             batch's state URI and its jobs' output folder.
-  ours      ``BatchJob.attach(state_uri).results()``: read + join every record by recordId.
-  naive     download every output file and ``json.loads`` each line (no join).
+  ours      ``BatchJob.attach(state_uri).results()``: read + join every record by recordId,
+            touching ids and status only (``--touch status``) or reading text and usage.
+  naive     download every output file, ``json.loads`` each line, join by a dict of ids.
   arrow     ``results().to_arrow()``: peak RSS against the table's own size.
   pandas    ``results().to_pandas()``: the same for the DataFrame.
   batches   ``iter_arrow_batches()`` consumed and dropped: peak RSS (flat in N).
@@ -38,10 +39,21 @@ def prepare(url: str, n: int, bucket: str) -> dict[str, Any]:
     return {"state_uri": job.state_uri, "bucket": bucket, "prefix": f"out/{job_id}/"}
 
 
-def ours(url: str, state_uri: str, n: int) -> dict[str, Any]:
+def ours(url: str, state_uri: str, n: int, touch: str = "status") -> dict[str, Any]:
+    """Iterate the results touching ids and status only, or reading text and usage too."""
     job = attach(url, state_uri)
     got: list[int] = []
-    figures = measured(lambda: got.append(sum(r.status == "succeeded" for r in job.results())))
+
+    def go() -> None:
+        count = 0
+        for r in job.results():
+            if touch == "text":
+                count += r.text is not None and r.usage.input_tokens >= 0 and bool(r.record_id)
+            else:
+                count += r.status == "succeeded" and bool(r.record_id)
+        got.append(count)
+
+    figures = measured(go)
     assert got[0] == n, got
     return figures
 
@@ -51,14 +63,16 @@ def naive(url: str, bucket: str, prefix: str, n: int) -> dict[str, Any]:
     got: list[int] = []
 
     def go() -> None:
-        count = 0
+        where = {f"R{i:010d}": i for i in range(n)}  # the ids the batch was built with
+        joined: list[Any] = [None] * n
         for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
             if obj["Key"].endswith(".jsonl.out"):
                 data = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-                count += sum(
-                    "modelOutput" in json.loads(line) for line in data.split(b"\n") if line
-                )
-        got.append(count)
+                for line in data.split(b"\n"):
+                    if line:
+                        answer = json.loads(line)
+                        joined[where[answer["recordId"]]] = answer
+        got.append(sum(a is not None and "modelOutput" in a for a in joined))
 
     figures = measured(go)
     assert got[0] == n, got
@@ -104,11 +118,12 @@ def main() -> None:
     ap.add_argument("--state-uri")
     ap.add_argument("--bucket", default="bench-read")
     ap.add_argument("--prefix")
+    ap.add_argument("--touch", default="status", choices=["status", "text"])
     args = ap.parse_args()
     if args.case == "prepare":
         emit(prepare(args.endpoint, args.records, args.bucket))
     elif args.case == "ours":
-        emit(ours(args.endpoint, args.state_uri, args.records))
+        emit(ours(args.endpoint, args.state_uri, args.records, args.touch))
     elif args.case == "naive":
         emit(naive(args.endpoint, args.bucket, args.prefix, args.records))
     else:

@@ -1,15 +1,23 @@
-"""Run every benchmark and print each goal's figure beside its baseline, for each JSON codec.
+"""Run the benchmarks round by round and print each goal's figure beside its same-run baseline,
+for each JSON codec.
 
-    python benchmarks/run.py            # 200k records, the 1M campaign, codecs json and orjson
-    python benchmarks/run.py --quick    # 10x smaller
-    python benchmarks/run.py --big      # adds building and reading 1M records
+    nice python benchmarks/run.py                 # 200k / 100k records, 3 rounds (minutes)
+    python benchmarks/run.py --quick              # 10x smaller
+    python benchmarks/run.py --records 500000 --rounds 5 --big
 
-Every case runs in a fresh process (CPU of that process, no tracing; peak RSS per process) and
-every time is set against a raw baseline measured in the same run. The table goes to
-``benchmarks/results/latest.md`` (and ``.json``). Nothing here is a test: nothing asserts on
-time.
+**Interleaved.** Each round runs every timed case once, ours and its baselines one after the
+other (A B A B ...), each in a fresh process, so a change in the machine's load hits both sides
+of a ratio alike. A ratio is the median over rounds of the per-round ratio; the spread
+(min-max over rounds) is printed beside it. **CPU beside wall.** Each case reports its own
+process's CPU time; the Local Bedrock server runs in another process and its CPU time during the
+case is read from ``/proc/<pid>/stat``, so client and server CPU are separate. **Both codecs.**
+Our cases run once per codec (``BEDROCK_BATCH_JSON=json`` forces the standard library even
+where orjson is installed); the baselines use the standard library. The machine's load average
+is printed at the start and the end. The table goes to ``benchmarks/results/latest.md`` (and
+``.json``). Nothing here is a test: nothing asserts on time.
 """
 
+# ruff: noqa: E501, RUF001
 from __future__ import annotations
 
 import argparse
@@ -21,9 +29,33 @@ import statistics
 import sys
 from typing import Any
 
-from _common import run_case, server
+from _common import SERVER_PIDS, proc_cpu, run_case, server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+#: Why each call of one ``submit()`` is made (printed beside the counts the ``ours`` case saw).
+CALL_REASONS = {
+    "GetObject": "ledger reads: the ledger (and version 0.1's place) before planning, and "
+    "again before each change is fenced by its ETag",
+    "PutObject": "index.jsonl, one per input file (up to 64 MiB), and the ledger's writes "
+    "(created; uploaded; creating; created): each state is stored before it is acted on",
+    "HeadObject": "one per uploaded object: identical content already there is not sent again "
+    "(a resumed submit uploads nothing)",
+    "Upload": "files over the single-PUT threshold (boto3 multipart)",
+    "CreateModelInvocationJob": "one per Bedrock job",
+    "GetModelInvocationJob": "the status submit() returns",
+    "ListServiceQuotas": "the model's quotas (not made when quotas are given)",
+}
+
+
+def spread(values: list[float], digits: int = 2) -> str:
+    """``median (min-max)``."""
+    if not values:
+        return ""
+    med = statistics.median(values)
+    if len(values) == 1:
+        return f"{med:.{digits}f}"
+    return f"{med:.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
 class Table:
@@ -36,19 +68,15 @@ class Table:
         row = self.rows.setdefault(goal, {"target": target, "baseline": ""})
         row[codec] = value
         if baseline:
-            row["baseline"] = baseline
+            row["baseline"] = f"{row['baseline']}; {codec}: {baseline}" if row["baseline"] and codec != "any" else baseline  # fmt: skip
 
     def markdown(self, columns: list[str]) -> str:
-        head = ["goal", *columns, "target", "baseline (same run)"]
+        head = ["goal", *columns, "target", "baseline and detail (same run)"]
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for goal, row in self.rows.items():
             cells = [goal, *(str(row.get(c, "")) for c in columns), row["target"], row["baseline"]]
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
-
-
-def median(runs: list[dict[str, Any]], key: str) -> float:
-    return float(statistics.median(r[key] for r in runs))
 
 
 def available(codecs: list[str]) -> list[str]:
@@ -64,122 +92,199 @@ def available(codecs: list[str]) -> list[str]:
     return out
 
 
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
+
+
 class Bench:
-    """The cases of one run: two Local Bedrock servers (builds on one whose jobs stay
-    Submitted, so no record processing competes for the cores; reads on one that answers at
-    once)."""
+    """The cases of one run against two Local Bedrock servers: builds on one whose jobs stay
+    Submitted (no record processing competes for the cores), reads on one that answers at once."""
 
-    def __init__(self, args: argparse.Namespace, build_url: str, read_url: str) -> None:
+    def __init__(self, args: argparse.Namespace, build_url: str, read_url: str, codecs: list[str]) -> None:  # fmt: skip
         scale = 10 if args.quick else 1
-        self.n, self.small, self.million = 200_000 // scale, 50_000 // scale, 1_000_000 // scale
-        self.runs = args.runs
-        self.big = args.big
-        self.build = ["--endpoint", build_url]
-        self.read = ["--endpoint", read_url]
+        self.n = args.records // scale
+        self.small = args.small // scale
+        self.per_record = args.per_record // scale
+        self.campaign_n = (1_000_000 if args.big else args.campaign_records) // scale
+        self.rounds = args.rounds
+        self.codecs = codecs
+        self.build_url, self.read_url = build_url, read_url
         self.table = Table()
+        self.samples: dict[str, list[dict[str, Any]]] = {}
+        self.log: list[str] = []
 
-    def case(self, script: str, *args: str, codec: str | None = None) -> dict[str, Any]:
-        return run_case(script, *args, env={"BEDROCK_BATCH_JSON": codec} if codec else None)
+    # -- running one case ------------------------------------------------------------------
 
-    def repeated(self, script: str, *args: str, codec: str | None = None) -> list[dict[str, Any]]:
-        return [self.case(script, *args, codec=codec) for _ in range(self.runs)]
+    def case(self, label: str, script: str, *args: str, codec: str | None = None, url: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """Run one case in a fresh process; its figures, with the server's CPU during it."""
+        pid = SERVER_PIDS.get(url or "")
+        before = proc_cpu(pid) if pid else 0.0
+        got = run_case(script, *args, env={"BEDROCK_BATCH_JSON": codec} if codec else None)
+        if pid:
+            got["server_cpu_s"] = proc_cpu(pid) - before
+        self.samples.setdefault(label, []).append(got)
+        print(f"  {label}: {({k: v for k, v in got.items() if isinstance(v, float)})}", flush=True)  # fmt: skip
+        return got
+
+    def values(self, label: str, key: str) -> list[float]:
+        return [float(s[key]) for s in self.samples.get(label, []) if key in s]
+
+    def ratios(self, ours: str, base: str, key: str = "wall_s") -> list[float]:
+        a, b = self.values(ours, key), self.values(base, key)
+        return [x / y for x, y in zip(a, b, strict=False) if y]
+
+    # -- one round ---------------------------------------------------------------------------
+
+    def round(self) -> None:
+        n, small, per = str(self.n), str(self.small), str(self.per_record)
+        build = ["--endpoint", self.build_url]
+        for codec in self.codecs:
+            for api in ("add_prompt", "add_records", "add_jsonl"):
+                self.case(f"{api}/{codec}", "bench_build.py", "per-record", "--api", api, "--ids", "explicit", "--records", per, codec=codec)  # fmt: skip
+        self.case("template", "bench_build.py", "template", "--records", per)
+        for size in (n, small):
+            for codec in self.codecs:  # A B A B: ours, then the baselines, per codec
+                self.case(f"ours{size}/{codec}", "bench_build.py", "ours", "--records", size, *build, codec=codec, url=self.build_url)  # fmt: skip
+                self.case(f"naive{size}/{codec}", "bench_build.py", "naive", "--records", size, *build, codec="json", url=self.build_url)  # fmt: skip
+            self.case(f"careful{size}", "bench_build.py", "careful", "--records", size, *build, url=self.build_url)  # fmt: skip
+            self.case(f"floor{size}", "bench_build.py", "floor", "--records", size, *build, url=self.build_url)  # fmt: skip
+        prep = self.prepared
+        read = ["--records", n, "--endpoint", self.read_url]
+        for codec in self.codecs:
+            for touch in ("status", "text"):
+                self.case(f"read-{touch}/{codec}", "bench_read.py", "ours", "--state-uri", prep["state_uri"], "--touch", touch, *read, codec=codec, url=self.read_url)  # fmt: skip
+                self.case(f"read-naive-{touch}/{codec}", "bench_read.py", "naive", "--bucket", prep["bucket"], "--prefix", prep["prefix"], *read, codec="json", url=self.read_url)  # fmt: skip
 
     def prepare(self) -> None:
-        n, put = str(self.n), self.table.put
-        self.floor = self.case("bench_build.py", "floor", "--records", n, *self.build)
-        self.idle = self.case("bench_build.py", "idle", *self.build)
-        prep = ["bench_read.py", "prepare", *self.read]
-        self.batches = {self.n: self.case(*prep, "--records", n, "--bucket", "read-n")}
-        self.batches[self.small] = self.case(*prep, "--records", str(self.small), "--bucket", "read-s")  # fmt: skip
-        if self.big:
-            self.batches[self.million] = self.case(*prep, "--records", str(self.million), "--bucket", "read-m")  # fmt: skip
-        put("process floor: boto3 + bedrock_batch imported, clients made: RSS MiB", "any", round(self.idle["rss_mib"]), "")  # fmt: skip
+        self.prepared = self.case("prepare", "bench_read.py", "prepare", "--records", str(self.n), "--bucket", "read-n", "--endpoint", self.read_url)  # fmt: skip
+        self.idle = self.case("idle", "bench_build.py", "idle", "--endpoint", self.build_url)
 
-    def building(self, codec: str) -> None:
-        n, put = self.n, self.table.put
-        for api in ("add_prompt", "add_records", "add_jsonl"):
-            got = self.repeated("bench_build.py", "per-record", "--api", api, "--records", str(n), codec=codec)  # fmt: skip
-            put(f"{api}: µs per Claude record, fully checked", codec, round(median(got, "us_per_record"), 2), "≤ 3")  # fmt: skip
-        ours = self.repeated(
-            "bench_build.py", "ours", "--records", str(n), *self.build, codec=codec
-        )
-        naive = self.repeated("bench_build.py", "naive", "--records", str(n), *self.build)
-        ours_s, naive_s = median(ours, "wall_s"), median(naive, "wall_s")
-        floor = f"upload_file {self.floor['upload_file_wall_s']:.2f} s, put_object {self.floor['put_object_wall_s']:.2f} s"  # fmt: skip
-        put(f"build+shard+upload {n:,}: time / naive", codec, round(ours_s / naive_s, 2), "≤ 0.7",
-            f"naive {naive_s:.2f} s (ours {ours_s:.2f} s; floor: {floor})")  # fmt: skip
-        put(f"build+submit {n:,}: peak RSS MiB", codec, round(max(o["rss_mib"] for o in ours)), "≤ 120",
-            f"naive script {max(o['rss_mib'] for o in naive):.0f}")  # fmt: skip
-        big = self.case("bench_build.py", "ours", "--records", str(self.million), *self.build, codec=codec)  # fmt: skip
-        put(f"build+submit {self.million:,}: peak RSS MiB", codec, round(big["rss_mib"]), "≤ 120, flat")  # fmt: skip
+    # -- once per run ------------------------------------------------------------------------
 
-    def reading(self, codec: str) -> None:
-        n, put, prep = self.n, self.table.put, self.batches[self.n]
-        args = ["--state-uri", prep["state_uri"], "--records", str(n), *self.read]
-        ours = self.repeated("bench_read.py", "ours", *args, codec=codec)
-        naive = self.repeated("bench_read.py", "naive", "--bucket", prep["bucket"], "--prefix", prep["prefix"], "--records", str(n), *self.read)  # fmt: skip
-        ours_s, naive_s = median(ours, "wall_s"), median(naive, "wall_s")
-        put(f"read+join {n:,}: time / naive", codec, round(ours_s / naive_s, 2), "≤ 0.2",
-            f"download+json.loads {naive_s:.2f} s (ours {ours_s:.2f} s)")  # fmt: skip
-        for size, batch in sorted(self.batches.items()):
-            got = self.case("bench_read.py", "ours", "--state-uri", batch["state_uri"], "--records", str(size), *self.read, codec=codec)  # fmt: skip
-            put(f"read+join {size:,}: peak RSS MiB", codec, round(got["rss_mib"]), "flat",
-                f"naive {max(o['rss_mib'] for o in naive):.0f} at {n:,}" if size == n else "")  # fmt: skip
-        for kind in ("arrow", "pandas"):
-            got = self.case("bench_read.py", kind, *args, codec=codec)
-            grown = got["rss_mib"] - got["rss_before_mib"]
-            put(f"to_{kind}() {n:,}: RSS growth / its data", codec, round(grown / got["data_mib"], 2), "≤ 1.3",
-                f"data {got['data_mib']:.0f} MiB; RSS {got['rss_before_mib']:.0f} → {got['rss_mib']:.0f} MiB")  # fmt: skip
-        got = self.case("bench_read.py", "batches", *args, codec=codec)
-        put(f"iter_arrow_batches() {n:,}: RSS growth MiB", codec, round(got["rss_mib"] - got["rss_before_mib"]), "flat")  # fmt: skip
+    # fmt: off
+    def memory(self) -> None:
+        put = self.table.put
+        sizes = [self.n] + ([self.campaign_n] if self.campaign_n > self.n else [])
+        for codec in self.codecs:
+            for size in sizes:
+                for ids in ("default", "sequential", "random"):
+                    got = self.case(f"rss{size}-{ids}/{codec}", "bench_build.py", "ours", "--records", str(size), "--ids", ids, "--endpoint", self.build_url, codec=codec, url=self.build_url)
+                    put(f"build+submit {size:,}, {ids} ids: peak RSS MiB", codec, round(got["rss_mib"]), "≤ 100 at 1M, flat",
+                        f"process floor {self.idle['rss_mib']:.0f}")
 
-    def campaign(self, codec: str) -> None:
-        million, put = self.million, self.table.put
-        got = self.case("bench_many_jobs.py", "--records", str(million), "--per-job", str(million // 20), codec=codec)  # fmt: skip
-        phases = " / ".join(f"{k} {got[f'cpu_{k}_s']:.1f}" for k in ("build", "submit", "wait", "read"))  # fmt: skip
-        put(f"campaign {million:,} records, {got['jobs']} jobs: client CPU s", codec, round(got["cpu_total_s"], 1), "≤ 15", phases)  # fmt: skip
-        put(f"campaign {million:,}: peak RSS MiB", codec, round(got["rss_mib"]), "≤ 150",
-            f"{got['list_calls_waiting']} List and {got['get_calls_waiting']} Get calls waiting")  # fmt: skip
+    # fmt: on
+    # fmt: off
+    def frames(self) -> None:
+        put, prep = self.table.put, self.prepared
+        args = ["--state-uri", prep["state_uri"], "--records", str(self.n), "--endpoint", self.read_url]
+        for codec in self.codecs:
+            for kind in ("arrow", "pandas"):
+                got = self.case(f"{kind}/{codec}", "bench_read.py", kind, *args, codec=codec)
+                grown = got["rss_mib"] - got["rss_before_mib"]
+                put(f"to_{kind}() {self.n:,}: RSS growth / its data", codec, round(grown / got["data_mib"], 2), "≤ 1.3",
+                    f"data {got['data_mib']:.0f} MiB; RSS {got['rss_before_mib']:.0f} → {got['rss_mib']:.0f} MiB")
 
+    # fmt: on
+    # fmt: off
+    def campaign(self) -> None:
+        put, m = self.table.put, self.campaign_n
+        for codec in self.codecs:
+            got = self.case(f"campaign/{codec}", "bench_many_jobs.py", "--records", str(m), "--per-job", str(max(1, m // 20)), codec=codec)
+            phases = " / ".join(f"{k} {got[f'cpu_{k}_s']:.1f}" for k in ("build", "submit", "wait", "read"))
+            put(f"campaign {m:,} records, {got['jobs']} jobs: client CPU s", codec, round(got["cpu_total_s"], 1), "≤ 8 (at 1M)", f"build / submit / wait / read: {phases}")
+
+    # fmt: on
+    # fmt: off
     def importing(self) -> None:
-        got, put = self.case("bench_import.py"), self.table.put
+        got, put = self.case("import", "bench_import.py"), self.table.put
         put("import bedrock_batch: ms added to import boto3", "any", round(got["added_ms"], 1), "≤ 50",
-            f"boto3 {got['boto3_ms']:.0f} ms; first BatchJob use +{got['added_first_use_ms']:.0f} ms")  # fmt: skip
-        put("bedrock-batch --help imports boto3", "any", "yes" if got["help_imports_boto3"] else "no", "no")  # fmt: skip
+            f"boto3 {got['boto3_ms']:.0f} ms; first BatchJob use +{got['added_first_use_ms']:.0f} ms")
+
+    # -- the table -----------------------------------------------------------------------------
+
+    # fmt: on
+    # fmt: off
+    def summarise(self) -> None:
+        put = self.table.put
+        v = self.values
+        template = spread(v("template", "us_per_record"))
+        for codec in self.codecs:
+            for api in ("add_prompt", "add_records", "add_jsonl"):
+                put(f"{api}: µs per Claude record, explicit ids, fully checked", codec, spread(v(f"{api}/{codec}", "us_per_record")), "≤ 3", f"byte template with an escaped prompt {template} µs")
+        for size, target in ((self.n, "≤ 0.5"), (self.small, "≤ 0.7")):
+            careful = spread(v(f"careful{size}", "wall_s"))
+            floor = spread(v(f"floor{size}", "put_object_wall_s"))
+            for codec in self.codecs:
+                ours, naive = f"ours{size}/{codec}", f"naive{size}/{codec}"
+                put(f"build+shard+upload {size:,}: wall time / naive", codec, spread(self.ratios(ours, naive)), target,
+                    f"naive {spread(v(naive, 'wall_s'))} s, ours {spread(v(ours, 'wall_s'))} s; careful script {careful} s; put_object of the ready bytes {floor} s")
+                put(f"build+shard+upload {size:,}: client CPU s (server CPU s)", codec, f"{spread(v(ours, 'cpu_s'))} ({spread(v(ours, 'server_cpu_s'))})", "",
+                    f"naive {spread(v(naive, 'cpu_s'))} ({spread(v(naive, 'server_cpu_s'))})")
+        for codec in self.codecs:
+            for touch, target in (("status", "≤ 0.35"), ("text", "≤ 0.5")):
+                ours, naive = f"read-{touch}/{codec}", f"read-naive-{touch}/{codec}"
+                what = "ids and status" if touch == "status" else "text and usage"
+                put(f"read+join {self.n:,} touching {what}: wall / naive", codec, spread(self.ratios(ours, naive)), target,
+                    f"naive (download, json.loads, dict join) {spread(v(naive, 'wall_s'))} s; ours {spread(v(ours, 'wall_s'))} s, client CPU {spread(v(ours, 'cpu_s'))} s, server CPU {spread(v(ours, 'server_cpu_s'))} s")
+
+    # fmt: on
+    def calls(self) -> str:
+        seen = self.samples.get(f"ours{self.n}/{self.codecs[0]}", [{}])[-1]
+        lines = [f"Calls of one submit() of {self.n:,} records (one job, one input file):", ""]
+        for group in ("s3_calls", "control_calls"):
+            for op, count in sorted(seen.get(group, {}).items()):
+                lines.append(f"- {op} × {count}: {CALL_REASONS.get(op, '')}")
+        return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    ap.add_argument("--records", type=int, default=200_000, help="records of the main cases")
+    ap.add_argument("--small", type=int, default=100_000, help="records of the smaller build case")  # fmt: skip
+    ap.add_argument("--per-record", type=int, default=100_000, help="records of the µs/record cases")  # fmt: skip
+    ap.add_argument("--campaign-records", type=int, default=200_000, help="records of the many-jobs campaign (1M with --big)")  # fmt: skip
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians over them)")
     ap.add_argument("--quick", action="store_true", help="10x smaller sizes")
-    ap.add_argument("--big", action="store_true", help="also build and read 1M records")
+    ap.add_argument("--big", action="store_true", help="the campaign and an RSS row at 1M records")
     ap.add_argument("--codecs", default="json,orjson", help="json, orjson, msgspec (comma-separated)")  # fmt: skip
-    ap.add_argument("--runs", type=int, default=3, help="runs per timed case (median)")
-    ap.add_argument("--no-campaign", action="store_true", help="skip the 1M-record campaign")
+    ap.add_argument("--no-campaign", action="store_true", help="skip the many-jobs campaign")
     args = ap.parse_args()
     codecs = available(args.codecs.split(","))
+    started, load_start = datetime.datetime.now(), load()
+    print(f"load average at start (1/5/15 min): {load_start}", flush=True)
     quotas = ["--max-records-per-job", str(10**7), "--max-records-per-file", str(10**7)]
-    with server("--time-scale", "1", *quotas) as build_url, server("--time-scale", "100000", *quotas) as read_url:  # fmt: skip
-        bench = Bench(args, build_url, read_url)
+    # builds: a clock so slow that no job leaves Submitted (no record processing in the server
+    # while later cases run); reads: jobs answered at once
+    with server("--time-scale", "0.001", *quotas) as build_url, server("--time-scale", "100000", *quotas) as read_url:  # fmt: skip
+        bench = Bench(args, build_url, read_url, codecs)
         bench.prepare()
-        for codec in codecs:
-            print(f"== codec {codec}", flush=True)
-            bench.building(codec)
-            bench.reading(codec)
+        for number in range(bench.rounds):
+            print(f"== round {number + 1} of {bench.rounds} (load {load()})", flush=True)
+            bench.round()
+        bench.summarise()
+        bench.memory()
+        bench.frames()
     if not args.no_campaign:
-        for codec in codecs:
-            print(f"== campaign, codec {codec}", flush=True)
-            bench.campaign(codec)
+        bench.campaign()
     bench.importing()
+    minutes = (datetime.datetime.now() - started).total_seconds() / 60
     text = bench.table.markdown([*codecs, "any"])
-    stamp = f"{datetime.date.today().isoformat()}, Python {platform.python_version()}, {os.cpu_count()} cores"  # fmt: skip
-    text += f"\n\n_{stamp}: `python benchmarks/run.py {' '.join(sys.argv[1:])}`_\n"
+    stamp = (
+        f"{datetime.date.today().isoformat()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} cores; load average (1/5/15 min) {load_start} at the start, {load()} "
+        f"at the end; {bench.rounds} interleaved rounds, {minutes:.1f} min"
+    )
+    text += (
+        f"\n\n_{stamp}: `python benchmarks/run.py {' '.join(sys.argv[1:])}`_\n\n{bench.calls()}\n"
+    )
     print("\n" + text)
     out = os.path.join(HERE, "results")
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "latest.md"), "w") as fh:
         fh.write(text)
     with open(os.path.join(out, "latest.json"), "w") as fh:
-        json.dump(bench.table.rows, fh, indent=1, ensure_ascii=False)
+        json.dump({"rows": bench.table.rows, "samples": bench.samples}, fh, indent=1, ensure_ascii=False)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ records' encoded sizes; every record lands in exactly one file of exactly one jo
 from __future__ import annotations
 
 import itertools
+from array import array
 from collections.abc import Sequence
 
 import attrs
@@ -81,9 +82,7 @@ def plan_parts(
     n = len(sizes)
     if n == 0:
         return []
-    prefix = [0]
-    for s in sizes:
-        prefix.append(prefix[-1] + s)
+    prefix = array("Q", itertools.accumulate(sizes, initial=0))  # 8 bytes a record
     total = prefix[-1]
     k = max(1, -(-n // max_records_per_job), -(-total // max_job_bytes))
     while True:

@@ -30,6 +30,7 @@ __all__ = [
     "OnInvalid",
     "VpcConfig",
     "content_id",
+    "create_operation_of",
     "identity",
     "resolve",
 ]
@@ -194,6 +195,8 @@ def _tags(value: Any, problems: list[Problem]) -> tuple[tuple[str, str], ...]:
 
 @lru_cache(maxsize=1)
 def _create_operation() -> Any:
+    """botocore's CreateModelInvocationJob model, loaded once per process (only when no client
+    that already holds it is at hand: loading the bedrock service model costs ~0.2 s)."""
     import botocore.session
 
     return (
@@ -203,9 +206,20 @@ def _create_operation() -> Any:
     )
 
 
-def resolve(params: JobParams, *, region: str | None) -> JobSpec:
+def create_operation_of(client: Any) -> Any:
+    """The CreateModelInvocationJob model of a bedrock client already made (its service model
+    is loaded with it), or the process's own copy when ``client`` has none."""
+    try:
+        return client.meta.service_model.operation_model("CreateModelInvocationJob")
+    except AttributeError:  # not a botocore client: load the model ourselves
+        return _create_operation()
+
+
+def resolve(params: JobParams, *, region: str | None, operation: Any = None) -> JobSpec:
     """Check every job parameter and return the canonical spec.
 
+    ``operation`` is botocore's CreateModelInvocationJob model to check the request against
+    (the job's bedrock client's, see :func:`create_operation_of`; loaded when not given).
     Raises :class:`ValidationError` listing every problem at once. Nothing is read or written.
     """
     problems: list[Problem] = []
@@ -287,7 +301,7 @@ def resolve(params: JobParams, *, region: str | None) -> JobSpec:
         request["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"] = "s3://placeholder-bucket/o/"
     if p.vpc_config is not None and spec.vpc is None:
         request.pop("vpcConfig", None)
-    message = constraint_violations(_create_operation(), request)
+    message = constraint_violations(operation or _create_operation(), request)
     if message:
         for part in message.split(": ", 1)[1].split("; "):
             field = part.split("at '", 1)[1].split("'", 1)[0] if "at '" in part else None

@@ -21,7 +21,7 @@ import email.utils
 import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 from boto3.exceptions import S3UploadFailedError
@@ -35,11 +35,16 @@ if TYPE_CHECKING:
     from boto3.s3.transfer import TransferConfig
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["PreconditionFailed", "S3Access", "StoredObject", "server_time"]
+__all__ = ["SINGLE_PUT_MAX", "PreconditionFailed", "S3Access", "StoredObject", "server_time"]
 
 log = logging.getLogger("bedrock_batch")
 
 _CHUNK = 1 << 20
+#: Files up to this size are uploaded by one PutObject of their bytes; larger ones by boto3's
+#: parallel multipart transfer. Tuned on moto (Local Bedrock), where a multipart completion
+#: costs far more than on S3; on real S3 a single PUT cannot be retried by part, so a lower
+#: ``TransferConfig(multipart_threshold=...)`` (which sets this) trades calls for resilience.
+SINGLE_PUT_MAX = 64 << 20
 
 
 class PreconditionFailed(ServiceError):
@@ -86,6 +91,13 @@ class S3Access:
         self.upload_extra_args = dict(upload_extra_args or {})
         #: S3 calls made, by operation.
         self.calls: Counter[str] = Counter()
+
+    @property
+    def single_put_max(self) -> int:
+        """The largest file sent by one PutObject: the transfer config's
+        ``multipart_threshold`` when one was given, else :data:`SINGLE_PUT_MAX` (64 MiB)."""
+        config = self.transfer_config
+        return SINGLE_PUT_MAX if config is None else int(config.multipart_threshold)
 
     def _owner(self) -> dict[str, Any]:
         return {"ExpectedBucketOwner": self.bucket_owner} if self.bucket_owner else {}
@@ -234,6 +246,17 @@ class S3Access:
             raise
         when = server_time(resp) or server_time(resp, "last-modified")
         return str(resp.get("ETag", "")), when
+
+    def upload_bytes(
+        self, uri: S3Uri, data: bytes | IO[bytes], *, metadata: Mapping[str, str]
+    ) -> None:
+        """One PutObject of ready bytes (or a seekable file of them), with the same extra
+        arguments as :meth:`upload_file` (for files up to the single-PUT threshold: no
+        multipart, no transfer threads)."""
+        extra = {**self.upload_extra_args, "Metadata": dict(metadata)}
+        self._call(
+            "PutObject", self.client.put_object, Bucket=uri.bucket, Key=uri.key, Body=data, **extra
+        )
 
     def upload_file(self, path: str, uri: S3Uri, *, metadata: Mapping[str, str]) -> None:
         """Upload a local file (multipart when large, through boto3's managed transfer).

@@ -92,7 +92,7 @@ class _Call:
         self.problems: list[Problem] = []
         self.generated: dict[str, int] = {}  # ids generated in this call -> ordinal
         self.renames: dict[int, str] = {}  # ordinal -> new id, decided at commit
-        self.explicit: set[str] = set()
+        self.explicit: set[str] = set()  # ids of records refused in this call (still taken)
         self.tokens = 0
         self.max_out = 0
         self.count = 0
@@ -312,7 +312,7 @@ class Records:
                 ordinal = call.generated.pop(rid)
                 store.forget_id(rid)
                 call.renames[ordinal] = ""
-            call.explicit.add(rid)
+            # an accepted id is found in the store from here on (no set of every id)
         try:
             encoded, encoded_key = self._check(model_input, rid, key)
         except _Refused as refused:  # a generated id goes back: the next record takes it

@@ -6,14 +6,17 @@ content address. Appends can be undone back to a :class:`Mark` (``add_*`` calls 
 all-or-nothing).
 
 :class:`RecordIndex` says which ids a batch holds and the caller's keys, in little memory: an
-id made by the default generator (``R`` + its ordinal) costs nothing, other ids a dict entry;
-keys are kept encoded in one byte blob that moves to a temporary file past a bound. The same
+id made by the default generator (``R`` + its ordinal) costs nothing, a run of counting ids
+(``R00000001``, ``R00000002``, ...) one segment, any other id 16-20 bytes of memory
+(:class:`~bedrock_batch._records._ids.IdIndex`); keys are kept encoded in one byte blob that
+moves to a temporary file past a bound. The same
 index, loaded from ``index.jsonl``, serves the join of any process (``attach()``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import io
 import itertools
 import os
@@ -25,7 +28,7 @@ from typing import IO, Any
 import attrs
 
 from .._common._codec import decode, encode, encode_line
-from ._ids import default_id_factory, default_ordinal
+from ._ids import Blob, IdIndex, default_id_factory, default_ordinal
 
 __all__ = ["INDEX_FORMAT", "Mark", "RecordIndex", "RecordStore"]
 
@@ -37,60 +40,15 @@ _KEYS_IN_MEMORY = 32 << 20
 INDEX_FORMAT = "bedrock-batch-index/1"
 
 
-class _Blob:
-    """Append-only bytes: in memory up to a bound, then in a temporary file."""
-
-    def __init__(self, bound: int = _KEYS_IN_MEMORY) -> None:
-        self._memory = bytearray()
-        self._file: IO[bytes] | None = None
-        self._bound = bound
-        self.size = 0
-
-    def append(self, data: bytes) -> int:
-        offset = self.size
-        if self._file is not None:
-            self._file.write(data)
-        else:
-            self._memory += data
-            if len(self._memory) > self._bound:
-                self._file = tempfile.TemporaryFile(prefix="bedrock-batch-keys-")  # noqa: SIM115
-                self._file.write(self._memory)
-                self._memory = bytearray()
-        self.size += len(data)
-        return offset
-
-    def read(self, offset: int, size: int) -> bytes:
-        if self._file is None:
-            return bytes(self._memory[offset : offset + size])
-        self._file.flush()
-        return os.pread(self._file.fileno(), size, offset)
-
-    def truncate(self, size: int) -> None:
-        if self._file is None:
-            del self._memory[size:]
-        else:
-            self._file.flush()
-            self._file.truncate(size)
-            self._file.seek(size)
-        self.size = size
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        self._memory = bytearray()
-
-
 class RecordIndex:
     """Record ids in order and the caller's keys, compact (see the module docstring)."""
 
     def __init__(self) -> None:
         self.count = 0
-        self._named: dict[str, int] = {}  # id -> ordinal, for ids that are not the default
-        self._explicit: dict[int, str] = {}  # ordinal -> id, the same ids ("" while renamed)
+        self._id_index = IdIndex()  # the ids that are not their ordinal's default
         self._key_offsets: array[int] | None = None  # blob offset + 1 of each key; 0: none
         self._key_sizes: array[int] | None = None
-        self._keys = _Blob()
+        self._keys = Blob(_KEYS_IN_MEMORY)
 
     def __len__(self) -> int:
         return self.count
@@ -98,7 +56,7 @@ class RecordIndex:
     @property
     def has_named(self) -> bool:
         """Whether any record has an id other than its ordinal's default."""
-        return bool(self._explicit)
+        return bool(self._id_index)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -107,8 +65,7 @@ class RecordIndex:
         and its encoded key; returns the ordinal. The caller checked that the id is new."""
         ordinal = self.count
         if not default and default_ordinal(record_id) != ordinal:
-            self._named[record_id] = ordinal
-            self._explicit[ordinal] = record_id
+            self._id_index.add(ordinal, record_id)
         if key is not None or self._key_offsets is not None:
             self._add_key(ordinal, key)
         self.count = ordinal + 1
@@ -130,25 +87,16 @@ class RecordIndex:
         """Free an id for another record (its ordinal keeps no id until :meth:`rename`)."""
         ordinal = self.ordinal_of(record_id)
         assert ordinal is not None
-        self._named.pop(record_id, None)
-        self._explicit[ordinal] = ""
+        self._id_index.set_renamed(ordinal, "")
         return ordinal
 
     def rename(self, ordinal: int, record_id: str) -> None:
         """Give a record another id."""
-        old = self._explicit.get(ordinal)
-        if old:
-            self._named.pop(old, None)
-        if default_ordinal(record_id) == ordinal:
-            self._explicit.pop(ordinal, None)
-        else:
-            self._explicit[ordinal] = record_id
-            self._named[record_id] = ordinal
+        self._id_index.set_renamed(ordinal, record_id)
 
     def truncate(self, count: int) -> None:
         """Forget every record from ordinal ``count`` on."""
-        for ordinal in [o for o in self._explicit if o >= count]:
-            self._named.pop(self._explicit.pop(ordinal), None)
+        self._id_index.truncate(count)
         if self._key_offsets is not None and self._key_sizes is not None:
             first = next((o for o in self._key_offsets[count:] if o), 0)
             if first:
@@ -161,26 +109,19 @@ class RecordIndex:
 
     def ordinal_of(self, record_id: str) -> int | None:
         """The ordinal of an id, or None when the batch has no such record."""
-        ordinal = self._named.get(record_id)
-        if ordinal is not None:
-            return ordinal
-        ordinal = default_ordinal(record_id)
-        if ordinal is None or ordinal >= self.count or ordinal in self._explicit:
-            return None
-        return ordinal
+        return self._id_index.ordinal_of(record_id, self.count)
 
     def __contains__(self, record_id: object) -> bool:
         return isinstance(record_id, str) and self.ordinal_of(record_id) is not None
 
     def id_at(self, ordinal: int) -> str:
         """The id of the record at ``ordinal``."""
-        return self._explicit.get(ordinal) or default_id_factory(ordinal)
+        return self._id_index.id_at(ordinal)
 
     def ids(self, start: int = 0, end: int | None = None) -> list[str]:
         """Ids ``[start, end)`` in order."""
-        explicit = self._explicit
         stop = self.count if end is None else min(end, self.count)
-        return [explicit.get(o) or default_id_factory(o) for o in range(start, stop)]
+        return list(self._id_index.ids(start, stop))
 
     def encoded_key_at(self, ordinal: int) -> bytes | None:
         """The caller's key of a record, as JSON (None when it has none)."""
@@ -201,22 +142,26 @@ class RecordIndex:
 
     def iter_index(self) -> Iterator[tuple[str, Any]]:
         """(record id, key) in order."""
-        for ordinal in range(self.count):
-            yield self.id_at(ordinal), self.key_at(ordinal)
+        for ordinal, record_id in enumerate(self._id_index.ids(0, self.count)):
+            yield record_id, self.key_at(ordinal)
 
     # -- index.jsonl -------------------------------------------------------------------------
 
     def index_lines(self) -> Iterator[bytes]:
         """``index.jsonl``: a header, then only what the ordinals do not say (ids that are not
-        the default, and keys)."""
+        the default, and keys), streamed in ordinal order."""
         yield encode_line({"format": INDEX_FORMAT, "records": self.count})
-        ordinals = set(self._explicit)
+        listed: Iterable[int] = self._id_index.listed(self.count)
         if self._key_offsets is not None:
-            ordinals.update(o for o, off in enumerate(self._key_offsets) if off)
-        for ordinal in sorted(ordinals):
+            keyed = (o for o, off in enumerate(self._key_offsets) if off)
+            listed = (o for o, _ in itertools.groupby(heapq.merge(listed, keyed)))
+            named = self._id_index.is_listed
+        else:
+            named = None
+        for ordinal in listed:
             parts = [b'{"n":', str(ordinal).encode()]
-            if ordinal in self._explicit:
-                parts += [b',"recordId":', encode(self._explicit[ordinal])]
+            if named is None or named(ordinal):
+                parts += [b',"recordId":', encode(self._id_index.id_at(ordinal))]
             key = self.encoded_key_at(ordinal)
             if key is not None:
                 parts += [b',"key":', key]
@@ -245,26 +190,40 @@ class RecordIndex:
         return index
 
     def close(self) -> None:
-        """Release the keys' memory or file."""
+        """Release the keys' and ids' memory or files."""
         self._keys.close()
+        self._id_index.close()
 
 
-def _copy_in_kernel(source: int, dest: int, begin: int, stop: int) -> int:
-    """Copy bytes ``[begin, stop)`` of ``source`` to ``dest``'s position without passing them
-    through Python (Linux ``copy_file_range``); returns how far it got."""
-    pos = begin
-    copy = getattr(os, "copy_file_range", None)
-    if copy is None:
-        return pos
-    try:
-        while pos < stop:
-            done = copy(source, dest, stop - pos, pos)
-            if done <= 0:
-                break
-            pos += done
-    except OSError:
-        pass  # EXDEV, EINVAL, ENOSYS...: the caller copies the rest
-    return pos
+class _RangeReader(io.RawIOBase):
+    """Bytes ``[begin, stop)`` of a file descriptor as a seekable file (``pread``: the
+    descriptor's own position is never moved)."""
+
+    def __init__(self, fd: int, begin: int, stop: int) -> None:
+        self._fd, self._begin, self._size, self._pos = fd, begin, stop - begin, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._size - self._pos)
+        if want <= 0:
+            return 0
+        data = os.pread(self._fd, want, self._begin + self._pos)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
 
 
 @attrs.frozen
@@ -427,8 +386,34 @@ class RecordStore:
                 ordinal += 1
             pos += cut
 
+    def range_size(self, start: int, end: int) -> int:
+        """How many bytes the lines of records ``[start, end)`` take."""
+        n = len(self)
+        return self._offset(min(end, n)) - self._offset(min(start, n))
+
+    def open_range(self, start: int, end: int) -> tuple[IO[bytes], int, str]:
+        """A read-only, seekable view of the lines of records ``[start, end)`` (no copy: it
+        reads the store's file), their size and SHA-256 (each block read and hashed once).
+        Valid until the store changes; the caller closes it."""
+        self._flush()
+        n = len(self)
+        begin = self._offset(min(start, n))
+        stop = self._offset(min(end, n))
+        fd = self._file.fileno()
+        digest = hashlib.sha256()
+        pos = begin
+        while pos < stop:
+            chunk = os.pread(fd, min(_COPY_CHUNK, stop - pos), pos)
+            if not chunk:
+                raise OSError(f"the record store ended at byte {pos} of {stop}")
+            digest.update(chunk)
+            pos += len(chunk)
+        view = io.BufferedReader(_RangeReader(fd, begin, stop), _COPY_CHUNK)
+        return view, stop - begin, digest.hexdigest()
+
     def copy_range(self, start: int, end: int, dest: IO[bytes]) -> tuple[int, str]:
-        """Write the lines of records ``[start, end)`` to ``dest``; returns (bytes, SHA-256)."""
+        """Write the lines of records ``[start, end)`` to ``dest``; returns (bytes, SHA-256).
+        Each block is read once, hashed and written."""
         self._flush()
         fd = self._file.fileno()
         n = len(self)
@@ -438,15 +423,9 @@ class RecordStore:
         pos = begin
         while pos < stop:
             chunk = os.pread(fd, min(_COPY_CHUNK, stop - pos), pos)
+            if not chunk:
+                raise OSError(f"the record store ended at byte {pos} of {stop}")
             digest.update(chunk)
-            pos += len(chunk)
-        try:
-            dest.flush()
-            pos = _copy_in_kernel(fd, dest.fileno(), begin, stop)
-        except (AttributeError, io.UnsupportedOperation):  # not a file (a BytesIO)
-            pos = begin
-        while pos < stop:  # what the kernel could not copy (another OS, another filesystem)
-            chunk = os.pread(fd, min(_COPY_CHUNK, stop - pos), pos)
             dest.write(chunk)
             pos += len(chunk)
         return stop - begin, digest.hexdigest()

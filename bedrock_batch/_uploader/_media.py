@@ -37,13 +37,28 @@ from .._common._s3 import S3Access
 from .._common._s3uri import S3Uri
 from .._errors import Problem, ServiceError, ValidationError
 
-__all__ = ["MEDIA_FOLDER", "with_linked_content"]
+__all__ = ["mentions_links", "MEDIA_FOLDER", "with_linked_content"]
 
 log = logging.getLogger("bedrock_batch")
 
 #: The sub-folder of a job's input folder holding the copies of the content its records link.
 MEDIA_FOLDER = "media"
 _MARK = b'"s3Location"'
+
+
+def mentions_links(body: IO[bytes]) -> bool:
+    """Whether a readable, seekable ``body`` mentions ``s3Location`` (read in blocks; left
+    rewound to its start)."""
+    keep = len(_MARK) - 1
+    tail = b""
+    try:
+        while block := body.read(1 << 20):
+            if _MARK in tail + block[: len(_MARK)] or _MARK in block:
+                return True
+            tail = block[-keep:]
+        return False
+    finally:
+        body.seek(0)
 
 
 def _links(data: IO[bytes]) -> bool:

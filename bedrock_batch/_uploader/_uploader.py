@@ -3,9 +3,10 @@ content-addressed upload of those files.
 
 A batch's records are split into as few Bedrock jobs as the per-job quotas allow, each cut into
 ``.jsonl`` files by records and bytes per file (:mod:`._sharding`). Each file is copied from the
-record store to a local file and uploaded by path through boto3's managed transfer (multipart
-when large), with its SHA-256 in the object's metadata: a file already in S3 with the same hash
-and size is not uploaded again.
+record store and sent by one PutObject up to the single-PUT threshold (64 MiB by default), or
+copied to a local file and uploaded by boto3's parallel multipart transfer above it, with its
+SHA-256 in the object's metadata: a file already in S3 with the same hash and size is not
+uploaded again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import logging
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import IO
 
 import attrs
 
@@ -44,7 +46,7 @@ from .._pricing import Cost, Price, price_for
 from .._records._records import Records
 from .._records._store import RecordStore
 from ._inputs import InputSource
-from ._media import with_linked_content
+from ._media import mentions_links, with_linked_content
 
 __all__ = ["PartPlan", "Plan", "Uploader", "ledger_from_plan", "make_plan", "open_ledger"]
 
@@ -536,38 +538,78 @@ class Uploader:
         *,
         progress: object | None = None,
     ) -> int:
-        """Upload each file's records from ``source``; returns the bytes handled."""
+        """Upload each file's records from ``source``; returns the bytes handled.
+
+        A file up to the single-PUT threshold (:attr:`S3Access.single_put_max`) is hashed
+        (read once) and sent by one PutObject streaming from the store's own file (no copy,
+        memory flat); a larger one is copied to a local file (hashed on the way) and sent by
+        boto3's parallel multipart transfer."""
         folder = S3Uri.parse(input_uri)
+        limit = self.s3.single_put_max
         total = 0
         for shard in files:
+            uri = folder.join(shard.name)
+            if source.range_size(shard.start, shard.end) <= limit:
+                body, size, sha = source.open_range(shard.start, shard.end)
+                with body:
+                    if not mentions_links(body):  # else: copied and rewritten below
+                        if not self._present(uri, sha, size):
+                            self.s3.upload_bytes(uri, body, metadata={"sha256": sha})
+                            log.debug("uploaded %s (%d bytes, one PUT)", uri, size)
+                        total += size
+                        if progress is not None:
+                            progress.update(size)  # type: ignore[attr-defined]
+                        continue
             with tempfile.NamedTemporaryFile(prefix="bedrock-batch-part-") as fh:
                 size, sha = source.copy_range(shard.start, shard.end, fh)
                 fh.flush()
                 size, sha = with_linked_content(self.s3, fh, folder, size, sha)  # Nova videos
-                self._put_file(fh.name, folder.join(shard.name), size, sha)
+                self._put_file(fh.name, uri, size, sha)
             total += size
             if progress is not None:
                 progress.update(size)  # type: ignore[attr-defined]
         return total
 
-    def _put_file(self, path: str, uri: S3Uri, size: int, sha: str) -> None:
+    def _present(self, uri: S3Uri, sha: str, size: int) -> bool:
         if self.s3.same_object(uri, sha, size):
             log.debug("%s already uploaded", uri)
+            return True
+        return False
+
+    def _put_file(self, path: str, uri: S3Uri, size: int, sha: str) -> None:
+        if self._present(uri, sha, size):
             return
         self.s3.upload_file(path, uri, metadata={"sha256": sha})
         log.debug("uploaded %s (%d bytes)", uri, size)
 
     def upload_lines(self, uri: S3Uri, lines: Iterable[bytes]) -> None:
-        """Upload generated lines as one object (unless identical content is there)."""
+        """Upload generated lines as one object (unless identical content is there): one
+        PutObject up to the single-PUT threshold, else a multipart transfer from a file."""
         digest = hashlib.sha256()
-        with tempfile.NamedTemporaryFile(prefix="bedrock-batch-") as fh:
-            size = 0
+        limit = self.s3.single_put_max
+        buffer = bytearray()
+        spill: IO[bytes] | None = None
+        try:
             for line in lines:
-                fh.write(line)
                 digest.update(line)
-                size += len(line)
-            fh.flush()
-            self._put_file(fh.name, uri, size, digest.hexdigest())
+                if spill is not None:
+                    spill.write(line)
+                    continue
+                buffer += line
+                if len(buffer) > limit:
+                    spill = tempfile.NamedTemporaryFile(prefix="bedrock-batch-")  # noqa: SIM115
+                    spill.write(buffer)
+                    buffer = bytearray()
+            sha = digest.hexdigest()
+            if spill is None:
+                if not self._present(uri, sha, len(buffer)):
+                    self.s3.upload_bytes(uri, bytes(buffer), metadata={"sha256": sha})
+                return
+            spill.flush()
+            self._put_file(spill.name, uri, spill.tell(), sha)
+        finally:
+            if spill is not None:
+                spill.close()
 
     def upload_rejects(self, uri: S3Uri, rejected: Sequence[Problem]) -> None:
         """``rejected.jsonl``: each record an ``add_*`` call skipped, where it was and why."""
