@@ -192,6 +192,7 @@ class AsyncBatchJob:
         config = job.poll if timeout is None else attrs.evolve(job.poll, timeout=timeout)
         display = ProgressDisplay() if progress else None
         steps = job._steps(events)
+        steps.timeout = config.timeout  # the events' long poll ends by the deadline
 
         async def update(status: BatchStatus) -> None:
             if display is not None:

@@ -6,7 +6,9 @@ import argparse
 import contextlib
 import json
 import re
+import shlex
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -208,10 +210,13 @@ def _handle_of(job: BatchJob) -> str:
 
 
 def _wait(args: argparse.Namespace, job: BatchJob, **kwargs: Any) -> Any:
-    args.resume = f"bedrock-batch wait {_handle_of(job)}"
+    if not args.resume:  # run sets its own: the same command
+        args.resume = f"bedrock-batch wait {_handle_of(job)}"
     timeout = kwargs.get("timeout")
     if timeout is not None and timeout <= 0:
         raise CliError("--timeout must be more than 0 seconds")
+    if timeout is not None:  # the deadline counts from the command's start, as its user sees it
+        kwargs["timeout"] = max(0.001, timeout - (time.monotonic() - args.started))
     try:
         return job.wait(progress=not args.quiet and not args.json, **kwargs)
     except PollTimeoutError as err:
@@ -235,6 +240,19 @@ def _submit(args: argparse.Namespace, job: BatchJob) -> Any:
             "create it first",
             EXIT_SERVICE,
         ) from None
+
+
+def _submitted_before(session: Any, state_uri: str) -> bool:
+    """True when a batch of this content was submitted before (its ledger is there): submit
+    attaches to it instead of sending anything again."""
+    from botocore.exceptions import ClientError
+
+    uri = S3Uri.parse(state_uri)
+    try:
+        session.client("s3").head_object(Bucket=uri.bucket, Key=uri.key)
+    except ClientError:
+        return False
+    return True
 
 
 def _buckets_exist(args: argparse.Namespace, session: Any) -> None:
@@ -377,10 +395,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             session = _session(args)
         job = stack.enter_context(_build_job(args, session, local=args.local))
-        print(job.plan(), file=sys.stderr)
+        plan = job.plan()
+        print(plan, file=sys.stderr)
+        # from here on, the same command picks the batch up again (its ledger is written first)
+        args.resume, args.resume_same = "bedrock-batch " + shlex.join(args.argv), True
+        again = _submitted_before(session, plan.state_uri)
         status = _submit(args, job)
         handle = _handle_of(job)
-        print(f"submitted: {handle}", file=sys.stderr)
+        print(f"{'resumed' if again else 'submitted'}: {handle}", file=sys.stderr)
         if args.no_wait:
             emit(args.json, _status_dict(status, handle), handle)
             return EXIT_OK
