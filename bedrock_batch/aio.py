@@ -262,6 +262,7 @@ class AsyncBatchJob:
         retryable_only: bool = False,
         record_ids: Iterable[str] | None = None,
         mode: Mode | None = None,
+        include_non_retryable: bool = False,
     ) -> int:
         """Run failed records again; returns how many. Await :meth:`wait` afterwards.
         See :meth:`BatchJob.retry <bedrock_batch.BatchJob.retry>`."""
@@ -271,6 +272,7 @@ class AsyncBatchJob:
             retryable_only=retryable_only,
             record_ids=record_ids,
             mode=mode,
+            include_non_retryable=include_non_retryable,
         )
 
     async def stop(self) -> list[str]:

@@ -537,12 +537,33 @@ def cmd_retry(args: argparse.Namespace) -> int:
             f"('bedrock-batch wait {_handle_of(job)}')",
             EXIT_NOT_FINISHED,
         )
-    n = job.retry(retryable_only=args.retryable_only)
+    _say_non_retryable(job, args.include_non_retryable)
+    n = job.retry(
+        retryable_only=args.retryable_only, include_non_retryable=args.include_non_retryable
+    )
     if args.wait and n:
         _wait(args, job)
     emit(args.json, {"handle": _handle_of(job), "retried": n, "jobArns": job.job_arns},
          f"retrying {n} record(s); handle {_handle_of(job)}" if n else "nothing to retry: every record succeeded")  # fmt: skip
     return EXIT_OK
+
+
+def _say_non_retryable(job: BatchJob, included: bool) -> None:
+    """Before sending: how many errored records are not retryable, and what becomes of them."""
+    from .._reader._reader import not_retryable
+
+    n = sum(
+        1 for r in job.results(partial=True) if r.status == "errored" and not_retryable(r.error)
+    )
+    if not n:
+        return
+    what = f"{n} errored record(s) are not retryable (retryable=false, or a 4xx error other than 408/429)"  # fmt: skip
+    if included:
+        print(f"{what}: sending them again (--include-non-retryable); they are paid for again "
+              "and may fail the same way", file=sys.stderr)  # fmt: skip
+    else:
+        print(f"{what}: left out, as they would fail the same way and be paid for again; "
+              "--include-non-retryable sends them too", file=sys.stderr)  # fmt: skip
 
 
 def cmd_attach(args: argparse.Namespace) -> int:

@@ -228,7 +228,15 @@ def parser(local_serve: bool = True) -> argparse.ArgumentParser:
     sm.add_argument("--partial", action="store_true", help="summarise a batch not ended yet")
     rt = cmd("retry", "run errored and missing records again")
     _handle(rt)
-    rt.add_argument("--retryable-only", action="store_true", help="only errors marked retryable")
+    rt.add_argument(
+        "--include-non-retryable", action="store_true",
+        help="send the errors that are not retryable too (retryable=false, or a 4xx other than "
+        "408/429): by default they are left out, as they would fail and be paid for again",
+    )  # fmt: skip
+    rt.add_argument(
+        "--retryable-only", action="store_true",
+        help="only the errors Bedrock marked retryable (and the missing records)",
+    )  # fmt: skip
     rt.add_argument("--wait", action="store_true", help="wait for the retry to finish")
     _wait_args(rt)
     ls = cmd("list", "list model invocation jobs, newest first")
