@@ -403,12 +403,18 @@ class BatchJob(RecordIntake):
         retryable_only: bool = False,
         record_ids: Iterable[str] | None = None,
         mode: Mode | None = None,
+        include_non_retryable: bool = False,
     ) -> int:
         """Run failed records again; returns how many this call sent. Call :meth:`wait`
         afterwards.
 
-        By default every errored and missing record is retried; ``retryable_only`` keeps the
-        errors Bedrock marked retryable (and the missing ones); ``record_ids`` narrows further.
+        By default the missing records and the errors worth sending again are retried: an
+        error that is not retryable (Bedrock's ``retryable`` false, or where the flag is absent
+        a 4xx other than 408 and 429: a bad request fails the same way again, and is paid for
+        again) is left out, and counted in an INFO log line; ``include_non_retryable=True``
+        sends those too (with a warning). ``retryable_only`` keeps only the errors Bedrock
+        marked retryable (and the missing ones). ``record_ids`` narrows further, and sends
+        the records it names whatever their error.
         Enough records for the model's minimum become a follow-up batch job; fewer run on
         demand through bedrock-runtime right away (``mode`` overrides, as for the constructor).
         Results merge: each record's latest attempt wins. A stopped batch is re-opened: the
@@ -441,7 +447,8 @@ class BatchJob(RecordIntake):
         """
         return plan_retry(
             self._parts(), lambda: self.results(partial=True), statuses=statuses, retryable_only=retryable_only, record_ids=record_ids,
-            mode=mode or self.params.mode, budget=None if self.budget is None else self.budget.retry_check(mode or self.params.mode),
+            mode=mode or self.params.mode, include_non_retryable=include_non_retryable,
+            budget=None if self.budget is None else self.budget.retry_check(mode or self.params.mode),
         )  # fmt: skip
 
     @classmethod

@@ -192,6 +192,7 @@ class AsyncBatchJob:
         config = job.poll if timeout is None else attrs.evolve(job.poll, timeout=timeout)
         display = ProgressDisplay() if progress else None
         steps = job._steps(events)
+        steps.timeout = config.timeout  # the events' long poll ends by the deadline
 
         async def update(status: BatchStatus) -> None:
             if display is not None:
@@ -261,6 +262,7 @@ class AsyncBatchJob:
         retryable_only: bool = False,
         record_ids: Iterable[str] | None = None,
         mode: Mode | None = None,
+        include_non_retryable: bool = False,
     ) -> int:
         """Run failed records again; returns how many. Await :meth:`wait` afterwards.
         See :meth:`BatchJob.retry <bedrock_batch.BatchJob.retry>`."""
@@ -270,6 +272,7 @@ class AsyncBatchJob:
             retryable_only=retryable_only,
             record_ids=record_ids,
             mode=mode,
+            include_non_retryable=include_non_retryable,
         )
 
     async def stop(self) -> list[str]:

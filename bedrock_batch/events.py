@@ -117,16 +117,19 @@ class EventQueue:
     received: int = 0
     hide_seconds: int = 30
 
-    def receive(self, arns: set[str] | frozenset[str] | None = None) -> Iterator[JobEvent]:
+    def receive(
+        self, arns: set[str] | frozenset[str] | None = None, *, wait_seconds: int | None = None
+    ) -> Iterator[JobEvent]:
         """Events waiting in the queue, deleting those consumed.
 
         With ``arns``, only events of those jobs are consumed. Another batch's messages are
         never deleted — another waiter may need them: they are hidden for ``hide_seconds`` so
         this call reads past them (up to ten receives of ten), then visible again to whoever
-        waits on them. Without ``arns`` every event is consumed.
+        waits on them. Without ``arns`` every event is consumed. ``wait_seconds`` overrides
+        the long poll's (a wait's deadline cuts it).
         """
         events: list[JobEvent] = []
-        wait = self.wait_seconds
+        wait = self.wait_seconds if wait_seconds is None else wait_seconds
         for _ in range(_READ_PAST):
             mine, seen = self._receive_once(arns, wait)
             events.extend(mine)

@@ -1,4 +1,5 @@
-"""Sphinx configuration: MyST pages, autodoc from docstrings, doctests against Local Bedrock."""
+"""Sphinx configuration: MyST pages, autodoc from docstrings, examples (testcode) against Local
+Bedrock."""
 
 from __future__ import annotations
 
@@ -15,7 +16,5 @@ autodoc_typehints_format = "short"
 napoleon_google_docstring = True
 nitpicky = False
 suppress_warnings = ["myst.header"]
-doctest_global_setup = """
-from bedrock_batch import BatchJob, PollConfig
-from bedrock_batch.local import LocalBedrock
-"""
+# No doctest_global_setup: every page's examples import what they use, so they run as pasted
+# (tests/docs/test_pages_as_pasted.py runs each page's blocks in a fresh interpreter).

@@ -5,6 +5,7 @@ client the session creates afterwards (BatchJob creates its clients lazily)."""
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -153,3 +154,34 @@ def cli_env(base: dict[str, str] | None = None) -> dict[str, str]:
     root = str(Path(bedrock_batch.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return env
+
+
+def cli_in_process(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``bedrock-batch ARGS`` run by ``main()`` in this process with exactly the environment
+    ``env`` (put back afterwards), its stdout and stderr captured: a
+    ``subprocess.CompletedProcess`` as a real run gives, in a fraction of the time (no
+    interpreter start, no boto3 import). For a real process — signals, closed pipes, the
+    console script itself — use :func:`cli_command`."""
+    import contextlib
+    import io
+    import os
+
+    from bedrock_batch._cli import main
+
+    saved = dict(os.environ)
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)  # has .buffer
+    err = io.StringIO()
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exit_:  # argparse: usage errors and --help
+                code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    out.flush()
+    stdout = out.buffer.getvalue().decode()  # type: ignore[attr-defined]
+    return subprocess.CompletedProcess(["bedrock-batch", *args], code, stdout, err.getvalue())

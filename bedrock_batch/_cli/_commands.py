@@ -6,7 +6,9 @@ import argparse
 import contextlib
 import json
 import re
+import shlex
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -211,10 +213,13 @@ def _handle_of(job: BatchJob) -> str:
 
 
 def _wait(args: argparse.Namespace, job: BatchJob, **kwargs: Any) -> Any:
-    args.resume = f"bedrock-batch wait {_handle_of(job)}"
+    if not args.resume:  # run sets its own: the same command
+        args.resume = f"bedrock-batch wait {_handle_of(job)}"
     timeout = kwargs.get("timeout")
     if timeout is not None and timeout <= 0:
         raise CliError("--timeout must be more than 0 seconds")
+    if timeout is not None:  # the deadline counts from the command's start, as its user sees it
+        kwargs["timeout"] = max(0.001, timeout - (time.monotonic() - args.started))
     try:
         return job.wait(progress=not args.quiet and not args.json, **kwargs)
     except PollTimeoutError as err:
@@ -238,6 +243,19 @@ def _submit(args: argparse.Namespace, job: BatchJob) -> Any:
             "create it first",
             EXIT_SERVICE,
         ) from None
+
+
+def _submitted_before(session: Any, state_uri: str) -> bool:
+    """True when a batch of this content was submitted before (its ledger is there): submit
+    attaches to it instead of sending anything again."""
+    from botocore.exceptions import ClientError
+
+    uri = S3Uri.parse(state_uri)
+    try:
+        session.client("s3").head_object(Bucket=uri.bucket, Key=uri.key)
+    except ClientError:
+        return False
+    return True
 
 
 def _buckets_exist(job: BatchJob, session: Any) -> None:
@@ -384,9 +402,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.local:
             _make_buckets(session, job.input_uri, job.output_uri)
         print(plan, file=sys.stderr)
+        # from here on, the same command picks the batch up again (its ledger is written first)
+        args.resume, args.resume_same = "bedrock-batch " + shlex.join(args.argv), True
+        again = _submitted_before(session, plan.state_uri)
         status = _submit(args, job)
         handle = _handle_of(job)
-        print(f"submitted: {handle}", file=sys.stderr)
+        print(f"{'resumed' if again else 'submitted'}: {handle}", file=sys.stderr)
         if args.no_wait:
             emit(args.json, _status_dict(status, handle), handle)
             return EXIT_OK
@@ -521,12 +542,33 @@ def cmd_retry(args: argparse.Namespace) -> int:
             f"('bedrock-batch wait {_handle_of(job)}')",
             EXIT_NOT_FINISHED,
         )
-    n = job.retry(retryable_only=args.retryable_only)
+    _say_non_retryable(job, args.include_non_retryable)
+    n = job.retry(
+        retryable_only=args.retryable_only, include_non_retryable=args.include_non_retryable
+    )
     if args.wait and n:
         _wait(args, job)
     emit(args.json, {"handle": _handle_of(job), "retried": n, "jobArns": job.job_arns},
          f"retrying {n} record(s); handle {_handle_of(job)}" if n else "nothing to retry: every record succeeded")  # fmt: skip
     return EXIT_OK
+
+
+def _say_non_retryable(job: BatchJob, included: bool) -> None:
+    """Before sending: how many errored records are not retryable, and what becomes of them."""
+    from .._reader._reader import not_retryable
+
+    n = sum(
+        1 for r in job.results(partial=True) if r.status == "errored" and not_retryable(r.error)
+    )
+    if not n:
+        return
+    what = f"{n} errored record(s) are not retryable (retryable=false, or a 4xx error other than 408/429)"  # fmt: skip
+    if included:
+        print(f"{what}: sending them again (--include-non-retryable); they are paid for again "
+              "and may fail the same way", file=sys.stderr)  # fmt: skip
+    else:
+        print(f"{what}: left out, as they would fail the same way and be paid for again; "
+              "--include-non-retryable sends them too", file=sys.stderr)  # fmt: skip
 
 
 def cmd_attach(args: argparse.Namespace) -> int:

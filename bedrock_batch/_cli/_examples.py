@@ -34,7 +34,7 @@ EXAMPLES: dict[str, str] = {
     "stop": "bedrock-batch stop HANDLE\nbedrock-batch retry HANDLE --wait   # later: run the rest",
     "list": "bedrock-batch list --status-equals InProgress\n"
     "bedrock-batch list --name-contains faq --max-results 10 --json",
-    "retry": "bedrock-batch retry HANDLE --wait\nbedrock-batch retry HANDLE --retryable-only",
+    "retry": "bedrock-batch retry HANDLE --wait\nbedrock-batch retry HANDLE --include-non-retryable",
     "attach": "bedrock-batch attach HANDLE\nbedrock-batch attach HANDLE --json",
     "doctor": "bedrock-batch doctor                # the defaults saved by setup, or BEDROCK_BATCH_*\n"
     f"bedrock-batch doctor --model-id us.{DEMO_MODEL}\n"

@@ -13,7 +13,8 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from .._reader._formats import FORMATS, ORDERS
@@ -249,7 +250,15 @@ def parser(local_serve: bool = True) -> argparse.ArgumentParser:
     sm.add_argument("--partial", action="store_true", help="summarise a batch not ended yet")
     rt = cmd("retry", "run errored and missing records again")
     _handle(rt)
-    rt.add_argument("--retryable-only", action="store_true", help="only errors marked retryable")
+    rt.add_argument(
+        "--include-non-retryable", action="store_true",
+        help="send the errors that are not retryable too (retryable=false, or a 4xx other than "
+        "408/429): by default they are left out, as they would fail and be paid for again",
+    )  # fmt: skip
+    rt.add_argument(
+        "--retryable-only", action="store_true",
+        help="only the errors Bedrock marked retryable (and the missing records)",
+    )  # fmt: skip
     rt.add_argument("--wait", action="store_true", help="wait for the retry to finish")
     _max_cost(rt)
     _wait_args(rt)
@@ -350,27 +359,62 @@ def _is_url(text: str) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bedrock-batch`` console script."""
+    started = time.monotonic()  # wait --timeout counts from here: attaching is waiting too
     words = list(sys.argv[1:] if argv is None else argv)
     args = parser(local_serve="local" in words).parse_args(words)
-    level = (
-        logging.DEBUG
-        if args.debug
-        else {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
-    )
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if level < logging.WARNING:  # botocore logs requests (signatures, tokens): never a secret
-        from .._common._redact import RedactingFilter
+    restore = _configure_logging(2 if args.debug else args.verbose)
+    try:
+        args.started = started
+        return _run(args, words)
+    finally:
+        restore()
 
-        secrets = [os.environ.get(k, "") for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]  # fmt: skip
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(RedactingFilter(secrets))
+
+#: Loggers whose level the verbosity sets: the library's own, then its dependencies' requests.
+_LIBRARY_LOGGERS = ("bedrock_batch",)
+
+
+def _configure_logging(verbosity: int) -> Callable[[], None]:
+    """One stderr handler (credentials masked) at the verbosity's levels; returns what puts
+    the previous logging back (``main`` may run in-process: tests, notebooks).
+
+    0: warnings; ``-v``: the library's INFO, nothing of botocore or urllib3 (their credential
+    and connection lines would come before the library's own); ``-vv`` (or ``--debug``): DEBUG
+    everywhere, botocore's and urllib3's request logs included.
+    """
+    from .._common._redact import RedactingFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    # botocore logs requests (signatures, tokens): never a secret
+    secrets = [os.environ.get(k, "") for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]  # fmt: skip
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger()
+    library = [logging.getLogger(name) for name in _LIBRARY_LOGGERS]
+    before = [(logger, logger.level) for logger in (root, *library)]
+    root.setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    for logger in library:
+        logger.setLevel(level)
+    handler.setLevel(level)  # loggers that set their own level (werkzeug: INFO) wait for -v
+    root.addHandler(handler)
+
+    def restore() -> None:
+        root.removeHandler(handler)
+        for logger, old in before:
+            logger.setLevel(old)
+
+    return restore
+
+
+def _run(args: argparse.Namespace, words: list[str]) -> int:
     if args.endpoint_url:
         if not _is_url(args.endpoint_url):
             print(f"error: --endpoint-url {args.endpoint_url!r} is not a URL "
                   "(like http://127.0.0.1:4599)", file=sys.stderr)  # fmt: skip
             return EXIT_USAGE
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
-    args.resume = None
+    args.argv, args.resume, args.resume_same = words, None, False
     if args.func == "serve":
         from ..local._serve_cli import run
 
@@ -386,7 +430,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return code
     except KeyboardInterrupt:
-        if args.resume:
+        if args.resume_same:  # run: the same command attaches to the batch it submitted
+            print("\nstopped waiting; the batch keeps running. Run the same command again to "
+                  f"resume it (nothing is sent twice): {args.resume}", file=sys.stderr)  # fmt: skip
+        elif args.resume:
             print(f"\nstopped waiting; the batch keeps running. Resume with: {args.resume}", file=sys.stderr)  # fmt: skip
         return EXIT_INTERRUPTED
     except BrokenPipeError:

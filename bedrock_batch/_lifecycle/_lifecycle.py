@@ -369,6 +369,7 @@ class Lifecycle:
         )
         superseded = frozenset(j.job_arn for _, j in ledger.jobs() if j.superseded and j.job_arn)
         jobs = tuple(self.last[a] for a in ledger.job_arns if a in self.last)
+        left = sum(left for _, left in on_demand.values()) + (not_run if ledger.stopped else 0)
         return BatchStatus(
             jobs,
             pending=pending,
@@ -377,7 +378,26 @@ class Lifecycle:
             superseded=superseded,
             stopped=ledger.stopped,
             not_run=not_run if ledger.stopped else 0,
+            batch_counts=self._batch_counts(ledger, waiting, left),
         )
+
+    def _batch_counts(
+        self, ledger: Ledger, waiting: tuple[str, ...], left: int
+    ) -> tuple[int, int] | None:
+        """A retried batch's (records, processed), each record counted by its latest attempt:
+        the records not processed yet are those of the jobs that decide it (not superseded),
+        of jobs not created yet, and ``left`` (on-demand and never-run ones)."""
+        if len(ledger.attempts) < 2:
+            return None
+        for _, j in ledger.jobs():
+            if j.superseded:
+                continue
+            desc = self.last.get(j.job_arn) if j.job_arn else None
+            if desc is not None:
+                left += max(0, j.records - (desc.processed_records or 0))
+            elif j.phase in waiting:
+                left += j.records
+        return ledger.records, max(0, ledger.records - left)
 
     # -- stopping ----------------------------------------------------------------------------
 

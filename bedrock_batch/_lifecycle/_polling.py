@@ -195,11 +195,16 @@ def wait_until_terminal(
     Throttling, 5xx and lost connections that survive botocore's own retries are polled
     through (the next poll is the retry). ``config.timeout`` is a deadline: each sleep is cut to
     the time left, and :class:`PollTimeoutError` is raised once the summed waits (or the real
-    elapsed time) reach it.
+    elapsed time) reach it — at the end of the pause that reached it, without polling again.
     """
     last: list[P] = []
+    started = time.monotonic()
+    slept = [0.0]
 
     def poll() -> P:
+        timeout = config.timeout
+        if last and timeout is not None and max(slept[0], time.monotonic() - started) >= timeout:
+            return last[-1]  # the deadline came during the pause: give up now, not a poll later
         desc = get()
         last.append(desc)
         del last[:-1]
@@ -222,6 +227,7 @@ def wait_until_terminal(
         )
         if config.timeout is not None:
             wait_for = max(0.0, min(wait_for, config.timeout - spent(state)))
+        slept[0] += wait_for
         return wait_for
 
     retrying = _t.Retrying(

@@ -30,6 +30,7 @@ def plan_retry(
     retryable_only: bool,
     record_ids: Iterable[str] | None,
     mode: Mode,
+    include_non_retryable: bool = False,
     budget: Budget | None = None,
 ) -> int:
     """Record a retry of the selected records of the batch ``parts`` move (``results`` reads
@@ -55,7 +56,20 @@ def plan_retry(
     selection = reader.select_retry(
         ledger, read, lifecycle.last, statuses=statuses,
         retryable_only=retryable_only, record_ids=record_ids,
+        include_non_retryable=include_non_retryable,
     )  # fmt: skip
+    if selection.non_retryable and selection.non_retryable_sent:
+        log.warning(
+            "sending %d errored record(s) that are not retryable (retryable=false, or a 4xx "
+            "other than 408/429) again: they are paid for again and may fail the same way",
+            selection.non_retryable,
+        )
+    elif selection.non_retryable:
+        log.info(
+            "leaving out %d errored record(s) that are not retryable (retryable=false, or a "
+            "4xx other than 408/429); include_non_retryable=True sends them too",
+            selection.non_retryable,
+        )
     if not selection.targets:
         return 0
     check = None if budget is None else (lambda lines, n: budget(ledger, read, lines, n))

@@ -35,6 +35,9 @@ class BatchStatus:
     stopped: bool = False
     #: Records of a stopped batch that will never run (until a retry runs them).
     not_run: int = 0
+    #: Once the batch was retried: (records, processed) of the batch itself, each record
+    #: counted once, by its latest attempt (not once per attempt: 3,000, not 3,161).
+    batch_counts: tuple[int, int] | None = None
 
     @property
     def current(self) -> tuple[JobDescription, ...]:
@@ -122,12 +125,16 @@ class BatchStatus:
         jobs = self._sum("total_records")
         if jobs is None:
             return None
+        if self.batch_counts is not None:
+            return self.batch_counts[0]
         return jobs + self.on_demand_records + self.on_demand_pending + self.not_run
 
     @property
     def processed_records(self) -> int | None:
         """Processed records (on-demand answers included)."""
         jobs = self._sum("processed_records")
+        if jobs is not None and self.batch_counts is not None:
+            return self.batch_counts[1]
         return None if jobs is None else jobs + self.on_demand_records
 
     @property

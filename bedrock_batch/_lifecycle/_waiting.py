@@ -48,18 +48,33 @@ class WaitSteps:
     planned, create what the quota allows, describe every job) or, with an event queue and
     between full steps, only the state changes its events announce. A full step still runs
     every ``events.safety_interval`` seconds, so a lost event never hangs a wait.
+
+    ``timeout`` (seconds, None: no limit) clips the events' long poll to the time left, so a
+    wait with a deadline never overruns it by a long poll (up to 20 s).
     """
 
-    def __init__(self, parts: BatchParts, events: EventQueue | None = None) -> None:
+    def __init__(
+        self, parts: BatchParts, events: EventQueue | None = None, timeout: float | None = None
+    ) -> None:
         self._parts = parts
         self._events = events
+        self.timeout = timeout
         self._slept = 0.0
+        self._asked = 0.0  # the pauses asked for (a long poll waits part of them)
+        self._long_poll = events.wait_seconds if events is not None else 0
         self._start = time.monotonic()
         self._next_full = 0.0
 
     def waited(self) -> float:
         """Seconds waited so far: slept (virtual time in tests) or elapsed, whichever is more."""
         return max(self._slept, time.monotonic() - self._start)
+
+    def _long_poll_seconds(self, events: EventQueue) -> int:
+        """The events' long poll, cut to the whole seconds left before the deadline."""
+        if self.timeout is None:
+            return events.wait_seconds
+        spent = max(self._asked, time.monotonic() - self._start)
+        return max(0, min(events.wait_seconds, int(self.timeout - spent)))
 
     def __call__(self) -> BatchStatus:
         store, lifecycle = self._parts.store, self._parts.lifecycle
@@ -70,15 +85,17 @@ class WaitSteps:
                 self._next_full = self.waited() + events.safety_interval
         else:
             arns = frozenset(store.ledger.job_arns if store.ledger else ())
-            if lifecycle.apply(events.receive(arns)):
+            self._long_poll = self._long_poll_seconds(events)
+            if lifecycle.apply(events.receive(arns, wait_seconds=self._long_poll)):
                 lifecycle.advance(poll=False)
         return lifecycle.status()
 
     def pause(self, seconds: float) -> float:
         """How long to sleep for a pause of ``seconds``: an event queue's long poll already
         waits part of it."""
+        self._asked += seconds
         if self._events is not None:
-            seconds = max(0.0, seconds - self._events.wait_seconds)
+            seconds = max(0.0, seconds - self._long_poll)
         self._slept += seconds
         return seconds
 
@@ -95,6 +112,7 @@ def blocking_wait(
     """Take ``steps`` until every job has ended (see :meth:`BatchJob.wait`), sleeping with
     ``sleep`` between them; returns the status. ``handle`` is what resumes the batch."""
     display = ProgressDisplay() if progress else None
+    steps.timeout = config.timeout  # the events' long poll ends by the deadline too
 
     def poll() -> BatchStatus:
         status = steps()

@@ -39,13 +39,14 @@ __all__ = [
     "key_fields",
     "key_schema",
     "pandas_frame",
+    "parsed_text",
     "result_row",
     "write",
 ]
 
 #: Columns of the CSV and Parquet files, ``to_pandas()`` and ``to_arrow()``: one row per record.
 ROW_COLUMNS = (
-    "key", "record_id", "status", "text", "embedding", "error_code", "error_message",
+    "key", "record_id", "status", "text", "embedding", "parsed", "error_code", "error_message",
     "retryable", "input_tokens", "output_tokens", "attempt",
 )  # fmt: skip
 #: Rows held at once while writing CSV or Parquet.
@@ -64,11 +65,20 @@ def result_row(r: Result) -> tuple[Any, ...]:
     emb = r.embedding
     error = r.error
     return (
-        r.key, r.record_id, r.status, r.text if emb is None else None, emb,
+        r.key, r.record_id, r.status, r.text if emb is None else None, emb, parsed_text(r.parsed),
         error.code if error else None, error.message if error else None,
         error.retryable if error else None, r.usage.input_tokens, r.usage.output_tokens,
         r.attempt,
     )  # fmt: skip
+
+
+def parsed_text(parsed: Any) -> str | None:
+    """A structured output's parsed answer as JSON text (a pydantic model by its JSON dump):
+    the ``parsed`` column, the same in every format (``json.loads`` gives the dict back)."""
+    if parsed is None:
+        return None
+    dump = getattr(parsed, "model_dump", None)
+    return encode(dump(mode="json") if callable(dump) else parsed).decode()
 
 
 # -- keys that are dicts: one column each ---------------------------------------------------------
@@ -300,6 +310,7 @@ def arrow_schema() -> Any:
             ("status", pa.string()),
             ("text", pa.string()),
             ("embedding", pa.list_(pa.float32())),
+            ("parsed", pa.string()),
             ("error_code", pa.int32()),
             ("error_message", pa.string()),
             ("retryable", pa.bool_()),

@@ -23,14 +23,28 @@ from .._families._registry import family_for
 from .._ledger._ledger import REJECTS_NAME, Attempt, JobEntry, Ledger
 from .._pricing import Price
 from .._uploader._inputs import InputSource
-from ._results import OutputSource
+from ._results import ErrorInfo, OutputSource
 from ._resultset import Results
 from ._summary import Summary, reconcile
 
-__all__ = ["Reader", "RetrySelection"]
+__all__ = ["Reader", "RetrySelection", "not_retryable"]
 
 #: Job statuses that would fail the batch unless a later attempt took their records over.
 _FAILING = frozenset({"Failed", "Expired", "Stopped", "PartiallyCompleted"})
+
+
+#: 4xx errors worth sending again when Bedrock says nothing (timeout, throttling).
+_RETRYABLE_4XX = frozenset({408, 429})
+
+
+def not_retryable(error: ErrorInfo | None) -> bool:
+    """True for an error that would fail the same way again: ``retryable`` false, or (where
+    the flag is absent) a 4xx other than 408 and 429."""
+    if error is None:
+        return False
+    if error.retryable is not None:
+        return not error.retryable
+    return 400 <= error.code < 500 and error.code not in _RETRYABLE_4XX
 
 
 @attrs.frozen
@@ -42,6 +56,10 @@ class RetrySelection:
     #: Each failed job not superseded because some records it left unanswered are not
     #: retried: those records. Superseded after all when a concurrent retry sends them.
     blocked: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
+    #: Errored records of the statuses asked for that are not retryable (:func:`not_retryable`),
+    #: and whether they are among the targets.
+    non_retryable: int = 0
+    non_retryable_sent: bool = False
 
     def superseded_with(self, taken: set[str]) -> frozenset[str]:
         """The jobs superseded once the records ``taken`` by concurrent retries count too."""
@@ -149,6 +167,7 @@ class Reader:
         statuses: Sequence[str],
         retryable_only: bool,
         record_ids: Iterable[str] | None,
+        include_non_retryable: bool = False,
     ) -> RetrySelection:
         """Which records a retry runs, and which failed jobs it therefore supersedes.
 
@@ -168,7 +187,9 @@ class Reader:
                 "them to a new BatchJob"
             )
         wanted = set(record_ids) if record_ids is not None else None
+        send_all = include_non_retryable or wanted is not None  # records named: sent as asked
         latest = self._latest_attempts(ledger)
+        non_retryable = 0
         chosen: set[str] = set()
         unanswered: list[str] = []  # records with no output from their latest attempt
         for r in results:
@@ -176,6 +197,10 @@ class Reader:
                 unanswered.append(r.record_id)
             if r.status not in statuses or (wanted is not None and r.record_id not in wanted):
                 continue
+            if r.status == "errored" and not_retryable(r.error):
+                non_retryable += 1
+                if not send_all:
+                    continue
             if retryable_only and r.status == "errored" and not (r.error and r.error.retryable):
                 continue
             chosen.add(r.record_id)
@@ -196,6 +221,8 @@ class Reader:
             ordered,
             frozenset(candidates - set(blocked)),
             {part: frozenset(blocked[part]) for part in candidates & set(blocked)},
+            non_retryable,
+            send_all and not retryable_only,
         )
 
     def _latest_attempts(self, ledger: Ledger) -> dict[str, int]:

@@ -105,8 +105,8 @@ class Results(Join):
     def to_arrow(self, batch_size: int = 10_000, *, order: Order = "input") -> Any:
         """A ``pyarrow.Table``, one row per input record (built from streamed record batches).
 
-        Columns: key (JSON text unless a string), record_id, status, text, embedding,
-        error_code, error_message, retryable, input_tokens, output_tokens, attempt. ``order``:
+        Columns: key (JSON text unless a string), record_id, status, text, embedding, parsed
+        (a structured output's answer, JSON text), error_code, error_message, retryable, input_tokens, output_tokens, attempt. ``order``:
         ``"input"`` (the order the records were added, the default) or ``"output"``.
         """
         return arrow_table(self, batch_size, order=order)

@@ -12,7 +12,7 @@ import pytest
 from bedrock_batch.local import Faults, Quotas, Timings
 
 from ..conftest import CLI_BUCKET, HAIKU, ROLE, claude_body, endpoint_env
-from ..support import cli_command, cli_env
+from ..support import cli_command, cli_env, cli_in_process
 
 pytestmark = pytest.mark.emulator(
     bucket=CLI_BUCKET,
@@ -29,11 +29,9 @@ def endpoint(module_server: Any) -> str:
 
 
 def bb(endpoint: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    cmd = cli_command()
-    env = cli_env(endpoint_env(endpoint))
-    proc = subprocess.run(
-        [*cmd, *args], capture_output=True, text=True, env=env, timeout=300, check=False
-    )
+    """The command in-process (``main()``; the console script itself is tested in
+    test_script_and_packaging and by ``local serve`` below)."""
+    proc = cli_in_process(endpoint_env(endpoint), *args)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -91,8 +89,11 @@ def test_plan_submit_status_wait_results_retry_attach_list(
     assert len(out.read_text(encoding="utf-8").splitlines()) == 150
     stdout_rows = bb(endpoint, "results", arn, "--output", "-").stdout.splitlines()
     assert len(stdout_rows) == 150
-    retried = json.loads(bb(endpoint, "retry", arn, "--json", "--wait").stdout)
-    assert retried["retried"] == 1
+    assert (
+        json.loads(bb(endpoint, "retry", arn, "--json").stdout)["retried"] == 0
+    )  # a 400: left out
+    retried = bb(endpoint, "retry", arn, "--include-non-retryable", "--json", "--wait")
+    assert json.loads(retried.stdout)["retried"] == 1 and "sending them again" in retried.stderr
     summary = json.loads(bb(endpoint, "attach", arn, "--json").stdout)
     assert summary["records"] == 150 and summary["succeeded"] == 150
     listed = json.loads(bb(endpoint, "list", "--json", "--status", "Completed").stdout)

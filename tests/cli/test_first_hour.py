@@ -16,7 +16,7 @@ import pytest
 from bedrock_batch.local import JobFault, Quotas, Timings
 
 from ..conftest import FIRST_HOUR_BUCKET, HAIKU, ROLE, claude_body, endpoint_env
-from ..support import cli_command, cli_env
+from ..support import cli_command, cli_env, cli_in_process
 
 BUCKET = FIRST_HOUR_BUCKET
 pytestmark = pytest.mark.emulator(
@@ -33,9 +33,9 @@ def env(module_server: Any) -> dict[str, str]:
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*cli_command(), *args], capture_output=True, text=True, env=env, timeout=300, check=False
-    )
+    """The command in-process (``main()``, the same output and exit code in a fraction of the
+    time); a real process where it matters: Ctrl-C and closed pipes below."""
+    return cli_in_process(env, *args)
 
 
 def ok(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

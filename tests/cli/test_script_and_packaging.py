@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import bedrock_batch
 import bedrock_batch.local
 
 from ..conftest import BUCKET, HAIKU, ROLE, claude_body
-from ..support import cli_command, cli_env
+from ..support import cli_command, cli_env, cli_in_process
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -27,6 +28,11 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
         check=False,
         env=cli_env(),
     )
+
+
+def in_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """``main()`` in this process (the console script itself: the demo and the checks above)."""
+    return cli_in_process(dict(os.environ), *args)
 
 
 def test_demo_runs_end_to_end() -> None:
@@ -49,7 +55,7 @@ def test_run_local_writes_joined_results(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     out = tmp_path / "results.jsonl"
-    proc = cli(
+    proc = in_process(
         "run",
         str(src),
         "--local",
@@ -79,7 +85,7 @@ def test_run_local_writes_joined_results(tmp_path: Path) -> None:
 def test_run_exit_code_for_invalid_input(tmp_path: Path) -> None:
     src = tmp_path / "q.jsonl"
     src.write_text('{"recordId": "a", "modelInput": {"prompt": 1}}\n', encoding="utf-8")
-    proc = cli(
+    proc = in_process(
         "run",
         str(src),
         "--local",

@@ -3,7 +3,6 @@ batch ended Failed, Expired or Stopped"), as it does for a job that ended Stoppe
 
 from __future__ import annotations
 
-import subprocess
 import time
 from typing import Any
 
@@ -14,7 +13,7 @@ from bedrock_batch import BatchJob, PollConfig
 from bedrock_batch.local import Quotas, Timings
 
 from ..conftest import HAIKU, ROLE, endpoint_env
-from ..support import cli_command, cli_env
+from ..support import cli_in_process
 
 BUCKET = "stopped-exit"
 pytestmark = pytest.mark.emulator(
@@ -53,10 +52,7 @@ def test_wait_exits_4_for_a_batch_stopped_after_two_of_four_jobs(server: Any) ->
                 break
             time.sleep(0.1)
         job.stop()
-        proc = subprocess.run(
-            [*cli_command(), "wait", job.state_uri or "", "--quiet"],
-            capture_output=True, text=True, env=cli_env(endpoint_env(url)), timeout=300, check=False,
-        )  # fmt: skip
+        proc = cli_in_process(endpoint_env(url), "wait", job.state_uri or "", "--quiet")
     finally:
         job.close()
     assert proc.returncode == 4, (proc.stdout, proc.stderr)

@@ -1,4 +1,6 @@
-"""The docs build with warnings as errors, and every example in them runs (doctest)."""
+"""The docs build with warnings as errors. Every example in them runs as pasted:
+``test_pages_as_pasted.py`` (it replaced Sphinx's doctest builder, whose global set-up hid
+missing imports)."""
 
 from __future__ import annotations
 
@@ -6,13 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("builder", ["html", "doctest"])
-def test_docs_build_without_warnings(tmp_path: Path, builder: str) -> None:
+def test_docs_build_without_warnings(tmp_path: Path) -> None:
+    builder = "html"
     proc = subprocess.run(
         [
             sys.executable,
@@ -32,10 +32,6 @@ def test_docs_build_without_warnings(tmp_path: Path, builder: str) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    if builder == "doctest":
-        report = (tmp_path / builder / "output.txt").read_text()
-        assert "0 failures in tests" in report
-        assert " tests\n" in report
 
 
 def test_readme_and_ci_share_the_test_command() -> None:

@@ -67,7 +67,7 @@ bodies = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-@settings(max_examples=1000)
+@settings(max_examples=300)  # with the @examples below; 1000 took 11 s for no more findings
 @given(bodies, st.sampled_from(MODELS))
 @example({"anthropic_version": ANTHROPIC_VERSION, "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "stop_sequences": ("a",)}, None)  # fmt: skip
 @example({"anthropic_version": ANTHROPIC_VERSION, "max_tokens": True, "messages": [{"role": "user", "content": "x"}]}, None)  # fmt: skip

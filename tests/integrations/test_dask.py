@@ -92,9 +92,9 @@ def test_several_jobs_and_retries_give_the_single_process_rows() -> None:
         fill(job, 260)
         job.submit()
         job.wait()
-        assert job.retry() >= 20  # a follow-up batch job
+        assert job.retry(include_non_retryable=True) >= 20  # a follow-up batch job
         job.wait()
-        job.retry()  # what is left: on demand
+        job.retry(include_non_retryable=True)  # what is left: on demand
         job.wait()
         results = job.results()
         parts = assert_like_single_process(results)
@@ -156,7 +156,7 @@ def test_a_retry_without_an_output_line_leaves_the_first_answer() -> None:
         fill(job, 100)
         job.submit()
         job.wait()
-        assert job.retry() >= 20
+        assert job.retry(include_non_retryable=True) >= 20
         job.wait()
         s3 = local.client("s3")
         retry_file = output_keys(s3, job.job_arns[-1])[0]
@@ -284,7 +284,7 @@ def cluster() -> Iterator[tuple[Any, str]]:
             fill(job, 300)
             job.submit()
             job.wait()
-            assert job.retry() > 0
+            assert job.retry(include_non_retryable=True) > 0
             job.wait()
             handle = job.state_uri
         assert handle is not None

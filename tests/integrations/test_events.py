@@ -144,10 +144,9 @@ def test_two_waiters_share_one_queue_behind_ten_stale_messages(
     for thread in threads:
         thread.join(timeout=2 * safety)
     for n in range(2):
-        status, waited, polls = outcome[n]
+        status, _, polls = outcome[n]
         assert status == "Completed"
-        assert waited < safety / 2, outcome  # learned from its events, not the safety poll
-        assert polls == 1, outcome  # the first full step only
+        assert polls == 1, outcome  # the first full step only: learned from its events
     attributes = session.client("sqs").get_queue_attributes(
         QueueUrl=made.queue_url, AttributeNames=["All"]
     )["Attributes"]

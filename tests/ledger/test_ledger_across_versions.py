@@ -56,7 +56,7 @@ def test_this_version_writes_the_captured_ledger() -> None:
         with job:
             job.submit()
             job.wait()
-            assert job.retry(mode="on_demand") == 1
+            assert job.retry(mode="on_demand", include_non_retryable=True) == 1
             job.wait()
         _, stored = _stored(session)
     assert stored.pop("created_at") and CAPTURED["created_at"]
@@ -70,7 +70,7 @@ def test_a_batch_written_before_is_attached_read_and_resumed(captured: dict[str,
         with job:
             job.submit()
             job.wait()
-            job.retry(mode="on_demand")
+            job.retry(mode="on_demand", include_non_retryable=True)
             job.wait()
         key, _ = _stored(session)
         # Put back the ledger exactly as the old version wrote it.

@@ -282,10 +282,9 @@ def test_a_batch_resumed_after_sigkill_takes_the_dead_claims_over_at_once() -> N
         calls = RuntimeCalls(session)
         job = claims_driver.batch(session, n)
         job.poll = PollConfig(initial=0.05, max_interval=0.1, jitter=0)
-        started = time.monotonic()
         job.submit()
-        final = job.wait(timeout=20)
-        assert final.status == "Completed" and time.monotonic() - started < 20
+        final = job.wait(timeout=20)  # the dead run's claims are taken over, not waited out
+        assert final.status == "Completed"
         assert calls.total == n - saved and calls.paid_twice == []
         assert job.summary().succeeded == n
         job.close()

@@ -49,7 +49,8 @@ def pipeline(session: boto3.Session) -> list[str | None]:
     usage: Usage = first.usage
     summary: Summary = job.summary()
     parts: tuple[JobDescription, ...] = final.jobs
-    _ = (desc.job_id, final.status, usage.total_tokens, summary.consistent, parts)
+    retried: int = job.retry(include_non_retryable=True)
+    _ = (desc.job_id, final.status, usage.total_tokens, summary.consistent, parts, retried)
     return texts
 
 
