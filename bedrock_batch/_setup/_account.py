@@ -185,6 +185,8 @@ def setup(
     account = str(aws_call(sts, "GetCallerIdentity")["Account"])
     profile = session.profile_name or "default"
     bucket = bucket or default_bucket_name(account, region)
+    if isinstance(model_ids, str):  # one model id, not its characters
+        model_ids = [model_ids]
     models = list(model_ids) or batch_models(region)
     _check(role_name, bucket, input_prefix, output_prefix, list(model_ids), expire_inputs_days)
     input_uri, output_uri = f"s3://{bucket}/{input_prefix}", f"s3://{bucket}/{output_prefix}"

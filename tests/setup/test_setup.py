@@ -290,3 +290,13 @@ def test_a_settle_time_that_is_not_seconds_is_refused_before_any_write(
     with pytest.raises(bedrock_batch.ValidationError, match="BEDROCK_BATCH_IAM_SETTLE_SECONDS"):
         bedrock_batch.setup(session=sess, model_ids=[HAIKU])
     assert set(calls.made) == {"GetCallerIdentity"}
+
+
+def test_one_model_id_as_a_string_is_one_model(sess: Any) -> None:
+    # not 39 "'a' is not a model" problems, one per character
+    report = bedrock_batch.setup(session=sess, model_ids=HAIKU, dry_run=True)
+    assert [s.outcome for s in report.steps if s.what == "role"] == ["would create"]
+    statement = bedrock_batch.setup(session=sess, model_ids=HAIKU).steps
+    assert any(s.what == "role" and s.outcome == "created" for s in statement)
+    policy = sess.client("iam").get_role_policy(RoleName="BedrockBatchServiceRole", PolicyName=POLICY_NAME)  # fmt: skip
+    assert HAIKU in str(policy["PolicyDocument"])
