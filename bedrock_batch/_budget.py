@@ -4,7 +4,9 @@ The bound is pessimistic on purpose, so that a batch under the cap cannot cost m
 
 - **input tokens**: one per byte of each record's JSONL line. A token covers at least one
   byte of the prompt's UTF-8 text, and a line's JSON framing (record id, keys, quotes) is
-  longer than the few tokens a chat template adds around the text.
+  longer than the few tokens a chat template adds around the text. A record with tool
+  definitions counts :data:`TOOL_PROMPT_TOKENS` more: the tool-use system prompt the model
+  adds is not in its bytes.
 - **output tokens**: each record's ``max_tokens`` (or its family's spelling), or, where a
   record sets none, the model's maximum output from the catalogue.
 - **cache-marked records** (``cachePoint``/``cache_control``): their input at the
@@ -53,6 +55,12 @@ MEDIA_KEYS = (
 )  # fmt: skip
 #: Keys that mark a prompt-cache point (facts §12.4).
 CACHE_KEYS = (b'"cachePoint"', b'"cache_control"')
+#: Keys of tool definitions (native ``tools``, Converse ``toolConfig``). With tools, the model
+#: is billed for a tool-use system prompt that is not in the record's bytes (Anthropic's docs
+#: give 264 to 346 tokens for Claude 3 to 4); each such record counts this many more input
+#: tokens, a margin over every figure published.
+TOOL_KEYS = (b'"tools"', b'"toolConfig"')
+TOOL_PROMPT_TOKENS = 1024
 
 
 @attrs.frozen
@@ -123,6 +131,8 @@ def bound_lines(
                 cap=cap,
             )
         cached = cached or any(key in line for key in CACHE_KEYS)
+        if any(key in line for key in TOOL_KEYS):
+            size += TOOL_PROMPT_TOKENS
     usd = _usd(price, size, output_tokens, batch=batch, cached=cached)
     return CostBound(usd, size, output_tokens)
 

@@ -193,3 +193,17 @@ def test_on_demand_answers_without_token_counts_count_at_their_bound(
     again = BatchJob.attach(job.state_uri or "", session=session, max_cost_usd=cap)
     with pytest.raises(BudgetError, match="already spent"):
         again.retry(statuses=("succeeded",), mode="on_demand")
+
+
+def test_a_record_with_tools_counts_the_tool_use_system_prompt(make_job: Any) -> None:
+    # with tools, Claude is billed for a tool-use system prompt (264-346 tokens, Anthropic's
+    # docs) that is not in the record's bytes: a short record with a small forced tool would
+    # otherwise be bounded below what it can cost
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    plain, tooled = make_job(max_cost_usd=100.0), make_job(max_cost_usd=100.0)
+    plain.add_prompt("hi", max_tokens=10)
+    tooled.add_prompt("hi", max_tokens=10, output_schema=schema, structured="tool")
+    bounds = [j.budget.bound(j.plan(), j._records) for j in (plain, tooled) if j.budget]
+    line = next(iter(tooled._records.store.iter_lines()))
+    assert b'"tools"' in line
+    assert bounds[1].input_tokens >= len(line) + 346 > bounds[0].input_tokens + 346
