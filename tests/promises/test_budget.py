@@ -13,7 +13,7 @@ from bedrock_batch import BatchJob, BudgetError, Price, ValidationError
 from bedrock_batch._pricing import PRICES_DATE, price_for
 from bedrock_batch.local import Faults, LocalBedrock
 
-from ..conftest import HAIKU
+from ..conftest import HAIKU, track
 
 #: Operations that write or pay: none may happen when the cap refuses.
 PAYING = {
@@ -190,7 +190,7 @@ def test_on_demand_answers_without_token_counts_count_at_their_bound(
     job.run()
     assert job.summary().usage.known is False  # the premise: no counts in the answers
     cap = 1.5 * retry_bound.usd  # room for the retry alone, not for it and the first run
-    again = BatchJob.attach(job.state_uri or "", session=session, max_cost_usd=cap)
+    again = track(BatchJob.attach(job.state_uri or "", session=session, max_cost_usd=cap))
     with pytest.raises(BudgetError, match="already spent"):
         again.retry(statuses=("succeeded",), mode="on_demand")
 

@@ -234,9 +234,10 @@ def test_a_broken_config_file_is_a_failed_check(sess: Any) -> None:
     # given all three, a job never reads the file: a warning, and the rest is checked
     report = run(sess)
     assert report["defaults"].verdict == "warn" and str(path) in report["defaults"].summary
-    job = bedrock_batch.BatchJob(HAIKU, f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}", IN, OUT, session=sess)  # fmt: skip
-    job.add_prompt("the premise: such a job plans without the file", max_tokens=5)
-    assert job.plan().records == 1
+    role = f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}"
+    with bedrock_batch.BatchJob(HAIKU, role, IN, OUT, session=sess) as job:
+        job.add_prompt("the premise: such a job plans without the file", max_tokens=5)
+        assert job.plan().records == 1
     assert (
         report["role"].verdict == "fail"
     )  # the explicit role is still checked (it does not exist)
