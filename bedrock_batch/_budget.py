@@ -4,7 +4,9 @@ The bound is pessimistic on purpose, so that a batch under the cap cannot cost m
 
 - **input tokens**: one per byte of each record's JSONL line. A token covers at least one
   byte of the prompt's UTF-8 text, and a line's JSON framing (record id, keys, quotes) is
-  longer than the few tokens a chat template adds around the text.
+  longer than the few tokens a chat template adds around the text. A record with tool
+  definitions counts :data:`TOOL_PROMPT_TOKENS` more: the tool-use system prompt the model
+  adds is not in its bytes.
 - **output tokens**: each record's ``max_tokens`` (or its family's spelling), or, where a
   record sets none, the model's maximum output from the catalogue.
 - **cache-marked records** (``cachePoint``/``cache_control``): their input at the
@@ -20,7 +22,8 @@ tokens follow no known rule from their bytes: images, videos and documents.
 What a batch has already spent (for :meth:`BatchJob.retry`) is each run's billed tokens (its
 output lines' counts, else its manifest's); a batch job without a manifest (stopped, failed,
 or its manifest lost) counts at its bound (its bytes as input, its records at the model's
-maximum output), whatever its lines say.
+maximum output), whatever its lines say; so does an on-demand run whose answers carry no
+token counts (a native Mistral body: bedrock-runtime gives them only in headers).
 """
 
 from __future__ import annotations
@@ -39,16 +42,25 @@ from ._reader._summary import billed_usage
 from ._records._records import Records
 from ._uploader._uploader import Plan
 
-__all__ = ["Budget", "CostBound", "bound_lines", "check_cap", "checked_cap", "spent_usd"]
+__all__ = [
+    "Budget", "CostBound", "bound_lines", "check_cap", "checked_cap", "run_key", "spent_usd",
+]  # fmt: skip
 
-#: Keys that carry content whose tokens are not bounded by its bytes (images, video,
-#: documents; inline or by reference).
+#: Keys that carry content whose tokens are not bounded by its bytes (images, video, audio,
+#: documents; inline or by reference). ``"bytes"`` is how Converse-style bodies carry any
+#: inline media, whatever its kind is called.
 MEDIA_KEYS = (
     b'"image"', b'"images"', b'"inputImage"', b'"image_url"', b'"video"', b'"document"',
-    b'"s3Location"',
+    b'"audio"', b'"bytes"', b'"s3Location"',
 )  # fmt: skip
 #: Keys that mark a prompt-cache point (facts §12.4).
 CACHE_KEYS = (b'"cachePoint"', b'"cache_control"')
+#: Keys of tool definitions (native ``tools``, Converse ``toolConfig``). With tools, the model
+#: is billed for a tool-use system prompt that is not in the record's bytes (Anthropic's docs
+#: give 264 to 346 tokens for Claude 3 to 4); each such record counts this many more input
+#: tokens, a margin over every figure published.
+TOOL_KEYS = (b'"tools"', b'"toolConfig"')
+TOOL_PROMPT_TOKENS = 1024
 
 
 @attrs.frozen
@@ -115,10 +127,12 @@ def bound_lines(
         if any(key in line for key in MEDIA_KEYS):
             raise BudgetError(
                 f"max_cost_usd={cap} cannot be checked: record {n} links or embeds an image, "
-                "a video or a document, whose tokens follow no known rule from its bytes",
+                "a video or a document (or audio), whose tokens follow no known rule from its bytes",
                 cap=cap,
             )
         cached = cached or any(key in line for key in CACHE_KEYS)
+        if any(key in line for key in TOOL_KEYS):
+            size += TOOL_PROMPT_TOKENS
     usd = _usd(price, size, output_tokens, batch=batch, cached=cached)
     return CostBound(usd, size, output_tokens)
 
@@ -155,21 +169,29 @@ def check_cap(cap: float, bound: CostBound, *, spent: float = 0.0, what: str) ->
     )
 
 
+def run_key(job_arn: str | None, attempt: int) -> str:
+    """The key of one run in ``spent_usd``'s ``sizes``: a job's ARN, or an attempt's
+    on-demand run."""
+    return job_arn or f"on-demand run of attempt {attempt}"
+
+
 def spent_usd(results: Results, price: Price, *, ceiling: int, sizes: dict[str, int]) -> float:
     """What the runs of a batch have cost so far: each run's billed tokens; a batch job whose
-    manifest is missing, or whose tokens are unknown, at its bound — ``sizes`` maps
-    its ARN to its input bytes, ``ceiling`` is the model's maximum output per record."""
+    manifest is missing, or a run whose tokens are unknown (an on-demand answer whose body
+    carries no counts), at its bound — ``sizes`` maps its :func:`run_key` to its input bytes,
+    ``ceiling`` is the model's maximum output per record."""
     manifest_of = {id(src): m for src, m in results.manifests()}
     total = 0.0
     for src, own in zip(results.sources, results.per_source, strict=True):
         manifest = manifest_of.get(id(src))
         usage = billed_usage(own, manifest)
-        if src.is_file or (manifest is not None and usage.known):
+        if usage.known and (src.is_file or manifest is not None):
             total += price.cost(usage, batch=not src.is_file)
             continue
         records = src.records or 0
-        size = sizes.get(src.job_arn or "", 0)
-        total += _usd(price, size, records * ceiling, batch=True, cached=False)
+        size = sizes.get(run_key(src.job_arn, src.attempt), 0)
+        # cache-marked or not (unknown here): the dearer of the input and cache-write prices
+        total += _usd(price, size, records * ceiling, batch=not src.is_file, cached=True)
     return total
 
 
@@ -226,6 +248,11 @@ class Budget:
             )  # fmt: skip
             assert price is not None  # bound_lines refuses a model without a price
             sizes = {j.job_arn: j.size for a in ledger.attempts for j in a.jobs if j.job_arn}
+            sizes.update(
+                (run_key(None, a.number), a.on_demand.size)
+                for a in ledger.attempts
+                if a.on_demand is not None
+            )
             spent = spent_usd(read, price, ceiling=ceiling, sizes=sizes)
             check_cap(self.cap, bound, spent=spent, what=f"retrying {records:,} records")
 

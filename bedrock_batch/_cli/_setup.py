@@ -4,6 +4,7 @@ command, which calls :func:`bedrock_batch.setup` and prints the report."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any
 
@@ -28,7 +29,7 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if value < 0:
+    if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be a number of seconds, at least 0, not {text!r}")
     return value
 

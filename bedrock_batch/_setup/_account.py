@@ -10,6 +10,7 @@ policies unless ``update=True``. ``dry_run=True`` makes only read calls.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import time
@@ -54,6 +55,7 @@ DEFAULT_OUTPUT_PREFIX = "outputs/"
 SETTLE_SECONDS = 10.0
 SETTLE_ENV = "BEDROCK_BATCH_IAM_SETTLE_SECONDS"
 _BUCKET = re.compile(r"(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 _PREFIX = re.compile(r"[A-Za-z0-9!_.*'()/-]+/")
 
 
@@ -62,15 +64,23 @@ def default_bucket_name(account: str, region: str) -> str:
     return f"bedrock-batch-{account}-{region}"
 
 
+def _seconds(value: object, what: str) -> float:
+    """A settle time: a finite number of seconds, at least 0."""
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(value, bool) or not math.isfinite(seconds) or seconds < 0:
+        raise ValidationError(f"{what} must be a number of seconds, at least 0, not {value!r}")
+    return seconds
+
+
 def _settle_seconds(given: float | None, endpoint: str) -> float:
     if given is not None:
-        return max(0.0, float(given))
+        return _seconds(given, "settle_seconds")
     text = os.environ.get(SETTLE_ENV)
     if text:
-        try:
-            return max(0.0, float(text))
-        except ValueError:
-            raise ValidationError(f"{SETTLE_ENV}={text!r} is not a number of seconds") from None
+        return _seconds(text, SETTLE_ENV)
     host = urlsplit(endpoint).hostname or ""
     if host == "localhost" or host.startswith("127.") or host == "::1":
         return 0.0
@@ -102,10 +112,12 @@ def _settler(
 
 
 def _check(
-    bucket: str, input_prefix: str, output_prefix: str, models: Sequence[str],
+    role_name: str, bucket: str, input_prefix: str, output_prefix: str, models: Sequence[str],
     expire_inputs_days: int | None,
 ) -> None:  # fmt: skip
     problems = []
+    if not _ROLE_NAME.fullmatch(role_name):
+        problems.append(Problem("is not an IAM role name (1-64 letters, digits and '+=,.@_-')", field="role_name"))  # fmt: skip
     if not _BUCKET.fullmatch(bucket) or ".." in bucket:
         problems.append(Problem("is not a valid S3 bucket name (3-63 lowercase letters, digits, '.' and '-')", field="bucket"))  # fmt: skip
     for name, prefix in (("input_prefix", input_prefix), ("output_prefix", output_prefix)):
@@ -173,16 +185,18 @@ def setup(
     account = str(aws_call(sts, "GetCallerIdentity")["Account"])
     profile = session.profile_name or "default"
     bucket = bucket or default_bucket_name(account, region)
+    if isinstance(model_ids, str):  # one model id, not its characters
+        model_ids = [model_ids]
     models = list(model_ids) or batch_models(region)
-    _check(bucket, input_prefix, output_prefix, list(model_ids), expire_inputs_days)
+    _check(role_name, bucket, input_prefix, output_prefix, list(model_ids), expire_inputs_days)
     input_uri, output_uri = f"s3://{bucket}/{input_prefix}", f"s3://{bucket}/{output_prefix}"
     s3 = session.client("s3", config=default_config())
     iam = session.client("iam", config=default_config())
+    seconds = _settle_seconds(settle_seconds, str(iam.meta.endpoint_url))  # before any write
     steps = ensure_bucket(
         s3, bucket, account=account, region=region, input_prefix=input_prefix,
         expire_inputs_days=expire_inputs_days, dry_run=dry_run, update=update,
     )  # fmt: skip
-    seconds = _settle_seconds(settle_seconds, str(iam.meta.endpoint_url))
     arn, role_steps = ensure_role(
         iam, role_name, trust=trust_policy(account, region),
         permissions=permissions_policy(models, input_uri, output_uri, account=account, region=region),

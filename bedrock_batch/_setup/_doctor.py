@@ -181,10 +181,11 @@ class Doctor:
             account=self.account, region=self.region, profile=profile, entries=entries,
             **self.given,
         )  # fmt: skip
-        if problem:
-            self.add("defaults", FAIL, problem, f"fix or delete the file, then {_SETUP} again")
-            return
         missing = [n for n, s in self.settings.items() if not s.value]
+        if problem:  # a job given all three (arguments, environment) never reads the file
+            verdict = FAIL if missing else WARN
+            self.add("defaults", verdict, problem, f"fix or delete the file, then {_SETUP} again")
+            return
         where = "; ".join(f"{n} from {s.source}" for n, s in self.settings.items() if s.value)
         if missing and not ready:
             self.add("defaults", CANNOT_TELL, f"no {', '.join(missing)} given; the saved ones "

@@ -136,13 +136,26 @@ def statements(doc: Mapping[str, Any] | str) -> list[dict[str, Any]]:
     return [s for s in _list(doc.get("Statement")) if isinstance(s, dict)]
 
 
-def _condition(cond: Any, context: Mapping[str, str]) -> bool | None:
-    """True/False when every condition can be evaluated from ``context``; None otherwise."""
+def _hit(value: str, actual: str, *, like: bool, prefix: bool) -> bool | None:
+    """Whether a condition's value matches ``actual``; with ``prefix``, ``actual`` stands for
+    *every* string that starts with it (True only when all match, None when only some may)."""
+    if not prefix:
+        return glob_match(value, actual) if like else value == actual
+    if like and covers_prefix(value, actual):
+        return True
+    return None if like and Target(actual, prefix=True).touched_by(value) else False
+
+
+def _condition(
+    cond: Any, context: Mapping[str, str], prefixes: frozenset[str] = frozenset()
+) -> bool | None:
+    """True/False when every condition can be evaluated from ``context``; None otherwise.
+    A key in ``prefixes`` stands for every value starting with its context value."""
     if not cond:
         return True
     if not isinstance(cond, dict):
         return None
-    result = True
+    result: bool | None = True
     for operator, clauses in cond.items():
         if operator not in _OPERATORS or not isinstance(clauses, dict):
             return None
@@ -152,8 +165,9 @@ def _condition(cond: Any, context: Mapping[str, str]) -> bool | None:
             values = [str(v) for v in _list(wanted)]
             if actual is None or any("${" in v for v in values):
                 return None
-            hit = any(glob_match(v, actual) if like else v == actual for v in values)
-            result = result and hit
+            hits = [_hit(v, actual, like=like, prefix=str(key).lower() in prefixes) for v in values]
+            if True not in hits:  # False wins over "some jobs only" (None)
+                result = False if result is False or None not in hits else None
     return result
 
 
@@ -220,6 +234,7 @@ def worst(verdicts: Sequence[Verdict]) -> Verdict:
 #: The service principal that assumes a batch job's role.
 BEDROCK_PRINCIPAL = "bedrock.amazonaws.com"
 _TRUST_KEYS = ("aws:sourceaccount", "aws:sourcearn")
+_SOURCE_ARN = frozenset({"aws:sourcearn"})
 
 
 def _trusts_bedrock(principal: Any) -> bool | None:
@@ -238,7 +253,8 @@ def evaluate_trust(doc: Mapping[str, Any] | str, account: str, job_arn: str) -> 
     looks like ``job_arn``, with the recommended ``aws:SourceAccount`` / ``aws:SourceArn``
     conditions (facts §8). Without any condition it works, but is a warning (the docs recommend
     them against the confused deputy); conditions naming another account or region fail."""
-    ctx = {"aws:sourceaccount": account, "aws:sourcearn": job_arn}
+    # the condition must hold for *every* job of the account in the region, whatever its id
+    ctx = {"aws:sourceaccount": account, "aws:sourcearn": job_arn.rsplit("/", 1)[0] + "/"}
     passed: list[str] = []
     bare: list[str] = []
     wrong: list[str] = []
@@ -267,7 +283,7 @@ def evaluate_trust(doc: Mapping[str, Any] | str, account: str, job_arn: str) -> 
         keys = {
             str(k).lower() for c in (cond.values() if isinstance(cond, dict) else []) for k in c
         }
-        met = _condition(cond, ctx) if keys <= set(_TRUST_KEYS) else None
+        met = _condition(cond, ctx, _SOURCE_ARN) if keys <= set(_TRUST_KEYS) else None
         if met is None:
             doubts.append(f"{where} has a condition doctor cannot evaluate")
         elif not cond:

@@ -13,7 +13,7 @@ from bedrock_batch import BatchJob, BudgetError, Price, ValidationError
 from bedrock_batch._pricing import PRICES_DATE, price_for
 from bedrock_batch.local import Faults, LocalBedrock
 
-from ..conftest import HAIKU
+from ..conftest import HAIKU, track
 
 #: Operations that write or pay: none may happen when the cap refuses.
 PAYING = {
@@ -144,3 +144,66 @@ def test_the_input_bound_covers_every_byte_of_every_prompt(
     bound = job.budget.bound(plan, job._records)
     assert bound.input_tokens >= sum(len(t.encode()) for t in texts)
     assert bound.output_tokens == 10 * len(texts)
+
+
+NOVA_EMBED = "amazon.nova-2-multimodal-embeddings-v1:0"
+
+
+@pytest.mark.parametrize(("kind", "fmt"), [("audio", "mp3"), ("video", "mp4")])
+def test_nova_embedding_media_has_no_token_rule_and_refuses(
+    make_job: Any, kind: str, fmt: str
+) -> None:
+    # Nova multimodal embeddings take audio and video inline ("bytes"): no bound from bytes
+    job = make_job(NOVA_EMBED, max_cost_usd=1000.0, prices={NOVA_EMBED: Price(0.1, 0.0)})
+    media = {"format": fmt, "source": {"bytes": "AAAAAAAAAAAAAAAAAAAAAAAA"}}
+    params = {"embeddingPurpose": "GENERIC_INDEX", kind: media}
+    for _ in range(120):
+        job.add({"schemaVersion": "nova-multimodal-embed-v1", "taskType": "SINGLE_EMBEDDING",
+                 "singleEmbeddingParams": params})  # fmt: skip
+    assert "cannot be checked" in (job.plan().budget or "")
+    with pytest.raises(BudgetError, match="image, a video or a document"):
+        job.submit()
+    assert job.ledger is None
+
+
+MISTRAL = "mistral.mistral-small-2402-v1:0"
+
+
+def test_on_demand_answers_without_token_counts_count_at_their_bound(
+    make_job: Any, session: Any
+) -> None:
+    # Mistral's native body carries no usage: what its on-demand answers cost is unknown to the
+    # reader, so the cap must count them at their bound, never as $0 (a retry could then pay
+    # the same again and pass the cap)
+    from bedrock_batch._budget import bound_lines
+    from bedrock_batch._catalog import lookup_model
+
+    job = make_job(MISTRAL, mode="on_demand")
+    prompts(job, 4)
+    model = lookup_model(MISTRAL)[0]
+    assert model is not None
+    # a retry of the 4 records is bounded at the model's maximum output for each
+    retry_bound = bound_lines(
+        job._records.store.iter_lines(), output_tokens=4 * model.max_output_tokens,
+        model_id=MISTRAL, model=model, price=price_for(MISTRAL), batch=False, cap=1.0,
+    )  # fmt: skip
+    job.run()
+    assert job.summary().usage.known is False  # the premise: no counts in the answers
+    cap = 1.5 * retry_bound.usd  # room for the retry alone, not for it and the first run
+    again = track(BatchJob.attach(job.state_uri or "", session=session, max_cost_usd=cap))
+    with pytest.raises(BudgetError, match="already spent"):
+        again.retry(statuses=("succeeded",), mode="on_demand")
+
+
+def test_a_record_with_tools_counts_the_tool_use_system_prompt(make_job: Any) -> None:
+    # with tools, Claude is billed for a tool-use system prompt (264-346 tokens, Anthropic's
+    # docs) that is not in the record's bytes: a short record with a small forced tool would
+    # otherwise be bounded below what it can cost
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    plain, tooled = make_job(max_cost_usd=100.0), make_job(max_cost_usd=100.0)
+    plain.add_prompt("hi", max_tokens=10)
+    tooled.add_prompt("hi", max_tokens=10, output_schema=schema, structured="tool")
+    bounds = [j.budget.bound(j.plan(), j._records) for j in (plain, tooled) if j.budget]
+    line = next(iter(tooled._records.store.iter_lines()))
+    assert b'"tools"' in line
+    assert bounds[1].input_tokens >= len(line) + 346 > bounds[0].input_tokens + 346

@@ -229,8 +229,15 @@ def test_a_broken_config_file_is_a_failed_check(sess: Any) -> None:
     path = config_path()  # the emulator's private file, under Local Bedrock
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("{not json")
-    report = run(sess)
+    report = run(sess, role_arn=None)  # the role would come from the file: it cannot
     assert report["defaults"].verdict == "fail" and str(path) in report["defaults"].summary
+    # given all three, a job never reads the file: a warning, and the rest is checked
+    report = run(sess)
+    assert report["defaults"].verdict == "warn" and str(path) in report["defaults"].summary
+    role = f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}"
+    with bedrock_batch.BatchJob(HAIKU, role, IN, OUT, session=sess) as job:
+        job.add_prompt("the premise: such a job plans without the file", max_tokens=5)
+        assert job.plan().records == 1
     assert (
         report["role"].verdict == "fail"
     )  # the explicit role is still checked (it does not exist)

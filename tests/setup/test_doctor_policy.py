@@ -198,3 +198,24 @@ def test_trust_doctor_cannot_evaluate_is_cannot_tell() -> None:
     assert evaluate_trust({"Statement": [statement, deny]}, ACCOUNT, JOB).verdict == CANNOT_TELL
     anyone = {**statement, "Principal": "*"}
     assert evaluate_trust({"Statement": [anyone]}, ACCOUNT, JOB).verdict == CANNOT_TELL
+
+
+def test_a_source_arn_condition_passes_only_when_it_covers_every_job() -> None:
+    # doctor knows the account and region of the jobs, never their ids (random, made later):
+    # a SourceArn that only some job ids match must not pass on the strength of a sample id
+    statement = iam.trust_policy(ACCOUNT, "us-east-1")["Statement"][0]
+    prefix = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:model-invocation-job/"
+
+    def with_arn(operator: str, arn: str) -> dict[str, Any]:
+        cond = {"StringEquals": {"aws:SourceAccount": ACCOUNT}, operator: {"aws:SourceArn": arn}}
+        return {"Statement": [{**statement, "Condition": cond}]}
+
+    sample_id = JOB.rsplit("/", 1)[1]
+    assert evaluate_trust(with_arn("ArnLike", prefix + "*"), ACCOUNT, JOB).verdict == PASS
+    some = evaluate_trust(with_arn("ArnLike", prefix + sample_id[:3] + "*"), ACCOUNT, JOB)
+    assert some.verdict == CANNOT_TELL
+    for operator in ("ArnEquals", "StringEquals"):
+        one = evaluate_trust(with_arn(operator, prefix + sample_id), ACCOUNT, JOB)
+        assert one.verdict != PASS
+    other = evaluate_trust(with_arn("ArnLike", prefix.replace("us-east-1", "eu-west-1") + "*"), ACCOUNT, JOB)  # fmt: skip
+    assert other.verdict == FAIL

@@ -266,3 +266,37 @@ def test_the_inputs_expiry_rule_on_a_found_bucket_only_with_update(sess: Any) ->
     assert rules["keep-me"]["Filter"]["Prefix"] == "logs/"
     assert rules["bedrock-batch-expire-inputs"]["Filter"]["Prefix"] == "inputs/"
     assert not any(r["Filter"].get("Prefix", "").startswith("outputs") for r in rules.values())
+
+
+@pytest.mark.parametrize("role_name", ["bad/role", "", "r" * 65, "naïve"])
+def test_a_role_name_iam_would_refuse_is_refused_before_any_write(sess: Any, role_name: str) -> None:  # fmt: skip
+    # a name IAM refuses would otherwise be saved in the config as a role ARN no job can use
+    calls = Calls(sess)
+    with pytest.raises(bedrock_batch.ValidationError) as caught:
+        bedrock_batch.setup(session=sess, role_name=role_name, model_ids=[HAIKU])
+    assert {p.field for p in caught.value.problems} == {"role_name"}
+    assert set(calls.made) == {"GetCallerIdentity"}
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), -1.0, True])
+def test_a_settle_time_that_is_not_seconds_is_refused_before_any_write(
+    sess: Any, seconds: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # nan was taken as 0 (no wait), inf crashed time.sleep after the role was created
+    calls = Calls(sess)
+    with pytest.raises(bedrock_batch.ValidationError, match="settle_seconds"):
+        bedrock_batch.setup(session=sess, settle_seconds=seconds, model_ids=[HAIKU])
+    monkeypatch.setenv("BEDROCK_BATCH_IAM_SETTLE_SECONDS", "inf")
+    with pytest.raises(bedrock_batch.ValidationError, match="BEDROCK_BATCH_IAM_SETTLE_SECONDS"):
+        bedrock_batch.setup(session=sess, model_ids=[HAIKU])
+    assert set(calls.made) == {"GetCallerIdentity"}
+
+
+def test_one_model_id_as_a_string_is_one_model(sess: Any) -> None:
+    # not 39 "'a' is not a model" problems, one per character
+    report = bedrock_batch.setup(session=sess, model_ids=HAIKU, dry_run=True)
+    assert [s.outcome for s in report.steps if s.what == "role"] == ["would create"]
+    statement = bedrock_batch.setup(session=sess, model_ids=HAIKU).steps
+    assert any(s.what == "role" and s.outcome == "created" for s in statement)
+    policy = sess.client("iam").get_role_policy(RoleName="BedrockBatchServiceRole", PolicyName=POLICY_NAME)  # fmt: skip
+    assert HAIKU in str(policy["PolicyDocument"])
