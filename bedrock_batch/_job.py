@@ -186,18 +186,14 @@ class BatchJob(RecordIntake):
         do. No S3 writes and no job creation (Service Quotas may be read). Raises
         :class:`ValidationError` (or :class:`QuotaError`) listing every problem."""
         spec = self._spec()
-        quotas, source = self._resolved_quotas()
-        plan = make_plan(self._records, spec, quotas, source, requested_mode=self.params.mode, prices=self.prices)  # fmt: skip
-        return plan if self.budget is None else self.budget.annotate(plan, self._records)
-
-    def _resolved_quotas(self) -> tuple[Quotas, QuotaSource]:
-        """The quotas plans use (read once; see the ``quotas`` argument)."""
         if self._quota_cache is None:
             self._quota_cache = resolve_quotas(
                 self._records.model, override=self.quotas, use_service_quotas=self.use_service_quotas,
                 list_quotas=lambda: self._clients.quotas.list_service_quotas,
             )  # fmt: skip
-        return self._quota_cache
+        quotas, source = self._quota_cache
+        plan = make_plan(self._records, spec, quotas, source, requested_mode=self.params.mode, prices=self.prices)  # fmt: skip
+        return plan if self.budget is None else self.budget.annotate(plan, self._records)
 
     # -- wiring the parts ------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ try:
 except ImportError as err:  # pragma: no cover - exercised only without the extra
     raise ImportError("bedrock_batch.dask needs Dask: pip install 'bedrock-batch[dask]'") from err
 
+from ._batch._quotas import resolve_quotas
 from ._batch._spec import OnInvalid
 from ._common._progress import CountDisplay
 from ._common._s3 import S3Access
@@ -241,7 +242,12 @@ def _submit(
     if job.budget is not None:
         raise ValidationError("max_cost_usd is not supported by submit_dataframe yet: plan a smaller batch, or submit it from one process")  # fmt: skip
     spec = job._spec()
-    quotas, source = job._resolved_quotas()
+    if job._quota_cache is None:  # as plan() resolves them
+        job._quota_cache = resolve_quotas(
+            records.model, override=job.quotas, use_service_quotas=job.use_service_quotas,
+            list_quotas=lambda: job._clients.quotas.list_service_quotas,
+        )  # fmt: skip
+    quotas, source = job._quota_cache
     client = job._clients.s3
     s3 = S3Access(
         client, bucket_owner=spec.bucket_owner, transfer_config=job.transfer_config,
