@@ -6,27 +6,65 @@ The partitions are :meth:`Results.partitions <bedrock_batch.Results.partitions>`
 and picklable, so every record comes back exactly once without the workers talking to each
 other; each worker reads one output file and its slice of the batch's index from S3 with its
 own client (endpoint and region from :class:`S3Config`, credentials from its environment).
+
+Inputs on Dask: :func:`submit_dataframe` (and :func:`submit_partitions` for any iterable of
+partitions) has the workers build, check and upload a batch's records, so no row is collected
+on the driver: each worker uploads its partition as content-addressed shards with a small
+manifest, and the driver plans the jobs from the manifests and assembles their input folders
+by server-side copy. The batch is then an ordinary one: :meth:`BatchJob.wait`,
+:meth:`~BatchJob.results`, :meth:`~BatchJob.attach`, :meth:`~BatchJob.retry` and
+:meth:`~BatchJob.summary` work as for a batch submitted from one process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 try:
     import dask.dataframe as dd
+    from dask.base import compute, is_dask_collection
+    from dask.delayed import delayed as _dask_delayed
 except ImportError as err:  # pragma: no cover - exercised only without the extra
     raise ImportError("bedrock_batch.dask needs Dask: pip install 'bedrock-batch[dask]'") from err
 
+from ._batch._quotas import resolve_quotas
+from ._batch._spec import OnInvalid
+from ._common._progress import CountDisplay
+from ._common._s3 import S3Access
+from ._errors import Problem, QuotaError, StateError, ValidationError
 from ._job import BatchJob
+from ._lifecycle._status import BatchStatus
 from ._reader._export import ROW_COLUMNS, KeyFields, key_schema
 from ._reader._partitions import Partition, S3Config
 from ._reader._resultset import Results
+from ._uploader._cluster import (
+    COPY_LIMIT,
+    Manifest,
+    PartitionTask,
+    assemble,
+    build_partition,
+    count_partition,
+    plan_from_manifests,
+)
+from ._uploader._uploader import open_ledger
 
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["Partition", "S3Config", "meta", "read_partition", "read_results"]
+__all__ = [
+    "Partition",
+    "S3Config",
+    "meta",
+    "read_partition",
+    "read_results",
+    "submit_dataframe",
+    "submit_partitions",
+]
+
+#: A column name (an integer label too) or a function of the row, as ``add_dataframe`` takes.
+Column = str | int | Callable[[Mapping[str, Any]], Any] | None
 
 
 def read_results(
@@ -94,3 +132,192 @@ def _partitions(
         with BatchJob.attach(source, session=session, bucket_owner=bucket_owner) as job:
             return job.results(partial=partial).partitions(s3=s3)
     return list(source)
+
+
+# -- inputs written by a cluster ------------------------------------------------------------------
+
+
+def submit_dataframe(
+    ddf: Any,
+    job: BatchJob,
+    *,
+    prompt: Column = None,
+    text: Column = None,
+    model_input: Column = None,
+    key: Column = None,
+    on_invalid: OnInvalid = "raise",
+    progress: bool = False,
+    **options: Any,
+) -> BatchStatus:
+    """Submit a ``dask.dataframe`` as ``job``'s records, built and uploaded by the workers.
+
+    The rows are those :meth:`BatchJob.add_dataframe` takes (``prompt``, ``text`` or
+    ``model_input``, ``key``, and the other keyword arguments of :meth:`BatchJob.add_prompt`
+    such as ``system`` or ``max_tokens``); each record gets the id the single-process path gives
+    the same row (``R`` and its position), as the driver first counts each partition's rows
+    (``ddf.map_partitions(len)``; with ``on_invalid="skip"``, the rows the family's rules
+    accept). No row is collected on the driver, and the driver reads no shard.
+
+    A refused row fails the whole call before any job is created (:class:`ValidationError`
+    listing every problem, located by row number across the partitions); with
+    ``on_invalid="skip"`` it is left out and reported in :attr:`BatchJob.rejected` and by
+    ``results()`` as ``"rejected"``. A record over the per-file byte limit raises
+    :class:`QuotaError`. ``job`` must be new (no records added, not submitted) and use the
+    default record ids; ``max_cost_usd`` is not supported here yet. Submitting the same
+    partitions again resumes the same batch (same shards, same ledger, no second job).
+
+    Returns the batch's status, as :meth:`BatchJob.submit` does; then use ``job`` as usual.
+    """
+    columns = {"prompt": prompt, "text": text, "model_input": model_input, "key": key}
+    parts = list(ddf.to_delayed())
+    if on_invalid == "raise":
+        counted: list[tuple[int, int]] | None = [
+            (int(n), int(n)) for n in ddf.map_partitions(len).compute()
+        ]
+    else:
+        counted = None
+    return _submit(job, parts, columns, options, on_invalid, counted, progress=progress)
+
+
+def submit_partitions(
+    parts: Iterable[Any],
+    job: BatchJob,
+    *,
+    prompt: Column = None,
+    text: Column = None,
+    model_input: Column = None,
+    key: Column = None,
+    on_invalid: OnInvalid = "raise",
+    progress: bool = False,
+    **options: Any,
+) -> BatchStatus:
+    """:func:`submit_dataframe` for any iterable of partitions: each a pandas (or polars)
+    DataFrame, a function of no arguments returning one (called on a worker), or a
+    ``dask.delayed`` one. They run on the current Dask scheduler (a ``distributed`` client's
+    cluster when one is active, else Dask's default); each is loaded twice, once to count its
+    rows and once to build its records, so a function must return the same rows each time."""
+    delayed = [_delayed(p) for p in parts]
+    if not delayed:
+        raise ValidationError("the job has no records: no partitions were given")
+    columns = {"prompt": prompt, "text": text, "model_input": model_input, "key": key}
+    counted = None
+    if on_invalid == "raise":
+        counted = [(int(n), int(n)) for n in compute(*[_dask_delayed(len)(p) for p in delayed])]
+    return _submit(job, delayed, columns, options, on_invalid, counted, progress=progress)
+
+
+def _delayed(part: Any) -> Any:
+    if is_dask_collection(part):  # a dask.delayed one already
+        return part
+    if callable(part):
+        return _dask_delayed(part, pure=False)()
+    return _dask_delayed(part)
+
+
+def _submit(
+    job: BatchJob,
+    parts: Sequence[Any],
+    columns: Mapping[str, Column],
+    options: Mapping[str, Any],
+    on_invalid: str,
+    counted: list[tuple[int, int]] | None,
+    *,
+    progress: bool,
+) -> BatchStatus:
+    """Plan and submit the batch of ``parts`` (see :func:`submit_dataframe`)."""
+    if on_invalid not in ("raise", "skip"):
+        raise ValidationError("on_invalid must be 'raise' or 'skip'")
+    if sum(columns[c] is not None for c in ("prompt", "text", "model_input")) != 1:
+        raise ValidationError("submit_dataframe needs exactly one of prompt=, text= or model_input=")  # fmt: skip
+    if "record_id" in options:
+        raise ValidationError(
+            "submit_dataframe gives every record the default id of its position; record_id= "
+            "is not supported (ids must be unique across partitions): use key= for your own ids"
+        )
+    records = job._records
+    if job._batch is not None or len(records) or records.rejected:
+        raise StateError("submit_dataframe needs a new BatchJob: no records added, not submitted")
+    if not records._trusted_factory:
+        raise ValidationError("submit_dataframe gives records the default ids: id_factory and record_id_pattern must be the defaults")  # fmt: skip
+    if job.budget is not None:
+        raise ValidationError("max_cost_usd is not supported by submit_dataframe yet: plan a smaller batch, or submit it from one process")  # fmt: skip
+    spec = job._spec()
+    if job._quota_cache is None:  # as plan() resolves them
+        job._quota_cache = resolve_quotas(
+            records.model, override=job.quotas, use_service_quotas=job.use_service_quotas,
+            list_quotas=lambda: job._clients.quotas.list_service_quotas,
+        )  # fmt: skip
+    quotas, source = job._quota_cache
+    client = job._clients.s3
+    s3 = S3Access(
+        client, bucket_owner=spec.bucket_owner, transfer_config=job.transfer_config,
+        upload_extra_args=job.params.upload_extra_args,
+    )  # fmt: skip
+    task = PartitionTask(
+        spec.model_id, spec.invocation_type, spec.input_root, str(job.params.mode), dict(columns),
+        dict(options), on_invalid,
+        min(quotas.max_records_per_file, spec.max_records_per_file or 10**12, quotas.max_records_per_job),
+        min(quotas.max_file_bytes, spec.max_bytes_per_file or 10**15, quotas.max_job_bytes, COPY_LIMIT),
+        S3Config.of(s3).access, dict(job.params.upload_extra_args or {}),
+    )  # fmt: skip
+    if counted is None:  # on_invalid="skip": the records each partition keeps set the offsets
+        counted = [
+            (int(r), int(k))
+            for r, k in compute(*[_dask_delayed(count_partition)(p, task) for p in parts])
+        ]
+    offsets = [0, *itertools.accumulate(k for _, k in counted)]
+    rows = [0, *itertools.accumulate(r for r, _ in counted)]
+    built = compute(
+        *[
+            _dask_delayed(build_partition)(p, task, i, offsets[i], rows[i])
+            for i, p in enumerate(parts)
+        ]
+    )
+    manifests: list[Manifest] = list(built)
+    _check(manifests, counted, on_invalid, task.max_bytes_per_file)
+    rejected = [p for m in manifests for p in m.rejected]
+    plan = plan_from_manifests(
+        manifests, spec, quotas, source, requested_mode=str(job.params.mode),
+        model=records.model, family=records.family, prices=job.prices,
+    )  # fmt: skip
+    store = open_ledger(s3, plan, spec, rejected, legacy_id=plan.content_id)
+    records.rejected.extend(rejected)
+    records.freeze("this job was submitted from partitions; records can no longer be added")
+    display = CountDisplay("copy", total=plan.bytes, unit="B") if progress else None
+    try:
+        assemble(
+            store, manifests, copy_extra_args=job.params.upload_extra_args,
+            progress=None if display is None else display.update,
+        )  # fmt: skip
+    finally:
+        if display is not None:
+            display.close()
+    job._wire(store)
+    return job.submit()
+
+
+def _check(
+    manifests: Sequence[Manifest], counted: Sequence[tuple[int, int]], on_invalid: str, limit: int
+) -> None:
+    """Refuse the call (before any ledger or job) when a partition refused a row, holds a
+    record too large for a file, or changed between its two readings."""
+    problems: list[Problem] = []
+    for m in manifests:
+        if on_invalid == "raise" or (m.failed and not m.oversize):
+            problems += m.rejected
+    if problems:
+        raise ValidationError(
+            f"{len(problems)} invalid record(s) in the partitions; no job was created", problems
+        )
+    oversize = [p for m in manifests for p in m.oversize]
+    if oversize:
+        raise QuotaError(
+            "record(s) too large for one input file", oversize, quota="max_file_bytes", limit=limit
+        )
+    for m, (n_rows, n_records) in zip(manifests, counted, strict=True):
+        if m.rows != n_rows or m.records != n_records:
+            raise StateError(
+                f"partition {m.partition} gave {m.rows} rows ({m.records} records) when built "
+                f"but {n_rows} rows ({n_records} records) when counted: partitions must give the "
+                "same rows each time they are computed"
+            )

@@ -119,3 +119,13 @@ def checks_before_a_batch() -> None:
     code: int = report.exit_code
     lines: list[str] = report.lines()
     _ = (verdict, fix, code, lines, report.ok, report.role_arn.source)
+
+
+def cluster_inputs(job: BatchJob, frames: list[object]) -> BatchStatus:
+    from bedrock_batch.dask import submit_dataframe, submit_partitions
+
+    status: BatchStatus = submit_partitions(
+        frames, job, prompt="question", key=lambda row: row["doc"], on_invalid="skip", max_tokens=50
+    )
+    assert status.status
+    return submit_dataframe(frames[0], job, prompt="question", system="be brief")
