@@ -46,12 +46,14 @@ class Armed:
 
 class Hooks:
     """Runs :class:`Armed` actions from inside the calls of the given clients (one handle's
-    clients: another handle's calls are never hooked). One action at a time."""
+    clients: another handle's calls are never hooked). One action at a time; while it runs,
+    the other calls of these clients wait (the whole process is paused inside the call)."""
 
     def __init__(self, *clients: Any) -> None:
         self.armed: list[Armed] = []
-        self._lock = threading.Lock()
+        self._idle = threading.Condition()
         self._busy = False
+        self._firing: int | None = None
         for client in clients:
             events = client.meta.events
             service = client.meta.service_model.endpoint_prefix
@@ -64,7 +66,7 @@ class Hooks:
         return armed
 
     def clear(self) -> None:
-        with self._lock:
+        with self._idle:
             self.armed.clear()
 
     def _before(
@@ -78,7 +80,11 @@ class Hooks:
             self._fire("after", model.name, str(context.get("mbt_key", "")))
 
     def _fire(self, phase: str, operation: str, key: str) -> None:
-        with self._lock:
+        with self._idle:
+            # While an action runs, the handle's other threads stand still (the process is
+            # stalled inside that call), except the action's own thread.
+            while self._busy and self._firing != threading.get_ident():
+                self._idle.wait()
             if self._busy:
                 return
             for armed in self.armed:
@@ -88,14 +94,17 @@ class Hooks:
                         continue
                     self.armed.remove(armed)
                     armed.fired = self._busy = True
+                    self._firing = threading.get_ident()
                     break
             else:
                 return
         try:
             armed.action()
         finally:
-            with self._lock:
+            with self._idle:
                 self._busy = False
+                self._firing = None
+                self._idle.notify_all()
 
 
 class PaidAnswers:
@@ -126,19 +135,22 @@ class WallClock:
     """Jumps of the wall clock, as a stalled process or a clock running ahead sees them.
 
     Every clock an on-demand claim can be judged by moves: the claim clock of each on-demand
-    runner made after the jump (the default of ``OnDemandRunner(clock=...)``; runners made
-    before keep theirs — the stalled owner) and S3's own clock (moto's, which stamps
-    ``Last-Modified``), for code that judges claims by S3's time.
+    runner made after the jump (the default of ``OnDemandRunner(clock=...)``; a runner made
+    before keeps its clock — the stalled owner, or a process whose clock is behind) and S3's
+    own clock (moto's, which stamps ``Last-Modified``), for code that judges claims by S3's
+    time.
     """
 
     def __init__(self) -> None:
         self.offset = 0.0
         self._undo: list[Callable[[], None]] = []
+        self._defaults: dict[str, Any] = {}
 
-    def now(self) -> float:
+    def clock(self, offset: float) -> Callable[[], float]:
+        """A wall clock ``offset`` seconds ahead."""
         import time
 
-        return time.time() + self.offset
+        return lambda: time.time() + offset
 
     def _utcnow(self) -> datetime.datetime:
         now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
@@ -153,10 +165,8 @@ class WallClock:
 
         saved = (moto.s3.models.utcnow, moto.core.utils.utcnow)
         moto.s3.models.utcnow = moto.core.utils.utcnow = self._utcnow
-        defaults = OnDemandRunner.__init__.__kwdefaults__ or {}
+        defaults = self._defaults = OnDemandRunner.__init__.__kwdefaults__ or {}
         saved_clock = defaults.get("clock")
-        if "clock" in defaults:
-            defaults["clock"] = self.now
 
         def undo() -> None:
             moto.s3.models.utcnow, moto.core.utils.utcnow = saved
@@ -171,4 +181,7 @@ class WallClock:
             self._undo.pop()()
 
     def jump(self, seconds: float) -> None:
+        """Move the clocks of S3 and of the runners made from now on ``seconds`` ahead."""
         self.offset += seconds
+        if "clock" in self._defaults:
+            self._defaults["clock"] = self.clock(self.offset)
