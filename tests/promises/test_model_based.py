@@ -28,15 +28,30 @@ Checked after every step:
 - no on-demand answer is received twice for a record (beyond the documented allowances);
 - after every call that returned, the ledger in S3 equals the in-memory one.
 
-At the end, with every fault cleared, a fresh or the last handle waits and retries until nothing
-is missing: every record comes back exactly once and succeeded, every job the emulator ran is in
-the ledger, and no record was paid twice (answers in the jobs' outputs plus on-demand answers).
+At the end, the script is run once more with every fault cleared; it waits and retries until
+nothing is missing: every record comes back exactly once and succeeded, every job the emulator
+ran is in the ledger, and no record was paid twice (answers in the jobs' outputs plus on-demand
+answers received), beyond the documented allowances (an answer received by a process that then
+died; a taken-over claim's unsaved answers and its owner's calls before it notices).
 
-Profiles: ``BEDROCK_BATCH_MODEL_EXAMPLES`` (default 40, about a minute on one core) sets the
-examples; ``BEDROCK_BATCH_MODEL_PROFILE=long`` runs 400 examples of up to 20 steps (opt-in).
-Run with ``--hypothesis-show-statistics`` to see the distribution of what the examples did.
+Shaping: the first step adds the records (mostly 20-80 in batch mode, a quarter on demand) and
+usually submits (sometimes crashing, losing the Create answer or stopping inside it; after a
+crash the script runs again), then often waits and retries, or stops from another handle.
+Interleavings are drawn half from a curated list (two retries racing on the ledger write, a
+stop inside a create or an on-demand run, ...), half from every call x hook point x action.
 
-Measured distribution (CI profile, 40 examples): see ``DISTRIBUTION`` below.
+Profiles: CI runs 50 examples of up to 12 steps (about 45 s of one core; ``-n auto`` runs it
+beside the other tests). ``BEDROCK_BATCH_MODEL_PROFILE=long`` runs 400 examples of up to 20
+steps; ``BEDROCK_BATCH_MODEL_EXAMPLES=N`` sets the number. Run with
+``--hypothesis-show-statistics`` for the distribution of what the examples did; measured on the
+CI profile (50 examples, 64 cases of which 14 invalid — a rule drawn with no rule enabled):
+
+- 48% of the 64 cases (invalid ones included) created a Bedrock job; 48% answered records on
+  demand;
+- 47% stopped a running job or retried records (27% stopped a running job, 22% retried records
+  that were sent again); 56% stopped the batch at some point;
+- 55% had a second handle stop the batch (between or inside calls); crashes inside Create, the ledger write or a
+  retry's Create in 3-11% each; a lost Create answer in 16%.
 """
 
 from __future__ import annotations
@@ -70,8 +85,6 @@ from bedrock_batch.local import AfterFault, JobFault, LocalBedrock, OperationFau
 from ..conftest import BUCKET, HAIKU, ROLE, claude_body
 from ..support import S3Faults
 from .model_support import Armed, Crash, Hooks, PaidAnswers, WallClock, lose_answer
-
-DISTRIBUTION = """(filled in from a measured run)"""
 
 QUOTAS = Quotas(min_records_per_job=20, max_records_per_job=40, max_concurrent_jobs=2)
 POLL = PollConfig(initial=600, max_interval=3600, jitter=0, timeout=4 * 24 * 3600)
@@ -507,10 +520,11 @@ class BatchLifecycle(RuleBasedStateMachine):
         if not taken:
             return
         self.seen["claim taken over"] += 1
-        # The stalled owner's answers received but not saved yet are paid again by the new
-        # owner: up to one chunk per slice in flight, plus the calls in flight.
-        self.extra_paid_allowed += CHUNK + 2 * CONCURRENCY
+        # Paid twice, legitimately: the stalled owner's answers received but not saved yet (up
+        # to a chunk per slice, plus the calls in flight), which the new owner asks for again,
+        # and the calls the old owner makes before it notices (at most CALLS_AFTER).
         after = self.paid.calls - taken[0]
+        self.extra_paid_allowed += CHUNK + 2 * CONCURRENCY + min(after, CALLS_AFTER)
         if after > CALLS_AFTER and self.fence_pending:
             self.seen["KNOWN BUG (issue 18 problem 3): the old owner kept calling"] += 1
             self.extra_paid_allowed += after  # ... and paid for records the new owner answers
@@ -747,7 +761,7 @@ class BatchLifecycle(RuleBasedStateMachine):
 PROFILE = os.environ.get("BEDROCK_BATCH_MODEL_PROFILE", "ci")
 BatchLifecycle.TestCase.settings = settings(
     max_examples=int(
-        os.environ.get("BEDROCK_BATCH_MODEL_EXAMPLES", "400" if PROFILE == "long" else "40")
+        os.environ.get("BEDROCK_BATCH_MODEL_EXAMPLES", "400" if PROFILE == "long" else "50")
     ),
     stateful_step_count=20 if PROFILE == "long" else 12,
     deadline=None,
