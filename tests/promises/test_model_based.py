@@ -1,41 +1,171 @@
-"""A model-based test of the batch lifecycle: random sequences of adding records, submitting,
-crashing (the object dropped, the batch re-attached or re-run), stopping from another handle,
-retrying, moving the clock and injecting faults (throttling, 5xx, S3 write failures, record
-errors, job failures) on Local Bedrock. After every step:
+"""A model-based test of the batch lifecycle on Local Bedrock (manual clock): random sequences of
+submitting, waiting, stopping, retrying (with statuses and record ids), moving the clock and
+injecting faults — and the rare paths between them:
 
-- no Bedrock job exists that the ledger did not plan, and none was created twice;
-- nothing is created after a stop (until a retry re-opens the batch);
-- no record is paid for on demand more often than on-demand attempts ran it;
+- a **crash inside a call**, before or after the operation took effect (CreateModelInvocationJob,
+  StopModelInvocationJob, GetModelInvocationJob, InvokeModel, the ledger's PutObject): a
+  :class:`Crash` raised from a botocore hook of the handle's own clients; the handle is discarded
+  and a fresh one (attached, or the script re-run) carries on with the same batch;
+- a **lost answer**: Local Bedrock performs the call and then drops its answer or answers 500
+  (:class:`AfterFault`), for every attempt botocore makes or only the first; a ledger write that
+  landed but whose answer was lost;
+- **two handles whose calls interleave**: a second handle stops, retries (another selection),
+  waits or resumes the batch from inside a call of the first;
+- S3 write and read faults, runtime (InvokeModel) throttling and 5xx, record and job faults;
+- a **stop during an on-demand run** (from inside one of its InvokeModel calls);
+- **claim expiry by a clock jump**: inside an InvokeModel call of an on-demand run the clock
+  jumps past the claim TTL and a second handle resumes the run.
+
+Checked after every step:
+
+- no Bedrock job exists that the ledger does not know (every job's name and token are planned in
+  the stored ledger), and none was created twice;
+- after a stop returned, no job is still running, and a job created afterwards (the window
+  between ``creating`` and Create) is stopped by the time a call of a handle returns;
+- a stop during an on-demand run is followed by at most ``STOP_CHECK_CALLS + 2 *
+  concurrency`` InvokeModel calls of the running handle;
+- after a claim was taken over, its old owner makes at most as many calls (fenced claims);
+- no on-demand answer is received twice for a record (beyond the documented allowances);
 - after every call that returned, the ledger in S3 equals the in-memory one.
 
-At the end every input record comes back exactly once.
+At the end, the script is run once more with every fault cleared; it waits and retries until
+nothing is missing: every record comes back exactly once and succeeded, every job the emulator
+ran is in the ledger, and no record was paid twice (answers in the jobs' outputs plus on-demand
+answers received), beyond the documented allowances (an answer received by a process that then
+died; a taken-over claim's unsaved answers and its owner's calls before it notices).
+
+Shaping: the first step adds the records (mostly 20-80 in batch mode, a quarter on demand) and
+usually submits (sometimes crashing, losing the Create answer or stopping inside it; after a
+crash the script runs again), then often waits and retries, or stops from another handle.
+Interleavings are drawn half from a curated list (two retries racing on the ledger write, a
+stop inside a create or an on-demand run, ...), half from every call x hook point x action.
+
+Profiles: CI runs 50 examples of up to 12 steps (about 45 s of one core; ``-n auto`` runs it
+beside the other tests). ``BEDROCK_BATCH_MODEL_PROFILE=long`` runs 400 examples of up to 20
+steps; ``BEDROCK_BATCH_MODEL_EXAMPLES=N`` sets the number. Run with
+``--hypothesis-show-statistics`` for the distribution of what the examples did; measured on the
+CI profile (50 examples, 64 cases of which 14 invalid — a rule drawn with no rule enabled):
+
+- 48% of the 64 cases (invalid ones included) created a Bedrock job; 48% answered records on
+  demand;
+- 47% stopped a running job or retried records (27% stopped a running job, 22% retried records
+  that were sent again); 56% stopped the batch at some point;
+- 55% had a second handle stop the batch (between or inside calls); crashes inside Create, the ledger write or a
+  retry's Create in 3-11% each; a lost Create answer in 16%.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from botocore.config import Config
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.errors import InvalidArgument
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from bedrock_batch import BatchError, BatchJob, PollConfig, Quotas
+from bedrock_batch._common._codec import decode
 from bedrock_batch._common._s3 import S3Access
 from bedrock_batch._common._s3uri import S3Uri
 from bedrock_batch._ledger._ledgerstore import LedgerStore
-from bedrock_batch.local import JobFault, LocalBedrock
+from bedrock_batch.local import AfterFault, JobFault, LocalBedrock, OperationFaults
 
 from ..conftest import BUCKET, HAIKU, ROLE, claude_body
-from ..support import RuntimeCalls, S3Faults
+from ..support import S3Faults
+from .model_support import Armed, Crash, Hooks, PaidAnswers, WallClock, lose_answer
 
 QUOTAS = Quotas(min_records_per_job=20, max_records_per_job=40, max_concurrent_jobs=2)
 POLL = PollConfig(initial=600, max_interval=3600, jitter=0, timeout=4 * 24 * 3600)
+CONCURRENCY = 2
+#: The documented bound on InvokeModel calls after a stop (``BatchJob.stop``) and, for fenced
+#: claims, after a takeover: ``STOP_CHECK_CALLS + 2 * on_demand_concurrency``.
+CALLS_AFTER = 8 + 2 * CONCURRENCY
+#: Answers an on-demand run keeps in memory per slice before saving them (``chunk_records``).
+CHUNK = 10
+#: Issue 18, problem 3 (fenced on-demand claims) is being fixed on another branch. Until it
+#: lands, an owner whose claim was taken over keeps calling: :meth:`BatchLifecycle.claim_expires`
+#: then counts a "KNOWN BUG" event instead of failing, and
+#: ``test_a_claim_taken_over_stops_its_old_owner`` is a strict xfail. The day the fence lands
+#: that test XPASSes (fails): set this to False and the model-based check is strict again.
+FENCE_PENDING = True
+#: Past the on-demand claim TTL (``OnDemandRunner.claim_ttl``, 300 s), with room for the
+#: seconds the stalled owner's own calls take.
+CLAIM_JUMP = 360.0
 CONTROL_PLANE = frozenset(
     {"CreateModelInvocationJob", "GetModelInvocationJob", "ListModelInvocationJobs"}
 )
+RUNNING = {"Submitted", "Validating", "Scheduled", "InProgress"}
+STOPPED = {"Stopping", "Stopped"}
+LEDGER = "bedrock-batch.json"
+
+#: Where a hook can sit: (phase, operation, S3 key filter).
+HOOK_POINTS = [
+    ("before", "CreateModelInvocationJob"),
+    ("after", "CreateModelInvocationJob"),
+    ("after", "StopModelInvocationJob"),
+    ("before", "GetModelInvocationJob"),
+    ("before", "InvokeModel"),
+    ("after", "InvokeModel"),
+    ("before", "PutObject"),
+    ("after", "PutObject"),
+]
+CALLS = ["submit", "wait", "retry", "stop", "retry on demand"]
+ON_DEMAND_CALLS = ["retry on demand", "submit", "wait"]
+OTHERS = ["stop", "retry", "wait", "submit"]
+THEN = ["wait and retry", "nothing", "stop from another handle", "wait and retry on demand"]
+#: The interleavings that matter most (drawn as often as all the others together): two
+#: retries racing on the ledger write, a stop inside a create or an on-demand run, a retry or a
+#: resume inside a wait's poll or a stop.
+INTERLEAVINGS = [
+    ("retry", ("before", "PutObject"), "retry"),
+    ("retry", ("after", "PutObject"), "retry"),
+    ("retry", ("before", "CreateModelInvocationJob"), "retry"),
+    ("submit", ("before", "CreateModelInvocationJob"), "stop"),
+    ("submit", ("after", "CreateModelInvocationJob"), "stop"),
+    ("retry", ("after", "CreateModelInvocationJob"), "stop"),
+    ("retry on demand", ("before", "InvokeModel"), "stop"),
+    ("retry on demand", ("before", "InvokeModel"), "retry"),
+    ("wait", ("before", "GetModelInvocationJob"), "retry"),
+    ("stop", ("after", "StopModelInvocationJob"), "retry"),
+    ("retry", ("before", "PutObject"), "submit"),
+]
+SELECTIONS = st.tuples(
+    st.sampled_from([("errored", "missing"), ("missing",), ("errored",)]),
+    st.booleans(),
+    st.none() | st.lists(st.integers(0, 10**6), min_size=1, max_size=12),
+)
+Selection = tuple[tuple[str, ...], bool, list[int] | None]
+NO_SELECTION: Selection = (("missing",), False, None)
+FIRST_CALLS = [  # hypothesis favours the ends of a sampled list: plain submits there
+    "submit", "crash before Create", "crash after Create", "submit", "crash after the ledger write",
+    "lost Create answer", "none", "stop inside Create", "stop during the run",
+    "claim expires during the run", "submit",
+]  # fmt: skip
+
+
+def _event(what: str) -> None:
+    """A hypothesis event (for the statistics), outside a test too (a debugging session)."""
+    with contextlib.suppress(InvalidArgument):
+        event(what)
+
+
+def _crash(where: str) -> Callable[[], None]:
+    def crash() -> None:
+        raise Crash(where)
+
+    return crash
 
 
 class BatchLifecycle(RuleBasedStateMachine):
@@ -43,29 +173,48 @@ class BatchLifecycle(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        self.clock = WallClock()
+        self.clock.install()
         self.local = LocalBedrock(clock="manual", quotas={HAIKU: QUOTAS}, seed=7).start()
         self.session = self.local.session()
         self.session.client("s3").create_bucket(Bucket=BUCKET)
-        self.s3_faults = S3Faults(self.session)
-        self.calls = RuntimeCalls(self.session)
+        # The invariants' own reads: clients made before the faults are hooked in.
+        self.check_bedrock = self.session.client("bedrock")
+        self.check_s3_client = self.session.client("s3")
+        self.check_s3 = S3Access(self.check_s3_client)
+        self.s3_faults = S3Faults(self.session)  # every client made from now on has them
         retries = Config(retries={"mode": "standard", "total_max_attempts": 2})
+        # The handle under test (re-created after each crash) always uses these clients; other
+        # handles use their own, so hooks and counts tell the two apart.
         self.bedrock = self.session.client("bedrock", config=retries)
         self.runtime = self.session.client("bedrock-runtime", config=retries)
-        self.check_bedrock = self.session.client("bedrock")  # for the invariants' own reads
-        self.check_s3 = S3Access(self.session.client("s3"))
+        self.s3 = self.session.client("s3")
+        self.other_bedrock = self.session.client("bedrock", config=retries)
+        self.other_runtime = self.session.client("bedrock-runtime", config=retries)
+        self.other_s3 = self.session.client("s3")
+        self.hooks = Hooks(self.bedrock, self.runtime, self.s3)
+        self.paid = PaidAnswers(self.runtime)
+        self.paid_other = PaidAnswers(self.other_runtime)
         self.records: list[tuple[str, str]] = []  # (record id, prompt)
+        self.mode = "auto"
         self.job: BatchJob | None = None
         self.state_uri: str | None = None
-        self.jobs_at_stop: int | None = None
-        self.returned = False  # did the last call on the job return normally?
+        self.jobs_at_stop: set[str] | None = None  # job ARNs when the batch was seen stopped
+        self.returned = False  # did the last call of the handle return normally?
+        self.extra_paid_allowed = 0  # answers a documented path may pay twice (crash after one)
+        self.seen: Counter[str] = Counter()  # what this example did (for the statistics)
+        self.steps = 0
+        self.started = False  # a job was created or records were answered on demand
+        self.fence_pending = FENCE_PENDING
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _new(self) -> BatchJob:
         return BatchJob(
             HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=self.session,
-            bedrock_client=self.bedrock, runtime_client=self.runtime, sleep=self.local.advance,
-            poll=POLL, on_demand_concurrency=2,
+            bedrock_client=self.bedrock, runtime_client=self.runtime, s3_client=self.s3,
+            sleep=self.local.advance, poll=POLL, on_demand_concurrency=CONCURRENCY,
+            mode=self.mode,  # type: ignore[arg-type]
         )  # fmt: skip
 
     def _fresh_with_records(self) -> BatchJob:
@@ -75,203 +224,563 @@ class BatchLifecycle(RuleBasedStateMachine):
         )
         return job
 
-    def _call(self, action: Any) -> None:
-        """Run an action on the job; errors the library documents are allowed, others fail."""
+    def _attach(self, *, other: bool) -> BatchJob:
+        assert self.state_uri is not None
+        if other:
+            return BatchJob.attach(
+                self.state_uri, session=self.session, bedrock_client=self.other_bedrock,
+                runtime_client=self.other_runtime, s3_client=self.other_s3,
+                sleep=self.local.advance, poll=POLL,
+            )  # fmt: skip
+        return BatchJob.attach(
+            self.state_uri, session=self.session, bedrock_client=self.bedrock,
+            runtime_client=self.runtime, s3_client=self.s3, sleep=self.local.advance, poll=POLL,
+        )  # fmt: skip
+
+    def _ids(self, picks: list[int] | None) -> list[str] | None:
+        if picks is None or not self.records:
+            return None
+        return sorted({self.records[i % len(self.records)][0] for i in picks})
+
+    def _retry(self, job: BatchJob, selection: Selection, mode: str | None = None) -> int:
+        statuses, retryable_only, picks = selection
+        sent = job.retry(
+            statuses=statuses, retryable_only=retryable_only, record_ids=self._ids(picks),
+            mode=mode,  # type: ignore[arg-type]
+        )  # fmt: skip
+        if sent:
+            self.seen["retried records"] += 1
+        return sent
+
+    def _do(self, call: str, selection: Selection = (("errored", "missing"), False, None)) -> None:
+        """One call of the handle under test. Errors the library documents are allowed; a crash
+        discards the handle."""
+        job = self.job
+        assert job is not None
         self.returned = False
         try:
-            action()
-        except BatchError:
+            if call == "submit":
+                job.submit()
+                self.state_uri = self.state_uri or job.state_uri
+            elif call == "wait":
+                job.wait(timeout=6 * 3600, raise_on_failure=False)
+            elif call == "retry":
+                self._retry(job, selection)
+            elif call == "retry on demand":  # whatever their number, through bedrock-runtime
+                job.wait(timeout=6 * 3600, raise_on_failure=False)
+                self._retry(job, selection, mode="on_demand")
+            else:
+                self._stop(job)
+        except Crash as crash:
+            self.seen[f"crashed {crash} (in {call})"] += 1
+            self.state_uri = self.state_uri or job.state_uri
+            job.close()
+            self.job = None  # the process died: its state is gone
             return
+        except BatchError as err:
+            self.seen[f"{call} raised {type(err).__name__}"] += 1
+            self.state_uri = self.state_uri or job.state_uri
+            return
+        self.seen[f"{call} returned"] += 1
         self.returned = True
+
+    def _stop(self, job: BatchJob) -> None:
+        running = [j for j in self._emulator_jobs() if j["status"] in RUNNING]
+        job.stop()
+        if running:
+            self.seen["stopped a running job"] += 1
+        self.seen["stopped"] += 1
+        jobs = self._emulator_jobs()
+        self.jobs_at_stop = {j["jobArn"] for j in jobs}
+        for j in jobs:  # a stop that returned left nothing running
+            assert j["status"] not in RUNNING, f"{j['jobName']} is {j['status']} after stop()"
+
+    def _other(self, what: str, selection: Selection) -> Callable[[], None]:
+        """Another handle acting on the same batch (run from inside a call of the first)."""
+
+        def act() -> None:
+            if self.state_uri is None and self.job is not None:
+                self.state_uri = self.job.state_uri  # inside the first submit
+            if self.state_uri is None:
+                return
+            self.seen[f"interleaved {what}"] += 1
+            try:
+                other = self._attach(other=True)
+                if what == "stop":
+                    self._stop(other)
+                elif what == "retry":
+                    self._retry(other, selection)
+                elif what == "wait":
+                    other.wait(timeout=3600, raise_on_failure=False)
+                else:
+                    other.submit()
+                other.close()
+            except BatchError as err:  # (no event() here: this may run in a worker thread)
+                self.seen[f"other handle: {type(err).__name__}"] += 1
+
+        return act
 
     def _emulator_jobs(self) -> list[dict[str, Any]]:
         faults = self.local.faults
-        rates = faults.throttle_rate, faults.server_error_rate
+        saved = faults.throttle_rate, faults.server_error_rate, faults.per_operation
         faults.throttle_rate = faults.server_error_rate = 0.0  # the checks themselves are exact
+        faults.per_operation = {}
         try:
             pages = self.check_bedrock.get_paginator("list_model_invocation_jobs")
             return [j for page in pages.paginate() for j in page["invocationJobSummaries"]]
         finally:
-            faults.throttle_rate, faults.server_error_rate = rates
+            faults.throttle_rate, faults.server_error_rate, faults.per_operation = saved
 
     def _stored_ledger(self) -> Any:
         if self.state_uri is None:
             return None
-        store = LedgerStore(self.check_s3, S3Uri.parse(self.state_uri))
-        return store.load()
+        return LedgerStore(self.check_s3, S3Uri.parse(self.state_uri)).load()
+
+    def _arm(self, point: tuple[str, str], skip: int, action: Callable[[], None]) -> Armed:
+        phase, operation = point
+        ledger_only: Callable[[str], bool] = lambda key: key.endswith(LEDGER)  # noqa: E731
+        return self.hooks.arm(
+            Armed(
+                phase,
+                operation,
+                action,
+                skip,
+                ledger_only if operation == "PutObject" else (lambda _: True),
+            )
+        )
 
     # -- steps -----------------------------------------------------------------------------
 
-    @precondition(lambda self: self.state_uri is None)
-    @rule(n=st.integers(1, 45))
-    def add_records(self, n: int) -> None:
-        start = len(self.records)
-        new = [(f"r{i:04d}", f"prompt {i}") for i in range(start, start + n)]
-        if self.job is None:
-            self.job = self._new()
-        self.job.add_records(
-            {"recordId": rid, "modelInput": claude_body(prompt, 40)} for rid, prompt in new
-        )
-        self.records += new
+    @initialize(
+        n=st.one_of(st.integers(20, 80), st.integers(1, 19), *[st.integers(20, 80)] * 4),
+        mode=st.sampled_from(["auto", "on_demand", "auto", "auto"]),
+        first=st.sampled_from(FIRST_CALLS),
+        record_errors=st.sampled_from([0.1, 0.0, 0.3, 0.5, 0.1]),
+        then=st.sampled_from(THEN),
+    )
+    def add_records_and_submit(
+        self, n: int, mode: str, first: str, record_errors: float, then: str = "nothing"
+    ) -> None:
+        """The records, and most often a first submit (a crash, lost answer or stop inside it;
+        after a crash the script is run again at once); often some records fail (so that
+        retries have something to send), and then the batch is often stopped or retried."""
+        self.mode = mode
+        self.local.faults.record_error_rate = record_errors
+        self.records = [(f"r{i:04d}", f"prompt {i}") for i in range(n)]
+        self.job = self._fresh_with_records()
         self.returned = True
-
-    @precondition(lambda self: bool(self.records) and self.job is not None)
-    @rule()
-    def submit(self) -> None:
-        assert self.job is not None
-        self._call(self.job.submit)
-        self.state_uri = self.state_uri or self.job.state_uri
+        self.started = n < QUOTAS.min_records_per_job or mode == "on_demand"
+        self.seen["on demand" if self.started else "batch jobs"] += 1
+        self.seen[f"first call: {first}"] += 1
+        if first == "crash before Create":
+            self._arm(("before", "CreateModelInvocationJob"), 0, _crash("before Create"))
+        elif first == "crash after Create":
+            self._arm(("after", "CreateModelInvocationJob"), 0, _crash("after Create"))
+        elif first == "crash after the ledger write":
+            self._arm(("after", "PutObject"), 0, _crash("after the ledger write"))
+        elif first == "lost Create answer":
+            self.local.faults.after.append(AfterFault("CreateModelInvocationJob", "lost_answer", 2))
+        elif first == "stop inside Create":
+            self._arm(("before", "CreateModelInvocationJob"), 0, self._other("stop", NO_SELECTION))
+        if first == "stop during the run":  # (a batch job's submit makes no InvokeModel call)
+            self._stop_during_run("submit", 3)
+        elif first == "claim expires during the run":
+            self._claim_expiry("submit", 3)
+        elif first != "none":
+            self._do("submit")
+        self.hooks.clear()
+        self.local.faults.after.clear()
+        if self.job is None:  # it crashed: run the script again
+            self.come_back(rerun=True)
+        self.seen[f"then: {then}"] += 1
+        if self.job is None or self.state_uri is None:
+            return
+        if then == "stop from another handle":
+            self.stop_from_another_handle()
+        elif then.startswith("wait and retry"):
+            self._do("wait")
+            if self.job is not None:
+                self._do("retry on demand" if then.endswith("on demand") else "retry")
 
     @precondition(lambda self: self.job is not None)
+    @rule()
+    def submit(self) -> None:
+        self._do("submit")
+
+    @precondition(lambda self: self.job is not None)
+    @rule(call=st.sampled_from(CALLS), point=st.sampled_from(HOOK_POINTS), skip=st.integers(0, 3))
+    def crash_inside_a_call(self, call: str, point: tuple[str, str], skip: int) -> None:
+        """The process dies inside a call: before the operation was sent, or after it took
+        effect and its answer arrived (nothing after it ran)."""
+
+        armed = self._arm(point, skip, _crash(f"{point[0]} {point[1]}"))
+        if point[1] == "InvokeModel" and point[0] == "after":
+            self.extra_paid_allowed += 1  # that answer was paid for and dies with the process
+        self._do(call)
+        self.hooks.clear()
+        if not armed.fired and point == ("after", "InvokeModel"):
+            self.extra_paid_allowed -= 1
+
+    @precondition(lambda self: self.job is not None)
+    @rule(
+        call=st.sampled_from(CALLS),
+        operation=st.sampled_from(
+            [
+                "CreateModelInvocationJob",
+                "StopModelInvocationJob",
+                "GetModelInvocationJob",
+                "ledger",
+            ]
+        ),
+        every_attempt=st.booleans(),
+        kind=st.sampled_from(["lost_answer", "server_error"]),
+    )
+    def lost_answer(self, call: str, operation: str, every_attempt: bool, kind: str) -> None:
+        """The operation takes effect, its answer is lost (or is a 500)."""
+        if operation == "ledger":
+            self._arm(("after", "PutObject"), 0, lose_answer)
+        else:
+            times = 2 if every_attempt else 1  # the clients make 2 attempts
+            self.local.faults.after.append(AfterFault(operation, kind, times))  # type: ignore[arg-type]
+        self._do(call)
+        self.hooks.clear()
+        self.local.faults.after.clear()
+
+    @precondition(lambda self: self.job is not None and self.state_uri is not None)
+    @rule(
+        case=st.one_of(
+            st.sampled_from(INTERLEAVINGS),
+            st.tuples(
+                st.sampled_from(CALLS), st.sampled_from(HOOK_POINTS), st.sampled_from(OTHERS)
+            ),
+        ),
+        skip=st.integers(0, 3),
+        selection=SELECTIONS,
+        other_selection=SELECTIONS,
+    )
+    def interleave(
+        self, case: tuple[str, tuple[str, str], str], skip: int,
+        selection: Selection, other_selection: Selection,
+    ) -> None:  # fmt: skip
+        """A second handle acts from inside a call of the first (a retry follows a wait, as
+        retries of a running batch are refused)."""
+        call, point, what = case
+        if call.startswith("retry"):
+            self._do("wait")
+            if self.job is None:
+                return
+        self._arm(point, skip, self._other(what, other_selection))
+        self._do(call, selection)
+        self.hooks.clear()
+
+    @precondition(lambda self: self.job is not None)
+    @rule(call=st.sampled_from(ON_DEMAND_CALLS), k=st.integers(0, 6))
+    def stop_during_on_demand(self, call: str, k: int) -> None:
+        """Another handle stops the batch inside the k-th InvokeModel call of a run."""
+        self._stop_during_run(call, k)
+
+    def _stop_during_run(self, call: str, k: int) -> None:
+        at_stop: list[int] = []
+
+        def stop() -> None:
+            self._other("stop", NO_SELECTION)()
+            at_stop.append(self.paid.calls)
+
+        self._arm(("before", "InvokeModel"), k, stop)
+        self._do(call)
+        self.hooks.clear()
+        if at_stop and self._stored_ledger().stopped:
+            self.seen["stopped an on-demand run"] += 1
+            after = self.paid.calls - at_stop[0]
+            assert after <= CALLS_AFTER, f"{after} InvokeModel calls followed the stop"
+
+    @precondition(lambda self: self.job is not None)
+    @rule(call=st.sampled_from(ON_DEMAND_CALLS), k=st.integers(0, 6))
+    def claim_expires(self, call: str, k: int) -> None:
+        """Inside the k-th InvokeModel call of a run, the clock jumps past the claim TTL (the
+        process stalled, or the other's clock is ahead) and a second handle resumes the run.
+
+        Fenced claims (issue 18, problem 3): the stalled owner must notice it lost the claim
+        and make at most ``CALLS_AFTER`` more calls. See :data:`FENCE_PENDING`."""
+        self._claim_expiry(call, k)
+
+    def _claim_expiry(self, call: str, k: int) -> None:
+        taken: list[int] = []
+
+        def jump_and_resume() -> None:
+            self.clock.jump(CLAIM_JUMP)
+            before = sum(self.paid_other.by_prompt.values())
+            self._other("wait", NO_SELECTION)()
+            if sum(self.paid_other.by_prompt.values()) > before:  # the other took a claim over
+                taken.append(self.paid.calls)
+
+        self._arm(("after", "InvokeModel"), k, jump_and_resume)
+        self._do(call)
+        self.hooks.clear()
+        if not taken:
+            return
+        self.seen["claim taken over"] += 1
+        # Paid twice, legitimately: the stalled owner's answers received but not saved yet (up
+        # to a chunk per slice, plus the calls in flight), which the new owner asks for again,
+        # and the calls the old owner makes before it notices (at most CALLS_AFTER).
+        after = self.paid.calls - taken[0]
+        self.extra_paid_allowed += CHUNK + 2 * CONCURRENCY + min(after, CALLS_AFTER)
+        if after > CALLS_AFTER and self.fence_pending:
+            self.seen["KNOWN BUG (issue 18 problem 3): the old owner kept calling"] += 1
+            self.extra_paid_allowed += after  # ... and paid for records the new owner answers
+            return
+        assert after <= CALLS_AFTER, (
+            f"fenced claims (issue 18 problem 3): the owner whose claim was taken over made "
+            f"{after} more InvokeModel calls"
+        )
+
+    @precondition(lambda self: self.job is None)
     @rule(rerun=st.booleans())
-    def crash_and_come_back(self, rerun: bool) -> None:
-        """The process dies; a new one re-runs the same script or attaches to the batch."""
+    def come_back(self, rerun: bool) -> None:
+        """After a crash, a new process attaches to the batch or re-runs the same script."""
+        if self.state_uri is not None and not rerun:
+            try:
+                self.job = self._attach(other=False)
+            except BatchError as err:  # e.g. the ledger cannot be read right now
+                self.seen[f"attach: {type(err).__name__}"] += 1
+                return
+            self.returned = True
+            return
+        self.job = self._fresh_with_records()
+        if self.state_uri is not None:
+            self._do("submit")
+        else:
+            self.returned = True
+
+    @precondition(lambda self: self.job is not None)
+    @rule()
+    def crash_between_calls(self) -> None:
         assert self.job is not None
         self.job.close()
-        if self.state_uri is not None and not rerun:
-            self.job = BatchJob.attach(
-                self.state_uri, session=self.session, bedrock_client=self.bedrock,
-                runtime_client=self.runtime, sleep=self.local.advance, poll=POLL,
-            )  # fmt: skip
-            self.returned = True
-        else:
-            self.job = self._fresh_with_records()
-            if self.state_uri is not None:
-                self._call(self.job.submit)
-            else:
-                self.returned = True
+        self.job = None
 
-    @precondition(lambda self: self.state_uri is not None)
+    @precondition(lambda self: self.state_uri is not None and self.started)
     @rule()
     def stop_from_another_handle(self) -> None:
-        assert self.state_uri is not None
         self.returned = False  # another process changes the ledger behind this one's back
-        try:
-            other = BatchJob.attach(
-                self.state_uri, session=self.session, bedrock_client=self.bedrock
-            )
-            other.stop()
-        except BatchError:
-            return
-        ledger = self._stored_ledger()
-        if ledger is not None and ledger.stopped:
-            self.jobs_at_stop = len(self._emulator_jobs())
+        self._other("stop", NO_SELECTION)()
 
     @precondition(lambda self: self.state_uri is not None and self.job is not None)
     @rule()
     def wait_a_while(self) -> None:
-        assert self.job is not None
-        self._call(lambda: self.job.wait(timeout=6 * 3600, raise_on_failure=False))  # type: ignore[union-attr]
+        self._do("wait")
 
     @precondition(lambda self: self.state_uri is not None and self.job is not None)
-    @rule()
-    def retry(self) -> None:
-        assert self.job is not None
-        before = self._stored_ledger()
-        self._call(self.job.retry)
-        after = self._stored_ledger()
-        if after is not None and len(after.attempts) > len(before.attempts):
-            self.jobs_at_stop = None  # a retry re-opens a stopped batch
+    @rule(selection=SELECTIONS, wait_first=st.booleans())
+    def retry(self, selection: Selection, wait_first: bool) -> None:
+        if wait_first:  # most retries follow a wait (a retry of a running batch is refused)
+            self._do("wait")
+            if self.job is None:
+                return
+        self._do("retry", selection)
 
     @rule(hours=st.sampled_from([0.25, 1, 6, 30]))
     def advance_clock(self, hours: float) -> None:
         self.local.advance(hours=hours)
 
-    @rule(rate=st.sampled_from([0.0, 0.3]))
-    def control_plane_throttling(self, rate: float) -> None:
-        self.local.faults.operations = CONTROL_PLANE
-        self.local.faults.throttle_rate = rate
-        self.local.faults.server_error_rate = rate / 3
-
     @rule(
-        what=st.sampled_from(["ledger", "inputs"]),
-        code=st.sampled_from([("InternalError", 500), ("AccessDenied", 403)]),
+        fault=st.one_of(
+            st.tuples(st.just("control plane throttling"), st.sampled_from([0.0, 0.3])),
+            st.tuples(st.just("runtime faults"), st.sampled_from([0.0, 0.3, 0.6])),
+            st.tuples(st.just("record errors"), st.sampled_from([0.0, 0.2])),
+            st.tuples(
+                st.just("next job fails"),
+                st.sampled_from(["fail_late", "expire", "timeout", "fail_validation"]),
+            ),
+            st.tuples(
+                st.just("S3 fault"),
+                st.tuples(
+                    st.sampled_from(["PutObject", "GetObject", "ListObjectsV2", "HeadObject"]),
+                    st.sampled_from(["ledger", "inputs", "outputs", "answers"]),
+                    st.sampled_from([("InternalError", 500), ("AccessDenied", 403)]),
+                    st.sampled_from([1, 3]),
+                ),
+            ),
+        )
     )
-    def s3_write_failure(self, what: str, code: tuple[str, int]) -> None:
+    def inject_fault(self, fault: tuple[str, Any]) -> None:
+        """Faults that stay in force (until changed): throttling and 5xx of the control plane
+        and of InvokeModel, record errors, the next job failing, S3 calls failing."""
+        kind, arg = fault
+        faults = self.local.faults
+        if kind == "control plane throttling":
+            faults.operations = CONTROL_PLANE
+            faults.throttle_rate, faults.server_error_rate = arg, arg / 3
+        elif kind == "runtime faults":
+            if arg:
+                faults.per_operation["InvokeModel"] = OperationFaults(arg, arg / 2)
+            else:
+                faults.per_operation.pop("InvokeModel", None)
+        elif kind == "record errors":
+            faults.record_error_rate = arg
+        elif kind == "next job fails":
+            faults.jobs.append(JobFault(arg, at_fraction=0.5))
+        else:
+            self._s3_failure(*arg)
+
+    def _s3_failure(self, operation: str, what: str, code: tuple[str, int], times: int) -> None:
+        if operation == "PutObject" and what in ("outputs", "answers"):
+            what = "inputs"  # an answer chunk that cannot be stored is kept in memory only
+
         def matches(params: dict[str, Any]) -> bool:
-            key = str(params.get("Key", ""))
-            return key.endswith("bedrock-batch.json") if what == "ledger" else "/part-" in key
+            key = str(params.get("Key", params.get("Prefix", "")))
+            return {
+                "ledger": key.endswith(LEDGER),
+                "inputs": "/part-" in key,
+                "outputs": key.startswith("out/"),
+                "answers": "/answers/" in key or "/claims/" in key,
+            }[what]
 
-        operation = "PutObject"
-        self.s3_faults.fail(operation, when=matches, code=code[0], status=code[1])
-
-    @rule(rate=st.sampled_from([0.0, 0.2]))
-    def record_errors(self, rate: float) -> None:
-        self.local.faults.record_error_rate = rate
-
-    @rule(kind=st.sampled_from(["fail_late", "expire", "timeout", "fail_validation"]))
-    def next_job_fails(self, kind: str) -> None:
-        self.local.faults.jobs.append(JobFault(kind, at_fraction=0.5))  # type: ignore[arg-type]
+        self.s3_faults.fail(operation, when=matches, code=code[0], status=code[1], times=times)
 
     # -- promises, checked after every step ------------------------------------------------
 
     @invariant()
-    def no_job_beyond_the_plan(self) -> None:
+    def the_promises_hold(self) -> None:
+        """One read of the emulator's jobs and of the stored ledger for the checks of a step."""
+        self.steps += 1
         jobs = self._emulator_jobs()
+        ledger = self._stored_ledger()
+        self._ledger_knows_every_job(jobs, ledger)
+        self._nothing_runs_after_a_stop(jobs, ledger)
+        if self.returned and self.job is not None and self.job.ledger is not None:
+            assert ledger == self.job.ledger, "the ledger in S3 is not the one in memory"
+
+    def _ledger_knows_every_job(self, jobs: list[dict[str, Any]], ledger: Any) -> None:
         names = [j["jobName"] for j in jobs]
         assert len(names) == len(set(names)), f"a job was created twice: {names}"
-        ledger = self._stored_ledger()
+        if jobs:
+            self.seen["created a job"] += 1
+            self.started = True
         if ledger is None:
-            assert jobs == []
+            assert jobs == [], "a job exists but no ledger was stored"
             return
         planned = {(j.name, j.token) for _, j in ledger.jobs()}
         for job in jobs:
             assert (job["jobName"], job.get("clientRequestToken")) in planned, job["jobName"]
 
-    @invariant()
-    def nothing_created_after_a_stop(self) -> None:
-        if self.jobs_at_stop is not None:
-            assert len(self._emulator_jobs()) == self.jobs_at_stop
-
-    @invariant()
-    def no_record_paid_twice_on_demand(self) -> None:
-        ledger = self._stored_ledger()
-        if ledger is None or self.job is None:
-            assert self.calls.total == 0 or ledger is None
+    def _nothing_runs_after_a_stop(self, jobs: list[dict[str, Any]], ledger: Any) -> None:
+        if ledger is None or not ledger.stopped:
+            self.jobs_at_stop = None  # not stopped, or a retry re-opened the batch
             return
-        allowed: Counter[str] = Counter()
-        prompts = dict(self.records)
-        reader = self.job._parts().reader
-        for attempt in ledger.attempts:
-            if attempt.on_demand is None or reader is None:
-                continue
-            ids = (
-                [rid for rid, _ in self.records]
-                if attempt.number == 0
-                else reader.targets_of(ledger, attempt)
-            )
-            for rid in ids:
-                allowed[prompts[rid]] += 1
-        for prompt, n in self.calls.by_prompt.items():
-            assert n <= allowed[prompt], f"{prompt!r} paid {n} times, allowed {allowed[prompt]}"
+        if self.jobs_at_stop is None:
+            self.jobs_at_stop = {j["jobArn"] for j in jobs}
+        if self.returned:
+            late = [j for j in jobs if j["jobArn"] not in self.jobs_at_stop]
+            for j in late:  # created in the window between 'creating' and Create
+                assert j["status"] in STOPPED, (
+                    f"{j['jobName']} created after the stop is {j['status']}"
+                )
 
     @invariant()
-    def stored_ledger_equals_the_one_in_memory(self) -> None:
-        if self.returned and self.job is not None and self.job.ledger is not None:
-            assert self._stored_ledger() == self.job.ledger
+    def no_answer_received_twice(self) -> None:
+        both = self.paid.by_prompt + self.paid_other.by_prompt
+        extra = sum(n - 1 for n in both.values() if n > 1)
+        assert extra <= self.extra_paid_allowed, (
+            f"on-demand answers paid twice: {sorted(p for p, n in both.items() if n > 1)}"
+        )
+
+    # -- the end: no faults, a final retry, every record back exactly once -----------------
+
+    def _batch_answers(self) -> Counter[str]:
+        """Record ids with an answer in any job's output (each one was paid for)."""
+        paid: Counter[str] = Counter()
+        s3 = self.check_s3_client
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="out/"):
+            for obj in page.get("Contents", []):
+                if not obj["Key"].endswith(".jsonl.out"):
+                    continue
+                body = s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read()
+                for line in body.splitlines():
+                    row = decode(line)
+                    if "modelOutput" in row:
+                        paid[row["recordId"]] += 1
+        return paid
+
+    def _finish(self) -> None:
+        self.s3_faults.clear()
+        self.hooks.clear()
+        faults = self.local.faults
+        faults.throttle_rate = faults.server_error_rate = faults.record_error_rate = 0.0
+        faults.per_operation = {}
+        faults.after.clear()
+        faults.jobs.clear()
+        stats = self.seen
+        if self._emulator_jobs():
+            _event("example created a Bedrock job")
+        if stats["stopped a running job"] or stats["retried records"]:
+            _event("example stopped a running job or retried records")
+        _event(f"steps: {self.steps}")
+        for what in sorted(stats):
+            _event(what if what.startswith("first call") else f"did: {what}")
+        if self.job is not None:
+            self.job.close()
+        # The script run once more: it resumes the batch (and uploads what a crash left out,
+        # which an attached handle, holding no records, cannot).
+        job = self.job = self._fresh_with_records()
+        job.submit()
+        self.state_uri = job.state_uri
+        for _ in range(6):
+            job.wait(raise_on_failure=False)
+            if not job.retry():
+                break
+        job.wait(raise_on_failure=False)
+        results = list(job.results())
+        ids = sorted(r.record_id for r in results)
+        assert ids == sorted(rid for rid, _ in self.records), "a record was lost or doubled"
+        not_ok = [(r.record_id, r.status) for r in results if r.status != "succeeded"]
+        assert not not_ok, f"missing after a final retry with no faults: {not_ok[:5]}"
+        ledger = job.ledger
+        assert ledger is not None
+        for j in self._emulator_jobs():
+            assert j["jobArn"] in ledger.job_arns, f"the ledger does not know {j['jobName']}"
+        by_id = {prompt: rid for rid, prompt in self.records}
+        paid = self._batch_answers()
+        for prompt, n in (self.paid.by_prompt + self.paid_other.by_prompt).items():
+            paid[by_id[prompt]] += n
+        extra = sum(n - 1 for n in paid.values() if n > 1)
+        assert extra <= self.extra_paid_allowed, (
+            f"paid twice: {sorted(rid for rid, n in paid.items() if n > 1)}"
+        )
+        job.close()
 
     def teardown(self) -> None:
         try:
             if self.records:
-                self.s3_faults.clear()
-                self.local.faults.throttle_rate = self.local.faults.server_error_rate = 0.0
-                job = self.job or self._fresh_with_records()
-                if job.ledger is None:
-                    job.submit()
-                job.wait(raise_on_failure=False)
-                results = list(job.results())
-                ids = sorted(r.record_id for r in results)
-                assert ids == sorted(rid for rid, _ in self.records), "a record was lost or doubled"
-                job.close()
+                self._finish()
         finally:
             self.local.stop()
+            self.clock.uninstall()
 
 
+PROFILE = os.environ.get("BEDROCK_BATCH_MODEL_PROFILE", "ci")
 BatchLifecycle.TestCase.settings = settings(
-    # Bounded in CI; BEDROCK_BATCH_MODEL_EXAMPLES=500 for a long soak.
-    max_examples=int(os.environ.get("BEDROCK_BATCH_MODEL_EXAMPLES", "30")),
-    stateful_step_count=14,
+    max_examples=int(
+        os.environ.get("BEDROCK_BATCH_MODEL_EXAMPLES", "400" if PROFILE == "long" else "50")
+    ),
+    stateful_step_count=20 if PROFILE == "long" else 12,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestBatchLifecycle = BatchLifecycle.TestCase
+
+
+@pytest.mark.xfail(
+    FENCE_PENDING, strict=True, reason="issue 18 problem 3: fenced on-demand claims (branch fence)"
+)
+def test_a_claim_taken_over_stops_its_old_owner() -> None:
+    """The claim rule on a fixed sequence: 60 records on demand; inside the third InvokeModel
+    call of the first submit the clock jumps past the claim TTL and another handle resumes."""
+    machine = BatchLifecycle()
+    machine.fence_pending = False  # the check itself, strict
+    try:
+        machine.add_records_and_submit(n=60, mode="on_demand", first="none", record_errors=0.0)
+        machine.claim_expires(call="submit", k=2)
+        assert machine.seen["claim taken over"] == 1, "the second handle took no claim over"
+    finally:
+        machine.teardown()
