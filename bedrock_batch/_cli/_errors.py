@@ -32,8 +32,8 @@ EXIT_TIMEOUT, EXIT_NOT_FINISHED, EXIT_ENDED, EXIT_INTERRUPTED, EXIT_PIPE = 6, 7,
 
 EXIT_CODES = """exit codes:
   0 ok; 1 unexpected error (--debug shows a traceback); 2 bad usage or set-up (flag, file,
-  folder, region, credentials, profile, S3 URI); 3 invalid records (nothing uploaded or
-  created); 4 the batch ended Failed/Expired/Stopped; 5 an AWS call failed; 6 waiting timed
+  folder, region, credentials, profile, S3 URI); 3 invalid input — records, job parameters,
+  setup choices, a cost over --max-cost (nothing uploaded or created); 4 the batch ended Failed/Expired/Stopped; 5 an AWS call failed; 6 waiting timed
   out; 7 the batch has not finished (--partial reads it anyway); 8 the batch already ended;
   130 interrupted (the batch keeps running); 141 stdout closed (e.g. | head)
 """

@@ -193,7 +193,7 @@ class Plan:
             ("output tokens", f"at most {self.max_output_tokens:,}"),
         ]
         if cost.batch is not None and cost.on_demand is not None:
-            rows.append(("cost (USD, at most)", f"{cost.batch:.4f} batch / {cost.on_demand:.4f} on demand (prices of {cost.prices_as_of})"))  # fmt: skip
+            rows.append(("cost (USD, estimate)", f"~{cost.batch:.4f} batch / {cost.on_demand:.4f} on demand (prices of {cost.prices_as_of})"))  # fmt: skip
         rows.append(("quotas", f"min {q.min_records_per_job:,}, max {q.max_records_per_job:,} records/job, {q.max_concurrent_jobs} concurrent ({self.quota_source})"))  # fmt: skip
         if self.budget:
             rows.append(("cost cap", self.budget))
@@ -221,7 +221,7 @@ class Plan:
         )
         cost = ""
         if self.cost.batch is not None and self.cost.on_demand is not None:
-            cost = f"; at most ${self.cost.batch:.4f} batch / ${self.cost.on_demand:.4f} on demand (prices of {self.cost.prices_as_of})"
+            cost = f"; an estimated ${self.cost.batch:.4f} batch / ${self.cost.on_demand:.4f} on demand (prices of {self.cost.prices_as_of})"
         warning = f"\nWARNING: {self.quota_warning}" if self.quota_warning else ""
         warning += "".join(f"\nWARNING: {w}" for w in self.warnings if w != self.budget)
         if self.budget:

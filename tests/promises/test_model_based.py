@@ -99,7 +99,7 @@ CHUNK = 10
 #: then counts a "KNOWN BUG" event instead of failing, and
 #: ``test_a_claim_taken_over_stops_its_old_owner`` is a strict xfail. The day the fence lands
 #: that test XPASSes (fails): set this to False and the model-based check is strict again.
-FENCE_PENDING = True
+FENCE_PENDING = False
 #: Past the on-demand claim TTL (``OnDemandRunner.claim_ttl``, 300 s), with room for the
 #: seconds the stalled owner's own calls take.
 CLAIM_JUMP = 360.0
