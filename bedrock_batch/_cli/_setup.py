@@ -17,13 +17,6 @@ HELP = (
 )
 
 
-def _days(text: str) -> int:
-    value = int(text) if text.isdigit() else 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of days, at least 1, not {text!r}")  # fmt: skip
-    return value
-
-
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -52,11 +45,6 @@ def add_setup_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-prefix", default="inputs/", help="the inputs' prefix (default inputs/)")  # fmt: skip
     p.add_argument("--output-prefix", default="outputs/", help="the outputs' prefix (default outputs/)")  # fmt: skip
     p.add_argument(
-        "--expire-inputs-days", type=_days, metavar="N",
-        help="a lifecycle rule deleting objects under the inputs prefix after N days (outputs "
-        "are never expired); on a bucket setup did not create, only with --update",
-    )  # fmt: skip
-    p.add_argument(
         "--dry-run", action="store_true",
         help="print what setup would do; no write call, nothing saved",
     )  # fmt: skip
@@ -81,7 +69,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
     report: Any = setup(
         session=_session(args), bucket=args.bucket, role_name=args.role_name,
         model_ids=args.models, input_prefix=args.input_prefix, output_prefix=args.output_prefix,
-        expire_inputs_days=args.expire_inputs_days, dry_run=args.dry_run, update=args.update,
+        dry_run=args.dry_run, update=args.update,
         settle_seconds=args.settle_seconds,
         progress=None if args.json else lambda line: print(line, file=sys.stderr, flush=True),
     )  # fmt: skip

@@ -112,8 +112,7 @@ def _settler(
 
 
 def _check(
-    role_name: str, bucket: str, input_prefix: str, output_prefix: str, models: Sequence[str],
-    expire_inputs_days: int | None,
+    role_name: str, bucket: str, input_prefix: str, output_prefix: str, models: Sequence[str]
 ) -> None:  # fmt: skip
     problems = []
     if not _ROLE_NAME.fullmatch(role_name):
@@ -125,8 +124,6 @@ def _check(
             problems.append(Problem(f"{prefix!r} is not an S3 prefix like 'inputs/'", field=name))
     if input_prefix.startswith(output_prefix) or output_prefix.startswith(input_prefix):
         problems.append(Problem("inputs and outputs must be separate prefixes, neither inside the other", field="output_prefix"))  # fmt: skip
-    if expire_inputs_days is not None and (isinstance(expire_inputs_days, bool) or not isinstance(expire_inputs_days, int) or expire_inputs_days < 1):  # fmt: skip
-        problems.append(Problem("must be a whole number of days, at least 1", field="expire_inputs_days"))  # fmt: skip
     for model in models:
         if lookup_model(model)[0] is None:
             problems.append(Problem(f"{model!r} is not a model this version knows", field="model_ids"))  # fmt: skip
@@ -142,7 +139,6 @@ def setup(
     model_ids: Sequence[str] = (),
     input_prefix: str = DEFAULT_INPUT_PREFIX,
     output_prefix: str = DEFAULT_OUTPUT_PREFIX,
-    expire_inputs_days: int | None = None,
     dry_run: bool = False,
     update: bool = False,
     settle_seconds: float | None = None,
@@ -156,8 +152,9 @@ def setup(
     In the account (STS ``GetCallerIdentity``) and region of ``session`` (default: boto3's):
 
     - the bucket ``bucket`` (default ``bedrock-batch-{account}-{region}``): created with public
-      access blocked and default encryption (SSE-S3), plus, with ``expire_inputs_days``, a
-      lifecycle rule expiring objects under ``input_prefix`` only. An existing bucket is used
+      access blocked and default encryption (SSE-S3), and no lifecycle rule (a batch's ledger,
+      index and on-demand answers live beside its inputs, so no prefix rule can expire only
+      old inputs; see ``docs/setup.md``). An existing bucket is used
       only when ``HeadBucket`` with ``ExpectedBucketOwner`` (this account) succeeds; a name
       another account owns raises :class:`SetupError`. A found bucket is never changed.
     - the role ``role_name``: trusted by ``bedrock.amazonaws.com`` for this account's batch
@@ -188,15 +185,12 @@ def setup(
     if isinstance(model_ids, str):  # one model id, not its characters
         model_ids = [model_ids]
     models = list(model_ids) or batch_models(region)
-    _check(role_name, bucket, input_prefix, output_prefix, list(model_ids), expire_inputs_days)
+    _check(role_name, bucket, input_prefix, output_prefix, list(model_ids))
     input_uri, output_uri = f"s3://{bucket}/{input_prefix}", f"s3://{bucket}/{output_prefix}"
     s3 = session.client("s3", config=default_config())
     iam = session.client("iam", config=default_config())
     seconds = _settle_seconds(settle_seconds, str(iam.meta.endpoint_url))  # before any write
-    steps = ensure_bucket(
-        s3, bucket, account=account, region=region, input_prefix=input_prefix,
-        expire_inputs_days=expire_inputs_days, dry_run=dry_run, update=update,
-    )  # fmt: skip
+    steps = ensure_bucket(s3, bucket, account=account, region=region, dry_run=dry_run)
     arn, role_steps = ensure_role(
         iam, role_name, trust=trust_policy(account, region),
         permissions=permissions_policy(models, input_uri, output_uri, account=account, region=region),

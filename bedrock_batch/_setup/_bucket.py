@@ -1,6 +1,6 @@
 """The S3 bucket of ``setup``: created private and encrypted, or reused only when this account
 owns it (``HeadBucket`` with ``ExpectedBucketOwner``); an existing bucket is never changed,
-except its inputs-expiry rule when ``update`` and ``expire_inputs_days`` ask for it."""
+(no lifecycle rule: see ``docs/setup.md`` for why inputs are not expired)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ from botocore.exceptions import ClientError
 
 from .._errors import SetupError
 from ._calls import aws_call, error_code
-from ._steps import CREATED, FOUND, UPDATED, Step
+from ._steps import CREATED, FOUND, Step
 
-__all__ = ["EXPIRY_RULE_ID", "ensure_bucket", "expiry_rule"]
+__all__ = ["ensure_bucket"]
 
-#: The lifecycle rule ``--expire-inputs-days`` adds (matched by this id; other rules are kept).
-EXPIRY_RULE_ID = "bedrock-batch-expire-inputs"
 _PRIVATE = {
     "BlockPublicAcls": True,
     "IgnorePublicAcls": True,
@@ -23,16 +21,6 @@ _PRIVATE = {
     "RestrictPublicBuckets": True,
 }
 _SSE_S3 = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
-
-
-def expiry_rule(input_prefix: str, days: int) -> dict[str, Any]:
-    """The lifecycle rule that expires objects under the inputs prefix only, after ``days``."""
-    return {
-        "ID": EXPIRY_RULE_ID,
-        "Status": "Enabled",
-        "Filter": {"Prefix": input_prefix},
-        "Expiration": {"Days": days},
-    }
 
 
 def _exists(s3: Any, name: str, account: str) -> dict[str, Any] | None:
@@ -55,17 +43,6 @@ def _exists(s3: Any, name: str, account: str) -> dict[str, Any] | None:
         ) from None
 
 
-def _current_rules(s3: Any, name: str, account: str) -> list[dict[str, Any]]:
-    try:
-        answer = aws_call(
-            s3, "GetBucketLifecycleConfiguration", expect=("NoSuchLifecycleConfiguration",),
-            Bucket=name, ExpectedBucketOwner=account,
-        )  # fmt: skip
-    except ClientError:
-        return []
-    return list(answer.get("Rules", []))
-
-
 def _public_access_note(s3: Any, name: str, account: str) -> str:
     try:
         conf = aws_call(
@@ -80,13 +57,12 @@ def _public_access_note(s3: Any, name: str, account: str) -> str:
 
 
 def ensure_bucket(
-    s3: Any, name: str, *, account: str, region: str, input_prefix: str,
-    expire_inputs_days: int | None, dry_run: bool, update: bool,
+    s3: Any, name: str, *, account: str, region: str, dry_run: bool,
 ) -> list[Step]:  # fmt: skip
     """Create or find the bucket; the steps say which."""
     found = _exists(s3, name, account)
     if found is None:
-        return _create(s3, name, account, region, input_prefix, expire_inputs_days, dry_run)
+        return _create(s3, name, account, region, dry_run)
     steps: list[Step] = []
     notes = []
     where = found.get("BucketRegion") or (
@@ -98,46 +74,13 @@ def ensure_bucket(
     if note:
         notes.append(note)
     steps.append(Step("bucket", name, FOUND, "; ".join(notes)))
-    if expire_inputs_days is not None:
-        rules = _current_rules(s3, name, account)
-        wanted = expiry_rule(input_prefix, expire_inputs_days)
-        ours = [r for r in rules if r.get("ID") == EXPIRY_RULE_ID]
-        if ours and _same_rule(ours[0], wanted):
-            steps.append(Step("inputs expiry rule", EXPIRY_RULE_ID, FOUND))
-        elif not update:
-            steps.append(Step("inputs expiry rule", EXPIRY_RULE_ID, "not changed", "setup --update applies it"))  # fmt: skip
-        elif dry_run:
-            steps.append(Step("inputs expiry rule", EXPIRY_RULE_ID, "would update"))
-        else:
-            kept = [r for r in rules if r.get("ID") != EXPIRY_RULE_ID]
-            aws_call(
-                s3, "PutBucketLifecycleConfiguration", Bucket=name, ExpectedBucketOwner=account,
-                LifecycleConfiguration={"Rules": [*kept, wanted]},
-            )  # fmt: skip
-            steps.append(Step("inputs expiry rule", EXPIRY_RULE_ID, UPDATED, _expiry_text(input_prefix, expire_inputs_days)))  # fmt: skip
     return steps
 
 
-def _same_rule(have: dict[str, Any], want: dict[str, Any]) -> bool:
-    prefix = (have.get("Filter") or {}).get("Prefix", have.get("Prefix"))
-    return bool(
-        have.get("Status") == want["Status"]
-        and prefix == want["Filter"]["Prefix"]
-        and (have.get("Expiration") or {}).get("Days") == want["Expiration"]["Days"]
-    )
-
-
-def _expiry_text(prefix: str, days: int) -> str:
-    return f"objects under {prefix} expire after {days} days; outputs never"
-
-
 def _create(
-    s3: Any, name: str, account: str, region: str, input_prefix: str, days: int | None,
-    dry_run: bool,
+    s3: Any, name: str, account: str, region: str, dry_run: bool
 ) -> list[Step]:  # fmt: skip
     detail = "public access blocked, default encryption SSE-S3"
-    if days is not None:
-        detail += "; " + _expiry_text(input_prefix, days)
     if dry_run:
         return [Step("bucket", name, "would create", detail)]
     kwargs: dict[str, Any] = {"Bucket": name}
@@ -154,7 +97,4 @@ def _create(
     owner: dict[str, Any] = {"Bucket": name, "ExpectedBucketOwner": account}
     aws_call(s3, "PutPublicAccessBlock", PublicAccessBlockConfiguration=_PRIVATE, **owner)
     aws_call(s3, "PutBucketEncryption", ServerSideEncryptionConfiguration=_SSE_S3, **owner)
-    if days is not None:
-        rules = {"Rules": [expiry_rule(input_prefix, days)]}
-        aws_call(s3, "PutBucketLifecycleConfiguration", LifecycleConfiguration=rules, **owner)
     return [Step("bucket", name, CREATED, detail)]

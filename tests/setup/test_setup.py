@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 import bedrock_batch
@@ -85,14 +86,14 @@ def test_setup_then_a_job_with_only_the_model_runs_120_records(local: LocalBedro
 
 
 def test_the_bucket_and_role_are_as_documented(sess: Any) -> None:
-    report = bedrock_batch.setup(session=sess, model_ids=[HAIKU], expire_inputs_days=30)
+    report = bedrock_batch.setup(session=sess, model_ids=[HAIKU])
     s3, iam = sess.client("s3"), sess.client("iam")
     block = s3.get_public_access_block(Bucket=report.bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values()) and len(block) == 4
     rule = s3.get_bucket_encryption(Bucket=report.bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]  # fmt: skip
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    rules = s3.get_bucket_lifecycle_configuration(Bucket=report.bucket)["Rules"]
-    assert [(r["Filter"]["Prefix"], r["Expiration"]["Days"]) for r in rules] == [("inputs/", 30)]
+    with pytest.raises(ClientError, match="NoSuchLifecycleConfiguration"):  # nothing expires
+        s3.get_bucket_lifecycle_configuration(Bucket=report.bucket)
     role = iam.get_role(RoleName=ROLE_NAME)["Role"]
     assert role["AssumeRolePolicyDocument"] == trust_policy(ACCOUNT, "us-east-1")
     doc = iam.get_role_policy(RoleName=ROLE_NAME, PolicyName=POLICY_NAME)["PolicyDocument"]
@@ -114,7 +115,7 @@ def test_a_second_setup_finds_everything_and_writes_nothing(sess: Any) -> None:
 
 def test_dry_run_makes_no_write_call_and_saves_nothing(sess: Any) -> None:
     calls = Calls(sess)
-    plan = bedrock_batch.setup(session=sess, dry_run=True, expire_inputs_days=7)
+    plan = bedrock_batch.setup(session=sess, dry_run=True)
     assert calls.writes == Counter() and sum(calls.made.values()) >= 3  # the hook sees calls
     assert [s.outcome for s in plan.steps] == ["would create", "would create", "would save"]
     assert not config_path().exists()
@@ -230,10 +231,10 @@ def test_bad_parameters_are_refused_before_any_call(sess: Any) -> None:
     with pytest.raises(bedrock_batch.ValidationError) as caught:
         bedrock_batch.setup(
             session=sess, bucket="Bad_Name", model_ids=["no.such-model"], input_prefix="data/",
-            output_prefix="data/out/", expire_inputs_days=0,
+            output_prefix="data/out/",
         )  # fmt: skip
     fields = {p.field for p in caught.value.problems}
-    assert fields == {"bucket", "model_ids", "output_prefix", "expire_inputs_days"}
+    assert fields == {"bucket", "model_ids", "output_prefix"}
     assert set(calls.made) == {"GetCallerIdentity"}
 
 
@@ -248,24 +249,6 @@ def test_the_wait_is_announced_before_it_starts(sess: Any) -> None:
     slept: list[float] = []
     bedrock_batch.setup(session=sess, model_ids=[HAIKU], settle_seconds=3, sleep=lambda s: slept.append(s) or None, progress=lambda line: said.append(f"{line} after {len(slept)} sleeps"))  # fmt: skip
     assert said == ["waiting 3s for IAM to propagate the role BedrockBatchServiceRole (eventually consistent) after 0 sleeps"]  # fmt: skip
-
-
-def test_the_inputs_expiry_rule_on_a_found_bucket_only_with_update(sess: Any) -> None:
-    s3 = sess.client("s3")
-    bedrock_batch.setup(session=sess, model_ids=[HAIKU])
-    other = {"ID": "keep-me", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 3}}  # fmt: skip
-    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET_NAME, LifecycleConfiguration={"Rules": [other]})  # fmt: skip
-    calls = Calls(sess)
-    asked = bedrock_batch.setup(session=sess, model_ids=[HAIKU], expire_inputs_days=14)
-    assert ("inputs expiry rule", "not changed") in [(s.what, s.outcome) for s in asked.steps]
-    assert calls.writes == Counter()
-    done = bedrock_batch.setup(session=sess, model_ids=[HAIKU], expire_inputs_days=14, update=True)
-    assert ("inputs expiry rule", "updated") in [(s.what, s.outcome) for s in done.steps]
-    assert calls.writes == Counter({"PutBucketLifecycleConfiguration": 1})
-    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET_NAME)["Rules"]}
-    assert rules["keep-me"]["Filter"]["Prefix"] == "logs/"
-    assert rules["bedrock-batch-expire-inputs"]["Filter"]["Prefix"] == "inputs/"
-    assert not any(r["Filter"].get("Prefix", "").startswith("outputs") for r in rules.values())
 
 
 @pytest.mark.parametrize("role_name", ["bad/role", "", "r" * 65, "naïve"])

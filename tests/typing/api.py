@@ -57,7 +57,7 @@ def pipeline(session: boto3.Session) -> list[str | None]:
 def with_defaults(session: boto3.Session) -> str | None:
     report: SetupReport = bedrock_batch.setup(session=session, model_ids=["m"], dry_run=True)
     try:
-        bedrock_batch.setup(update=True, expire_inputs_days=30, settle_seconds=0.0)
+        bedrock_batch.setup(update=True, settle_seconds=0.0)
     except SetupError as err:
         print(err.action)
     job = BatchJob("anthropic.claude-3-haiku-20240307-v1:0", session=session)
