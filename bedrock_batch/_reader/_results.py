@@ -55,7 +55,7 @@ AnomalyKind = Literal[
 #: Job statuses after which Bedrock has written ``manifest.json.out``.
 _WRITES_MANIFEST = frozenset({"Completed", "PartiallyCompleted", "Stopped"})
 #: Request fields of a structured output (a forced tool, or Bedrock's own structured outputs).
-_STRUCTURED = re.compile(rb'"(?:tool_choice|toolConfig|output_config|output_format|outputConfig|response_format)"')  # fmt: skip
+_STRUCTURED = (b'"tool_choice"', b'"toolConfig"', b'"output_config"', b'"output_format"', b'"outputConfig"', b'"response_format"')  # fmt: skip
 #: How Bedrock may name the output of an input file in a sub-folder of the job's input
 #: (``a/data.jsonl``): ``"sub-path"`` (``{jobId}/a/data.jsonl.out``) and ``"flat"``
 #: (``{jobId}/data.jsonl.out``). Facts §1 marks it UNVERIFIED, so both are read; narrow it
@@ -357,6 +357,8 @@ class Join(Iterable[Result]):
         self._per_source = [SourceCounts() for _ in self.sources]
         index = self._index
         seen = bytearray(len(index))  # 0: not yet; else 1 + the source that answered it
+        ordinal_of, key_at, scanned = index.ordinal_of, index.key_at, Result.scanned
+        tally = self._counts
         for n, src in enumerate(self.sources):
             counts = self._per_source[n]
             mark = min(n + 1, 255)
@@ -364,10 +366,18 @@ class Join(Iterable[Result]):
             for key, line_no, raw in self._lines(src):
                 if ctx is None or ctx.file != key:
                     ctx = LineContext(key, src.job_arn, src.attempt, self.family)
-                joined = self._join(raw, line_no, ctx)
-                if joined is None:
-                    continue
-                ordinal, result = joined
+                frame = scan(raw)
+                if frame is not None and not _structured(raw, frame[2]):
+                    ordinal = ordinal_of(frame[0])
+                    if ordinal is None:
+                        self._unknown(frame[0], key, line_no)
+                        continue
+                    result = scanned(key_at(ordinal), raw, frame, ctx, line_no)
+                else:  # decoded whole, as it always was
+                    joined = self._join_decoded(raw, line_no, ctx)
+                    if joined is None:
+                        continue
+                    ordinal, result = joined
                 status = result._status
                 if status == "succeeded":  # answered: paid for
                     counts.succeeded += 1
@@ -385,7 +395,11 @@ class Join(Iterable[Result]):
                 first = seen[ordinal]
                 if not first:
                     seen[ordinal] = mark
-                    yield ordinal, self._count(result, tokens)
+                    if tokens:
+                        self._count(result, tokens)
+                    else:
+                        tally[status] = tally.get(status, 0) + 1
+                    yield ordinal, result
                 elif first == mark:
                     self._anomalies.append(
                         Anomaly(
@@ -454,8 +468,8 @@ class Join(Iterable[Result]):
         """The record an output line answers, and its result (None: not joined; an anomaly
         says why). The line's frame is scanned and its bodies left for later; a line that may
         be a structured output, or that the scan leaves alone, is decoded whole."""
-        frame = None if _STRUCTURED.search(raw) else scan(raw)
-        if frame is None:
+        frame = scan(raw)  # (the pass has this inline)
+        if frame is None or _structured(raw, frame[2]):
             return self._join_decoded(raw, line_no, ctx, quiet=quiet)
         rid = frame[0]
         ordinal = self._index.ordinal_of(rid)
@@ -524,7 +538,7 @@ class Join(Iterable[Result]):
             error = ErrorInfo(0, NEITHER_MESSAGE)
             return ordinal, Result(rid, caller_key, "errored", obj.get("modelInput"), None, error, arn, where, attempt, family=ctx.family)  # fmt: skip
         result = Result.from_output(rid, caller_key, obj, arn, where, attempt, ctx.family)
-        if _STRUCTURED.search(raw):  # a structured output, perhaps
+        if _structured(raw, None):  # a structured output, perhaps
             forced, parsed, problem = parse_answer(result.model_input, result.model_output, self._models, ctx.family)  # fmt: skip
             if problem is not None:
                 return ordinal, result.replace(status="invalid_output", error=ErrorInfo(0, problem))  # fmt: skip
@@ -557,6 +571,19 @@ class Join(Iterable[Result]):
             data = found[0]
             out.append((src, data if isinstance(data, dict) else None))
         return out
+
+
+def _structured(raw: bytes, model_input: Any) -> bool:
+    """Whether a line's request may ask for a structured output (its answer is then validated
+    as it is read): searched for in the ``modelInput`` value alone when the scan placed it."""
+    start, stop = (model_input.start, model_input.stop) if type(model_input) is slice else (0, len(raw))  # fmt: skip
+    if (
+        raw.find(b'"tool', start, stop) < 0  # tool_choice, toolConfig
+        and raw.find(b'"output', start, stop) < 0  # output_config, _format, outputConfig
+        and raw.find(b'"response_format"', start, stop) < 0
+    ):
+        return False
+    return any(raw.find(marker, start, stop) >= 0 for marker in _STRUCTURED)
 
 
 class _Unanswered(Container[str]):

@@ -53,73 +53,82 @@ Frame = tuple[str, int, Any, Any, Any]
 _INPUT = b'{"modelInput":'
 
 
+#: Every byte but quotes and brackets (what :func:`_net` deletes before it counts).
+_NOT_STRUCTURE = bytes(range(256)).translate(None, b'"{}[]')
+
+
 def _net(segment: bytes) -> int | None:
     """Brackets opened minus closed in a segment that starts outside any string, those inside
     strings not counted (None: its quotes do not pair up)."""
-    if b"\\" in segment:  # blank the escaped backslashes, then the escaped quotes
-        segment = segment.replace(b"\\\\", b"__").replace(b'\\"', b"__")
-    pieces = segment.split(b'"')
-    if not len(pieces) & 1:
-        return None
-    skeleton = b"".join(pieces[::2])  # what is outside strings
-    return skeleton.count(b"{") + skeleton.count(b"[") - skeleton.count(b"}") - skeleton.count(b"]")
+    if b"\\" in segment:  # drop the escaped backslashes, then the escaped quotes
+        segment = segment.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # quotes and brackets only; then strings with no bracket in them go (two quotes side by
+    # side are an empty string, or two strings with nothing outside between them: either
+    # way dropping them leaves what is outside strings as it was)
+    compact = segment.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in compact:  # some string holds a bracket: keep what is outside strings
+        pieces = compact.split(b'"')
+        if not len(pieces) & 1:
+            return None
+        compact = b"".join(pieces[::2])
+    return compact.count(b"{") + compact.count(b"[") - compact.count(b"}") - compact.count(b"]")
+
+
+def _top_level(raw: bytes, key: int, comma: int) -> bool:
+    """Whether the key whose quote is at ``key`` (its value running to ``comma``, the one
+    before the top-level recordId) is a top-level key: one bracket open before it, or its
+    value balanced — whichever segment is shorter is counted."""
+    if key < comma - key:
+        return _net(raw[:key]) == 1
+    return _net(raw[key:comma]) == 0
 
 
 def scan_bytes(raw: bytes) -> Frame | None:
     """The frame of an output line by byte searches (see the module docstring); None: decode
     the line whole."""
-    if raw[-2:] != b'"}':
+    if not raw.endswith(b'"}'):
         return None
     at = raw.rfind(b'"recordId":"')
     if at <= 0 or raw[at - 1] not in b",{":
         return None
     text = raw[at + 12 : -2]
-    if b'"' in text:
-        return None
-    if b"\\" in raw:
-        if b"\\u" in raw:
-            return None  # perhaps a lone surrogate: the decode reports it
-        if b"\\" in text:
-            try:
-                rid = decode(raw[at + 11 : -1])
-            except ValueError:
-                return None
-        else:
-            rid = _text(text)
+    if b'"' in text or (b"\\" in raw and b"\\u" in raw):  # \u: perhaps a lone surrogate
+        return None  # (the decode reports it)
+    if b"\\" in text:
+        try:
+            rid = decode(raw[at + 11 : -1])
+        except ValueError:
+            return None
     else:
         rid = _text(text)
-    if rid is None:
-        return None
+        if rid is None:
+            return None
     if b"\xed" in raw and not _utf8(raw):
         return None  # perhaps a lone surrogate written as UTF-8 (which it is not)
     comma = at - 1
-    model_input = slice(14, None) if raw.startswith(_INPUT) else None
     found = raw.rfind(b'"modelOutput":', 0, comma)
-    output = None
-    if found > 0 and raw[found - 1] in b",{":
-        value = slice(found + 14, comma)
-        if _net(raw[value]) == 0:
-            output = value
-            if model_input is not None:
-                model_input = slice(14, found - 1)
-    error = None
-    first_error = raw.find(b'"error":')
-    if first_error >= 0 and (output is None or first_error < output.start):
+    output = error = None
+    if found > 0 and raw[found - 1] in b",{" and _top_level(raw, found, comma):
+        output = slice(found + 14, comma)
+        bound = found  # an "error" key after it is inside it
+    elif b'"modelOutput"' in raw:
+        return None  # a modelOutput key the scan cannot place
+    else:
+        bound = at
+    if raw.find(b'"error"', 0, bound) >= 0:  # perhaps a top-level error: an error line?
         found = raw.rfind(b'"error":', 0, comma)
-        if found <= 0 or raw[found - 1] not in b",{":
+        if (
+            output is not None
+            or found <= 0
+            or raw[found - 1] not in b",{"
+            or raw[found + 8 : found + 9] != b"{"
+            or raw.find(b'"error"', 0, found) >= 0  # another before it: perhaps that one
+            or _net(raw[found + 8 : comma]) != 0
+        ):
             return None
-        value = slice(found + 8, comma)
-        if raw[value][:1] != b"{" or _net(raw[value]) != 0 or (output is not None and found < output.start):  # fmt: skip
-            return None
-        if raw.find(b'"error":', 0, found) >= 0:
-            return None  # another "error" key before it: perhaps the top-level one
-        error = value
-        if model_input is not None:
-            model_input = slice(14, found - 1)
-    elif output is None and b'"modelOutput"' in raw:
-        return None  # a modelOutput key the scan could not place
-    if model_input is not None and model_input.stop is None:
-        model_input = slice(14, comma)
+        error = slice(found + 8, comma)
+        bound = found
+    model_input = slice(14, bound - 1) if raw.startswith(_INPUT) else None
     outcome = ERRORED if error is not None else SUCCEEDED if output is not None else NEITHER
     return rid, outcome, model_input, output, error
 
