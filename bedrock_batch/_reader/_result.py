@@ -85,7 +85,8 @@ class Result:
     n for the n-th retry), ``usage`` (input and output tokens; zeros without an output),
     ``parsed`` (a structured output's validated answer: the pydantic model's instance, or the
     dict) and ``family`` (the model family that reads ``model_output``). Read-only; the bodies
-    are decoded from the output line on first use (see the module docstring).
+    are decoded from the output line on first use (see the module docstring): the answer and
+    the request each on its own.
     """
 
     __slots__ = (
@@ -179,36 +180,39 @@ class Result:
 
     # -- the lazy part -----------------------------------------------------------------------
 
-    def _read(self) -> None:
-        """Decode the bodies of a scanned line (each part alone; the whole line if a part is
-        not one JSON value by itself)."""
+    def _part(self, which: int, name: str) -> Any:
+        """One body of a scanned line, decoded alone (the whole line decoded when the part is
+        not one JSON value by itself, or the scan did not place it: ``...``)."""
         raw, frame = self._raw, self._frame
         assert raw is not None
         assert frame is not None
-        try:
-            model_input = None if frame[2] is None else body(raw, frame[2])
-            output = None if frame[3] is None else body(raw, frame[3])
-            error = None if frame[4] is None else body(raw, frame[4])
-        except ValueError:
+        part = frame[which]
+        if part is None:
+            return None
+        if part is not Ellipsis:
             try:
-                obj = decode(raw)
-            except ValueError:  # a sound frame, a body that is not JSON (see _scan)
-                obj = {}
-            if not isinstance(obj, dict):  # pragma: no cover - the frame says it is one
-                obj = {}
-            model_input, output, error = obj.get("modelInput"), obj.get("modelOutput"), obj.get("error")  # fmt: skip
-        self._input = model_input
-        outcome = frame[1]
+                return body(raw, part)
+            except ValueError:
+                pass
+        try:
+            obj = decode(raw)
+        except ValueError:  # a sound frame, a body that is not JSON (see _scan)
+            obj = {"error": {"errorMessage": "the output line is not JSON"}}
+        return obj.get(name) if isinstance(obj, dict) else None
+
+    def _read_output(self) -> None:
+        """Decode the answer (or the error) of a scanned line, not the request."""
+        assert self._frame is not None
+        outcome = self._frame[1]
         if outcome == ERRORED:
             self._output = None
-            self._error = ErrorInfo.from_wire(error)
+            self._error = ErrorInfo.from_wire(self._part(4, "error"))
         elif outcome == NEITHER:
             self._output = None
             self._error = ErrorInfo(0, NEITHER_MESSAGE)
         else:
-            self._output = output
+            self._output = self._part(3, "modelOutput")
             self._error = None
-        self._raw = None  # the bytes are no longer needed
 
     @property
     def record_id(self) -> str:
@@ -228,23 +232,29 @@ class Result:
     @property
     def model_input(self) -> Any:
         """The request body, as the output line echoes it (or as it was sent, when missing)."""
-        if self._raw is not None:
-            self._read()
-        return self._input
+        try:
+            return self._input
+        except AttributeError:
+            self._input = self._part(2, "modelInput")
+            return self._input
 
     @property
     def model_output(self) -> Any:
         """The line's ``modelOutput`` (None unless the record was answered)."""
-        if self._raw is not None:
-            self._read()
-        return self._output
+        try:
+            return self._output
+        except AttributeError:
+            self._read_output()
+            return self._output
 
     @property
     def error(self) -> ErrorInfo | None:
         """Why the record failed (None when it succeeded)."""
-        if self._raw is not None:
-            self._read()
-        return self._error
+        try:
+            return self._error
+        except AttributeError:
+            self._read_output()
+            return self._error
 
     @property
     def job_arn(self) -> str | None:
@@ -311,9 +321,10 @@ class Result:
 
     def replace(self, **changes: Any) -> Result:
         """A copy with some fields changed (``status``, ``error``, ``parsed``...)."""
+        family = changes.pop("family", self.family)
         values = {name: getattr(self, name) for name in _FIELDS}
         values.update(changes)
-        return Result(**values, family=changes.get("family", self.family))
+        return Result(**values, family=family)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: ids, key, status, text/embedding, error, tokens and the raw output."""

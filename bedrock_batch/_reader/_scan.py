@@ -47,7 +47,8 @@ SUCCEEDED, ERRORED, NEITHER = 0, 1, 2
 
 #: A scanned line: (recordId, outcome, modelInput, modelOutput, error); each of the last three
 #: is None when the line has no such key, else where its value is (a ``slice`` of the line,
-#: or the bytes themselves): read it with :func:`body`.
+#: or the bytes themselves: read it with :func:`body`), or ``...`` when only a decode of the
+#: whole line can say.
 Frame = tuple[str, int, Any, Any, Any]
 
 _INPUT = b'{"modelInput":'
@@ -128,7 +129,10 @@ def scan_bytes(raw: bytes) -> Frame | None:
             return None
         error = slice(found + 8, comma)
         bound = found
-    model_input = slice(14, bound - 1) if raw.startswith(_INPUT) else None
+    if raw.startswith(_INPUT):
+        model_input: Any = slice(14, bound - 1)
+    else:  # elsewhere, or nowhere: the line decoded whole says
+        model_input = ... if b'"modelInput"' in raw else None
     outcome = ERRORED if error is not None else SUCCEEDED if output is not None else NEITHER
     return rid, outcome, model_input, output, error
 

@@ -160,6 +160,8 @@ def output_line(draw: Any, family: str) -> bytes:
         members.append(("error", error))
     if kind == "error-null":
         members.append(("error", None))
+    if draw(st.integers(0, 3)) == 0:  # another key order than Bedrock's
+        members = list(draw(st.permutations(members)))
     if draw(st.integers(0, 9)) == 0:
         rid = draw(st.sampled_from([1, None, ["R1"]]))  # not a string: unparseable
     at = len(members) if draw(st.integers(0, 3)) else draw(st.integers(0, len(members)))
@@ -253,3 +255,22 @@ def test_lazy_results_are_the_eager_ones(scanner: str, family: str, data: st.Dat
     assert lazy.counts == eager.counts
     assert lazy.usage.input_tokens == eager.tokens[0] and lazy.usage.output_tokens == eager.tokens[1]  # fmt: skip
     assert lazy.usage.known == eager.usage_known
+
+
+def test_a_lazy_result_is_a_read_only_value_that_pickles_and_replaces() -> None:
+    import pickle
+
+    _name, client, body, output = next(e for e in EXAMPLES if e[0] == "anthropic")
+    index = RecordIndex()
+    index.add("R1")
+    line = json.dumps({"modelInput": body, "modelOutput": output, "recordId": "R1"}).encode()
+    lazy = MemoryJoin({"f": [line]}, {}, sources=[OutputSource("f", None, 0)], index=index, family=client)  # fmt: skip
+    (result,) = list(lazy)
+    copy = pickle.loads(pickle.dumps(result))  # decoded on the way (a Dask worker's results)
+    assert copy == result and copy.text == result.text and copy.family.name == client.name
+    assert result.model_output == output and result.source == "f:1"
+    with pytest.raises(AttributeError):
+        result.status = "errored"  # type: ignore[misc]
+    changed = result.replace(status="invalid_output", parsed={"a": 1})
+    assert (changed.status, changed.parsed, changed.text) == ("invalid_output", {"a": 1}, result.text)  # fmt: skip
+    assert result.status == "succeeded" and result.parsed is None
