@@ -270,9 +270,8 @@ def decode(data: bytes | str) -> Any:
         if BACKEND == "json":
             raise
     else:
-        if BACKEND != "orjson" or _LONG_RUN not in (
-            data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
-        ).translate(_DIGITS_TO_ZERO):
+        blob = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+        if BACKEND != "orjson" or _LONG_RUN not in blob.translate(_DIGITS_TO_ZERO):
             return value
         # orjson turns integers beyond 64 bits into floats: read such a line exactly.
     return _strict_decode(data)  # the same verdict whatever the backend (escaped surrogates)

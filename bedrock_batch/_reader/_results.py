@@ -538,7 +538,7 @@ class Join(Iterable[Result]):
             error = ErrorInfo(0, NEITHER_MESSAGE)
             return ordinal, Result(rid, caller_key, "errored", obj.get("modelInput"), None, error, arn, where, attempt, family=ctx.family)  # fmt: skip
         result = Result.from_output(rid, caller_key, obj, arn, where, attempt, ctx.family)
-        if _structured(raw, None):  # a structured output, perhaps
+        if _structured(raw, ...):  # a structured output, perhaps
             forced, parsed, problem = parse_answer(result.model_input, result.model_output, self._models, ctx.family)  # fmt: skip
             if problem is not None:
                 return ordinal, result.replace(status="invalid_output", error=ErrorInfo(0, problem))  # fmt: skip
@@ -576,7 +576,15 @@ class Join(Iterable[Result]):
 def _structured(raw: bytes, model_input: Any) -> bool:
     """Whether a line's request may ask for a structured output (its answer is then validated
     as it is read): searched for in the ``modelInput`` value alone when the scan placed it."""
-    start, stop = (model_input.start, model_input.stop) if type(model_input) is slice else (0, len(raw))  # fmt: skip
+    if type(model_input) is slice:
+        start, stop = model_input.start, model_input.stop
+    elif model_input is None:  # no request: nothing asks for a structured output
+        return False
+    elif model_input is not Ellipsis:  # its bytes (msgspec.Raw)
+        raw = bytes(model_input)
+        start, stop = 0, len(raw)
+    else:
+        start, stop = 0, len(raw)
     if (
         raw.find(b'"tool', start, stop) < 0  # tool_choice, toolConfig
         and raw.find(b'"output', start, stop) < 0  # output_config, _format, outputConfig

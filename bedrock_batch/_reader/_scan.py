@@ -176,7 +176,7 @@ def _msgspec_scanner() -> Callable[[bytes], Frame | None] | None:
 
     def scan_typed(raw: bytes) -> Frame | None:
         """The frame of an output line by a typed decode (msgspec); None: decode it whole."""
-        if b"\\u" in raw or (b"\xed" in raw and not _utf8(raw)):
+        if (b"\\" in raw and b"\\u" in raw) or (b"\xed" in raw and not _utf8(raw)):
             return None  # perhaps a lone surrogate: the decode reports it
         try:
             line = typed(raw)
