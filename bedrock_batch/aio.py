@@ -330,6 +330,7 @@ class AsyncResults:
             self._results = await self._owner._runner.run(
                 job.results, output_model=self._output_model, partial=self._partial
             )
+            self._results.count_tokens = True  # ``usage`` reports the tokens read so far
         return self._results
 
     @property

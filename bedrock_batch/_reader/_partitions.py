@@ -53,6 +53,7 @@ from .._records._ids import default_id_factory, default_ordinal
 from .._records._store import INDEX_FORMAT, RecordIndex
 from ._export import KeyFields, arrow_table, key_fields
 from ._results import Join, OutputSource, Result
+from ._scan import scan
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -376,6 +377,9 @@ class _Range:
 
 def _line_id(raw: bytes) -> str | None:
     """The record id the join would read from an output line (None: it would not join)."""
+    frame = scan(raw)  # its frame, as the join reads it; else the line decoded whole
+    if frame is not None:
+        return frame[0]
     try:
         obj = decode(raw)
     except ValueError:

@@ -142,9 +142,14 @@ class Reader:
         described: Mapping[str, JobDescription],
         price: Price | None,
     ) -> Summary:
-        """Read every result once and reconcile the counts (see :class:`Summary`)."""
-        for _ in results:
-            pass
+        """Read every result once, tokens included, and reconcile the counts (see
+        :class:`Summary`)."""
+        results.count_tokens = True  # one fresh pass: counts, anomalies and tokens
+        try:
+            for _ in results:
+                pass
+        finally:
+            results.count_tokens = False
         counters = {
             arn: {
                 "totalRecordCount": d.total_records,

@@ -12,7 +12,7 @@ silently, and never joined by position.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -24,8 +24,10 @@ from .._errors import NOT_FOUND_CODES, ServiceError
 from .._families._protocol import ClientFamily
 from .._families._structured import parse_answer
 from .._families._unknown import UNKNOWN
-from .._families._usage import NO_USAGE, Usage
+from .._families._usage import Usage
 from .._records._store import RecordIndex
+from ._result import NEITHER_MESSAGE, ErrorInfo, LineContext, Result, ResultStatus
+from ._scan import scan
 
 if TYPE_CHECKING:
     from .._ledger._ledger import Ledger
@@ -41,7 +43,6 @@ __all__ = [
     "output_spellings",
 ]
 
-ResultStatus = Literal["succeeded", "errored", "missing", "rejected", "invalid_output"]
 AnomalyKind = Literal[
     "unknown_id",
     "duplicate_id",
@@ -61,113 +62,6 @@ _STRUCTURED = (b'"tool_choice"', b'"toolConfig"', b'"output_config"', b'"output_
 #: here once the service's behaviour is known.
 NESTED_OUTPUT_SPELLINGS: tuple[str, ...] = ("sub-path", "flat")
 _RID = re.compile(rb'"recordId"\s*:\s*"((?:[^"\\]|\\.)*)"')
-
-
-@attrs.frozen
-class ErrorInfo:
-    """A per-record error as Bedrock reports it (``errorCode`` is an HTTP-style number)."""
-
-    code: int
-    message: str
-    retryable: bool | None = None
-    expired: bool | None = None
-
-    @classmethod
-    def from_wire(cls, error: Any) -> ErrorInfo:
-        """From the ``error`` object of an output line (tolerant of odd shapes)."""
-        if not isinstance(error, Mapping):
-            return cls(0, str(error))
-        code = error.get("errorCode", 0)
-        try:
-            code = int(code)
-        except (TypeError, ValueError):
-            code = 0
-        retryable = error.get("retryable")
-        expired = error.get("expired")
-        return cls(
-            code,
-            str(error.get("errorMessage", "")),
-            retryable if isinstance(retryable, bool) else None,
-            expired if isinstance(expired, bool) else None,
-        )
-
-
-@attrs.frozen
-class Result:
-    """The outcome of one input record."""
-
-    record_id: str
-    key: Any
-    status: ResultStatus
-    model_input: Any = None
-    model_output: Any = None
-    error: ErrorInfo | None = None
-    job_arn: str | None = None
-    source: str | None = None  # "file:line" of the output line
-    attempt: int = 0  # 0 for the first submission, n for the n-th retry
-    #: Input and output tokens of this record (zeros when it has no output).
-    usage: Usage = attrs.field(default=NO_USAGE)
-    #: A structured output's validated answer: the pydantic model's instance, or the dict.
-    parsed: Any = None
-    #: The model family that reads ``model_output`` (text, embedding, usage).
-    family: ClientFamily = attrs.field(default=UNKNOWN, repr=False, eq=False)
-
-    @classmethod
-    def from_output(
-        cls, record_id: str, key: Any, output: dict[str, Any], job_arn: str | None, source: str, attempt: int,
-        family: ClientFamily = UNKNOWN,
-    ) -> Result:  # fmt: skip
-        """A succeeded result, its usage read once from the output by its family."""
-        model_output = output["modelOutput"]
-        usage = family.output_usage(model_output) if type(model_output) is dict else NO_USAGE
-        return cls(record_id, key, "succeeded", output.get("modelInput"), model_output, None, job_arn, source, attempt, usage, None, family)  # fmt: skip
-
-    @property
-    def ok(self) -> bool:
-        """True when the record succeeded."""
-        return self.status == "succeeded"
-
-    @property
-    def text(self) -> str | None:
-        """The generated text, for every generation family and Converse; None otherwise."""
-        return self.family.output_text(self.model_output)
-
-    @property
-    def reasoning(self) -> str | None:
-        """The model's reasoning, where its family's output carries it apart from the answer
-        (gpt-oss's leading ``<reasoning>`` block); None otherwise."""
-        return self.family.output_reasoning(self.model_output)
-
-    @property
-    def embedding(self) -> list[float] | None:
-        """The float embedding, for the Titan embedding models; None otherwise."""
-        return self.family.output_embedding(self.model_output)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: ids, key, status, text/embedding, error, tokens and the raw output."""
-        out: dict[str, Any] = {"recordId": self.record_id, "key": self.key, "status": self.status}
-        if self.status == "succeeded":
-            emb = self.embedding
-            if emb is not None:
-                out["embedding"] = emb
-            else:
-                out["text"] = self.text
-            usage = self.usage
-            known = usage.known  # a family whose outputs carry no counts: unknown, not 0
-            out["usage"] = {
-                "inputTokens": usage.input_tokens if known else None,
-                "outputTokens": usage.output_tokens if known else None,
-            }
-            if usage.cache_read_tokens or usage.cache_write_tokens:
-                out["usage"]["cacheReadInputTokens"] = usage.cache_read_tokens
-                out["usage"]["cacheWriteInputTokens"] = usage.cache_write_tokens
-            out["modelOutput"] = self.model_output
-        if self.parsed is not None:
-            dump = getattr(self.parsed, "model_dump", None)
-            out["parsed"] = dump(mode="json") if callable(dump) else self.parsed
-        if self.error is not None:
-            out["error"] = attrs.asdict(self.error)
-        return out
 
 
 def output_spellings(expected: str) -> tuple[str, ...]:
@@ -279,7 +173,7 @@ class SourceCounts:
         )  # fmt: skip
 
 
-InputReader = Callable[[set[str]], Iterator[tuple[str, Any]]]
+InputReader = Callable[[Container[str]], Iterator[tuple[str, Any]]]
 RejectReader = Callable[[], Iterator[dict[str, Any]]]
 
 
@@ -326,13 +220,17 @@ class Join(Iterable[Result]):
         self._usage_known = True
         self._per_source: list[SourceCounts] = []
         self._passes = 0  # passes started over the outputs
+        #: Whether a pass adds up the answers' tokens (which decodes each ``modelOutput``):
+        #: :attr:`usage`, :attr:`per_source` and the summary ask for a pass that does.
+        self.count_tokens = False
+        self._final_tokens = False
         #: What the last pass that ran to its end found (counts, tokens, anomalies, sources).
         self._final: tuple[dict[str, int], Usage, list[Anomaly], list[SourceCounts]] | None = None
 
-    def _read(self) -> tuple[dict[str, int], Usage, list[Anomaly], list[SourceCounts]]:
-        if self._final is None:  # no pass has run to its end: make one now
-            for _ in self:
-                pass
+    def _read(
+        self, *, tokens: bool = False
+    ) -> tuple[dict[str, int], Usage, list[Anomaly], list[SourceCounts]]:
+        self.complete(tokens=tokens)  # no pass has run to its end: make one now
         assert self._final is not None
         return self._final
 
@@ -342,7 +240,8 @@ class Join(Iterable[Result]):
 
     def so_far(self) -> tuple[dict[str, int], Usage, list[Anomaly]]:
         """Counts, tokens and anomalies of the pass under way (or the last one), as far as it
-        has read — without reading anything (the asyncio API reports progress with it)."""
+        has read — without reading anything (the asyncio API reports progress with it). The
+        tokens are those of a pass that counts them (:attr:`count_tokens`), else zeros."""
         return (
             dict(self._counts),
             self._usage(),
@@ -364,13 +263,14 @@ class Join(Iterable[Result]):
     @property
     def per_source(self) -> list[SourceCounts]:
         """What each run's own output lines held (see :attr:`counts` for when)."""
-        return list(self._read()[3])
+        return list(self._read(tokens=True)[3])
 
     @property
     def usage(self) -> Usage:
         """Tokens of the results' answers, ``invalid_output`` included (the latest attempt of
-        each record; see :attr:`counts`). The summary's tokens count every answer paid for."""
-        return self._read()[1]
+        each record; see :attr:`counts`). The summary's tokens count every answer paid for.
+        Read from a pass that counts them (one is made if the last did not)."""
+        return self._read(tokens=True)[1]
 
     def _files(self, src: OutputSource) -> tuple[S3Uri, list[str]]:
         folder, ours, _ = self._listing(src)
@@ -432,12 +332,24 @@ class Join(Iterable[Result]):
         for _, result in self.positioned():
             yield result
 
+    def complete(self, *, tokens: bool = False) -> None:
+        """Make sure a pass has run to its end (with the tokens counted, if ``tokens``)."""
+        if self._final is None or (tokens and not self._final_tokens):
+            previous, self.count_tokens = self.count_tokens, self.count_tokens or tokens
+            try:
+                for _ in self:
+                    pass
+            finally:
+                self.count_tokens = previous
+
     def positioned(self) -> Iterator[tuple[int, Result]]:
         """Each result with its input position, in the order of the outputs: the record's
         place in the index, and after every record of the index the records skipped when
-        they were added (``rejected``), in their order."""
+        they were added (``rejected``), in their order. Records with no output line come after
+        the others, in input order."""
         self._passes += 1
         generation = self._passes
+        tokens = self.count_tokens
         self._anomalies = []
         self._counts = _empty_counts()
         self._tokens = [0, 0, 0, 0]
@@ -445,30 +357,50 @@ class Join(Iterable[Result]):
         self._per_source = [SourceCounts() for _ in self.sources]
         index = self._index
         seen = bytearray(len(index))  # 0: not yet; else 1 + the source that answered it
+        ordinal_of, key_at, scanned = index.ordinal_of, index.key_at, Result.scanned
+        tally = self._counts
         for n, src in enumerate(self.sources):
+            counts = self._per_source[n]
+            mark = min(n + 1, 255)
+            ctx: LineContext | None = None
             for key, line_no, raw in self._lines(src):
-                joined = self._join(raw, key, line_no, src)
-                if joined is None:
-                    continue
-                ordinal, result = joined
-                counts = self._per_source[n]
-                if result.status in ("succeeded", "invalid_output"):  # answered: paid for
-                    if result.status == "succeeded":
-                        counts.succeeded += 1
-                    else:
-                        counts.invalid_output += 1
-                    counts.input_tokens += result.usage.input_tokens
-                    counts.output_tokens += result.usage.output_tokens
-                    counts.cache_read_tokens += result.usage.cache_read_tokens
-                    counts.cache_write_tokens += result.usage.cache_write_tokens
-                    counts.usage_known = counts.usage_known and result.usage.known
+                if ctx is None or ctx.file != key:
+                    ctx = LineContext(key, src.job_arn, src.attempt, self.family)
+                frame = scan(raw)
+                if frame is not None and not _structured(raw, frame[2]):
+                    ordinal = ordinal_of(frame[0])
+                    if ordinal is None:
+                        self._unknown(frame[0], key, line_no)
+                        continue
+                    result = scanned(key_at(ordinal), raw, frame, ctx, line_no)
+                else:  # decoded whole, as it always was
+                    joined = self._join_decoded(raw, line_no, ctx)
+                    if joined is None:
+                        continue
+                    ordinal, result = joined
+                status = result._status
+                if status == "succeeded":  # answered: paid for
+                    counts.succeeded += 1
+                elif status == "invalid_output":
+                    counts.invalid_output += 1
                 else:
                     counts.errored += 1
+                if tokens and status != "errored":
+                    usage = result.usage
+                    counts.input_tokens += usage.input_tokens
+                    counts.output_tokens += usage.output_tokens
+                    counts.cache_read_tokens += usage.cache_read_tokens
+                    counts.cache_write_tokens += usage.cache_write_tokens
+                    counts.usage_known = counts.usage_known and usage.known
                 first = seen[ordinal]
                 if not first:
-                    seen[ordinal] = min(n + 1, 255)
-                    yield ordinal, self._count(result)
-                elif first == min(n + 1, 255):
+                    seen[ordinal] = mark
+                    if tokens:
+                        self._count(result, tokens)
+                    else:
+                        tally[status] = tally.get(status, 0) + 1
+                    yield ordinal, result
+                elif first == mark:
                     self._anomalies.append(
                         Anomaly(
                             "duplicate_id",
@@ -478,18 +410,21 @@ class Join(Iterable[Result]):
                             result.record_id,
                         )
                     )
-        missing = {index.id_at(o): o for o, hit in enumerate(seen) if not hit}
-        if missing:
-            for rid, model_input in self._read_inputs(set(missing)):
-                ordinal = missing.pop(rid, -1)
-                if ordinal >= 0:
-                    yield ordinal, self._count(Result(rid, index.key_at(ordinal), "missing", model_input))  # fmt: skip
-            for rid, ordinal in sorted(missing.items()):  # not even in the inputs any more
-                yield ordinal, self._count(Result(rid, index.key_at(ordinal), "missing"))
+        if seen.find(0) >= 0:  # records with no output line: ``seen`` is their bitmap
+            wanted = _Unanswered(index, seen)
+            for rid, model_input in self._read_inputs(wanted):
+                found = index.ordinal_of(rid)
+                if found is not None and not seen[found]:
+                    seen[found] = 255
+                    yield found, self._count(Result(rid, index.key_at(found), "missing", model_input), tokens)  # fmt: skip
+            ordinal = seen.find(0)
+            while ordinal >= 0:  # not even in the inputs any more
+                yield ordinal, self._count(Result(index.id_at(ordinal), index.key_at(ordinal), "missing"), tokens)  # fmt: skip
+                ordinal = seen.find(0, ordinal + 1)
         pseudo_ids: set[str] = set()
         rejects = self._read_rejects() if self._read_rejects else ()
         for position, rejected in enumerate(rejects, len(index)):
-            yield position, self._count(_rejected(rejected, pseudo_ids))
+            yield position, self._count(_rejected(rejected, pseudo_ids), tokens)
         if generation == self._passes:  # no other pass started meanwhile (theirs is the state)
             self._final = (
                 dict(self._counts),
@@ -497,33 +432,64 @@ class Join(Iterable[Result]):
                 list(self._anomalies),
                 [attrs.evolve(c) for c in self._per_source],
             )
+            self._final_tokens = tokens
 
     def history(self, record_id: str) -> list[Result]:
         """Every output of one record across attempts, oldest first."""
         found = []
         needle = encode(record_id)
         for src in reversed(self.sources):
+            ctx: LineContext | None = None
             for key, line_no, raw in self._lines(src):
                 if needle in raw:
-                    joined = self._join(raw, key, line_no, src, quiet=True)
+                    if ctx is None or ctx.file != key:
+                        ctx = LineContext(key, src.job_arn, src.attempt, self.family)
+                    joined = self._join(raw, line_no, ctx, quiet=True)
                     if joined is not None and joined[1].record_id == record_id:
                         found.append(joined[1])
         return found
 
-    def _count(self, result: Result) -> Result:
-        self._counts[result.status] = self._counts.get(result.status, 0) + 1
-        if result.status in ("succeeded", "invalid_output"):  # an answer: its tokens were paid
-            self._tokens[0] += result.usage.input_tokens
-            self._tokens[1] += result.usage.output_tokens
-            self._tokens[2] += result.usage.cache_read_tokens
-            self._tokens[3] += result.usage.cache_write_tokens
-            if not result.usage.known:
+    def _count(self, result: Result, tokens: bool) -> Result:
+        status = result._status
+        self._counts[status] = self._counts.get(status, 0) + 1
+        if tokens and status in ("succeeded", "invalid_output"):  # an answer: paid for
+            usage = result.usage
+            self._tokens[0] += usage.input_tokens
+            self._tokens[1] += usage.output_tokens
+            self._tokens[2] += usage.cache_read_tokens
+            self._tokens[3] += usage.cache_write_tokens
+            if not usage.known:
                 self._usage_known = False
         return result
 
     def _join(
-        self, raw: bytes, key: str, line_no: int, src: OutputSource, *, quiet: bool = False
+        self, raw: bytes, line_no: int, ctx: LineContext, *, quiet: bool = False
     ) -> tuple[int, Result] | None:
+        """The record an output line answers, and its result (None: not joined; an anomaly
+        says why). The line's frame is scanned and its bodies left for later; a line that may
+        be a structured output, or that the scan leaves alone, is decoded whole."""
+        frame = scan(raw)  # (the pass has this inline)
+        if frame is None or _structured(raw, frame[2]):
+            return self._join_decoded(raw, line_no, ctx, quiet=quiet)
+        rid = frame[0]
+        ordinal = self._index.ordinal_of(rid)
+        if ordinal is None:
+            if not quiet:
+                self._unknown(rid, ctx.file, line_no)
+            return None
+        return ordinal, Result.scanned(self._index.key_at(ordinal), raw, frame, ctx, line_no)
+
+    def _unknown(self, rid: str, file: str, line_no: int) -> None:
+        self._anomalies.append(
+            Anomaly(
+                "unknown_id", f"recordId {rid!r} is not an input of this job", file, line_no, rid
+            )
+        )
+
+    def _join_decoded(
+        self, raw: bytes, line_no: int, ctx: LineContext, *, quiet: bool = False
+    ) -> tuple[int, Result] | None:
+        key = ctx.file
         try:
             obj = decode(raw)
             if not isinstance(obj, dict) or not isinstance(obj.get("recordId"), str):
@@ -560,32 +526,24 @@ class Join(Iterable[Result]):
         ordinal = self._index.ordinal_of(rid)
         if ordinal is None:
             if not quiet:
-                self._anomalies.append(
-                    Anomaly(
-                        "unknown_id",
-                        f"recordId {rid!r} is not an input of this job",
-                        key,
-                        line_no,
-                        rid,
-                    )
-                )
+                self._unknown(rid, key, line_no)
             return None
         where = f"{key}:{line_no}"
-        arn = src.job_arn
+        arn, attempt = ctx.job_arn, ctx.attempt
         caller_key = self._index.key_at(ordinal)
         if obj.get("error") is not None:
             error = ErrorInfo.from_wire(obj["error"])
-            return ordinal, Result(rid, caller_key, "errored", obj.get("modelInput"), None, error, arn, where, src.attempt)  # fmt: skip
+            return ordinal, Result(rid, caller_key, "errored", obj.get("modelInput"), None, error, arn, where, attempt, family=ctx.family)  # fmt: skip
         if "modelOutput" not in obj:
-            error = ErrorInfo(0, "output line has neither modelOutput nor error")
-            return ordinal, Result(rid, caller_key, "errored", obj.get("modelInput"), None, error, arn, where, src.attempt)  # fmt: skip
-        result = Result.from_output(rid, caller_key, obj, arn, where, src.attempt, self.family)
-        if any(marker in raw for marker in _STRUCTURED):  # a structured output, perhaps
-            forced, parsed, problem = parse_answer(result.model_input, result.model_output, self._models, self.family)  # fmt: skip
+            error = ErrorInfo(0, NEITHER_MESSAGE)
+            return ordinal, Result(rid, caller_key, "errored", obj.get("modelInput"), None, error, arn, where, attempt, family=ctx.family)  # fmt: skip
+        result = Result.from_output(rid, caller_key, obj, arn, where, attempt, ctx.family)
+        if _structured(raw, ...):  # a structured output, perhaps
+            forced, parsed, problem = parse_answer(result.model_input, result.model_output, self._models, ctx.family)  # fmt: skip
             if problem is not None:
-                return ordinal, attrs.evolve(result, status="invalid_output", error=ErrorInfo(0, problem))  # fmt: skip
+                return ordinal, result.replace(status="invalid_output", error=ErrorInfo(0, problem))  # fmt: skip
             if forced:
-                return ordinal, attrs.evolve(result, parsed=parsed)
+                return ordinal, result.replace(parsed=parsed)
         return ordinal, result
 
     def manifests(self) -> list[tuple[OutputSource, dict[str, Any] | None]]:
@@ -613,3 +571,39 @@ class Join(Iterable[Result]):
             data = found[0]
             out.append((src, data if isinstance(data, dict) else None))
         return out
+
+
+def _structured(raw: bytes, model_input: Any) -> bool:
+    """Whether a line's request may ask for a structured output (its answer is then validated
+    as it is read): searched for in the ``modelInput`` value alone when the scan placed it."""
+    if type(model_input) is slice:
+        start, stop = model_input.start, model_input.stop
+    elif model_input is None:  # no request: nothing asks for a structured output
+        return False
+    elif model_input is not Ellipsis:  # its bytes (msgspec.Raw)
+        raw = bytes(model_input)
+        start, stop = 0, len(raw)
+    else:
+        start, stop = 0, len(raw)
+    if (
+        raw.find(b'"tool', start, stop) < 0  # tool_choice, toolConfig
+        and raw.find(b'"output', start, stop) < 0  # output_config, _format, outputConfig
+        and raw.find(b'"response_format"', start, stop) < 0
+    ):
+        return False
+    return any(raw.find(marker, start, stop) >= 0 for marker in _STRUCTURED)
+
+
+class _Unanswered(Container[str]):
+    """The records no output line answered, as the ids the inputs are searched for: a view of
+    the join's bitmap (a byte per record), never a set of ids."""
+
+    def __init__(self, index: RecordIndex, seen: bytearray) -> None:
+        self._index = index
+        self._seen = seen
+
+    def __contains__(self, rid: object) -> bool:
+        if not isinstance(rid, str):
+            return False
+        ordinal = self._index.ordinal_of(rid)
+        return ordinal is not None and not self._seen[ordinal]

@@ -8,7 +8,7 @@ Retries rebuild their input files from here, and results show a missing record's
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from typing import Any
 
 from .._common._codec import decode
@@ -55,7 +55,7 @@ class InputSource:
         return out
 
     def lines(
-        self, ledger: Ledger, wanted: set[str] | None = None, *, strict: bool = True
+        self, ledger: Ledger, wanted: Container[str] | None = None, *, strict: bool = True
     ) -> Iterator[tuple[str, bytes]]:
         """``(record id, input line)`` of the first attempt, in record order.
 
@@ -84,7 +84,7 @@ class InputSource:
                     ) from err
                 log.warning("input file %s is gone; its records' inputs are not shown", uri)
 
-    def bodies(self, ledger: Ledger, wanted: set[str]) -> Iterator[tuple[str, Any]]:
+    def bodies(self, ledger: Ledger, wanted: Container[str]) -> Iterator[tuple[str, Any]]:
         """``(record id, modelInput)`` of wanted records (files that are gone are skipped)."""
         for rid, line in self.lines(ledger, wanted, strict=False):
             try:
