@@ -34,7 +34,9 @@ class Summary:
     ``total`` is every record of the batch, the rejected ones included, and equals
     ``succeeded + errored + missing + invalid_output + rejected``; ``usage`` and ``cost_usd``
     are every answer paid for, superseded ones included (so after a retry they exceed the
-    tokens of :attr:`Results.usage`, which counts each record's latest answer).
+    tokens of :attr:`Results.usage`, which counts each record's latest answer). ``cost_usd`` is
+    None without a price for the model, and while some run's tokens are unknown (its answers
+    carried no counts and it has no manifest to ask: e.g. native Mistral bodies on demand).
     """
 
     job_arn: str | None
@@ -199,8 +201,8 @@ def reconcile(
     ]
     # every answer paid for, run by run (a run whose outputs carried no counts: its manifest's)
     usage = sum((u for _, u in runs), Usage())
-    cost_usd = None
-    if price is not None:
+    cost_usd = None  # unknown without a price, or while a run's tokens are unknown (not $0)
+    if price is not None and all(u.known for _, u in runs):
         cost_usd = sum(price.cost(u, batch=not src.is_file) for src, u in runs)
     c = results.counts
     return Summary(

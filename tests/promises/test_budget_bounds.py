@@ -40,8 +40,11 @@ def test_the_bound_covers_what_the_records_cost(
     bound = job.budget.bound(plan, job._records)
     job.run()
     summary = job.summary()
+    if not summary.usage.known:  # Mistral on demand: its bodies carry no counts
+        assert summary.cost_usd is None  # unknown, never $0
+        return
     assert summary.cost_usd is not None and summary.cost_usd <= bound.usd
-    if summary.usage.known:  # not for Mistral on demand: its bodies carry no counts
+    if summary.usage.known:
         assert summary.cost_usd > 0
         assert summary.usage.input_tokens <= bound.input_tokens
         assert summary.usage.output_tokens <= bound.output_tokens
