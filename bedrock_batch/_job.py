@@ -63,6 +63,7 @@ if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_service_quotas import ServiceQuotasClient
 
+    from ._common._bedrock import JobDescription
     from .events import EventQueue
 
 __all__ = ["BatchJob"]
@@ -249,15 +250,7 @@ class BatchJob(RecordIntake):
             plan, spec = self.plan(), self._spec()
             if self.budget is not None:  # before any S3 write
                 self.budget.check_submit(plan, self._records)
-            s3 = S3Access(
-                self._clients.s3, bucket_owner=spec.bucket_owner,
-                transfer_config=self.transfer_config, upload_extra_args=self.params.upload_extra_args,
-            )  # fmt: skip
-            legacy = legacy_content_id(self._records.store.content_digest(), self.params)
-            records = self._records.store  # or, submitted before the native route, the old bodies
-            found = find_legacy_route(self._records.legacy, records, s3, spec, mode=plan.mode, state_uri=plan.state_uri)  # fmt: skip
-            legacy, records = found or (legacy, records)
-            self._wire(open_ledger(s3, plan, spec, self._records.rejected, legacy_id=legacy), records)  # fmt: skip
+            self._wire(*_open_batch(self, plan, spec))
             self._records.freeze("this job was already submitted; records can no longer be added")
             if plan.mode == "on_demand":
                 log.info("%d records are below the batch minimum of %d: answering them on demand", plan.records, plan.quotas.min_records_per_job)  # fmt: skip
@@ -483,13 +476,7 @@ class BatchJob(RecordIntake):
             bucket_owner=store.s3.bucket_owner, poll=poll, sleep=sleep, allow_unknown_model=True,
             max_cost_usd=max_cost_usd, prices=prices,
         )  # fmt: skip
-        job._records.freeze("an attached batch cannot take new records")
-        job._wire(store)
-        if desc is not None:
-            job._parts().lifecycle.last = {desc.job_arn: desc}
-        if any(j.phase == "creating" for _, j in store.ledger.jobs()):
-            job._parts().lifecycle.resolve()  # a create whose answer was lost
-        return job
+        return _attached(job, store, desc)
 
     # -- housekeeping ------------------------------------------------------------------------
 
@@ -507,16 +494,52 @@ class BatchJob(RecordIntake):
 
     def __repr__(self) -> str:
         """``<BatchJob InProgress 120/500 records model=…>`` (the last known status: no AWS call)."""
-        status = self._batch.lifecycle.status() if self._batch else None
-        n = len(self._records)
-        if status is None:
-            return f"<BatchJob not submitted, {n} records model={self.model_id}>"
-        done = progress_text(status.processed_records, status.total_records, ended=status.is_terminal)  # fmt: skip
-        state = f"{status.status} {done}" if done else f"{status.status}, {n} records (not counted by Bedrock yet)"  # fmt: skip
-        return f"<BatchJob {state} model={self.model_id} {self.state_uri or self.job_arn}>"
+        return _text(self)
 
     def _repr_html_(self) -> str:
-        status = self._batch.lifecycle.status() if self._batch else None
-        rows = [("model", str(self.model_id)), ("records", str(len(self._records)))]
-        rows += [("status", "not submitted")] if status is None else [("handle", self.state_uri or self.job_arn or "?"), *status_rows(status)]  # fmt: skip
-        return html_table(rows, caption="BatchJob")
+        return _html(self)
+
+
+def _open_batch(job: BatchJob, plan: Plan, spec: JobSpec) -> tuple[LedgerStore, RecordStore]:
+    """The ledger of ``job``'s batch (opened or found) and the records it sends: this
+    process's, or, when the batch was submitted before the native structured route, the old
+    bodies it was submitted with (its identity is theirs)."""
+    s3 = S3Access(
+        job._clients.s3, bucket_owner=spec.bucket_owner, transfer_config=job.transfer_config,
+        upload_extra_args=job.params.upload_extra_args,
+    )  # fmt: skip
+    records = job._records
+    legacy = legacy_content_id(records.store.content_digest(), job.params)
+    found = find_legacy_route(records.legacy, records.store, s3, spec, mode=plan.mode, state_uri=plan.state_uri)  # fmt: skip
+    legacy, store = found or (legacy, records.store)
+    return open_ledger(s3, plan, spec, records.rejected, legacy_id=legacy), store
+
+
+def _text(job: BatchJob) -> str:
+    status = job._batch.lifecycle.status() if job._batch else None
+    n = len(job._records)
+    if status is None:
+        return f"<BatchJob not submitted, {n} records model={job.model_id}>"
+    done = progress_text(status.processed_records, status.total_records, ended=status.is_terminal)  # fmt: skip
+    state = f"{status.status} {done}" if done else f"{status.status}, {n} records (not counted by Bedrock yet)"  # fmt: skip
+    return f"<BatchJob {state} model={job.model_id} {job.state_uri or job.job_arn}>"
+
+
+def _html(job: BatchJob) -> str:
+    status = job._batch.lifecycle.status() if job._batch else None
+    rows = [("model", str(job.model_id)), ("records", str(len(job._records)))]
+    rows += [("status", "not submitted")] if status is None else [("handle", job.state_uri or job.job_arn or "?"), *status_rows(status)]  # fmt: skip
+    return html_table(rows, caption="BatchJob")
+
+
+def _attached(job: BatchJob, store: LedgerStore, desc: JobDescription | None) -> BatchJob:
+    """``job`` wired to the batch of ``store`` (its records frozen), with the job description
+    the handle was looked up by, and a create whose answer was lost looked for."""
+    assert store.ledger is not None
+    job._records.freeze("an attached batch cannot take new records")
+    job._wire(store)
+    if desc is not None:
+        job._parts().lifecycle.last = {desc.job_arn: desc}
+    if any(j.phase == "creating" for _, j in store.ledger.jobs()):
+        job._parts().lifecycle.resolve()  # a create whose answer was lost
+    return job
