@@ -83,7 +83,7 @@ def _cannot(cap: float, model_id: str, price: Price | None, model: ModelInfo | N
     if price is None:
         raise BudgetError(
             f"max_cost_usd={cap} cannot be checked: no price is known for {model_id} (pass "
-            f"prices={{{model_id!r}: Price(input_per_million=..., output_per_million=...)}})",
+            f"prices={{{model_id!r}: Price(input_per_million=..., output_per_million=...)}}; CLI: --price IN,OUT)",
             cap=cap,
         )
     if model is None:

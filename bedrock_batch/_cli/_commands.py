@@ -14,10 +14,12 @@ from typing import Any
 
 import attrs
 
+from .._budget import Budget
 from .._common._s3uri import S3Uri
 from .._errors import NotFinishedError, PollTimeoutError, ServiceError, StateError
 from .._job import BatchJob
 from .._lifecycle._polling import PollConfig
+from .._pricing import Price
 from ._demo import demo_questions, demo_report
 from ._errors import (
     EXIT_ENDED,
@@ -125,7 +127,7 @@ def _build_job(
         invocation_type=args.invocation_type, job_name=args.job_name,
         timeout_hours=args.timeout_hours, mode=args.mode, tags=_tags(args) or None,
         allow_unknown_model=args.allow_unknown_model, max_cost_usd=args.max_cost,
-        poll=_poll(args, LOCAL_POLL if local else None),
+        prices=_prices(args, args.model), poll=_poll(args, LOCAL_POLL if local else None),
     )  # fmt: skip
     from ._inputs import add_input
 
@@ -167,6 +169,12 @@ def _write_rejects(rejected: list[Any], target: Path) -> None:
 _HANDLE = re.compile(r"^(arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:model-invocation-job/\S+|s3://\S+)$")  # fmt: skip
 
 
+def _prices(args: argparse.Namespace, model_id: str) -> dict[str, Price] | None:
+    """``--price IN,OUT`` as the job's price table for ``model_id``."""
+    given = getattr(args, "price", None)
+    return None if not given else {model_id: Price(*given)}
+
+
 def _attach(args: argparse.Namespace) -> BatchJob:
     if _JOB_ID.fullmatch(args.handle):  # a bare job id: Bedrock knows its ARN
         session = _session(args)
@@ -195,10 +203,13 @@ def _attach(args: argparse.Namespace) -> BatchJob:
             )
         args.region = region  # a job ARN names its region: use it
     try:
-        return BatchJob.attach(
-            args.handle, session=_session(args), poll=_poll(args),
-            max_cost_usd=getattr(args, "max_cost", None),
-        )  # fmt: skip
+        cap = getattr(args, "max_cost", None)
+        job = BatchJob.attach(args.handle, session=_session(args), poll=_poll(args), max_cost_usd=cap)  # fmt: skip
+        prices = _prices(args, job.model_id)  # the model is known once attached
+        if prices:
+            job.prices = prices
+            job.budget = Budget.of(cap, prices)
+        return job
     except StateError as err:
         if type(err) is not StateError or not args.handle.startswith("s3://"):
             raise

@@ -86,11 +86,29 @@ def _dollars(text: str) -> float:
     return value
 
 
+def _price(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        values = tuple(float(x) for x in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 2 or not all(0 <= v < float("inf") for v in values):
+        raise argparse.ArgumentTypeError(
+            f"must be INPUT,OUTPUT: on-demand US dollars per million tokens, not {text!r}"
+        )
+    return values[0], values[1]
+
+
 def _max_cost(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-cost", type=_dollars, metavar="USD",
         help="refuse (exit 3, before anything is uploaded or sent) when the batch could cost "
-        "more: a pessimistic bound from the price table (see docs/cost-cap.md)",
+        "more: a pessimistic bound from the price table (see docs/howto/cost-cap.md)",
+    )  # fmt: skip
+    p.add_argument(
+        "--price", type=_price, metavar="IN,OUT",
+        help="the model's on-demand price, US dollars per million input and output tokens "
+        "(batch is half of it), for the cost estimate and --max-cost; default: the built-in table",
     )  # fmt: skip
 
 

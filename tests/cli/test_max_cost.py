@@ -55,3 +55,27 @@ def test_run_over_the_cap_exits_3_and_uploads_nothing(capsys: Any, tmp_path: Pat
 def test_a_bad_max_cost_is_a_usage_error(capsys: Any, tmp_path: Path, bad: str) -> None:
     code, _, err = cli(capsys, "plan", *job(prompts(tmp_path), "cap3"), "--max-cost", bad)
     assert code == 2 and "--max-cost" in err and "dollars" in err
+
+
+SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"  # no row in the built-in price table
+
+
+def test_price_gives_an_unpriced_model_its_bound(capsys: Any, tmp_path: Path) -> None:
+    args = [str(prompts(tmp_path)), "--model-id", SONNET, *job(prompts(tmp_path), "cap4")[3:]]
+    code, out, _ = cli(capsys, "plan", *args, "--max-tokens", "20", "--max-cost", "1", "--json")
+    assert code == 0
+    assert (
+        "no price is known" in json.loads(out)["costCap"]
+        and "--price" in json.loads(out)["costCap"]
+    )
+    code, out, _ = cli(capsys, "plan", *args, "--max-tokens", "20", "--max-cost", "1",
+                       "--price", "3,15", "--json")  # fmt: skip
+    plan = json.loads(out)
+    assert code == 0 and "against max_cost_usd=$1.0000" in plan["costCap"]
+    assert plan["costUsd"]["batch"] is not None  # the estimate uses the given price too
+
+
+@pytest.mark.parametrize("bad", ["3", "3,x", "-1,2", "1,2,3", "inf,1"])
+def test_a_bad_price_is_a_usage_error(capsys: Any, tmp_path: Path, bad: str) -> None:
+    code, _, err = cli(capsys, "plan", *job(prompts(tmp_path), "cap5"), f"--price={bad}")
+    assert code == 2 and "--price" in err and "INPUT,OUTPUT" in err
