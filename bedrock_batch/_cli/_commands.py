@@ -44,18 +44,24 @@ LOCAL_POLL = PollConfig(initial=0.05, max_interval=0.25, jitter=0.02)
 # -- sessions, handles, jobs -----------------------------------------------------------------
 
 
-def _session(args: argparse.Namespace) -> Any:
-    """A boto3 session, or a one-line error naming what is missing."""
+def profile_session(args: argparse.Namespace) -> Any:
+    """A boto3 session of ``--profile``/``--region`` (the region may be unset), or a one-line
+    error for a profile the AWS config does not have."""
     import boto3
     from botocore.exceptions import ProfileNotFound
 
     try:
-        session = boto3.Session(region_name=args.region, profile_name=args.profile)
+        return boto3.Session(region_name=args.region, profile_name=args.profile)
     except ProfileNotFound as err:
         raise CliError(
             f"the AWS profile {err.kwargs.get('profile')!r} is not in your AWS config "
             "(~/.aws/config); check --profile or AWS_PROFILE"
         ) from None
+
+
+def _session(args: argparse.Namespace) -> Any:
+    """A boto3 session, or a one-line error naming what is missing."""
+    session = profile_session(args)
     if not session.region_name:
         raise CliError("no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)")
     if not _REGION.fullmatch(session.region_name):

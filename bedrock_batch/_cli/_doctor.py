@@ -30,19 +30,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Run the checks; print one line per check (or ``--json``); 0 when all passed."""
-    import boto3
-    from botocore.exceptions import ProfileNotFound
-
     from .._setup._doctor import doctor
-    from ._errors import CliError
+    from ._commands import profile_session
 
-    try:
-        session = boto3.Session(region_name=args.region, profile_name=args.profile)
-    except ProfileNotFound as err:
-        raise CliError(
-            f"the AWS profile {err.kwargs.get('profile')!r} is not in your AWS config "
-            "(~/.aws/config); check --profile or AWS_PROFILE"
-        ) from None
+    session = profile_session(args)  # no region is one of doctor's own checks
     report = doctor(
         args.model,
         role_arn=args.role,

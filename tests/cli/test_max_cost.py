@@ -12,12 +12,8 @@ import pytest
 from bedrock_batch.local import Quotas
 
 from ..conftest import HAIKU
-from .test_prompt_files import (
-    BUCKET,
-    cli,
-    env,  # noqa: F401  (the fixture, used by name)
-    job,
-)
+from .conftest import cli
+from .test_prompt_files import BUCKET, job
 
 pytestmark = [pytest.mark.usefixtures("env"), pytest.mark.emulator(
     bucket=BUCKET, time_scale=5000,

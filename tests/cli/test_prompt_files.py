@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from bedrock_batch._cli import main
 from bedrock_batch.local import Quotas, Timings
 
-from ..conftest import HAIKU, ROLE, claude_body, endpoint_env
+from ..conftest import HAIKU, ROLE, claude_body
 from ..support import cli_command, cli_env
+from .conftest import cli
 
 BUCKET = "prompt-files"
 pytestmark = pytest.mark.emulator(
@@ -25,27 +25,6 @@ pytestmark = pytest.mark.emulator(
     timings=Timings(records_per_second=200),
     quotas={HAIKU: Quotas(min_records_per_job=10, max_records_per_job=1000)},
 )
-
-
-@pytest.fixture
-def env(module_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    environ = endpoint_env(str(module_server.endpoint_url))
-    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                 "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):  # fmt: skip
-        monkeypatch.setenv(name, environ[name])
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_REGION", raising=False)
-    return environ
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """``bedrock-batch ARGV`` in this process: (exit code, stdout, stderr)."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exit_:  # argparse
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def job(path: Path, prefix: str, *extra: str) -> list[str]:

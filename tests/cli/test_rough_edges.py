@@ -11,35 +11,15 @@ from typing import Any
 
 import pytest
 
-from bedrock_batch._cli import main
 from bedrock_batch.local import Quotas
 
-from ..conftest import HAIKU, ROLE, claude_body, endpoint_env
+from ..conftest import HAIKU, ROLE, claude_body
+from .conftest import cli
 
 BUCKET = "rough-edges"
 pytestmark = pytest.mark.emulator(
     bucket=BUCKET, time_scale=5000, quotas={HAIKU: Quotas(min_records_per_job=1)}
 )
-
-
-@pytest.fixture
-def env(module_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    environ = endpoint_env(str(module_server.endpoint_url))
-    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                 "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):  # fmt: skip
-        monkeypatch.setenv(name, environ[name])
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_REGION", raising=False)
-    return environ
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exit_:  # argparse
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def fails(capsys: Any, code: int, *argv: str) -> str:

@@ -13,32 +13,15 @@ from typing import Any
 
 import pytest
 
-from bedrock_batch._cli import main
 from bedrock_batch.local import JobFault, Quotas
 
-from ..conftest import HAIKU, ROLE, claude_body, endpoint_env
+from ..conftest import HAIKU, ROLE, claude_body
+from .conftest import cli
 
 BUCKET = "verbosity-resume"
 pytestmark = pytest.mark.emulator(
     bucket=BUCKET, time_scale=5000, quotas={HAIKU: Quotas(min_records_per_job=1)}
 )
-
-
-@pytest.fixture
-def env(module_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    environ = endpoint_env(str(module_server.endpoint_url))
-    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                 "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):  # fmt: skip
-        monkeypatch.setenv(name, environ[name])
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_REGION", raising=False)
-    return environ
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def questions(tmp_path: Path, n: int = 5, tag: str = "q") -> Path:
