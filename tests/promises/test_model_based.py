@@ -64,7 +64,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from botocore.config import Config
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -96,12 +95,6 @@ CONCURRENCY = 2
 CALLS_AFTER = 8 + 2 * CONCURRENCY
 #: Answers an on-demand run keeps in memory per slice before saving them (``chunk_records``).
 CHUNK = 10
-#: Issue 18, problem 3 (fenced on-demand claims) is being fixed on another branch. Until it
-#: lands, an owner whose claim was taken over keeps calling: :meth:`BatchLifecycle.claim_expires`
-#: then counts a "KNOWN BUG" event instead of failing, and
-#: ``test_a_claim_taken_over_stops_its_old_owner`` is a strict xfail. The day the fence lands
-#: that test XPASSes (fails): set this to False and the model-based check is strict again.
-FENCE_PENDING = False
 #: Past the on-demand claim TTL (``OnDemandRunner.claim_ttl``, 300 s), with room for the
 #: seconds the stalled owner's own calls take.
 CLAIM_JUMP = 360.0
@@ -207,7 +200,6 @@ class BatchLifecycle(RuleBasedStateMachine):
         self.seen: Counter[str] = Counter()  # what this example did (for the statistics)
         self.steps = 0
         self.started = False  # a job was created or records were answered on demand
-        self.fence_pending = FENCE_PENDING
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -504,7 +496,7 @@ class BatchLifecycle(RuleBasedStateMachine):
         process stalled, or the other's clock is ahead) and a second handle resumes the run.
 
         Fenced claims (issue 18, problem 3): the stalled owner must notice it lost the claim
-        and make at most ``CALLS_AFTER`` more calls. See :data:`FENCE_PENDING`."""
+        and make at most ``CALLS_AFTER`` more calls."""
         self._claim_expiry(call, k)
 
     def _claim_expiry(self, call: str, k: int) -> None:
@@ -528,10 +520,6 @@ class BatchLifecycle(RuleBasedStateMachine):
         # and the calls the old owner makes before it notices (at most CALLS_AFTER).
         after = self.paid.calls - taken[0]
         self.extra_paid_allowed += CHUNK + 2 * CONCURRENCY + min(after, CALLS_AFTER)
-        if after > CALLS_AFTER and self.fence_pending:
-            self.seen["KNOWN BUG (issue 18 problem 3): the old owner kept calling"] += 1
-            self.extra_paid_allowed += after  # ... and paid for records the new owner answers
-            return
         assert after <= CALLS_AFTER, (
             f"fenced claims (issue 18 problem 3): the owner whose claim was taken over made "
             f"{after} more InvokeModel calls"
@@ -773,14 +761,10 @@ BatchLifecycle.TestCase.settings = settings(
 TestBatchLifecycle = BatchLifecycle.TestCase
 
 
-@pytest.mark.xfail(
-    FENCE_PENDING, strict=True, reason="issue 18 problem 3: fenced on-demand claims (branch fence)"
-)
 def test_a_claim_taken_over_stops_its_old_owner() -> None:
     """The claim rule on a fixed sequence: 60 records on demand; inside the third InvokeModel
     call of the first submit the clock jumps past the claim TTL and another handle resumes."""
     machine = BatchLifecycle()
-    machine.fence_pending = False  # the check itself, strict
     try:
         machine.add_records_and_submit(n=60, mode="on_demand", first="none", record_errors=0.0)
         machine.claim_expires(call="submit", k=2)
