@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import mmap
 import shutil
 import tempfile
 from typing import IO, Any
@@ -37,7 +36,7 @@ from .._common._s3 import S3Access
 from .._common._s3uri import S3Uri
 from .._errors import Problem, ServiceError, ValidationError
 
-__all__ = ["mentions_links", "MEDIA_FOLDER", "with_linked_content"]
+__all__ = ["MEDIA_FOLDER", "mentions_links", "with_linked_content"]
 
 log = logging.getLogger("bedrock_batch")
 
@@ -47,10 +46,11 @@ _MARK = b'"s3Location"'
 
 
 def mentions_links(body: IO[bytes]) -> bool:
-    """Whether a readable, seekable ``body`` mentions ``s3Location`` (read in blocks; left
-    rewound to its start)."""
+    """Whether a readable, seekable ``body`` mentions ``s3Location`` anywhere (read from its
+    start in blocks; left rewound to its start)."""
     keep = len(_MARK) - 1
     tail = b""
+    body.seek(0)
     try:
         while block := body.read(1 << 20):
             if _MARK in tail + block[: len(_MARK)] or _MARK in block:
@@ -59,15 +59,6 @@ def mentions_links(body: IO[bytes]) -> bool:
         return False
     finally:
         body.seek(0)
-
-
-def _links(data: IO[bytes]) -> bool:
-    """Whether the file mentions ``s3Location`` at all (a scan at memory speed)."""
-    data.seek(0, 2)
-    if data.tell() == 0:
-        return False
-    with mmap.mmap(data.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        return view.find(_MARK) != -1
 
 
 class _Copier:
@@ -142,7 +133,7 @@ def with_linked_content(
     """Copy the objects the records of ``data`` (an input file about to be uploaded into
     ``folder``) link into ``folder`` and rewrite ``data`` to point at the copies; returns its
     (size, SHA-256), unchanged when no record links anything."""
-    if not _links(data):
+    if not mentions_links(data):
         return size, sha256
     copier = _Copier(s3, folder)
     digest = hashlib.sha256()
