@@ -27,7 +27,7 @@ from .._common._s3uri import S3Uri
 from .._errors import ConfigError
 from ._config import DEFAULT_PROFILE, load_saved
 from ._policy import CANNOT_TELL, FAIL, PASS, WARN
-from ._report import DoctorCheck, DoctorReport, Setting, resolve_defaults
+from ._report import DoctorCheck, DoctorReport, Setting, doctor_settings
 from ._role_checks import RoleChecks, Subject, client_error_code
 
 __all__ = ["doctor"]
@@ -177,7 +177,7 @@ class Doctor:
             entries = load_saved(self.config)
         except ConfigError as err:
             entries, problem = [], str(err)
-        self.settings, entry = resolve_defaults(
+        self.settings, entry = doctor_settings(
             account=self.account, region=self.region, profile=profile, entries=entries,
             **self.given,
         )  # fmt: skip

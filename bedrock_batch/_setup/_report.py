@@ -1,5 +1,5 @@
 """What ``doctor`` reports: one :class:`DoctorCheck` per question, gathered in a
-:class:`DoctorReport`; and where the job's defaults come from (:func:`resolve_defaults`)."""
+:class:`DoctorReport`; and where the job's defaults come from (:func:`doctor_settings`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ._config import DEFAULT_PROFILE, SavedDefaults
 from ._defaults import ARGUMENT, DEFAULTED, layered
 from ._policy import CANNOT_TELL, FAIL, PASS, WARN, Verdict
 
-__all__ = ["DoctorCheck", "DoctorReport", "Setting", "resolve_defaults"]
+__all__ = ["DoctorCheck", "DoctorReport", "Setting", "doctor_settings"]
 
 #: The exit code of ``bedrock-batch doctor`` when a check fails or cannot tell.
 EXIT_PROBLEM = 2
@@ -107,7 +107,7 @@ class DoctorReport:
         }
 
 
-def resolve_defaults(
+def doctor_settings(
     *,
     account: str | None,
     region: str | None,
