@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from .._common._codec import decode, encode
+from ._columns import Assembled, assemble, pack
 from ._formats import FORMATS, ORDERS, Order, format_of
 from ._results import Join, Result
 
@@ -330,19 +331,43 @@ def arrow_batches(
 ) -> Iterator[Any]:
     """Results as ``pyarrow.RecordBatch`` es of at most ``batch_size`` rows, in ``order``.
 
-    The arrays are allocated from the system allocator, not pyarrow's default pool (mimalloc):
-    the default pool keeps the memory of each batch's temporary buffers, which made a
-    200,000-row ``to_arrow()`` peak at 1.75x its table instead of 1.44x (``benchmarks/``).
+    Each result is packed into one row of bytes as the join yields it (spilled by input
+    position for ``order="input"``), and each batch's buffers are made once at their exact
+    size from its packed rows, no value passing through a Python list (:mod:`._columns`).
+    ``keys``: the keys that are dicts (others as None) are added to it, in row order.
     """
     pa = _pyarrow()
     schema = arrow_schema()
-    pool = pa.system_memory_pool()
-    for columns in _column_batches(_rows(results, order), batch_size):
-        if keys is not None:  # the caller's keys as they are (for key_<name> columns)
-            keys.extend(columns[0])
-        columns[0] = [k if isinstance(k, str) or k is None else encode(k).decode() for k in columns[0]]  # fmt: skip
-        arrays = [pa.array(c, type=f.type, memory_pool=pool) for c, f in zip(columns, schema, strict=True)]  # fmt: skip
-        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+    for part in _assembled(results, batch_size, order, objects=False, json_keys=keys is not None):  # fmt: skip
+        if keys is not None:
+            keys.extend(part.keys)
+        yield pa.RecordBatch.from_arrays(part.arrays, schema=schema)
+
+
+def _assembled(
+    results: Iterable[Result], batch_size: int, order: Order, *, objects: bool, json_keys: bool,
+    key_objects: list[Any] | None = None,
+) -> Iterator[Assembled]:  # fmt: skip
+    """Batches of packed rows in ``order``, as columns (see :func:`.assemble`).
+    ``key_objects`` (order ``"output"``): the results' keys appended as they are, and left
+    out of the packed rows."""
+    pa = _pyarrow()
+
+    def packed(r: Result) -> bytes:
+        row = result_row(r)
+        if key_objects is not None:
+            key_objects.append(row[0])
+            row = (None, *row[1:])
+        return pack(row)
+
+    rows: list[bytes] = []
+    for row in _encoded(results, order, packed):
+        rows.append(row)
+        if len(rows) >= batch_size:
+            yield assemble(pa, rows, objects=objects, json_keys=json_keys)
+            rows = []
+    if rows:
+        yield assemble(pa, rows, objects=objects, json_keys=json_keys)
 
 
 def arrow_table(
@@ -383,12 +408,13 @@ def pandas_frame(results: Iterable[Result], *, order: Order = "output") -> Any:
     keys: list[Any] = []
     embeddings: list[Any] = []
     batches = []
-    pool = pa.system_memory_pool()  # as in arrow_batches
-    for columns in _column_batches(_rows(results, order), 10_000):
-        keys.extend(columns[0])
-        embeddings.extend(columns[4])
-        rest = [c for i, c in enumerate(columns) if i not in (0, 4)]
-        arrays = [pa.array(c, type=f.type, memory_pool=pool) for c, f in zip(rest, schema, strict=True)]  # fmt: skip
+    # in output order the keys are taken as they are; in input order from their JSON text
+    direct = order == "output"
+    for part in _assembled(results, 10_000, order, objects=True, json_keys=False, key_objects=keys if direct else None):  # fmt: skip
+        if not direct:
+            keys.extend(part.keys)
+        embeddings.extend(part.embeddings)
+        arrays = [a for i, a in enumerate(part.arrays) if i not in (0, 4)]
         batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
     table = pa.Table.from_batches(batches, schema=schema)
     del batches
