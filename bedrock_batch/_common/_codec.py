@@ -29,11 +29,13 @@ __all__ = [
     "BACKEND",
     "EncodeError",
     "decode",
+    "decode_unchecked",
     "encode",
     "encode_line",
     "encode_text",
     "find_invalid",
     "has_lone_surrogate",
+    "ints_exact",
     "LINE_TOO_LONG",
     "MAX_LINE_BYTES",
     "iter_lines",
@@ -275,6 +277,24 @@ def decode(data: bytes | str) -> Any:
             return value
         # orjson turns integers beyond 64 bits into floats: read such a line exactly.
     return _strict_decode(data)  # the same verdict whatever the backend (escaped surrogates)
+
+
+def decode_unchecked(data: bytes) -> Any:
+    """:func:`decode` without its scan for integers beyond 64 bits (which orjson reads as
+    floats): for a caller that proves the value exact another way (it re-encodes to ``data``
+    itself), or checks :func:`ints_exact` and decodes again."""
+    if BACKEND != "orjson":
+        return decode(data)
+    try:
+        return _fast_decode(data)
+    except _FALLIBLE:
+        return _strict_decode(data)
+
+
+def ints_exact(data: bytes) -> bool:
+    """Whether :func:`decode_unchecked` reads ``data``'s integers exactly (no run of 19 or more
+    digits under orjson)."""
+    return BACKEND != "orjson" or _LONG_RUN not in data.translate(_DIGITS_TO_ZERO)
 
 
 def has_lone_surrogate(raw: bytes, value: Any) -> bool:

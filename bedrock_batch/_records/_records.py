@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,7 +26,6 @@ from .._common._codec import (
     LINE_TOO_LONG,
     MAX_LINE_BYTES,
     EncodeError,
-    decode,
     decode_error,
     encode,
     encode_line,
@@ -42,8 +41,9 @@ from .._families._protocol import S3Media
 from .._families._registry import family_for
 from .._families._schemas import check_model_input, requested_output_tokens
 from .._families._structured import DEFAULT_TOOL, schema_of
-from .._families._unknown import UNKNOWN
+from .._families._unknown import UNKNOWN, family_or_unknown
 from ._ids import DEFAULT_RECORD_ID_PATTERN, default_id_factory, id_checker
+from ._intake_lines import chunks, is_mapping, json_id, read_line
 from ._legacy import LegacyBodies
 from ._store import Mark, RecordStore
 from ._templates import PromptTemplate, PromptTemplates
@@ -56,7 +56,6 @@ log = logging.getLogger("bedrock_batch")
 _MAX_ID_TRIES = 1000
 #: Characters of a line that are JSON syntax rather than prompt text (``{"recordId":...``).
 _ENVELOPE = 120
-_READ_CHUNK = 1 << 20
 
 
 def _is_empty(value: Any) -> bool:
@@ -96,6 +95,11 @@ class _Call:
         self.tokens = 0
         self.max_out = 0
         self.count = 0
+        # the family's own checks, looked up once a call (as check_model_input and
+        # requested_output_tokens find them for a dict body)
+        family = family_or_unknown(records.family_impl, records.invocation_type)
+        self.check_body = family.check
+        self.output_tokens = family.requested_output_tokens
 
     def problem(self, message: str, **where: Any) -> None:
         self.problems.append(Problem(message, source=self.source, **where))
@@ -243,15 +247,14 @@ class Records:
 
     # -- one record ------------------------------------------------------------------------
 
-    def _check(self, model_input: Any, rid: str, key: Any) -> tuple[bytes, bytes | None]:
+    def _check(self, model_input: Any, rid: str, key: Any, call: _Call | None = None, encoded: bytes | None = None) -> tuple[bytes, bytes | None]:  # fmt: skip
         """Encode one record and its key and check its values, body and key; raises
-        :class:`_Refused`."""
-        try:
-            encoded = encode_line({"recordId": rid, "modelInput": model_input})
-        except EncodeError as err:
-            where = err.path.replace("$.modelInput", "modelInput", 1).replace("$", "recordId", 1)
-            raise _Refused(err.reason, where) from err
-        message = self._body_problem(model_input)
+        :class:`_Refused`. ``encoded``: the record's line when the caller has it already
+        (its canonical encoding: ``add_jsonl``'s line as read, when it re-encodes to itself);
+        ``call``: its family's checks, looked up once."""
+        if encoded is None:
+            encoded = _encode_record(rid, model_input)
+        message = self._body_problem(model_input, call)
         if not message and (b'"image"' in encoded or b'"inputImage"' in encoded):
             message = image_problem(model_input, self.model)  # bytes and size, before upload
         if message:
@@ -266,7 +269,9 @@ class Records:
                 f"key{err.path[1:]}",
             ) from err
 
-    def _estimate(self, model_input: Any, encoded: bytes, text: str | None) -> tuple[int, int]:
+    def _estimate(
+        self, model_input: Any, encoded: bytes, text: str | None, call: _Call | None = None
+    ) -> tuple[int, int]:
         """(estimated input tokens, requested output tokens) of one record, without walking the
         body: from the prompt text when a builder made it, else from the encoded line."""
         if text is not None:
@@ -276,16 +281,14 @@ class Records:
             chars = len(encoded) if encoded.isascii() else len(encoded.decode("utf-8"))
             wide = (len(encoded) - chars) // 2  # non-ASCII characters: about a token each
             tokens = max(1, (chars - wide - _ENVELOPE) // 4 + wide)
-        out = requested_output_tokens(
-            model_input,
-            self.family_impl,
-            invocation_type=self.invocation_type,
-            default=self._ceiling,
-        )
-        return tokens, out
+        if call is not None and type(model_input) is dict:  # the family looked up once a call
+            return tokens, call.output_tokens(model_input, self._ceiling)
+        family, kind = self.family_impl, self.invocation_type
+        return tokens, requested_output_tokens(model_input, family, invocation_type=kind, default=self._ceiling)  # fmt: skip
 
-    def _take(self, call: _Call, model_input: Any, record_id: Any, key: Any, line: int) -> None:
-        """Check one record of a many-record call and append it; problems go to ``call``."""
+    def _take(self, call: _Call, model_input: Any, record_id: Any, key: Any, line: int, encoded: bytes | None = None) -> None:  # fmt: skip
+        """Check one record of a many-record call and append it; problems go to ``call``
+        (``encoded``: its canonical line, when the caller has it, see :meth:`_check`)."""
         store = self.store
         rid: str
         default = False
@@ -304,7 +307,7 @@ class Records:
             if (
                 rid in call.explicit
                 or rid in self.refused_ids
-                or (rid in store and rid not in call.generated)
+                or (store.index.ordinal_of(rid) is not None and rid not in call.generated)
             ):
                 call.refuse("duplicate recordId", record_id=rid, key=key, line=line, field="recordId")  # fmt: skip
                 return
@@ -314,7 +317,7 @@ class Records:
                 call.renames[ordinal] = ""
             # an accepted id is found in the store from here on (no set of every id)
         try:
-            encoded, encoded_key = self._check(model_input, rid, key)
+            encoded, encoded_key = self._check(model_input, rid, key, call, encoded)
         except _Refused as refused:  # a generated id goes back: the next record takes it
             call.refuse(refused.message, record_id=record_id, key=key, line=line, field=refused.field)  # fmt: skip
             return
@@ -322,18 +325,17 @@ class Records:
         if record_id is None:
             call.generated[rid] = ordinal
         call.count += 1
-        tokens, out = self._estimate(model_input, encoded, None)
+        tokens, out = self._estimate(model_input, encoded, None, call)
         call.tokens += tokens
         call.max_out += out
 
-    def _body_problem(self, model_input: Any) -> str | None:
-        message = check_model_input(
-            model_input,
-            self.family_impl,
-            invocation_type=self.invocation_type,
-            model=self.model,
-            on_demand=self.mode == "on_demand",
-        )
+    def _body_problem(self, model_input: Any, call: _Call | None = None) -> str | None:
+        on_demand = self.mode == "on_demand"
+        if call is not None and type(model_input) is dict:  # check_model_input, looked up once
+            message = call.check_body(model_input, self.model, on_demand=on_demand)
+        else:
+            kind = self.invocation_type
+            message = check_model_input(model_input, self.family_impl, invocation_type=kind, model=self.model, on_demand=on_demand)  # fmt: skip
         if message:
             return message
         for loc in self.family_impl.s3_locations(model_input):
@@ -359,13 +361,12 @@ class Records:
         """The id of the next single record (checked, free), and whether it is the default."""
         if record_id is None:
             return self.new_id()
-        line = len(self.store) + 1
         why = self._check_id(record_id)
         if why:
-            where = Problem(why, record_id=str(record_id), line=line, field="recordId")
+            where = Problem(why, record_id=str(record_id), line=len(self.store) + 1, field="recordId")  # fmt: skip
             raise ValidationError("invalid record id", [where])
-        if record_id in self.store or record_id in self.refused_ids:
-            where = Problem("duplicate recordId", record_id=record_id, line=line, field="recordId")  # fmt: skip
+        if self.store.index.ordinal_of(record_id) is not None or record_id in self.refused_ids:
+            where = Problem("duplicate recordId", record_id=record_id, line=len(self.store) + 1, field="recordId")  # fmt: skip
             raise ValidationError(f"duplicate record id {record_id!r}", [where])
         return record_id, False
 
@@ -399,7 +400,7 @@ class Records:
             encoded_id = b'"' + rid.encode() + b'"'  # a default id needs no escaping
         else:
             rid, default = self._claim_id(record_id)
-            encoded_id = encode(rid)
+            encoded_id = json_id(rid)
         encoded_key = None
         if key is not None:
             try:
@@ -519,12 +520,12 @@ class Records:
             if path.is_dir():
                 raise ValidationError(f"{name} is a directory, not a JSONL file")
         call = _Call(self, str(name), on_invalid)
-        for line_no, raw in iter_lines(_chunks(source), MAX_LINE_BYTES):
+        for line_no, raw in iter_lines(chunks(source), MAX_LINE_BYTES):
             if raw is LINE_TOO_LONG:
                 call.problem(f"the line is longer than {MAX_LINE_BYTES:,} bytes (the input file-size quota): is it JSON Lines, one record per line?", line=line_no)  # fmt: skip
                 continue
             try:
-                obj = decode(raw)
+                obj, canonical = read_line(raw)
             except ValueError as err:
                 call.problem(f"not valid JSON: {decode_error(err)}", line=line_no)
                 continue
@@ -535,7 +536,7 @@ class Records:
             if not isinstance(obj.get("modelInput"), dict):
                 call.refuse("the line has no modelInput object", record_id=obj.get("recordId"), key=key, line=line_no, field="modelInput")  # fmt: skip
                 continue
-            self._take(call, obj["modelInput"], obj.get("recordId"), key, line_no)
+            self._take(call, obj["modelInput"], obj.get("recordId"), key, line_no, canonical)
         if not call.problems and call.count == 0:
             raise ValidationError(f"{name} holds no records")
         if call.problems and call.skip:
@@ -550,13 +551,22 @@ class Records:
         self._open()
         call = _Call(self, None, on_invalid)
         for n, rec in enumerate(records, start=1):
-            if not isinstance(rec, Mapping) or not isinstance(rec.get("modelInput"), Mapping):
+            if not is_mapping(rec) or not is_mapping(rec.get("modelInput")):
                 rid, k = (rec.get("recordId"), rec.get("key")) if isinstance(rec, Mapping) else (None, None)  # fmt: skip
                 call.refuse("expected a mapping with a modelInput object", record_id=rid, key=k, line=n)  # fmt: skip
                 continue
             self._take(call, dict(rec["modelInput"]), rec.get("recordId"), rec.get("key"), n)
         call.finish("add_records()")
         return call.count
+
+
+def _encode_record(rid: str, model_input: Any) -> bytes:
+    """A record's line; raises :class:`_Refused` naming a value that is not JSON."""
+    try:
+        return encode_line({"recordId": rid, "modelInput": model_input})
+    except EncodeError as err:
+        where = err.path.replace("$.modelInput", "modelInput", 1).replace("$", "recordId", 1)
+        raise _Refused(err.reason, where) from err
 
 
 def _persistable(key: Any) -> Any:
@@ -568,19 +578,6 @@ def _persistable(key: Any) -> Any:
     except EncodeError:
         return None
     return key
-
-
-def _chunks(source: str | Path | IO[bytes] | IO[str]) -> Iterator[bytes]:
-    """The source's bytes in chunks, read once (pipes and FIFOs work; nothing is re-read)."""
-    if isinstance(source, (str, Path)):
-        with open(source, "rb") as fh:
-            yield from iter(lambda: fh.read(_READ_CHUNK), b"")
-        return
-    while True:
-        chunk = source.read(_READ_CHUNK)
-        if not chunk:
-            return
-        yield chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else chunk
 
 
 def check_native_prompt(records: Records) -> None:

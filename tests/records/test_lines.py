@@ -6,13 +6,14 @@ from __future__ import annotations
 import io
 import itertools
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bedrock_batch import BatchJob, ValidationError
-from bedrock_batch._common._codec import LINE_TOO_LONG, iter_lines
+from bedrock_batch._common._codec import LINE_TOO_LONG, encode_line, iter_lines
 from bedrock_batch._records import _records
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -105,3 +106,45 @@ def test_deep_nesting_decodes_to_a_value_error_on_every_backend() -> None:
     for read in (decode, _strict_decode):
         with pytest.raises(ValueError, match="nested too deeply"):
             read(deep)
+
+
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@given(
+    st.lists(st.tuples(st.dictionaries(st.text(max_size=4), _values, max_size=3), st.sampled_from(["canonical", "id last", "spaced", "escaped", "crlf"])), min_size=1, max_size=5),
+)  # fmt: skip
+@example([({"x": 2**70 + 1}, "id last"), ({"y": [-(2**65)]}, "canonical"), ({"é": "ü"}, "escaped")])
+def test_add_jsonl_stores_each_record_as_its_canonical_encoding(
+    records: list[tuple[dict[str, Any], str]],
+) -> None:
+    """Whatever the line's layout, the stored line is the record's canonical encoding, its
+    values read exactly (integers beyond 64 bits included), whether the line as read was kept
+    (already canonical) or re-encoded."""
+    import json
+
+    lines = []
+    for n, (body, layout) in enumerate(records):
+        rid = f"id{n}"
+        if layout == "id last":
+            line = json.dumps({"modelInput": body, "recordId": rid}, separators=(",", ":"), ensure_ascii=False)  # fmt: skip
+        elif layout == "spaced":
+            line = json.dumps({"recordId": rid, "modelInput": body}, ensure_ascii=False)
+        elif layout == "escaped":
+            line = json.dumps({"recordId": rid, "modelInput": body}, separators=(",", ":"))
+        else:
+            line = json.dumps({"recordId": rid, "modelInput": body}, separators=(",", ":"), ensure_ascii=False)  # fmt: skip
+        lines.append(line.encode() + (b"\r\n" if layout == "crlf" else b"\n"))  # fmt: skip
+    records_ = _records.Records("acme.model-v1")
+    try:
+        records_.add_jsonl(io.BytesIO(b"".join(lines)), key_field=None)
+        got = list(records_.store.iter_lines())
+    finally:
+        records_.close()
+    want = [{"recordId": f"id{n}", "modelInput": body} for n, (body, _) in enumerate(records)]
+    assert [json.loads(g) for g in got] == want
+    assert got == [encode_line(w) for w in want]
