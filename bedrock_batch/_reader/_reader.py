@@ -20,7 +20,7 @@ from .._common._s3 import S3Access
 from .._common._s3uri import S3Uri
 from .._errors import ValidationError
 from .._families._registry import family_for
-from .._ledger._ledger import REJECTS_NAME, Attempt, JobEntry, Ledger
+from .._ledger._ledger import REJECTS_NAME, REUSED_FOLDER, Attempt, JobEntry, Ledger
 from .._pricing import Price
 from .._uploader._inputs import InputSource
 from ._results import ErrorInfo, OutputSource
@@ -107,6 +107,9 @@ class Reader:
                 continue
             prefix = run.answers_prefix()
             sources.append(OutputSource(str(prefix), None, attempt.number, records=run.records))
+        if ledger.fanout is not None and ledger.fanout.reused:  # copies in the batch's folder
+            folder = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, REUSED_FOLDER)
+            sources.append(OutputSource(str(folder), None, 0, records=ledger.fanout.reused, reused=True))  # fmt: skip
         return sources
 
     def results(
@@ -129,6 +132,7 @@ class Reader:
             else None,
             models=models,
             family=family_for(ledger.spec.model_id, ledger.spec.invocation_type),
+            fan_out=self.inputs.fan_out(ledger),
         )
         results.ledger, results.index_in_s3 = ledger, persisted  # for Results.partitions()
         return results
@@ -159,7 +163,8 @@ class Reader:
             }
             for arn, d in described.items()
         }
-        return reconcile(results, status, counters, ledger.records, price=price)
+        deduplicated = ledger.fanout.deduplicated if ledger.fanout else 0
+        return reconcile(results, status, counters, ledger.total, price=price, deduplicated=deduplicated)  # fmt: skip
 
     # -- retries -----------------------------------------------------------------------------
 

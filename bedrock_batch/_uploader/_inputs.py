@@ -7,15 +7,16 @@ Retries rebuild their input files from here, and results show a missing record's
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Container, Iterator
 from typing import Any
 
-from .._common._codec import decode
+from .._common._codec import decode, encode
 from .._common._s3 import S3Access
 from .._common._s3uri import S3Uri
 from .._errors import NOT_FOUND_CODES, ServiceError, StateError
-from .._ledger._ledger import INDEX_NAME, Ledger
+from .._ledger._ledger import FANOUT_NAME, INDEX_NAME, Ledger
 from .._records._store import RecordIndex, RecordStore
 
 __all__ = ["InputSource"]
@@ -92,8 +93,29 @@ class InputSource:
             except (ValueError, AttributeError):
                 continue
 
+    def fan_out(self, ledger: Ledger) -> dict[int, list[int]]:
+        """Record ordinal → the ordinals of the records its answer answers too (``dedupe=``)."""
+        out: dict[int, list[int]] = {}
+        for entry in self._fanout_entries(ledger):
+            if "of" in entry:
+                out.setdefault(int(entry["of"]), []).append(int(entry["n"]))
+        return out
+
+    def _fanout_entries(self, ledger: Ledger) -> Iterator[dict[str, Any]]:
+        if ledger.fanout is None or not ledger.fanout.records:
+            return
+        uri = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, FANOUT_NAME)
+        for _, raw in self.s3.lines(uri):
+            yield decode(raw)
+
     def index(self, ledger: Ledger, *, persisted: bool) -> RecordIndex:
-        """Every record of the batch: its id by ordinal and the caller's key (loaded once)."""
+        """Every record of the batch: its id by ordinal and the caller's key (loaded once);
+        the records answered without being sent follow those sent (``fanout.jsonl``)."""
+        if self._index is None and ledger.fanout is not None and ledger.fanout.records:
+            uri = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, INDEX_NAME)
+            sent = (raw for _, raw in self.s3.lines(uri)) if ledger.records else iter(())
+            extra = (encode(e) for e in self._fanout_entries(ledger))
+            self._index = RecordIndex.from_lines(itertools.chain(sent, extra))
         if self._index is None:
             if self.store is not None:
                 self._index = self.store.index
