@@ -11,6 +11,7 @@ choice (the cache unchanged), else plans a new batch of what is still unanswered
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,7 @@ class Reusing:
         if self.selection is None:
             serve = None if self.cache is None else lambda by_key: self._serve(by_key, records, spec, clients)  # fmt: skip
             self.selection = choose(records.store, spec.model_id, spec.invocation_type, dedupe=self.dedupe, serve=serve)  # fmt: skip
+            weakref.finalize(self, self.selection.close)  # its files, when the handle goes
             salt = f"\nbedrock-batch fan-out dedupe={self.dedupe} reuse={self.cache is not None}\n"
             self.selection.sent.salt(salt.encode() + records.store.content_digest().encode())
         return self.selection.sent
