@@ -52,7 +52,9 @@ class Reusing:
             try:
                 S3Uri.parse(cache)
             except ValueError as err:
-                raise ValidationError(f"reuse: {err}", [Problem(str(err), field="reuse")]) from err
+                raise ValidationError(
+                    "invalid answer cache", [Problem(str(err), field="reuse")]
+                ) from err
         self.dedupe = dedupe
         self.cache = None if cache is None else cache.rstrip("/") + "/"
         self.selection: Selection | None = None
