@@ -214,6 +214,10 @@ class Reader:
             if retryable_only and r.status == "errored" and not (r.error and r.error.retryable):
                 continue
             chosen.add(r.record_id)
+        for sent, twins in self.inputs.fan_out(ledger).items():  # a duplicate: its body, once
+            index = self.inputs.index(ledger, persisted=True)
+            if any(index.id_at(t) in chosen for t in twins):
+                chosen.add(index.id_at(sent))
         ordered = tuple(rid for rid, _ in self.inputs.lines(ledger, chosen))
         blocked: dict[str, set[str]] = {}
         for rid, part in self._jobs_of(ledger, unanswered, latest).items():

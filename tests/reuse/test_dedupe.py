@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bedrock_batch import BatchJob, PollConfig, Quotas
+from bedrock_batch import BatchJob, PollConfig, Quotas, StateError
 from bedrock_batch._common._codec import decode, encode_line
 from bedrock_batch._records._store import RecordStore
 from bedrock_batch._reuse._dedupe import choose
@@ -134,3 +134,25 @@ def test_every_record_is_sent_or_answered_by_exactly_one_sent_twin(case: tuple[l
     finally:
         sel.close()
         store.close()
+
+
+@pytest.mark.emulator(quotas={HAIKU: QUOTAS}, faults=Faults(record_error_ids={"R0000000001"}))
+def test_retrying_a_duplicate_by_its_id_sends_its_body_once(local: LocalBedrock, sess: Any) -> None:  # fmt: skip
+    job = deduped(local, sess, BODIES)
+    job.submit()
+    job.wait(raise_on_failure=False)
+    twin = next(r for r in job.results() if r.key == {"n": 8, "body": 1})
+    assert twin.status == "errored" and twin.record_id == "R0000000008"  # sent as R0000000001
+    sent = Sent(sess)
+    assert job.retry(record_ids=[twin.record_id]) == 1
+    job.wait()
+    assert sent.invokes == 1
+    assert all(r.status == "succeeded" for r in job.results())
+
+
+def test_partitions_refuse_a_fanned_out_batch_rather_than_lose_records(local: LocalBedrock, sess: Any) -> None:  # fmt: skip
+    job = deduped(local, sess, BODIES)
+    job.submit()
+    job.wait()
+    with pytest.raises(StateError, match="dedupe"):
+        job.results().partitions()
