@@ -58,6 +58,7 @@ class Reusing:
         self.dedupe = dedupe
         self.cache = None if cache is None else cache.rstrip("/") + "/"
         self.selection: Selection | None = None
+        self._chosen_for: tuple[str, int] = ("", 0)  # the records the selection was made for
         #: Cache entries not served, and why (forged, stale, or a schema they now break).
         self.refused: list[tuple[Entry, str]] = []
 
@@ -78,13 +79,18 @@ class Reusing:
         return attrs.evolve(plan, deduplicated=sel.deduplicated, reused=sel.reused) if sel else plan
 
     def sent(self, records: Records, spec: JobSpec, clients: Clients) -> RecordStore:
-        """The records this batch sends (chosen once; see the module docstring)."""
+        """The records this batch sends (chosen again only when records were added since)."""
+        digest = records.store.content_digest()
+        if self.selection is not None and (digest, len(records.store)) != self._chosen_for:
+            self.selection.close()  # records were added after a plan(): choose again
+            self.selection = None
         if self.selection is None:
+            self._chosen_for = (digest, len(records.store))
             serve = None if self.cache is None else lambda by_key: self._serve(by_key, records, spec, clients)  # fmt: skip
             self.selection = choose(records.store, spec.model_id, spec.invocation_type, dedupe=self.dedupe, serve=serve)  # fmt: skip
             weakref.finalize(self, self.selection.close)  # its files, when the handle goes
             salt = f"\nbedrock-batch fan-out dedupe={self.dedupe} reuse={self.cache is not None}\n"
-            self.selection.sent.salt(salt.encode() + records.store.content_digest().encode())
+            self.selection.sent.salt(salt.encode() + digest.encode())
         return self.selection.sent
 
     def _serve(

@@ -156,3 +156,15 @@ def test_partitions_refuse_a_fanned_out_batch_rather_than_lose_records(local: Lo
     job.wait()
     with pytest.raises(StateError, match="dedupe"):
         job.results().partitions()
+
+
+def test_records_added_after_a_plan_are_chosen_again(local: LocalBedrock, sess: Any) -> None:
+    job = deduped(local, sess, [0, 0, 1])
+    assert (job.plan().records, job.plan().deduplicated) == (2, 1)
+    job.add_prompt("question 2", max_tokens=30, key={"n": 3, "body": 2})
+    job.add_prompt("question 9", max_tokens=30, key={"n": 4, "body": 9})
+    job.add_prompt("question 9", max_tokens=30, key={"n": 5, "body": 9})
+    assert (job.plan().records, job.plan().deduplicated) == (4, 2)
+    job.submit()
+    job.wait()
+    assert sorted(r.key["n"] for r in job.results()) == list(range(6))
