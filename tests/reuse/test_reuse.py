@@ -258,3 +258,23 @@ def test_a_reused_structured_answer_the_current_schema_rejects_is_sent_again(loc
     assert sent.job_lines() - before == 12  # every record sent again
     assert stricter.reusing is not None and len(stricter.reusing.refused) == 12
     assert not any(r.reused_from for r in stricter.results())
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_the_asyncio_wait_publishes_too(local: LocalBedrock, sess: Any) -> None:
+    from bedrock_batch.aio import AsyncBatchJob
+
+    async def sleep(seconds: float) -> None:
+        local.advance(seconds)
+
+    job = AsyncBatchJob.wrap(batch(local, sess, list(range(12))), sleep=sleep)
+    await job.submit()
+    await job.wait()
+    assert len(cache_entries(sess)) == 12
+    again = batch(local, sess, list(range(12)), inputs="in2")
+    assert (again.plan().records, again.plan().reused) == (0, 12)
