@@ -135,6 +135,8 @@ class Reader:
             fan_out=self.inputs.fan_out(ledger),
         )
         results.ledger, results.index_in_s3 = ledger, persisted  # for Results.partitions()
+        if ledger.fanout is not None and ledger.fanout.records:  # exports in the order added
+            results.input_positions = self.inputs.positions(ledger)
         return results
 
     def summary(

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ from .._common._progress import CountDisplay
 from .._errors import StateError
 from ._export import Order, arrow_batches, arrow_table, pandas_frame, write
 from ._partitions import Partition, S3Config, plan_partitions
-from ._results import Join
+from ._results import Join, Result
 
 __all__ = ["Results"]
 
@@ -31,6 +32,19 @@ class Results(Join):
     (``order="output"``, a little faster: no spill file). Records skipped when they were
     added (``rejected``) come last.
     """
+
+    #: Index ordinal → the record's place in the order added, where they differ (a batch
+    #: with records answered without being sent: ``dedupe=``, ``reuse=``).
+    input_positions: array[int] | None = None
+
+    def positioned(self) -> Iterator[tuple[int, Result]]:
+        """Each result with its input position (see :meth:`Join.positioned`)."""
+        places = self.input_positions
+        if places is None:
+            yield from super().positioned()
+            return
+        for ordinal, result in super().positioned():
+            yield (places[ordinal] if ordinal < len(places) else ordinal), result
 
     def partitions(self, *, s3: S3Config | None = None) -> list[Partition]:
         """Independent, picklable units of these results, to read on a cluster (Dask, Ray,

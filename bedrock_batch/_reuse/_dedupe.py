@@ -90,6 +90,7 @@ def choose(
     for ordinal in _merge(twins, (o for o in range(len(keys)) if reused[o])):
         rep = sent_at.get(by_key[keys[ordinal]][0])
         tail = b',"reused":true' if reused[ordinal] else b',"of":' + str(rep).encode()
+        tail += b',"at":' + str(ordinal).encode()  # its place among all the records
         fanout.append(_extra_line(n + len(fanout), index.id_at(ordinal), index.encoded_key_at(ordinal), tail))  # fmt: skip
     answers.flush()
     return Selection(sent, fanout, answers, len(twins), len(fanout) - len(twins))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import itertools
 import logging
+from array import array
 from collections.abc import Container, Iterator
 from typing import Any
 
-from .._common._codec import decode, encode
+from .._common._codec import decode
 from .._common._s3 import S3Access
 from .._common._s3uri import S3Uri
 from .._errors import NOT_FOUND_CODES, ServiceError, StateError
@@ -31,6 +32,8 @@ class InputSource:
         self.s3 = s3
         self.store = store if store is not None and len(store) else None
         self._index: RecordIndex | None = None
+        self._fan: dict[int, list[int]] = {}  # see fan_out() and positions()
+        self._at = array("q")
 
     def files(self, ledger: Ledger) -> list[S3Uri]:
         """The first attempt's input files, in record order (cancelled jobs' files included)."""
@@ -95,18 +98,30 @@ class InputSource:
 
     def fan_out(self, ledger: Ledger) -> dict[int, list[int]]:
         """Record ordinal → the ordinals of the records its answer answers too (``dedupe=``)."""
-        out: dict[int, list[int]] = {}
-        for entry in self._fanout_entries(ledger):
-            if "of" in entry:
-                out.setdefault(int(entry["of"]), []).append(int(entry["n"]))
+        self.index(ledger, persisted=True)
+        return self._fan
+
+    def positions(self, ledger: Ledger) -> array[int] | None:
+        """Index ordinal → the record's place in the order it was added, where they differ
+        (records answered without being sent follow those sent in the index)."""
+        self.index(ledger, persisted=True)
+        if not self._at or min(self._at) < 0:
+            return None
+        extra = set(self._at)
+        out = array("Q", (p for p in range(len(self._at) + ledger.records) if p not in extra))
+        out.extend(iter(self._at))
         return out
 
-    def _fanout_entries(self, ledger: Ledger) -> Iterator[dict[str, Any]]:
-        if ledger.fanout is None or not ledger.fanout.records:
-            return
+    def _fanout_lines(self, ledger: Ledger) -> Iterator[bytes]:
+        """``fanout.jsonl``'s lines (index lines), noting each twin's sent record and each
+        record's place among all of them."""
         uri = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, FANOUT_NAME)
         for _, raw in self.s3.lines(uri):
-            yield decode(raw)
+            entry = decode(raw)
+            if "of" in entry:
+                self._fan.setdefault(int(entry["of"]), []).append(int(entry["n"]))
+            self._at.append(int(entry.get("at", -1)))
+            yield raw
 
     def index(self, ledger: Ledger, *, persisted: bool) -> RecordIndex:
         """Every record of the batch: its id by ordinal and the caller's key (loaded once);
@@ -114,8 +129,7 @@ class InputSource:
         if self._index is None and ledger.fanout is not None and ledger.fanout.records:
             uri = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, INDEX_NAME)
             sent = (raw for _, raw in self.s3.lines(uri)) if ledger.records else iter(())
-            extra = (encode(e) for e in self._fanout_entries(ledger))
-            self._index = RecordIndex.from_lines(itertools.chain(sent, extra))
+            self._index = RecordIndex.from_lines(itertools.chain(sent, self._fanout_lines(ledger)))  # fmt: skip
         if self._index is None:
             if self.store is not None:
                 self._index = self.store.index

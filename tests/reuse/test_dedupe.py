@@ -168,3 +168,16 @@ def test_records_added_after_a_plan_are_chosen_again(local: LocalBedrock, sess: 
     job.submit()
     job.wait()
     assert sorted(r.key["n"] for r in job.results()) == list(range(6))
+
+
+def test_exports_in_input_order_keep_the_order_the_records_were_added(local: LocalBedrock, sess: Any, tmp_path: Any) -> None:  # fmt: skip
+    job = deduped(local, sess, BODIES)
+    job.submit()
+    job.wait()
+    path = tmp_path / "out.jsonl"
+    job.results().to_jsonl(str(path))
+    import json
+
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["key"]["n"] for r in rows] == list(range(30))
+    assert list(job.results().to_pandas()["record_id"]) == [f"R{n:010d}" for n in range(30)]

@@ -211,6 +211,8 @@ def test_attach_gives_the_same_results_without_the_cache(local: LocalBedrock, se
     with BatchJob.attach(again.state_uri, session=sess) as attached:
         theirs = sorted((r.to_dict() for r in attached.results()), key=lambda d: d["recordId"])
         summary = attached.summary()
+        in_order = list(attached.results().to_pandas()["key"])
+    assert [k["q"] for k in in_order] == list(range(20, 40))  # as added, reused ones too
     assert theirs == mine and len(mine) == 20
     assert sum(1 for d in mine if "reusedFrom" in d) == 10
     assert (summary.reused, summary.total, summary.succeeded) == (10, 20, 20)
