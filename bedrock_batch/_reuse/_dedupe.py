@@ -12,7 +12,8 @@ marked so and its answer copied (its own id, the answer's request and output, an
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from array import array
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 import attrs
@@ -29,10 +30,11 @@ Served = Callable[[dict[bytes, list[int]]], Iterable[tuple[bytes, dict[str, Any]
 
 @attrs.define
 class Selection:
-    """The records sent, the others (``fanout.jsonl`` lines) and the reused answers."""
+    """The records sent, the others (``fanout.jsonl`` lines, spilled) and the reused answers."""
 
     sent: RecordStore
-    fanout: list[bytes]
+    #: ``fanout.jsonl``'s lines, spilled to a file.
+    fanout: IO[bytes]
     #: The reused answers' lines (batch output format), spilled to a file.
     answers: IO[bytes]
     deduplicated: int = 0
@@ -43,9 +45,15 @@ class Selection:
         """Records answered without being sent."""
         return self.deduplicated + self.reused
 
+    def fanout_lines(self) -> list[bytes]:
+        """``fanout.jsonl``'s lines (read back from the spill file)."""
+        self.fanout.seek(0)
+        return self.fanout.read().splitlines(keepends=True)
+
     def close(self) -> None:
-        """Release the sent store and the spill file."""
+        """Release the sent store and the spill files."""
         self.sent.close()
+        self.fanout.close()
         self.answers.close()
 
 
@@ -61,40 +69,55 @@ def choose(
     serve: Served | None = None,
 ) -> Selection:  # fmt: skip
     """Split ``store``'s records (see the module docstring). ``serve`` answers keys from the
-    cache (given every key and its records' ordinals)."""
-    keys = [line_key(model_id, invocation_type, line) for line in store.iter_lines()]
-    by_key: dict[bytes, list[int]] = {}
-    for ordinal, key in enumerate(keys):
-        by_key.setdefault(key, []).append(ordinal)
+    cache: called once per shard (the keys' first byte) with that shard's keys and their
+    records' ordinals.
+
+    Memory: about 53 bytes a record (its key, its shard's list, its representative and its
+    place among those sent), one shard's keys as a dict at a time; the fan-out lines and the
+    reused answers go to spill files."""
+    n = len(store)
+    keys = bytearray(32 * n)
+    shards = [array("I") for _ in range(256)]
+    for ordinal, line in enumerate(store.iter_lines()):
+        key = line_key(model_id, invocation_type, line)
+        keys[32 * ordinal : 32 * ordinal + 32] = key
+        shards[key[0]].append(ordinal)
+    first = array("Q", bytes(8 * n))  # each record's representative: itself unless a twin
+    reused = bytearray(n)
     index = store.index
     answers = tempfile.TemporaryFile(prefix="bedrock-batch-reused-")  # noqa: SIM115
-    reused = bytearray(len(keys))
-    for key, answer, paid_by in serve(by_key) if serve is not None else ():
-        for ordinal in by_key[key]:
-            reused[ordinal] = 1
-            copy = {"recordId": index.id_at(ordinal), "modelInput": answer.get("modelInput"), "modelOutput": answer["modelOutput"], "reusedFrom": paid_by}  # fmt: skip
-            answers.write(encode_line(copy))
+    for shard, ordinals in enumerate(shards):
+        group: dict[bytes, list[int]] = {}
+        for ordinal in ordinals:
+            group.setdefault(bytes(keys[32 * ordinal : 32 * ordinal + 32]), []).append(ordinal)
+        shards[shard] = array("I")
+        for same in group.values():
+            for ordinal in same:
+                first[ordinal] = same[0] if dedupe else ordinal
+        for key, answer, paid_by in serve(group) if serve is not None and group else ():
+            for ordinal in group[key]:
+                reused[ordinal] = 1
+                copy = {"recordId": index.id_at(ordinal), "modelInput": answer.get("modelInput"), "modelOutput": answer["modelOutput"], "reusedFrom": paid_by}  # fmt: skip
+                answers.write(encode_line(copy))
+    del keys, shards
     sent = RecordStore()
-    sent_at: dict[int, int] = {}  # ordinal in the batch → ordinal among those sent
-    twins: list[int] = []
+    sent_at = array("Q", bytes(8 * n))  # ordinal in the batch → ordinal among those sent
     for ordinal, line in enumerate(store.iter_lines()):
+        if not reused[ordinal] and first[ordinal] == ordinal:
+            sent_at[ordinal] = sent.append_line(index.id_at(ordinal), line, index.encoded_key_at(ordinal))  # fmt: skip
+    fanout = tempfile.TemporaryFile(prefix="bedrock-batch-fanout-")  # noqa: SIM115
+    extra = twins = 0
+    for ordinal in range(n):
         if reused[ordinal]:
+            tail = b',"reused":true'
+        elif first[ordinal] != ordinal:
+            tail = b',"of":' + str(sent_at[first[ordinal]]).encode()
+            twins += 1
+        else:
             continue
-        first = by_key[keys[ordinal]][0] if dedupe else ordinal
-        if first != ordinal:
-            twins.append(ordinal)
-            continue
-        sent_at[ordinal] = sent.append_line(index.id_at(ordinal), line, index.encoded_key_at(ordinal))  # fmt: skip
-    fanout: list[bytes] = []
-    n = len(sent)
-    for ordinal in _merge(twins, (o for o in range(len(keys)) if reused[o])):
-        rep = sent_at.get(by_key[keys[ordinal]][0])
-        tail = b',"reused":true' if reused[ordinal] else b',"of":' + str(rep).encode()
         tail += b',"at":' + str(ordinal).encode()  # its place among all the records
-        fanout.append(_extra_line(n + len(fanout), index.id_at(ordinal), index.encoded_key_at(ordinal), tail))  # fmt: skip
+        fanout.write(_extra_line(len(sent) + extra, index.id_at(ordinal), index.encoded_key_at(ordinal), tail))  # fmt: skip
+        extra += 1
     answers.flush()
-    return Selection(sent, fanout, answers, len(twins), len(fanout) - len(twins))
-
-
-def _merge(a: list[int], b: Iterator[int]) -> list[int]:
-    return sorted([*a, *b])
+    fanout.flush()
+    return Selection(sent, fanout, answers, twins, extra - twins)

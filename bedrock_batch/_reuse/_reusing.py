@@ -59,6 +59,7 @@ class Reusing:
         self.cache = None if cache is None else cache.rstrip("/") + "/"
         self.selection: Selection | None = None
         self._chosen_for: tuple[str, int] = ("", 0)  # the records the selection was made for
+        self._verifier: Verifier | None = None
         #: Cache entries not served, and why (forged, stale, or a schema they now break).
         self.refused: list[tuple[Entry, str]] = []
 
@@ -83,7 +84,7 @@ class Reusing:
         digest = records.store.content_digest()
         if self.selection is not None and (digest, len(records.store)) != self._chosen_for:
             self.selection.close()  # records were added after a plan(): choose again
-            self.selection = None
+            self.selection, self._verifier = None, None
         if self.selection is None:
             self._chosen_for = (digest, len(records.store))
             serve = None if self.cache is None else lambda by_key: self._serve(by_key, records, spec, clients)  # fmt: skip
@@ -101,7 +102,9 @@ class Reusing:
         for key in by_key:
             wanted.setdefault(shard_of(key), set()).add(key)
         s3 = S3Access(clients.s3, bucket_owner=spec.bucket_owner)
-        verifier = Verifier(s3, clients.bedrock, spec.model_id, spec.invocation_type)
+        if self._verifier is None:  # one for every shard: a job is described once
+            self._verifier = Verifier(s3, clients.bedrock, spec.model_id, spec.invocation_type)
+        verifier = self._verifier
         family = family_for(spec.model_id, spec.invocation_type)
         models = dict(records.output_models)
 
@@ -126,12 +129,14 @@ class Reusing:
         assert sel is not None
         folder = spec.root.join(plan.content_id)
         if not s3.exists(S3Uri.parse(plan.state_uri)):
-            if sel.fanout:
-                s3.put(folder.join(FANOUT_NAME), b"".join(sel.fanout), content_type="application/x-ndjson")  # fmt: skip
+            if sel.extra:
+                sel.fanout.seek(0)
+                s3.upload_bytes(folder.join(FANOUT_NAME), sel.fanout, metadata={})
             if sel.reused:
                 sel.answers.seek(0)
                 s3.upload_bytes(folder.join(REUSED_FOLDER + REUSED_FILE), sel.answers, metadata={})
         sel.answers.close()  # (the sent records are the batch's: closed with it)
+        sel.fanout.close()
         fanout = FanOut(sel.extra, sel.deduplicated, sel.reused, self.cache)
         return open_ledger(s3, plan, spec, rejected, legacy_id=legacy_id, fanout=fanout), sel.sent
 

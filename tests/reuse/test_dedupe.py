@@ -118,7 +118,7 @@ def test_every_record_is_sent_or_answered_by_exactly_one_sent_twin(case: tuple[l
     try:
         sent_ids = sel.sent.ids()
         sent_bodies = [decode(line)["modelInput"] for line in sel.sent.iter_lines()]
-        extra = [decode(line) for line in sel.fanout]
+        extra = [decode(line) for line in sel.fanout_lines()]
         ids = sent_ids + [e["recordId"] for e in extra]
         assert sorted(ids) == sorted(f"id{n}" for n in range(len(bodies)))  # each exactly once
         assert [e["n"] for e in extra] == list(range(len(sent_ids), len(bodies)))
@@ -127,6 +127,7 @@ def test_every_record_is_sent_or_answered_by_exactly_one_sent_twin(case: tuple[l
         assert sel.reused == 0
         for e in extra:  # a twin names a sent record with its body, and keeps its own key
             n = int(e["recordId"][2:])
+            assert e["at"] == n  # its place among all the records
             assert decode(store.index.encoded_key_at(n) or b"null") == e.get("key")
             assert sent_bodies[e["of"]] == claude_body(f"q{bodies[n]}", 40)
         index = store.index
