@@ -23,18 +23,20 @@ to a spill file as they are found.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, Any
+from typing import Any
 
 import attrs
 
 from .._catalog import base_model_id
 from .._common import _bedrock
-from .._common._codec import decode, encode_line
+from .._common._codec import decode, encode_line, iter_lines
 from .._common._s3 import PreconditionFailed, S3Access
 from .._common._s3uri import S3Uri
-from .._errors import ServiceError
+from .._errors import ServiceError, translate_client_error
 from ._keys import content_key, shard_of
 
 __all__ = ["CACHE_VERSION", "Entry", "lookup", "publish", "shard_prefix"]
@@ -83,22 +85,28 @@ def shard_prefix(cache: str, shard: str) -> S3Uri:
 # -- publishing --------------------------------------------------------------------------------
 
 
+#: Entries held before they are written (a part object per shard and job): ~250 bytes each.
+PUBLISH_CHUNK = 100_000
+
+
 def publish(
     s3: S3Access, cache: str, batch: str, model_id: str, invocation_type: str,
-    answers: Iterable[tuple[str, str, str, Any]],
+    answers: Iterable[tuple[str, str, str, Any]], *, chunk: int = PUBLISH_CHUNK,
 ) -> int:  # fmt: skip
-    """Publish succeeded answers: ``(record id, job ARN, "file:line" source, modelInput)`` of
-    each, each key once. One object per shard and job (never rewritten). Returns the entries
-    written (0 when every object was there already)."""
+    """Publish succeeded answers: ``(record id, job ARN, output file URI, modelInput)`` of
+    each, each key once. Entries are written every ``chunk`` answers, one object per shard and
+    job (``{job id}.jsonl``, then ``{job id}-1.jsonl``...: the same names for the same
+    answers, so publishing again writes nothing). Returns the entries written."""
     etags: dict[str, str | None] = {}
-    shards: dict[tuple[str, str], list[bytes]] = {}
+    held: dict[tuple[str, str], list[bytes]] = {}
     seen: set[bytes] = set()
-    for rid, job_arn, source, model_input in answers:
+    parts: dict[tuple[str, str], int] = {}
+    written = count = 0
+    for rid, job_arn, out, model_input in answers:
         key = content_key(model_id, invocation_type, model_input)
         if key in seen:
             continue
         seen.add(key)
-        out = source.rsplit(":", 1)[0]
         if out not in etags:
             head = s3.head(S3Uri.parse(out))
             etags[out] = str(head["ETag"]) if head and head.get("ETag") else None
@@ -106,16 +114,28 @@ def publish(
         if etag is None:
             continue
         entry = Entry(key, job_arn, batch, out, etag, rid)
-        shards.setdefault((shard_of(key), job_arn.rsplit("/", 1)[-1]), []).append(entry.line())
+        held.setdefault((shard_of(key), job_arn.rsplit("/", 1)[-1]), []).append(entry.line())
+        count += 1
+        if count % chunk == 0:
+            written += _write(s3, cache, held, parts)
+    written += _write(s3, cache, held, parts)
+    log.info("published %d answers to %s", written, cache)
+    return written
+
+
+def _write(
+    s3: S3Access, cache: str, held: dict[tuple[str, str], list[bytes]], parts: dict[tuple[str, str], int]
+) -> int:  # fmt: skip
     written = 0
-    for (shard, job_id), lines in sorted(shards.items()):
-        uri = shard_prefix(cache, shard).join(f"{job_id}.jsonl")
+    for (shard, job_id), lines in sorted(held.items()):
+        n = parts[shard, job_id] = parts.get((shard, job_id), -1) + 1
+        uri = shard_prefix(cache, shard).join(f"{job_id}.jsonl" if not n else f"{job_id}-{n}.jsonl")
         try:
             s3.put(uri, b"".join(lines), content_type="application/x-ndjson", if_none_match=True)
             written += len(lines)
         except PreconditionFailed:  # published before (by this batch, in another process)
             continue
-    log.info("published %d answers to %s", written, cache)
+    held.clear()
     return written
 
 
@@ -189,7 +209,8 @@ class Verifier:
         uri = S3Uri.parse(out)
         for etag, group in by_etag.items():
             try:
-                lines = list(_lines(self.s3, uri, etag))
+                lines = _lines(self.s3, uri, etag)
+                lines = itertools.chain([next(lines, b"")], lines)  # the GET (and IfMatch) now
             except ServiceError as err:
                 why = (
                     "its ETag does not match"
@@ -214,14 +235,13 @@ class Verifier:
 
 
 def _lines(s3: S3Access, uri: S3Uri, etag: str) -> Iterator[bytes]:
-    """The object's lines, read only while it is the version of ``etag`` (``IfMatch``)."""
+    """The object's lines, streamed, read only while it is the version of ``etag``
+    (``IfMatch``: the request fails before any line when it is not)."""
     resp = s3._call("GetObject", s3.client.get_object, Bucket=uri.bucket, Key=uri.key, IfMatch=etag)  # fmt: skip
-    body: IO[bytes] = resp["Body"]
-    try:
-        data = body.read()
-    finally:
-        body.close()
-    return (raw for raw in data.split(b"\n") if raw.strip())
+    with contextlib.closing(resp["Body"]) as body, translate_client_error("GetObject"):
+        for _, raw in iter_lines(body.iter_chunks(1 << 20)):
+            if raw.strip():
+                yield raw
 
 
 def _answer(raw: bytes, group: Mapping[str, Entry]) -> dict[str, Any] | None:

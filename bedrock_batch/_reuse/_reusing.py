@@ -150,7 +150,7 @@ class Reusing:
         spec, results = ledger.spec, results_of()
         bucket = S3Uri.parse(spec.output_uri).bucket  # a job's output lines are in its bucket
         answers = (
-            (r.record_id, r.job_arn, f"s3://{bucket}/{r.source}", r.model_input)
+            (r.record_id, r.job_arn, f"s3://{bucket}/{r.source.rsplit(':', 1)[0]}", r.model_input)
             for r in results
             if r.status == "succeeded" and r.job_arn and r.source and r.reused_from is None
         )

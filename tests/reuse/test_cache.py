@@ -7,7 +7,7 @@ import hashlib
 from typing import Any
 
 from bedrock_batch._common._s3 import S3Access
-from bedrock_batch._reuse._cache import Entry, candidates, shard_prefix
+from bedrock_batch._reuse._cache import Entry, candidates, publish, shard_prefix
 from bedrock_batch._reuse._keys import content_key, shard_of
 from bedrock_batch.local import LocalBedrock
 
@@ -60,3 +60,22 @@ def test_a_cache_line_that_is_not_an_entry_is_skipped() -> None:
     assert Entry.parse(entry(1).line()) == entry(1)
     for bad in (b"{}", b"not json", b'{"k": "zz", "job": 1}', b'{"k": "00", "job": "j", "batch": "b", "out": "o", "etag": 5, "rid": "r"}'):  # fmt: skip
         assert Entry.parse(bad) is None
+
+
+def test_publishing_in_chunks_again_writes_nothing_and_keeps_every_entry(local: LocalBedrock) -> None:  # fmt: skip
+    client: Any = local.session().client("s3")
+    client.create_bucket(Bucket=BUCKET)
+    client.put_object(Bucket=BUCKET, Key="out/job9/a.jsonl.out", Body=b"{}\n")
+    out = f"s3://{BUCKET}/out/job9/a.jsonl.out"
+    job = "arn:aws:bedrock:us-east-1:1:model-invocation-job/job9"
+    answers = [(f"r{n}", job, out, {"q": n % 5}) for n in range(12)]  # 5 distinct requests
+    s3 = S3Access(client)
+    assert publish(s3, CACHE, "b", HAIKU, "InvokeModel", answers, chunk=2) == 5
+    assert publish(s3, CACHE, "b", HAIKU, "InvokeModel", answers, chunk=2) == 0  # never rewritten
+    keys = {content_key(HAIKU, "InvokeModel", {"q": q}) for q in range(5)}
+    wanted: dict[str, set[bytes]] = {}
+    for k in keys:
+        wanted.setdefault(shard_of(k), set()).add(k)
+    found = [e for es in candidates(s3, CACHE, wanted) for e in es]
+    assert sorted(e.record_id for e in found) == [f"r{n}" for n in range(5)]
+    assert {e.etag for e in found} == {client.head_object(Bucket=BUCKET, Key="out/job9/a.jsonl.out")["ETag"]}  # fmt: skip
