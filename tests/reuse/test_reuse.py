@@ -280,3 +280,15 @@ async def test_the_asyncio_wait_publishes_too(local: LocalBedrock, sess: Any) ->
     assert len(cache_entries(sess)) == 12
     again = batch(local, sess, list(range(12)), inputs="in2")
     assert (again.plan().records, again.plan().reused) == (0, 12)
+
+
+def test_a_cache_that_cannot_be_written_does_not_fail_the_batch(local: LocalBedrock, sess: Any, caplog: Any) -> None:  # fmt: skip
+    s3 = sess.client("s3")
+    s3.create_bucket(Bucket="gone")
+    job = batch(local, sess, list(range(12)), reuse="s3://gone/cache/")
+    job.submit()
+    s3.delete_bucket(Bucket="gone")  # empty until the batch publishes
+    with caplog.at_level("WARNING", logger="bedrock_batch"):
+        assert job.wait().status == "Completed"
+    assert "were not published" in caplog.text
+    assert job.summary().succeeded == 12
