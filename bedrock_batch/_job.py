@@ -110,8 +110,7 @@ class BatchJob(RecordIntake):
             :class:`BudgetError` before anything is uploaded or sent when the step's pessimistic
             bound (plus what the batch already spent) would pass it; :meth:`plan` shows the
             bound beside the cap. See the "Cost cap" docs page for how the bound is made.
-        dedupe / reuse: send identical bodies once (``dedupe=True``); answer records from an
-            answer cache at ``reuse="s3://bucket/prefix/"`` (see the "Reuse" docs page).
+        dedupe / reuse: send identical bodies once; answer from a cache (the "Reuse" docs page).
         on_demand_concurrency: parallel bedrock-runtime calls for on-demand records.
         allow_unknown_model: accept a model id this version does not know (a newer model).
         poll: how :meth:`wait` polls. ``sleep`` is injectable for tests.
@@ -245,11 +244,11 @@ class BatchJob(RecordIntake):
         """Validate, upload and create the job(s). Safe to call again: same content, same jobs.
 
         The plan is stored in S3 (the ledger) before anything acts on it, and each job's client
-        request token derives from the batch's identity, so a repeated, retried or resumed submit
-        never creates a second paid job and re-uploads nothing already there. Jobs beyond the
-        concurrent-job quota wait their turn (:meth:`wait` creates them as slots free up). Records
-        below the minimum are answered on demand here (``mode="auto"``), each answer saved as it
-        arrives. ``progress=True`` shows the bytes uploaded.
+        request token derives from the batch's identity, so a repeated, retried or resumed
+        submit never creates a second paid job and re-uploads nothing already there. Jobs beyond
+        the concurrent-job quota wait their turn (:meth:`wait` creates them as slots free up).
+        Records below the minimum are answered on demand here (``mode="auto"``), each answer
+        saved as it arrives. ``progress=True`` shows the bytes uploaded.
         """
         if self._batch is None:
             plan, spec = self.plan(), self._spec()
@@ -319,10 +318,10 @@ class BatchJob(RecordIntake):
         """Poll until every job has ended, creating waiting jobs as slots free; returns the status.
 
         The batch is judged by each record's latest attempt: a job whose unanswered records were
-        all retried no longer fails it. Raises :class:`JobFailedError` / :class:`JobExpiredError` /
-        :class:`JobStoppedError` (a job ended Stopped, or the batch was stopped with records never
-        run) unless ``raise_on_failure=False``, once everything has ended, and
-        :class:`PollTimeoutError` at the ``timeout`` deadline (seconds). PartiallyCompleted
+        all retried no longer fails it. Raises :class:`JobFailedError` / :class:`JobExpiredError`
+        / :class:`JobStoppedError` (a job ended Stopped, or the batch was stopped with records
+        never run) unless ``raise_on_failure=False``, once everything has ended,
+        and :class:`PollTimeoutError` at the ``timeout`` deadline (seconds). PartiallyCompleted
         returns: its unprocessed records come back missing, and :meth:`retry` runs them again.
         ``progress=True`` shows a bar on stderr; ``callback`` gets every status. Ctrl-C stops
         waiting, not the jobs.
@@ -347,14 +346,15 @@ class BatchJob(RecordIntake):
     def results(self, *, output_model: Any = None, partial: bool = False) -> Results:
         """Every input record exactly once, joined by recordId (an iterable; streams from S3).
 
-        Raises :class:`NotFinishedError` while the batch is still running (its unanswered records
-        would read as ``missing``); ``partial=True`` reads what there is so far. The batch's ledger
-        is read again first, so a long-lived handle sees a retry another process made (as
-        :meth:`summary` does). Where records were retried, each record's latest attempt with an
-        output wins; ``results().history(record_id)`` shows every attempt. Structured outputs are
-        validated with the pydantic models given to :meth:`add_prompt`; ``output_model`` supplies
-        one in another process (by default for the tool name ``structured_output``; a mapping of
-        tool names to models for several).
+        Raises :class:`NotFinishedError` while the batch is still running (its unanswered
+        records would read as ``missing``); ``partial=True`` reads what there is so far.
+        The batch's ledger is read again first, so a long-lived handle sees a retry another
+        process made (as :meth:`summary` does). Where records were retried, each record's
+        latest attempt with an output wins;
+        ``results().history(record_id)`` shows every attempt. Structured outputs are validated
+        with the pydantic models given to :meth:`add_prompt`; ``output_model`` supplies one in
+        another process (by default for the tool name ``structured_output``; a mapping of tool
+        names to models for several).
         """
         parts = self._parts()
         store, lifecycle = parts.store, parts.lifecycle
@@ -460,10 +460,10 @@ class BatchJob(RecordIntake):
         """Pick up a submitted batch in any process or machine, by any of its job ARNs or by its
         ledger's URI (:attr:`state_uri`: the handle of a batch answered on demand).
 
-        The batch's parameters, jobs and index are read back from its ledger; a corrupt or unknown
-        ledger raises :class:`LedgerError`. A job not created by ``bedrock_batch`` is indexed from
-        its inputs (read-only: it cannot be retried). ``max_cost_usd`` caps what the batch may
-        spend in all, counted by :meth:`retry` (see the constructor).
+        The batch's parameters, jobs and index are read back from its ledger; a corrupt or
+        unknown ledger raises :class:`LedgerError`. A job not created by ``bedrock_batch`` is
+        indexed from its inputs (read-only: it cannot be retried). ``max_cost_usd`` caps what
+        the batch may spend in all, counted by :meth:`retry` (see the constructor).
         """
         clients = Clients(
             session=session, bedrock=bedrock_client, s3=s3_client, runtime=runtime_client,
