@@ -98,12 +98,16 @@ class InputSource:
 
     def fan_out(self, ledger: Ledger) -> dict[int, list[int]]:
         """Record ordinal → the ordinals of the records its answer answers too (``dedupe=``)."""
+        if ledger.fanout is None or not ledger.fanout.records:
+            return {}
         self.index(ledger, persisted=True)
         return self._fan
 
     def positions(self, ledger: Ledger) -> array[int] | None:
         """Index ordinal → the record's place in the order it was added, where they differ
         (records answered without being sent follow those sent in the index)."""
+        if ledger.fanout is None or not ledger.fanout.records:
+            return None
         self.index(ledger, persisted=True)
         if not self._at or min(self._at) < 0:
             return None
