@@ -52,6 +52,7 @@ from ._records._intake import RecordIntake
 from ._records._legacy import find_legacy_route
 from ._records._records import DEFAULT_RECORD_ID_PATTERN, Records, default_id_factory
 from ._records._store import RecordStore
+from ._reuse._reusing import Reusing
 from ._setup._defaults import job_defaults
 from ._uploader._uploader import Plan, make_plan, open_ledger
 
@@ -109,6 +110,7 @@ class BatchJob(RecordIntake):
             :class:`BudgetError` before anything is uploaded or sent when the step's pessimistic
             bound (plus what the batch already spent) would pass it; :meth:`plan` shows the
             bound beside the cap. See the "Cost cap" docs page for how the bound is made.
+        dedupe / reuse: send identical bodies once; answer from a cache (the "Reuse" docs page).
         on_demand_concurrency: parallel bedrock-runtime calls for on-demand records.
         allow_unknown_model: accept a model id this version does not know (a newer model).
         poll: how :meth:`wait` polls. ``sleep`` is injectable for tests.
@@ -130,10 +132,11 @@ class BatchJob(RecordIntake):
         on_demand_concurrency: int = 4, allow_unknown_model: bool = False,
         id_factory: Callable[[int], str] = default_id_factory,
         record_id_pattern: str = DEFAULT_RECORD_ID_PATTERN, poll: PollConfig | None = None,
-        sleep: Callable[[float], None] = time.sleep, max_cost_usd: float | None = None,
+        sleep: Callable[[float], None] = time.sleep, max_cost_usd: float | None = None, dedupe: bool = False, reuse: str | None = None,
     ) -> None:  # fmt: skip
         #: The spending ceiling (``max_cost_usd``), or None.
         self.budget = Budget.of(max_cost_usd, prices)
+        self.reusing = Reusing.of(dedupe, reuse)  # dedupe= and reuse= (None: neither asked for)
         if invocation_type is None:  # the catalogue's default for the model (facts §12.2)
             invocation_type = default_invocation_type(model_id)
         self.params = JobParams(
@@ -212,8 +215,9 @@ class BatchJob(RecordIntake):
                 list_quotas=lambda: self._clients.quotas.list_service_quotas,
             )  # fmt: skip
         quotas, source = self._quota_cache
-        plan = make_plan(self._records, spec, quotas, source, requested_mode=self.params.mode, prices=self.prices)  # fmt: skip
-        plan = attrs.evolve(plan, sources=self._sources or ())
+        sent = self.reusing.sent(self._records, spec, self._clients) if self.reusing else None
+        plan = make_plan(self._records, spec, quotas, source, requested_mode=self.params.mode, prices=self.prices, sent=sent)  # fmt: skip
+        plan = attrs.evolve(self.reusing.annotate(plan) if self.reusing else plan, sources=self._sources or ())  # fmt: skip
         return plan if self.budget is None else self.budget.annotate(plan, self._records)
 
     # -- wiring the parts ------------------------------------------------------------------
@@ -331,6 +335,8 @@ class BatchJob(RecordIntake):
             self._steps(events), config, sleep=self.sleep, handle=self.state_uri or self.job_arn,
             progress=progress, callback=callback,
         )  # fmt: skip
+        if self.reusing is not None and final.is_terminal:  # its answers, to the cache
+            self.reusing.publish(lambda: self.results(partial=True), self._parts().store.ledger, self.state_uri)  # fmt: skip
         if raise_on_failure:
             raise_for_failures(final, self.state_uri)
         return final
@@ -401,42 +407,40 @@ class BatchJob(RecordIntake):
         """Run failed records again; returns how many this call sent. Call :meth:`wait`
         afterwards.
 
-        By default the missing records and the errors worth sending again are retried: an
-        error that is not retryable (Bedrock's ``retryable`` false, or where the flag is absent
-        a 4xx other than 408 and 429: a bad request fails the same way again, and is paid for
-        again) is left out, and counted in an INFO log line; ``include_non_retryable=True``
-        sends those too (with a warning). ``retryable_only`` keeps only the errors Bedrock
-        marked retryable (and the missing ones). ``record_ids`` narrows further, and sends
-        the records it names whatever their error.
-        Enough records for the model's minimum become a follow-up batch job; fewer run on
-        demand through bedrock-runtime right away (``mode`` overrides, as for the constructor).
-        Results merge: each record's latest attempt wins. A stopped batch is re-opened: the
-        records its stop left unrun come back ``missing`` and are retried with the others. A
-        record whose latest attempt answered it is never sent again; to keep that promise,
-        while a create whose answer was lost before a stop is still being looked for (see
-        :meth:`stop`: until its job is found, or for ``PollConfig.create_token_window``, 24
-        hours by default, after the create was last sent), retry raises
-        :class:`StateError` — its job may still turn up with their answers. The
-        retry's records are checked to be readable before anything is recorded or paid for.
-        ``"rejected"`` records (refused when added, never uploaded) cannot be sent: asking for
+        By default the missing records and the errors worth sending again are retried: an error
+        that is not retryable (Bedrock's ``retryable`` false, or where the flag is absent a 4xx
+        other than 408 and 429: a bad request fails the same way again, and is paid for again) is
+        left out, and counted in an INFO log line; ``include_non_retryable=True`` sends those too
+        (with a warning). ``retryable_only`` keeps only the errors Bedrock marked retryable (and
+        the missing ones). ``record_ids`` narrows further, and sends the records it names whatever
+        their error. Enough records for the model's minimum become a follow-up batch job; fewer run
+        on demand through bedrock-runtime right away (``mode`` overrides, as for the constructor).
+        Results merge: each record's latest attempt wins. A stopped batch is re-opened: the records
+        its stop left unrun come back ``missing`` and are retried with the others. A record whose
+        latest attempt answered it is never sent again; to keep that promise, while a create whose
+        answer was lost before a stop is still being looked for (see :meth:`stop`: until its job is
+        found, or for ``PollConfig.create_token_window``, 24 hours by default, after the create was
+        last sent), retry raises :class:`StateError` — its job may still turn up with their
+        answers. The retry's records are checked to be readable before anything is recorded or paid
+        for. ``"rejected"`` records (refused when added, never uploaded) cannot be sent: asking for
         them raises :class:`ValidationError` and sends nothing.
 
-        Records retried on demand are claimed slice by slice (50 records) by one process at
-        a time, with fenced claims: a claim expires when it was not refreshed for 300 s *by
-        S3's clock* (a local clock ahead or behind changes nothing), or at once when its
-        owner is provably dead (a process of this machine, same boot, that no longer runs);
-        a claimant checks its claim before a call at least every 8 calls and every second
-        (on its monotonic or wall clock) and, once it lost the claim, makes no more calls
-        for that slice — at most ``8 + on_demand_concurrency`` calls follow a takeover, and
-        only those in flight when its stall showed on a clock. Another live owner's slice is left to it: the log
-        says how long until it may be taken over.
+        Records retried on demand are claimed slice by slice (50 records) by one process at a time,
+        with fenced claims: a claim expires when it was not refreshed for 300 s *by S3's clock* (a
+        local clock ahead or behind changes nothing), or at once when its owner is provably dead (a
+        process of this machine, same boot, that no longer runs); a claimant checks its claim
+        before a call at least every 8 calls and every second (on its monotonic or wall clock) and,
+        once it lost the claim, makes no more calls for that slice — at most ``8 +
+        on_demand_concurrency`` calls follow a takeover, and only those in flight when its stall
+        showed on a clock. Another live owner's slice is left to it: the log says how long until it
+        may be taken over.
 
-        Concurrent retries (other handles, other processes) never send a record twice: a
-        record that a retry stored after this one saw the batch's jobs ended already sends is
-        left out of this one, and is not counted in what it returns. Two retries whose ledger
-        writes race become two attempts with distinct part names, input folders, targets and
-        client request tokens (the loser is planned again on the latest ledger), or merge into
-        one when they send the same records (the loser returns 0).
+        Concurrent retries (other handles, other processes) never send a record twice: a record
+        that a retry stored after this one saw the batch's jobs ended already sends is left out of
+        this one, and is not counted in what it returns. Two retries whose ledger writes race
+        become two attempts with distinct part names, input folders, targets and client request
+        tokens (the loser is planned again on the latest ledger), or merge into one when they send
+        the same records (the loser returns 0).
         """
         return plan_retry(
             self._parts(), lambda: self.results(partial=True), statuses=statuses, retryable_only=retryable_only, record_ids=record_ids,
@@ -509,6 +513,9 @@ def _open_batch(job: BatchJob, plan: Plan, spec: JobSpec) -> tuple[LedgerStore, 
         upload_extra_args=job.params.upload_extra_args,
     )  # fmt: skip
     records = job._records
+    if job.reusing is not None:  # its fan-out stored first; the records it sends
+        legacy = legacy_content_id(job.reusing.sent(records, spec, job._clients).content_digest(), job.params)  # fmt: skip
+        return job.reusing.open(s3, plan, spec, records.rejected, legacy)
     legacy = legacy_content_id(records.store.content_digest(), job.params)
     found = find_legacy_route(records.legacy, records.store, s3, spec, mode=plan.mode, state_uri=plan.state_uri)  # fmt: skip
     legacy, store = found or (legacy, records.store)
@@ -538,6 +545,7 @@ def _attached(job: BatchJob, store: LedgerStore, desc: JobDescription | None) ->
     assert store.ledger is not None
     job._records.freeze("an attached batch cannot take new records")
     job._wire(store)
+    job.reusing = Reusing.of_ledger(store.ledger)  # publishes to the cache it was submitted with
     if desc is not None:
         job._parts().lifecycle.last = {desc.job_arn: desc}
     if any(j.phase == "creating" for _, j in store.ledger.jobs()):

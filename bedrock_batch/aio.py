@@ -218,6 +218,8 @@ class AsyncBatchJob:
         finally:
             if display is not None:
                 display.close()
+        if job.reusing is not None and final.is_terminal:  # its answers, to the cache
+            await self._runner.run(job.reusing.publish, lambda: job.results(partial=True), job.ledger, job.state_uri)  # fmt: skip
         if raise_on_failure:
             raise_for_failures(final)
         return final

@@ -134,6 +134,7 @@ def _build_job(
         timeout_hours=args.timeout_hours, mode=args.mode, tags=_tags(args) or None,
         allow_unknown_model=args.allow_unknown_model, max_cost_usd=args.max_cost,
         prices=_prices(args, args.model), poll=_poll(args, LOCAL_POLL if local else None),
+        dedupe=args.dedupe, reuse=args.reuse,
     )  # fmt: skip
     from ._inputs import add_input
 
@@ -345,6 +346,8 @@ def _summary_dict(summary: Any) -> dict[str, Any]:
         "errored": summary.errored,
         "missing": summary.missing,
         "rejected": summary.rejected,
+        "deduplicated": summary.deduplicated,
+        "reused": summary.reused,
         "inputTokens": summary.usage.input_tokens,
         "outputTokens": summary.usage.output_tokens,
         "costUsd": summary.cost_usd,
@@ -375,6 +378,8 @@ def _plan_dict(plan: Any) -> dict[str, Any]:
             "pricesAsOf": plan.cost.prices_as_of,
         },
         "costCap": plan.budget,
+        "deduplicated": plan.deduplicated,
+        "reused": plan.reused,
     }
 
 

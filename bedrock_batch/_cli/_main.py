@@ -155,6 +155,15 @@ def _job_args(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("--job-name", help="the Bedrock job's name (default: derived from content)")
     _max_cost(p)
+    p.add_argument(
+        "--dedupe", action="store_true",
+        help="send identical requests once; every record that asked gets the answer",
+    )  # fmt: skip
+    p.add_argument(
+        "--reuse", metavar="S3_PREFIX",
+        help="an answer cache (s3://bucket/prefix/): questions answered there are not sent, and "
+        "this batch's answers are added to it (see docs/howto/reuse.md)",
+    )  # fmt: skip
     p.add_argument("--timeout-hours", type=int, help="Bedrock's job timeout (24-168)")
     p.add_argument(
         "--allow-unknown-model", action="store_true",

@@ -3,9 +3,10 @@
 The ledger lives at ``{input}{content id}/bedrock-batch.json`` beside the batch's inputs. It is
 the only state of a batch: any process, on any machine, can read it and carry the batch on.
 
-Shape (format ``bedrock-batch/4``)::
+Shape (format ``bedrock-batch/5``)::
 
     Ledger            one batch: spec, quotas, the mode that applies, phase active|stopped
+    ├── FanOut        (``dedupe=`` / ``reuse=``) the records answered without being sent
     └── Attempt       the first submission (0) or a retry (n): which records, and
         ├── JobEntry      one Bedrock job: planned → uploaded → creating → created
         └── OnDemandEntry the records answered through bedrock-runtime: planned → uploaded →
@@ -37,6 +38,7 @@ __all__ = [
     "ON_DEMAND_SLICE",
     "RUN_TRANSITIONS",
     "Attempt",
+    "FanOut",
     "JobEntry",
     "Ledger",
     "OnDemandEntry",
@@ -50,6 +52,8 @@ log = logging.getLogger("bedrock_batch")
 LEDGER_NAME = "bedrock-batch.json"
 REJECTS_NAME = "rejected.jsonl"
 INDEX_NAME = "index.jsonl"
+FANOUT_NAME = "fanout.jsonl"
+REUSED_FOLDER = "reused/"
 
 JobPhase = Literal["planned", "uploaded", "creating", "created", "cancelled"]
 RunPhase = Literal["planned", "uploaded", "running", "done", "cancelled"]
@@ -154,6 +158,26 @@ class Attempt:
 
 
 @attrs.frozen
+class FanOut:
+    """Records of a batch answered without being sent (``dedupe=True``, ``reuse=``).
+
+    They follow the sent records in the batch's index: ``fanout.jsonl`` beside the ledger
+    lists them (index lines, ordinals from ``Ledger.records`` on), each naming the sent record
+    whose answer it shares (``"of"``) or marked reused; the reused answers themselves are
+    copies in the batch's own ``reused/`` folder, so reading the batch never needs the cache.
+    """
+
+    #: Records answered without being sent (deduplicated + reused).
+    records: int = 0
+    #: Records answered by another record's call of this batch.
+    deduplicated: int = 0
+    #: Records answered by an earlier batch's job (copied into ``reused/``).
+    reused: int = 0
+    #: The answer cache (``reuse=``) this batch publishes its answers to, or None.
+    cache: str | None = None
+
+
+@attrs.frozen
 class Ledger:
     """Everything a batch is and has done (see the module docstring)."""
 
@@ -174,6 +198,13 @@ class Ledger:
     rejected: int = 0
     #: The format this ledger was read from, when it was converted (``bedrock-batch/2``).
     migrated_from: str | None = None
+    #: Records answered without being sent (format 5), or None.
+    fanout: FanOut | None = None
+
+    @property
+    def total(self) -> int:
+        """Every record of the batch: those sent and those answered without being sent."""
+        return self.records + (self.fanout.records if self.fanout else 0)
 
     # -- queries -----------------------------------------------------------------------------
 

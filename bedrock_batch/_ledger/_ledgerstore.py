@@ -1,13 +1,16 @@
 """Reading and writing a batch's ledger: the stored format, the conversion of older formats,
 and :class:`LedgerStore`, the only code that writes a ledger.
 
-Format ``bedrock-batch/4`` is the attrs classes of :mod:`._ledger` as JSON. Reading is strict:
+Format ``bedrock-batch/5`` is the attrs classes of :mod:`._ledger` as JSON; it adds the batch's
+fan-out (records answered without being sent: ``dedupe=``, ``reuse=``), and a ledger without one
+is still written as ``bedrock-batch/4``, which older versions read. Reading is strict:
 a malformed field, an unknown phase or an unknown format is a :class:`LedgerError` naming the
 object, never a silent default. Older formats are converted on read: ``bedrock-batch/3`` (before
 fenced on-demand claims: its runs get the default ``claim_ttl``) and ``bedrock-batch/2``
 (version 0.1). A newer format is refused (:func:`format_version`): a version that does not know
 what a newer one stores would ignore it — a format-3 reader would judge format-4 claims, which
-carry no local time, expired at once.
+carry no local time, expired at once, and a format-4 reader would read the records a format-5
+batch answered without sending as unknown.
 
 Writes are conditional: ``IfNoneMatch="*"`` creates a ledger, ``IfMatch`` the version read
 replaces it. A concurrent writer makes the write fail; the pending transitions are then
@@ -41,6 +44,7 @@ from ._ledger import (
     RUN_TRANSITIONS,
     Attempt,
     Change,
+    FanOut,
     JobEntry,
     JobPhase,
     Ledger,
@@ -51,6 +55,7 @@ from ._ledger import (
 __all__ = [
     "LEDGER_FORMAT",
     "LEDGER_VERSION",
+    "PLAIN_FORMAT",
     "LedgerStore",
     "check_against_bedrock",
     "confine",
@@ -62,8 +67,10 @@ __all__ = [
 log = logging.getLogger("bedrock_batch")
 
 #: The format this version writes (and the newest it reads).
-LEDGER_VERSION = 4
+LEDGER_VERSION = 5
 LEDGER_FORMAT = f"bedrock-batch/{LEDGER_VERSION}"
+#: The format of a ledger with nothing format 5 added (no fan-out): older versions read it.
+PLAIN_FORMAT = "bedrock-batch/4"
 LEGACY_FORMAT = "bedrock-batch/2"
 _OLDEST = 2
 _PREFIX = "bedrock-batch/"
@@ -77,7 +84,9 @@ def dump(ledger: Ledger) -> bytes:
         for job in attempt["jobs"]:
             if job.get("creating_at") is None:
                 job.pop("creating_at", None)  # only entries being created carry it
-    data["format"] = LEDGER_FORMAT
+    if data.get("fanout") is None:
+        data.pop("fanout", None)  # nothing format 5 added: written as format 4
+    data["format"] = LEDGER_FORMAT if ledger.fanout is not None else PLAIN_FORMAT
     return encode(data)
 
 
@@ -206,7 +215,17 @@ def _structure_ledger(d: dict[str, Any], version: int) -> Ledger:
         revision=int(d.get("revision", 0)),
         created_at=str(d.get("created_at", "")),
         rejected=int(d.get("rejected", 0)),
+        fanout=_fanout(d.get("fanout")) if version >= 5 else None,
     )
+
+
+def _fanout(f: Any) -> FanOut | None:
+    if f is None:
+        return None
+    counts = (int(f["records"]), int(f["deduplicated"]), int(f["reused"]))
+    if min(counts) < 0 or counts[0] != counts[1] + counts[2]:
+        raise ValueError(f"inconsistent fan-out counts {counts}")
+    return FanOut(*counts, cache=_opt_str(f.get("cache")))
 
 
 def _from_v2(d: dict[str, Any]) -> Ledger:

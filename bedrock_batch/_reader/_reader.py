@@ -20,7 +20,7 @@ from .._common._s3 import S3Access
 from .._common._s3uri import S3Uri
 from .._errors import ValidationError
 from .._families._registry import family_for
-from .._ledger._ledger import REJECTS_NAME, Attempt, JobEntry, Ledger
+from .._ledger._ledger import REJECTS_NAME, REUSED_FOLDER, Attempt, JobEntry, Ledger
 from .._pricing import Price
 from .._uploader._inputs import InputSource
 from ._results import ErrorInfo, OutputSource
@@ -107,6 +107,9 @@ class Reader:
                 continue
             prefix = run.answers_prefix()
             sources.append(OutputSource(str(prefix), None, attempt.number, records=run.records))
+        if ledger.fanout is not None and ledger.fanout.reused:  # copies in the batch's folder
+            folder = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, REUSED_FOLDER)
+            sources.append(OutputSource(str(folder), None, 0, records=ledger.fanout.reused, reused=True))  # fmt: skip
         return sources
 
     def results(
@@ -129,8 +132,11 @@ class Reader:
             else None,
             models=models,
             family=family_for(ledger.spec.model_id, ledger.spec.invocation_type),
+            fan_out=self.inputs.fan_out(ledger),
         )
         results.ledger, results.index_in_s3 = ledger, persisted  # for Results.partitions()
+        if ledger.fanout is not None and ledger.fanout.records:  # exports in the order added
+            results.input_positions = self.inputs.positions(ledger)
         return results
 
     def summary(
@@ -159,7 +165,8 @@ class Reader:
             }
             for arn, d in described.items()
         }
-        return reconcile(results, status, counters, ledger.records, price=price)
+        deduplicated = ledger.fanout.deduplicated if ledger.fanout else 0
+        return reconcile(results, status, counters, ledger.total, price=price, deduplicated=deduplicated)  # fmt: skip
 
     # -- retries -----------------------------------------------------------------------------
 
@@ -209,6 +216,10 @@ class Reader:
             if retryable_only and r.status == "errored" and not (r.error and r.error.retryable):
                 continue
             chosen.add(r.record_id)
+        for sent, twins in self.inputs.fan_out(ledger).items():  # a duplicate: its body, once
+            index = self.inputs.index(ledger, persisted=True)
+            if any(index.id_at(t) in chosen for t in twins):
+                chosen.add(index.id_at(sent))
         ordered = tuple(rid for rid, _ in self.inputs.lines(ledger, chosen))
         blocked: dict[str, set[str]] = {}
         for rid, part in self._jobs_of(ledger, unanswered, latest).items():

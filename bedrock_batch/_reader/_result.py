@@ -73,7 +73,7 @@ class LineContext:
         return LineContext, (self.file, self.job_arn, self.attempt, self.family)
 
 
-_FIELDS = ("record_id", "key", "status", "model_input", "model_output", "error", "job_arn", "source", "attempt", "usage", "parsed")  # fmt: skip
+_FIELDS = ("record_id", "key", "status", "model_input", "model_output", "error", "job_arn", "source", "attempt", "usage", "parsed", "reused_from")  # fmt: skip
 
 
 class Result:
@@ -102,6 +102,7 @@ class Result:
         "_output",
         "_parsed",
         "_raw",
+        "_reused",
         "_rid",
         "_source",
         "_status",
@@ -138,6 +139,7 @@ class Result:
         attempt: int = 0,
         usage: Usage = NO_USAGE,
         parsed: Any = None,
+        reused_from: Mapping[str, str] | None = None,
         family: ClientFamily = UNKNOWN,
     ) -> None:
         self._rid = record_id
@@ -152,6 +154,7 @@ class Result:
         self._usage = usage
         self._parsed = parsed
         self._family = family
+        self._reused = reused_from
         self._raw = None
         self._ctx = None
 
@@ -176,7 +179,8 @@ class Result:
         """A succeeded result, its usage read once from the output by its family."""
         model_output = output["modelOutput"]
         usage = family.output_usage(model_output) if type(model_output) is dict else NO_USAGE
-        return cls(record_id, key, "succeeded", output.get("modelInput"), model_output, None, job_arn, source, attempt, usage, None, family)  # fmt: skip
+        reused = output.get("reusedFrom")
+        return cls(record_id, key, "succeeded", output.get("modelInput"), model_output, None, job_arn, source, attempt, usage, None, reused, family)  # fmt: skip
 
     # -- the lazy part -----------------------------------------------------------------------
 
@@ -299,6 +303,18 @@ class Result:
             return None
 
     @property
+    def reused_from(self) -> Mapping[str, str] | None:
+        """For an answer reused from an earlier batch (``reuse=``): ``{"batch": ..., "job_arn":
+        ...}``, the batch and the job that paid for it (this batch paid nothing); else None."""
+        try:
+            return self._reused
+        except AttributeError:  # read from its frame: only a reused copy carries the field
+            raw = self._raw
+            found = decode(raw).get("reusedFrom") if raw is not None and b'"reusedFrom"' in raw else None  # fmt: skip
+            self._reused = found if isinstance(found, dict) else None
+            return self._reused
+
+    @property
     def ok(self) -> bool:
         """True when the record succeeded."""
         return self._status == "succeeded"
@@ -352,6 +368,8 @@ class Result:
         error = self.error
         if error is not None:
             out["error"] = attrs.asdict(error)
+        if self.reused_from is not None:
+            out["reusedFrom"] = dict(self.reused_from)
         return out
 
     # -- value semantics ---------------------------------------------------------------------

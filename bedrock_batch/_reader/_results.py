@@ -140,6 +140,8 @@ class OutputSource:
     status: str | None = None
     records: int | None = None
     single_file: bool = False
+    #: Answers copied from earlier batches (``reuse=``): paid for by them, not by this batch.
+    reused: bool = False
 
     @property
     def is_file(self) -> bool:
@@ -203,6 +205,7 @@ class Join(Iterable[Result]):
         models: Mapping[str, Any] | None = None,
         chunk_size: int = 1 << 20,
         family: ClientFamily | None = None,
+        fan_out: Mapping[int, list[int]] | None = None,
     ) -> None:
         self._s3 = s3
         #: The family that reads the outputs (the unknown family reads them by their shape).
@@ -214,6 +217,8 @@ class Join(Iterable[Result]):
         self._read_rejects = read_rejects
         self._models = dict(models or {})
         self._chunk = chunk_size
+        #: Record ordinal → the ordinals answered by its answer (``dedupe=True``).
+        self._fan_out = fan_out or {}
         self._anomalies: list[Anomaly] = []
         self._counts: dict[str, int] = _empty_counts()
         self._tokens = [0, 0, 0, 0]
@@ -400,6 +405,10 @@ class Join(Iterable[Result]):
                     else:
                         tally[status] = tally.get(status, 0) + 1
                     yield ordinal, result
+                    for twin in self._fan_out.get(ordinal, ()) if self._fan_out else ():
+                        if not seen[twin]:  # a duplicate body: the same answer, its own id
+                            seen[twin] = mark
+                            yield twin, self._count(result.replace(record_id=index.id_at(twin), key=key_at(twin)), False)  # fmt: skip
                 elif first == mark:
                     self._anomalies.append(
                         Anomaly(

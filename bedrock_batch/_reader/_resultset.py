@@ -4,14 +4,16 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from typing import Any
 
 from .._common._display import html_table
 from .._common._progress import CountDisplay
+from .._errors import StateError
 from ._export import Order, arrow_batches, arrow_table, pandas_frame, write
 from ._partitions import Partition, S3Config, plan_partitions
-from ._results import Join
+from ._results import Join, Result
 
 __all__ = ["Results"]
 
@@ -31,6 +33,19 @@ class Results(Join):
     added (``rejected``) come last.
     """
 
+    #: Index ordinal → the record's place in the order added, where they differ (a batch
+    #: with records answered without being sent: ``dedupe=``, ``reuse=``).
+    input_positions: array[int] | None = None
+
+    def positioned(self) -> Iterator[tuple[int, Result]]:
+        """Each result with its input position (see :meth:`Join.positioned`)."""
+        places = self.input_positions
+        if places is None:
+            yield from super().positioned()
+            return
+        for ordinal, result in super().positioned():
+            yield (places[ordinal] if ordinal < len(places) else ordinal), result
+
     def partitions(self, *, s3: S3Config | None = None) -> list[Partition]:
         """Independent, picklable units of these results, to read on a cluster (Dask, Ray,
         Spark): one per output file (and one per range of records with no output file), each
@@ -42,6 +57,9 @@ class Results(Join):
         keys from the batch's index in S3, with a client built from ``s3`` (by default this
         batch's endpoint and region; credentials from the worker's environment).
         """
+        ledger = self.ledger
+        if ledger is not None and ledger.fanout is not None and ledger.fanout.records:
+            raise StateError("partitions() does not cover records answered without being sent (dedupe=, reuse=) yet: iterate the results or export them")  # fmt: skip
         return plan_partitions(self, s3)
 
     def __repr__(self) -> str:

@@ -57,6 +57,12 @@ class Summary:
     rejected: int = 0
     #: Answers that break their schema (structured outputs): answered and paid for.
     invalid_output: int = 0
+    #: Records answered by another record's call of this batch (``dedupe=True``; counted
+    #: under their status too, their tokens and cost once, in the record that was sent).
+    deduplicated: int = 0
+    #: Records answered by an earlier batch's job (``reuse=``; counted as ``succeeded``, at
+    #: cost 0: outside the tokens and the cost).
+    reused: int = 0
 
     @property
     def manifest(self) -> dict[str, Any] | None:
@@ -79,6 +85,8 @@ class Summary:
             ("missing", str(self.missing)),
             *([("invalid output", str(self.invalid_output))] if self.invalid_output else []),
             *([("rejected", str(self.rejected))] if self.rejected else []),
+            *([("deduplicated", str(self.deduplicated))] if self.deduplicated else []),
+            *([("reused", str(self.reused))] if self.reused else []),
             ("input tokens", str(self.usage.input_tokens)),
             ("output tokens", str(self.usage.output_tokens)),
         ]
@@ -148,11 +156,13 @@ def reconcile(
     total: int,
     *,
     price: Price | None = None,
+    deduplicated: int = 0,
 ) -> Summary:
     """Compare what the join found, run by run, with each manifest and each job's counters.
 
     ``counters`` maps a job ARN to its four record counters; ``price`` prices each run's
-    tokens. Call after a full iteration.
+    tokens. Call after a full iteration. Answers reused from earlier batches are no run of this
+    batch: outside the tokens and the cost (``reused`` counts them).
     """
     problems: list[str] = []
     manifests = results.manifests()
@@ -198,7 +208,9 @@ def reconcile(
     runs: list[tuple[OutputSource, Usage]] = [
         (src, billed_usage(own, manifest_of.get(id(src))))
         for src, own in zip(results.sources, results.per_source, strict=True)
+        if not src.reused
     ]
+    reused = sum(own.succeeded for src, own in zip(results.sources, results.per_source, strict=True) if src.reused)  # fmt: skip
     # every answer paid for, run by run (a run whose outputs carried no counts: its manifest's)
     usage = sum((u for _, u in runs), Usage())
     cost_usd = None  # unknown without a price, or while a run's tokens are unknown (not $0)
@@ -218,8 +230,10 @@ def reconcile(
         anomalies=tuple(results.anomalies),
         discrepancies=tuple(problems),
         jobs=sum(1 for src in results.sources if not src.is_file),
-        attempts=len({src.attempt for src in results.sources}) or 1,
+        attempts=len({src.attempt for src in results.sources if not src.reused}) or 1,
         cost_usd=cost_usd,
         rejected=c.get("rejected", 0),
         invalid_output=c.get("invalid_output", 0),
+        deduplicated=deduplicated,
+        reused=reused,
     )

@@ -357,6 +357,11 @@ class RecordStore:
 
     # -- reading ---------------------------------------------------------------------------
 
+    def salt(self, data: bytes) -> None:
+        """Mix ``data`` into the content digest (what else makes the batch: see ``_reuse``)."""
+        self._flush()
+        self._hash.update(data)
+
     def content_digest(self) -> str:
         """SHA-256 of every line so far, in order."""
         self._flush()

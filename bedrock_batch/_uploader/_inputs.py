@@ -7,7 +7,9 @@ Retries rebuild their input files from here, and results show a missing record's
 
 from __future__ import annotations
 
+import itertools
 import logging
+from array import array
 from collections.abc import Container, Iterator
 from typing import Any
 
@@ -15,7 +17,7 @@ from .._common._codec import decode
 from .._common._s3 import S3Access
 from .._common._s3uri import S3Uri
 from .._errors import NOT_FOUND_CODES, ServiceError, StateError
-from .._ledger._ledger import INDEX_NAME, Ledger
+from .._ledger._ledger import FANOUT_NAME, INDEX_NAME, Ledger
 from .._records._store import RecordIndex, RecordStore
 
 __all__ = ["InputSource"]
@@ -30,6 +32,8 @@ class InputSource:
         self.s3 = s3
         self.store = store if store is not None and len(store) else None
         self._index: RecordIndex | None = None
+        self._fan: dict[int, list[int]] = {}  # see fan_out() and positions()
+        self._at = array("q")
 
     def files(self, ledger: Ledger) -> list[S3Uri]:
         """The first attempt's input files, in record order (cancelled jobs' files included)."""
@@ -92,8 +96,44 @@ class InputSource:
             except (ValueError, AttributeError):
                 continue
 
+    def fan_out(self, ledger: Ledger) -> dict[int, list[int]]:
+        """Record ordinal → the ordinals of the records its answer answers too (``dedupe=``)."""
+        if ledger.fanout is None or not ledger.fanout.records:
+            return {}
+        self.index(ledger, persisted=True)
+        return self._fan
+
+    def positions(self, ledger: Ledger) -> array[int] | None:
+        """Index ordinal → the record's place in the order it was added, where they differ
+        (records answered without being sent follow those sent in the index)."""
+        if ledger.fanout is None or not ledger.fanout.records:
+            return None
+        self.index(ledger, persisted=True)
+        if not self._at or min(self._at) < 0:
+            return None
+        extra = set(self._at)
+        out = array("Q", (p for p in range(len(self._at) + ledger.records) if p not in extra))
+        out.extend(iter(self._at))
+        return out
+
+    def _fanout_lines(self, ledger: Ledger) -> Iterator[bytes]:
+        """``fanout.jsonl``'s lines (index lines), noting each twin's sent record and each
+        record's place among all of them."""
+        uri = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, FANOUT_NAME)
+        for _, raw in self.s3.lines(uri):
+            entry = decode(raw)
+            if "of" in entry:
+                self._fan.setdefault(int(entry["of"]), []).append(int(entry["n"]))
+            self._at.append(int(entry.get("at", -1)))
+            yield raw
+
     def index(self, ledger: Ledger, *, persisted: bool) -> RecordIndex:
-        """Every record of the batch: its id by ordinal and the caller's key (loaded once)."""
+        """Every record of the batch: its id by ordinal and the caller's key (loaded once);
+        the records answered without being sent follow those sent (``fanout.jsonl``)."""
+        if self._index is None and ledger.fanout is not None and ledger.fanout.records:
+            uri = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, INDEX_NAME)
+            sent = (raw for _, raw in self.s3.lines(uri)) if ledger.records else iter(())
+            self._index = RecordIndex.from_lines(itertools.chain(sent, self._fanout_lines(ledger)))  # fmt: skip
         if self._index is None:
             if self.store is not None:
                 self._index = self.store.index

@@ -35,6 +35,7 @@ from .._ledger._ledger import (
     ON_DEMAND_SLICE,
     REJECTS_NAME,
     Attempt,
+    FanOut,
     JobEntry,
     Ledger,
     OnDemandEntry,
@@ -83,27 +84,31 @@ class PartPlan:
         )
 
 
-def ledger_from_plan(plan: Plan, spec: JobSpec, *, rejected: int = 0) -> Ledger:
+def ledger_from_plan(
+    plan: Plan, spec: JobSpec, *, rejected: int = 0, fanout: FanOut | None = None
+) -> Ledger:
     """The ledger of a new batch: its plan, before anything acts on it."""
     first = attempt_from_parts(0, plan.parts, None)
     return Ledger(
         plan.content_id, plan.identity, spec, plan.mode, plan.quotas, plan.quota_source,
-        plan.records, plan.bytes, (first,), rejected=rejected,
+        plan.records, plan.bytes, (first,), rejected=rejected, fanout=fanout,
     )  # fmt: skip
 
 
 def open_ledger(
-    s3: S3Access, plan: Plan, spec: JobSpec, rejected: Sequence[Problem], *, legacy_id: str
-) -> LedgerStore:
+    s3: S3Access, plan: Plan, spec: JobSpec, rejected: Sequence[Problem], *, legacy_id: str,
+    fanout: FanOut | None = None,
+) -> LedgerStore:  # fmt: skip
     """The store of a new batch's ledger, written before anything acts on it (or the ledger
     already there: the same content submitted again). Records skipped when they were added
-    (``rejected``) are kept beside the batch first, before the ledger that counts them."""
+    (``rejected``) are kept beside the batch first, before the ledger that counts them (as the
+    caller keeps the records answered without being sent: ``fanout``)."""
     if rejected:
         Uploader(s3).upload_rejects(spec.root.join(plan.content_id, REJECTS_NAME), rejected)
     return LedgerStore.open(
         s3,
         S3Uri.parse(plan.state_uri),
-        lambda: ledger_from_plan(plan, spec, rejected=len(rejected)),
+        lambda: ledger_from_plan(plan, spec, rejected=len(rejected), fanout=fanout),
         legacy=spec.root.join(legacy_id, LEDGER_NAME),
     )
 
@@ -150,6 +155,10 @@ class Plan:
     #: Where the role and the S3 prefixes came from: ``(name, source)`` pairs, the source being
     #: ``"argument"``, the environment variable or the saved defaults file (see ``setup``).
     sources: tuple[tuple[str, str], ...] = ()
+    #: Records not sent (``dedupe=``, ``reuse=``): answered by another record's call of this
+    #: batch, or by an earlier batch's (``records`` counts only those sent).
+    deduplicated: int = 0
+    reused: int = 0
 
     @property
     def shards(self) -> tuple[Shard, ...]:
@@ -194,6 +203,8 @@ class Plan:
         ]
         if cost.batch is not None and cost.on_demand is not None:
             rows.append(("cost (USD, estimate)", f"~{cost.batch:.4f} batch / {cost.on_demand:.4f} on demand (prices of {cost.prices_as_of})"))  # fmt: skip
+        if self.deduplicated or self.reused:
+            rows.append(("not sent", f"{self.deduplicated:,} deduplicated, {self.reused:,} reused"))  # fmt: skip
         rows.append(("quotas", f"min {q.min_records_per_job:,}, max {q.max_records_per_job:,} records/job, {q.max_concurrent_jobs} concurrent ({self.quota_source})"))  # fmt: skip
         if self.budget:
             rows.append(("cost cap", self.budget))
@@ -227,6 +238,8 @@ class Plan:
         if self.budget:
             warning += f"\ncost cap: {self.budget}"
         warning += "".join(f"\n{name} from {where}" for name, where in self._defaulted())
+        if self.deduplicated or self.reused:
+            warning += f"\nnot sent: {self.deduplicated} deduplicated, {self.reused} reused"
         return (
             f"{self.records} records, {self.bytes} bytes → {how}, {len(self.shards)} file(s) under "
             f"{self.state_uri.rsplit('/', 1)[0]}/\n"
@@ -317,14 +330,17 @@ def make_plan(
     *,
     requested_mode: str,
     prices: Mapping[str, Price],
+    sent: RecordStore | None = None,
 ) -> Plan:
-    """Plan the first attempt: the mode that applies, the jobs and their files, the cost."""
-    store = records.store
+    """Plan the first attempt: the mode that applies, the jobs and their files, the cost.
+    ``sent``: the records sent, when not all of them are (``dedupe=``, ``reuse=``; none at
+    all runs as an empty on-demand run)."""
+    store = records.store if sent is None else sent
     n = len(store)
-    if n == 0:
+    if n == 0 and (sent is None or not len(records.store)):
         raise ValidationError("the job has no records: add some first")
     max_bytes = min(quotas.max_file_bytes, spec.max_bytes_per_file or quotas.max_file_bytes)
-    if max(store.sizes) > max_bytes:
+    if n and max(store.sizes) > max_bytes:
         oversize = [
             Problem(
                 f"record is {size} bytes, over the {max_bytes}-byte file limit",
@@ -341,7 +357,7 @@ def make_plan(
             limit=max_bytes,
         )
     label = records.model.display_name if records.model else spec.model_id
-    mode = "on_demand" if requested_mode == "on_demand" else "batch"
+    mode = "on_demand" if requested_mode == "on_demand" or n == 0 else "batch"
     if mode == "batch" and n < quotas.min_records_per_job:
         if requested_mode == "batch":
             raise QuotaError(

@@ -2,7 +2,8 @@
 subpackages (format ``bedrock-batch/3``, captured from commit 1c90df9 by the same script this
 test runs) is attached, read and resumed — not resubmitted — and so is one of this version's
 format (``bedrock-batch/4``, fenced on-demand claims, captured from this branch by the same
-script: this version must write exactly it). A format-3 reader refuses format 4."""
+script: this version must write exactly it, for a batch without a fan-out). A format-3 reader
+refuses format 4, a format-4 reader format 5 (a batch with ``dedupe=`` / ``reuse=``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ import attrs
 import pytest
 
 from bedrock_batch import BatchJob, LedgerError, PollConfig, Quotas
-from bedrock_batch._ledger._ledgerstore import LEDGER_FORMAT, format_version, parse
+from bedrock_batch._ledger._ledger import FanOut
+from bedrock_batch._ledger._ledgerstore import (
+    LEDGER_FORMAT,
+    LEDGER_VERSION,
+    PLAIN_FORMAT,
+    dump,
+    format_version,
+    parse,
+)
 from bedrock_batch.local import Faults, LocalBedrock
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -104,10 +113,27 @@ def test_a_format_3_reader_refuses_format_4() -> None:
     """The version gate with format 3's newest version (what a format-3 reader knows) refuses
     the format this version writes, as written by a newer bedrock_batch; a format-3 reader
     would otherwise judge its fenced claims (which carry no local time) expired at once."""
-    assert CAPTURED["format"] == LEDGER_FORMAT == "bedrock-batch/4"
+    assert CAPTURED["format"] == PLAIN_FORMAT == "bedrock-batch/4"
     assert format_version(V3["format"], "s3://bkt/v3", newest=3) == 3
     with pytest.raises(LedgerError, match="written by a newer bedrock_batch"):
         format_version(CAPTURED["format"], "s3://bkt/v4", newest=3)
-    future = {**CAPTURED, "format": "bedrock-batch/5"}
+    future = {**CAPTURED, "format": f"bedrock-batch/{LEDGER_VERSION + 1}"}
     with pytest.raises(LedgerError, match="written by a newer bedrock_batch"):
-        parse(future, "s3://bkt/v5")
+        parse(future, "s3://bkt/v6")
+
+
+def test_a_ledger_with_a_fan_out_is_format_5_and_a_format_4_reader_refuses_it() -> None:
+    """Format 5 adds the fan-out (dedupe=, reuse=): a batch that has one is written as format
+    5, which a format-4 reader refuses (it would read the records answered without being sent
+    as unknown); one without it stays format 4, and reads back the same."""
+    plain = parse(CAPTURED, "s3://bkt/v4")
+    assert json.loads(dump(plain))["format"] == PLAIN_FORMAT
+    fanned = attrs.evolve(plain, fanout=FanOut(3, 2, 1, "s3://bkt/cache/"))
+    stored = json.loads(dump(fanned))
+    assert stored["format"] == LEDGER_FORMAT == "bedrock-batch/5"
+    assert parse(stored, "s3://bkt/v5") == attrs.evolve(fanned, migrated_from=None)
+    assert parse(stored, "s3://bkt/v5").total == plain.records + 3
+    with pytest.raises(LedgerError, match="written by a newer bedrock_batch"):
+        format_version(stored["format"], "s3://bkt/v5", newest=4)
+    with pytest.raises(LedgerError, match="malformed"):
+        parse({**stored, "fanout": {**stored["fanout"], "records": 4}}, "s3://bkt/bad")

@@ -54,6 +54,26 @@ def pipeline(session: boto3.Session) -> list[str | None]:
     return texts
 
 
+def never_twice(session: boto3.Session) -> list[str]:
+    job = BatchJob(
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        "arn:aws:iam::123456789012:role/R",
+        "s3://bucket/in/",
+        "s3://bucket/out/",
+        session=session,
+        dedupe=True,
+        reuse="s3://bucket/answers/",
+    )
+    job.add_prompt("hello", max_tokens=100)
+    not_sent: int = job.plan().deduplicated + job.plan().reused
+    job.run()
+    summary: Summary = job.summary()
+    counts: tuple[int, int] = (summary.deduplicated, summary.reused)
+    payers = [r.reused_from["job_arn"] for r in job.results() if r.reused_from is not None]
+    _ = (not_sent, counts)
+    return payers
+
+
 def with_defaults(session: boto3.Session) -> str | None:
     report: SetupReport = bedrock_batch.setup(session=session, model_ids=["m"], dry_run=True)
     try:

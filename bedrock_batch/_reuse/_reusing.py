@@ -1,0 +1,161 @@
+"""``dedupe=`` and ``reuse=`` of one :class:`~bedrock_batch.BatchJob`: what its plan sends,
+what its ledger records before anything is sent, and the answers it publishes once it ended.
+
+The batch's identity covers every record and both options (the sent records' digest is salted
+with them), so a batch that sends fewer records is never taken for another batch of just
+those. The choice is made once per handle, at the first :meth:`plan` or :meth:`submit`; a
+process that resubmits the same records later finds the same ledger when it makes the same
+choice (the cache unchanged), else plans a new batch of what is still unanswered.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .._batch._spec import JobSpec
+from .._common._clients import Clients
+from .._common._s3 import S3Access
+from .._common._s3uri import S3Uri
+from .._errors import Problem, ServiceError, ValidationError
+from .._families._registry import family_for
+from .._families._structured import parse_answer
+from .._ledger._ledger import FANOUT_NAME, REUSED_FOLDER, FanOut, Ledger
+from .._records._records import Records
+from .._records._store import RecordStore
+from .._uploader._uploader import Plan, open_ledger
+from ._cache import Entry, Verifier, lookup, publish
+from ._dedupe import Selection, choose
+from ._keys import shard_of
+
+if TYPE_CHECKING:
+    from .._ledger._ledgerstore import LedgerStore
+    from .._reader._resultset import Results
+
+__all__ = ["Reusing"]
+
+log = logging.getLogger("bedrock_batch")
+
+#: The reused answers' file in the batch's ``reused/`` folder.
+REUSED_FILE = "answers.jsonl.out"
+
+
+class Reusing:
+    """The options and, once planned, the choice (:class:`Selection`) of one handle."""
+
+    def __init__(self, dedupe: bool = False, cache: str | None = None) -> None:
+        if cache is not None:
+            try:
+                S3Uri.parse(cache)
+            except ValueError as err:
+                raise ValidationError(
+                    "invalid answer cache", [Problem(str(err), field="reuse")]
+                ) from err
+        self.dedupe = dedupe
+        self.cache = None if cache is None else cache.rstrip("/") + "/"
+        self.selection: Selection | None = None
+        self._chosen_for: tuple[str, int] = ("", 0)  # the records the selection was made for
+        self._verifier: Verifier | None = None
+        #: Cache entries not served, and why (forged, stale, or a schema they now break).
+        self.refused: list[tuple[Entry, str]] = []
+
+    @classmethod
+    def of(cls, dedupe: bool, reuse: str | None) -> Reusing | None:
+        """The options, or None when neither is asked for."""
+        return cls(dedupe, reuse) if dedupe or reuse is not None else None
+
+    @classmethod
+    def of_ledger(cls, ledger: Ledger) -> Reusing | None:
+        """What an attached handle publishes to: the cache its batch was submitted with."""
+        cache = ledger.fanout.cache if ledger.fanout else None
+        return cls(False, cache) if cache else None
+
+    def annotate(self, plan: Plan) -> Plan:
+        """The plan with the records the choice made does not send."""
+        sel = self.selection
+        return attrs.evolve(plan, deduplicated=sel.deduplicated, reused=sel.reused) if sel else plan
+
+    def sent(self, records: Records, spec: JobSpec, clients: Clients) -> RecordStore:
+        """The records this batch sends (chosen again only when records were added since)."""
+        digest = records.store.content_digest()
+        if self.selection is not None and (digest, len(records.store)) != self._chosen_for:
+            self.selection.close()  # records were added after a plan(): choose again
+            self.selection, self._verifier = None, None
+        if self.selection is None:
+            self._chosen_for = (digest, len(records.store))
+            serve = None if self.cache is None else lambda by_key: self._serve(by_key, records, spec, clients)  # fmt: skip
+            self.selection = choose(records.store, spec.model_id, spec.invocation_type, dedupe=self.dedupe, serve=serve)  # fmt: skip
+            weakref.finalize(self, self.selection.close)  # its files, when the handle goes
+            salt = f"\nbedrock-batch fan-out dedupe={self.dedupe} reuse={self.cache is not None}\n"
+            self.selection.sent.salt(salt.encode() + digest.encode())
+        return self.selection.sent
+
+    def _serve(
+        self, by_key: Mapping[bytes, list[int]], records: Records, spec: JobSpec, clients: Clients
+    ) -> Iterator[tuple[bytes, dict[str, Any], dict[str, str]]]:
+        assert self.cache is not None
+        wanted: dict[str, set[bytes]] = {}
+        for key in by_key:
+            wanted.setdefault(shard_of(key), set()).add(key)
+        s3 = S3Access(clients.s3, bucket_owner=spec.bucket_owner)
+        if self._verifier is None:  # one for every shard: a job is described once
+            self._verifier = Verifier(s3, clients.bedrock, spec.model_id, spec.invocation_type)
+        verifier = self._verifier
+        family = family_for(spec.model_id, spec.invocation_type)
+        models = dict(records.output_models)
+
+        def accept(entry: Entry, answer: dict[str, Any]) -> bool:
+            request, output = answer.get("modelInput"), answer["modelOutput"]
+            problem = parse_answer(request, output, models, family, spec.invocation_type)[2]
+            if problem is not None:  # the schema as it is now: the record is sent again
+                verifier.refused.append((entry, f"the current schema rejects it: {problem}"))
+                log.info("cached answer of %s not reused: %s", entry.record_id, problem)
+            return problem is None
+
+        for entry, answer in lookup(s3, verifier, self.cache, wanted, accept):
+            yield entry.key, answer, {"batch": entry.batch, "job_arn": entry.job_arn}
+        self.refused = verifier.refused
+
+    def open(
+        self, s3: S3Access, plan: Plan, spec: JobSpec, rejected: list[Problem], legacy_id: str
+    ) -> tuple[LedgerStore, RecordStore]:
+        """The batch's ledger, its fan-out stored first: ``fanout.jsonl`` and the reused
+        answers' copies in its own folder (when the ledger is not there yet)."""
+        sel = self.selection
+        assert sel is not None
+        folder = spec.root.join(plan.content_id)
+        if not s3.exists(S3Uri.parse(plan.state_uri)):
+            if sel.extra:
+                sel.fanout.seek(0)
+                s3.upload_bytes(folder.join(FANOUT_NAME), sel.fanout, metadata={})
+            if sel.reused:
+                sel.answers.seek(0)
+                s3.upload_bytes(folder.join(REUSED_FOLDER + REUSED_FILE), sel.answers, metadata={})
+        sel.answers.close()  # (the sent records are the batch's: closed with it)
+        sel.fanout.close()
+        fanout = FanOut(sel.extra, sel.deduplicated, sel.reused, self.cache)
+        return open_ledger(s3, plan, spec, rejected, legacy_id=legacy_id, fanout=fanout), sel.sent
+
+    def publish(
+        self, results_of: Callable[[], Results], ledger: Ledger | None, state_uri: str | None
+    ) -> int:
+        """Publish the ended batch's succeeded answers (those of its Bedrock jobs: an answer
+        no job wrote cannot be verified) to the cache; returns the entries written."""
+        if self.cache is None or ledger is None or not ledger.job_arns:
+            return 0
+        spec, results = ledger.spec, results_of()
+        bucket = S3Uri.parse(spec.output_uri).bucket  # a job's output lines are in its bucket
+        answers = (
+            (r.record_id, r.job_arn, f"s3://{bucket}/{r.source.rsplit(':', 1)[0]}", r.model_input)
+            for r in results
+            if r.status == "succeeded" and r.job_arn and r.source and r.reused_from is None
+        )
+        try:
+            return publish(results._s3, self.cache, state_uri or ledger.batch_id, spec.model_id, spec.invocation_type, answers)  # fmt: skip
+        except ServiceError as err:  # the batch is done either way: say so, do not fail it
+            log.warning("the answers of %s were not published to %s (%s); a later wait() or an attached handle's publishes them", state_uri, self.cache, err)  # fmt: skip
+            return 0
