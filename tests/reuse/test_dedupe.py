@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bedrock_batch import BatchJob, PollConfig, Quotas, StateError
+from bedrock_batch import BatchJob, PollConfig, Quotas
 from bedrock_batch._common._codec import decode, encode_line
 from bedrock_batch._records._store import RecordStore
 from bedrock_batch._reuse._dedupe import choose
@@ -149,14 +149,6 @@ def test_retrying_a_duplicate_by_its_id_sends_its_body_once(local: LocalBedrock,
     job.wait()
     assert sent.invokes == 1
     assert all(r.status == "succeeded" for r in job.results())
-
-
-def test_partitions_refuse_a_fanned_out_batch_rather_than_lose_records(local: LocalBedrock, sess: Any) -> None:  # fmt: skip
-    job = deduped(local, sess, BODIES)
-    job.submit()
-    job.wait()
-    with pytest.raises(StateError, match="dedupe"):
-        job.results().partitions()
 
 
 def test_records_added_after_a_plan_are_chosen_again(local: LocalBedrock, sess: Any) -> None:
