@@ -124,3 +124,5 @@ def test_a_batch_answered_entirely_from_the_cache(local: LocalBedrock, sess: Any
     again.wait()
     assert sent.jobs() == jobs
     assert_like_single_process(again.results(), 10)
+    history = again.results().history("R0000000003")  # a reused record: its copy, once
+    assert len(history) == 1 and history[0].reused_from is not None
