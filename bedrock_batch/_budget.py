@@ -43,7 +43,8 @@ from ._records._records import Records
 from ._uploader._uploader import Plan
 
 __all__ = [
-    "Budget", "CostBound", "bound_lines", "check_cap", "checked_cap", "run_key", "spent_usd",
+    "Budget", "CostBound", "bound_lines", "bound_tokens", "check_cap", "checked_cap",
+    "line_tokens", "require_bound", "run_key", "spent_usd",
 ]  # fmt: skip
 
 #: Keys that carry content whose tokens are not bounded by its bytes (images, video, audio,
@@ -79,7 +80,8 @@ class CostBound:
         )
 
 
-def _cannot(cap: float, model_id: str, price: Price | None, model: ModelInfo | None) -> None:
+def require_bound(cap: float, model_id: str, price: Price | None, model: ModelInfo | None) -> None:
+    """Raise :class:`BudgetError` when the model has no price or no known maximum output."""
     if price is None:
         raise BudgetError(
             f"max_cost_usd={cap} cannot be checked: no price is known for {model_id} (pass "
@@ -107,20 +109,10 @@ def _usd(
     return (input_tokens * per_input + output_tokens * price.output_per_million * factor) / 1e6
 
 
-def bound_lines(
-    lines: Iterable[bytes],
-    *,
-    output_tokens: int,
-    model_id: str,
-    model: ModelInfo | None,
-    price: Price | None,
-    batch: bool,
-    cap: float,
-) -> CostBound:
-    """The bound of sending ``lines`` (JSONL records) that may answer ``output_tokens`` in
-    all; raises :class:`BudgetError` when it cannot be bounded (see the module docstring)."""
-    _cannot(cap, model_id, price, model)
-    assert price is not None
+def line_tokens(lines: Iterable[bytes], *, cap: float) -> tuple[int, bool]:
+    """The bound of the input tokens of ``lines`` (JSONL records), and whether any is
+    cache-marked; raises :class:`BudgetError` for a record whose tokens follow no rule from
+    its bytes (see the module docstring)."""
     size, cached = 0, False
     for n, line in enumerate(lines, 1):
         size += len(line)
@@ -133,8 +125,46 @@ def bound_lines(
         cached = cached or any(key in line for key in CACHE_KEYS)
         if any(key in line for key in TOOL_KEYS):
             size += TOOL_PROMPT_TOKENS
-    usd = _usd(price, size, output_tokens, batch=batch, cached=cached)
-    return CostBound(usd, size, output_tokens)
+    return size, cached
+
+
+def bound_tokens(
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    cached: bool,
+    model_id: str,
+    model: ModelInfo | None,
+    price: Price | None,
+    batch: bool,
+    cap: float,
+) -> CostBound:
+    """The bound of at most these tokens (``cached``: some input is cache-marked); raises
+    :class:`BudgetError` when the model has no price or no known maximum output."""
+    require_bound(cap, model_id, price, model)
+    assert price is not None
+    usd = _usd(price, input_tokens, output_tokens, batch=batch, cached=cached)
+    return CostBound(usd, input_tokens, output_tokens)
+
+
+def bound_lines(
+    lines: Iterable[bytes],
+    *,
+    output_tokens: int,
+    model_id: str,
+    model: ModelInfo | None,
+    price: Price | None,
+    batch: bool,
+    cap: float,
+) -> CostBound:
+    """The bound of sending ``lines`` (JSONL records) that may answer ``output_tokens`` in
+    all; raises :class:`BudgetError` when it cannot be bounded (see the module docstring)."""
+    require_bound(cap, model_id, price, model)
+    size, cached = line_tokens(lines, cap=cap)
+    return bound_tokens(
+        size, output_tokens, cached=cached, model_id=model_id, model=model, price=price,
+        batch=batch, cap=cap,
+    )  # fmt: skip
 
 
 def checked_cap(cap: object) -> float | None:
