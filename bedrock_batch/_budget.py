@@ -23,7 +23,10 @@ What a batch has already spent (for :meth:`BatchJob.retry`) is each run's billed
 output lines' counts, else its manifest's); a batch job without a manifest (stopped, failed,
 or its manifest lost) counts at its bound (its bytes as input, its records at the model's
 maximum output), whatever its lines say; so does an on-demand run whose answers carry no
-token counts (a native Mistral body: bedrock-runtime gives them only in headers).
+token counts (a native Mistral body: bedrock-runtime gives them only in headers), and so does
+every run the ledger records that the results read have no source of yet (a concurrent
+retry's, stored after they were read: a retry that loses the ledger's conditional write to
+another is checked again on the new ledger, the other counted).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from ._uploader._uploader import Plan
 
 __all__ = [
     "Budget", "CostBound", "bound_lines", "bound_tokens", "check_cap", "checked_cap",
-    "line_tokens", "require_bound", "run_key", "spent_usd",
+    "line_tokens", "require_bound", "run_key", "spent_usd", "unread_usd",
 ]  # fmt: skip
 
 #: Keys that carry content whose tokens are not bounded by its bytes (images, video, audio,
@@ -225,6 +228,23 @@ def spent_usd(results: Results, price: Price, *, ceiling: int, sizes: dict[str, 
     return total
 
 
+def unread_usd(ledger: Ledger, results: Results, price: Price, *, ceiling: int) -> float:
+    """The runs ``ledger`` records that ``results`` (read from an earlier ledger) has no
+    source of — a concurrent retry stored since, or jobs not created yet — at their bound: a
+    retry that lost the ledger's write to another is checked again with the other counted."""
+    arns = {src.job_arn for src in results.sources if src.job_arn}
+    runs = {src.attempt for src in results.sources if src.is_file and not src.reused}
+    total = 0.0
+    for attempt in ledger.attempts:
+        for job in attempt.jobs:
+            if job.phase != "cancelled" and job.job_arn not in arns:
+                total += _usd(price, job.size, job.records * ceiling, batch=True, cached=True)
+        run = attempt.on_demand
+        if run is not None and run.phase != "cancelled" and attempt.number not in runs:
+            total += _usd(price, run.size, run.records * ceiling, batch=False, cached=True)
+    return total
+
+
 @attrs.frozen
 class Budget:
     """A batch's spending ceiling: checks each step that pays before it is taken."""
@@ -284,6 +304,7 @@ class Budget:
                 if a.on_demand is not None
             )
             spent = spent_usd(read, price, ceiling=ceiling, sizes=sizes)
+            spent += unread_usd(ledger, read, price, ceiling=ceiling)
             check_cap(self.cap, bound, spent=spent, what=f"retrying {records:,} records")
 
         return check
