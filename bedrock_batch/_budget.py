@@ -43,6 +43,7 @@ from ._pricing import PRICES_DATE, Price, price_for
 from ._reader._resultset import Results
 from ._reader._summary import billed_usage
 from ._records._records import Records
+from ._records._store import RecordStore
 from ._uploader._uploader import Plan
 
 __all__ = [
@@ -258,18 +259,20 @@ class Budget:
         checked = checked_cap(cap)
         return None if checked is None else cls(checked, dict(prices or {}))
 
-    def bound(self, plan: Plan, records: Records) -> CostBound:
-        """The most ``plan`` can cost; :class:`BudgetError` when it cannot be bounded."""
+    def bound(self, plan: Plan, records: Records, sent: RecordStore | None = None) -> CostBound:
+        """The most ``plan`` can cost: its records sent (``sent``, when not all of them are:
+        ``dedupe=``, ``reuse=``) at their bound; :class:`BudgetError` when it cannot be bounded."""
+        store = records.store if sent is None else sent
         return bound_lines(
-            records.store.iter_lines(), output_tokens=records.max_output_tokens,
+            store.iter_lines(), output_tokens=plan.max_output_tokens,
             model_id=plan.model_id, model=records.model, price=price_for(plan.model_id, self.prices),
             batch=plan.mode == "batch", cap=self.cap,
         )  # fmt: skip
 
-    def annotate(self, plan: Plan, records: Records) -> Plan:
+    def annotate(self, plan: Plan, records: Records, sent: RecordStore | None = None) -> Plan:
         """``plan`` with its bound beside the cap (and a warning when over, or unbounded)."""
         try:
-            bound = self.bound(plan, records)
+            bound = self.bound(plan, records, sent)
         except BudgetError as err:
             return attrs.evolve(plan, budget=str(err), warnings=(*plan.warnings, str(err)))
         text = f"at most {bound} against max_cost_usd=${self.cap:.4f}"
@@ -278,10 +281,10 @@ class Budget:
         text += ": over the cap, submit() refuses"
         return attrs.evolve(plan, budget=text, warnings=(*plan.warnings, text))
 
-    def check_submit(self, plan: Plan, records: Records) -> None:
+    def check_submit(self, plan: Plan, records: Records, sent: RecordStore | None = None) -> None:
         """Refuse (:class:`BudgetError`) a first submit whose bound passes the cap."""
         what = f"this batch of {plan.records:,} records"
-        check_cap(self.cap, self.bound(plan, records), what=what)
+        check_cap(self.cap, self.bound(plan, records, sent), what=what)
 
     def retry_check(self, mode: str) -> Callable[[Ledger, Results, Iterable[bytes], int], None]:
         """The check of a retry (see ``plan_retry``): what the batch's runs cost so far plus
