@@ -23,7 +23,10 @@ What a batch has already spent (for :meth:`BatchJob.retry`) is each run's billed
 output lines' counts, else its manifest's); a batch job without a manifest (stopped, failed,
 or its manifest lost) counts at its bound (its bytes as input, its records at the model's
 maximum output), whatever its lines say; so does an on-demand run whose answers carry no
-token counts (a native Mistral body: bedrock-runtime gives them only in headers).
+token counts (a native Mistral body: bedrock-runtime gives them only in headers), and so does
+every run the ledger records that the results read have no source of yet (a concurrent
+retry's, stored after they were read: a retry that loses the ledger's conditional write to
+another is checked again on the new ledger, the other counted).
 """
 
 from __future__ import annotations
@@ -40,10 +43,12 @@ from ._pricing import PRICES_DATE, Price, price_for
 from ._reader._resultset import Results
 from ._reader._summary import billed_usage
 from ._records._records import Records
+from ._records._store import RecordStore
 from ._uploader._uploader import Plan
 
 __all__ = [
-    "Budget", "CostBound", "bound_lines", "check_cap", "checked_cap", "run_key", "spent_usd",
+    "Budget", "CostBound", "bound_lines", "bound_tokens", "check_cap", "checked_cap",
+    "line_tokens", "require_bound", "run_key", "spent_usd", "unread_usd",
 ]  # fmt: skip
 
 #: Keys that carry content whose tokens are not bounded by its bytes (images, video, audio,
@@ -79,7 +84,8 @@ class CostBound:
         )
 
 
-def _cannot(cap: float, model_id: str, price: Price | None, model: ModelInfo | None) -> None:
+def require_bound(cap: float, model_id: str, price: Price | None, model: ModelInfo | None) -> None:
+    """Raise :class:`BudgetError` when the model has no price or no known maximum output."""
     if price is None:
         raise BudgetError(
             f"max_cost_usd={cap} cannot be checked: no price is known for {model_id} (pass "
@@ -107,20 +113,10 @@ def _usd(
     return (input_tokens * per_input + output_tokens * price.output_per_million * factor) / 1e6
 
 
-def bound_lines(
-    lines: Iterable[bytes],
-    *,
-    output_tokens: int,
-    model_id: str,
-    model: ModelInfo | None,
-    price: Price | None,
-    batch: bool,
-    cap: float,
-) -> CostBound:
-    """The bound of sending ``lines`` (JSONL records) that may answer ``output_tokens`` in
-    all; raises :class:`BudgetError` when it cannot be bounded (see the module docstring)."""
-    _cannot(cap, model_id, price, model)
-    assert price is not None
+def line_tokens(lines: Iterable[bytes], *, cap: float) -> tuple[int, bool]:
+    """The bound of the input tokens of ``lines`` (JSONL records), and whether any is
+    cache-marked; raises :class:`BudgetError` for a record whose tokens follow no rule from
+    its bytes (see the module docstring)."""
     size, cached = 0, False
     for n, line in enumerate(lines, 1):
         size += len(line)
@@ -133,8 +129,46 @@ def bound_lines(
         cached = cached or any(key in line for key in CACHE_KEYS)
         if any(key in line for key in TOOL_KEYS):
             size += TOOL_PROMPT_TOKENS
-    usd = _usd(price, size, output_tokens, batch=batch, cached=cached)
-    return CostBound(usd, size, output_tokens)
+    return size, cached
+
+
+def bound_tokens(
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    cached: bool,
+    model_id: str,
+    model: ModelInfo | None,
+    price: Price | None,
+    batch: bool,
+    cap: float,
+) -> CostBound:
+    """The bound of at most these tokens (``cached``: some input is cache-marked); raises
+    :class:`BudgetError` when the model has no price or no known maximum output."""
+    require_bound(cap, model_id, price, model)
+    assert price is not None
+    usd = _usd(price, input_tokens, output_tokens, batch=batch, cached=cached)
+    return CostBound(usd, input_tokens, output_tokens)
+
+
+def bound_lines(
+    lines: Iterable[bytes],
+    *,
+    output_tokens: int,
+    model_id: str,
+    model: ModelInfo | None,
+    price: Price | None,
+    batch: bool,
+    cap: float,
+) -> CostBound:
+    """The bound of sending ``lines`` (JSONL records) that may answer ``output_tokens`` in
+    all; raises :class:`BudgetError` when it cannot be bounded (see the module docstring)."""
+    require_bound(cap, model_id, price, model)
+    size, cached = line_tokens(lines, cap=cap)
+    return bound_tokens(
+        size, output_tokens, cached=cached, model_id=model_id, model=model, price=price,
+        batch=batch, cap=cap,
+    )  # fmt: skip
 
 
 def checked_cap(cap: object) -> float | None:
@@ -195,6 +229,23 @@ def spent_usd(results: Results, price: Price, *, ceiling: int, sizes: dict[str, 
     return total
 
 
+def unread_usd(ledger: Ledger, results: Results, price: Price, *, ceiling: int) -> float:
+    """The runs ``ledger`` records that ``results`` (read from an earlier ledger) has no
+    source of — a concurrent retry stored since, or jobs not created yet — at their bound: a
+    retry that lost the ledger's write to another is checked again with the other counted."""
+    arns = {src.job_arn for src in results.sources if src.job_arn}
+    runs = {src.attempt for src in results.sources if src.is_file and not src.reused}
+    total = 0.0
+    for attempt in ledger.attempts:
+        for job in attempt.jobs:
+            if job.phase != "cancelled" and job.job_arn not in arns:
+                total += _usd(price, job.size, job.records * ceiling, batch=True, cached=True)
+        run = attempt.on_demand
+        if run is not None and run.phase != "cancelled" and attempt.number not in runs:
+            total += _usd(price, run.size, run.records * ceiling, batch=False, cached=True)
+    return total
+
+
 @attrs.frozen
 class Budget:
     """A batch's spending ceiling: checks each step that pays before it is taken."""
@@ -208,18 +259,20 @@ class Budget:
         checked = checked_cap(cap)
         return None if checked is None else cls(checked, dict(prices or {}))
 
-    def bound(self, plan: Plan, records: Records) -> CostBound:
-        """The most ``plan`` can cost; :class:`BudgetError` when it cannot be bounded."""
+    def bound(self, plan: Plan, records: Records, sent: RecordStore | None = None) -> CostBound:
+        """The most ``plan`` can cost: its records sent (``sent``, when not all of them are:
+        ``dedupe=``, ``reuse=``) at their bound; :class:`BudgetError` when it cannot be bounded."""
+        store = records.store if sent is None else sent
         return bound_lines(
-            records.store.iter_lines(), output_tokens=records.max_output_tokens,
+            store.iter_lines(), output_tokens=plan.max_output_tokens,
             model_id=plan.model_id, model=records.model, price=price_for(plan.model_id, self.prices),
             batch=plan.mode == "batch", cap=self.cap,
         )  # fmt: skip
 
-    def annotate(self, plan: Plan, records: Records) -> Plan:
+    def annotate(self, plan: Plan, records: Records, sent: RecordStore | None = None) -> Plan:
         """``plan`` with its bound beside the cap (and a warning when over, or unbounded)."""
         try:
-            bound = self.bound(plan, records)
+            bound = self.bound(plan, records, sent)
         except BudgetError as err:
             return attrs.evolve(plan, budget=str(err), warnings=(*plan.warnings, str(err)))
         text = f"at most {bound} against max_cost_usd=${self.cap:.4f}"
@@ -228,10 +281,10 @@ class Budget:
         text += ": over the cap, submit() refuses"
         return attrs.evolve(plan, budget=text, warnings=(*plan.warnings, text))
 
-    def check_submit(self, plan: Plan, records: Records) -> None:
+    def check_submit(self, plan: Plan, records: Records, sent: RecordStore | None = None) -> None:
         """Refuse (:class:`BudgetError`) a first submit whose bound passes the cap."""
         what = f"this batch of {plan.records:,} records"
-        check_cap(self.cap, self.bound(plan, records), what=what)
+        check_cap(self.cap, self.bound(plan, records, sent), what=what)
 
     def retry_check(self, mode: str) -> Callable[[Ledger, Results, Iterable[bytes], int], None]:
         """The check of a retry (see ``plan_retry``): what the batch's runs cost so far plus
@@ -254,6 +307,7 @@ class Budget:
                 if a.on_demand is not None
             )
             spent = spent_usd(read, price, ceiling=ceiling, sizes=sizes)
+            spent += unread_usd(ledger, read, price, ceiling=ceiling)
             check_cap(self.cap, bound, spent=spent, what=f"retrying {records:,} records")
 
         return check

@@ -217,8 +217,8 @@ class BatchJob(RecordIntake):
         quotas, source = self._quota_cache
         sent = self.reusing.sent(self._records, spec, self._clients) if self.reusing else None
         plan = make_plan(self._records, spec, quotas, source, requested_mode=self.params.mode, prices=self.prices, sent=sent)  # fmt: skip
-        plan = attrs.evolve(self.reusing.annotate(plan) if self.reusing else plan, sources=self._sources or ())  # fmt: skip
-        return plan if self.budget is None else self.budget.annotate(plan, self._records)
+        plan = attrs.evolve(self.reusing.annotate(plan, self._records, self.prices) if self.reusing else plan, sources=self._sources or ())  # fmt: skip
+        return plan if self.budget is None else self.budget.annotate(plan, self._records, sent)
 
     # -- wiring the parts ------------------------------------------------------------------
 
@@ -253,7 +253,7 @@ class BatchJob(RecordIntake):
         if self._batch is None:
             plan, spec = self.plan(), self._spec()
             if self.budget is not None:  # before any S3 write
-                self.budget.check_submit(plan, self._records)
+                self.budget.check_submit(plan, self._records, self.reusing.chosen if self.reusing else None)  # fmt: skip
             self._wire(*_open_batch(self, plan, spec))
             self._records.freeze("this job was already submitted; records can no longer be added")
             if plan.mode == "on_demand":

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 try:
     import dask.dataframe as dd
@@ -29,13 +29,15 @@ try:
 except ImportError as err:  # pragma: no cover - exercised only without the extra
     raise ImportError("bedrock_batch.dask needs Dask: pip install 'bedrock-batch[dask]'") from err
 
-from ._batch._quotas import resolve_quotas
+from ._batch._quotas import Quotas, resolve_quotas
 from ._batch._spec import OnInvalid
+from ._budget import bound_tokens, check_cap, line_tokens, require_bound
 from ._common._progress import CountDisplay
 from ._common._s3 import S3Access
-from ._errors import Problem, QuotaError, StateError, ValidationError
+from ._errors import BudgetError, Problem, QuotaError, StateError, ValidationError
 from ._job import BatchJob
 from ._lifecycle._status import BatchStatus
+from ._pricing import price_for
 from ._reader._export import ROW_COLUMNS, KeyFields, key_schema
 from ._reader._partitions import Partition, S3Config
 from ._reader._resultset import Results
@@ -163,8 +165,16 @@ def submit_dataframe(
     ``on_invalid="skip"`` it is left out and reported in :attr:`BatchJob.rejected` and by
     ``results()`` as ``"rejected"``. A record over the per-file byte limit raises
     :class:`QuotaError`. ``job`` must be new (no records added, not submitted) and use the
-    default record ids; ``max_cost_usd`` is not supported here yet. Submitting the same
-    partitions again resumes the same batch (same shards, same ledger, no second job).
+    default record ids. Submitting the same partitions again resumes the same batch (same
+    shards, same ledger, no second job).
+
+    With ``max_cost_usd`` (on ``job``), a first pass on the workers builds each partition's
+    records without uploading them and computes its bound (the rule of :meth:`BatchJob.plan`:
+    each record's ``max_tokens`` or the model's maximum output, its bytes as input tokens, the
+    batch price, cache-marked input at the cache-write price); the driver adds them up and
+    raises :class:`~bedrock_batch.BudgetError` before anything is uploaded when the bound passes
+    the cap. That pass replaces the counting pass: each partition is loaded twice, as without a
+    cap, and its records are built twice.
 
     Returns the batch's status, as :meth:`BatchJob.submit` does; then use ``job`` as usual.
     """
@@ -239,8 +249,6 @@ def _submit(
         raise StateError("submit_dataframe needs a new BatchJob: no records added, not submitted")
     if not records._trusted_factory:
         raise ValidationError("submit_dataframe gives records the default ids: id_factory and record_id_pattern must be the defaults")  # fmt: skip
-    if job.budget is not None:
-        raise ValidationError("max_cost_usd is not supported by submit_dataframe yet: plan a smaller batch, or submit it from one process")  # fmt: skip
     spec = job._spec()
     if job._quota_cache is None:  # as plan() resolves them
         job._quota_cache = resolve_quotas(
@@ -260,6 +268,8 @@ def _submit(
         min(quotas.max_file_bytes, spec.max_bytes_per_file or 10**15, quotas.max_job_bytes, COPY_LIMIT),
         S3Config.of(s3).access, dict(job.params.upload_extra_args or {}),
     )  # fmt: skip
+    if job.budget is not None:  # a first pass: every partition's bound, before any upload
+        counted = _check_budget(job, parts, task, quotas, counted)
     if counted is None:  # on_invalid="skip": the records each partition keeps set the offsets
         counted = [
             (int(r), int(k))
@@ -294,6 +304,68 @@ def _submit(
             display.close()
     job._wire(store)
     return job.submit()
+
+
+class PartitionBound(NamedTuple):
+    """What the first pass of a capped :func:`submit_dataframe` learns of one partition."""
+
+    rows: int
+    records: int
+    input_tokens: int
+    output_tokens: int
+    cached: bool
+    problem: str | None  # records whose tokens follow no rule from their bytes
+    invalid: bool  # a row the family's rules refuse (the build pass reports it)
+
+
+def bound_partition(frame: Any, task: PartitionTask, cap: float) -> PartitionBound:
+    """One partition's rows, records and token bound (``_budget``'s rule), built on a worker
+    without uploading anything."""
+    records = task.records(0)
+    try:
+        try:
+            task.add(records, frame)
+        except ValidationError:
+            return PartitionBound(len(frame), 0, 0, 0, False, None, True)
+        try:
+            size, cached = line_tokens(records.store.iter_lines(), cap=cap)
+        except BudgetError as err:
+            return PartitionBound(len(frame), len(records), 0, 0, False, str(err), False)
+        return PartitionBound(len(frame), len(records), size, records.max_output_tokens, cached, None, False)  # fmt: skip
+    finally:
+        records.close()
+
+
+def _check_budget(
+    job: BatchJob, parts: Sequence[Any], task: PartitionTask, quotas: Quotas,
+    counted: list[tuple[int, int]] | None,
+) -> list[tuple[int, int]] | None:  # fmt: skip
+    """Refuse (:class:`BudgetError`) a batch whose bound passes ``job``'s cap, before anything
+    is uploaded; returns the partitions' ``(rows, records)`` (as counted, when they were)."""
+    budget, records = job.budget, job._records
+    assert budget is not None
+    price = price_for(task.model_id, budget.prices)
+    require_bound(budget.cap, task.model_id, price, records.model)  # before any work
+    bounds: list[PartitionBound] = list(
+        compute(*[_dask_delayed(bound_partition)(p, task, budget.cap) for p in parts])
+    )
+    if counted is None:
+        counted = [(b.rows, b.records) for b in bounds]
+    if any(b.invalid for b in bounds):
+        return counted  # the build pass reports every refused row, and nothing is submitted
+    for i, b in enumerate(bounds):
+        if b.problem is not None:
+            raise BudgetError(f"partition {i}: {b.problem}", cap=budget.cap)
+    n = sum(b.records for b in bounds)
+    mode = str(job.params.mode)
+    batch = mode != "on_demand" and (n >= quotas.min_records_per_job or mode == "batch")
+    bound = bound_tokens(
+        sum(b.input_tokens for b in bounds), sum(b.output_tokens for b in bounds),
+        cached=any(b.cached for b in bounds), model_id=task.model_id, model=records.model,
+        price=price, batch=batch, cap=budget.cap,
+    )  # fmt: skip
+    check_cap(budget.cap, bound, what=f"this batch of {n:,} records")
+    return counted
 
 
 def _check(

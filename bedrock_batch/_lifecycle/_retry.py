@@ -72,7 +72,7 @@ def plan_retry(
         )
     if not selection.targets:
         return 0
-    check = None if budget is None else (lambda lines, n: budget(ledger, read, lines, n))
+    check = None if budget is None else (lambda latest, lines, n: budget(latest, read, lines, n))
     sent = plan_and_store(parts, ledger, basis, selection, mode=mode, budget=check)
     if sent:
         parts.step()
@@ -90,7 +90,7 @@ def plan_and_store(
     selection: RetrySelection,
     *,
     mode: Mode,
-    budget: Callable[[Iterable[bytes], int], None] | None = None,
+    budget: Callable[[Ledger, Iterable[bytes], int], None] | None = None,
 ) -> int:
     """Plan the retry of the ``selection`` made on ``ledger`` (whose first ``basis`` attempts
     had ended) and store it as the next attempt; returns how many records it sends.
@@ -101,7 +101,9 @@ def plan_and_store(
     conditional write, this one is planned again on the latest ledger, without that retry's
     records, as the next number. So two concurrent retries become two attempts with distinct
     part names, input folders, targets and tokens, and no record is sent by both. With
-    nothing left to send, nothing is stored (0).
+    nothing left to send, nothing is stored (0). ``budget`` checks each plan against the
+    ledger it is written on: a retry planned again checks the cap again, the attempts stored
+    meanwhile counted.
     """
     reader, uploader, lifecycle = parts.reader, parts.uploader, parts.lifecycle
     targets: Sequence[str] = selection.targets
@@ -118,7 +120,7 @@ def plan_and_store(
         source = uploader.retry_source(reader.inputs, ledger, targets)
         try:
             if budget is not None:  # before the targets are written: nothing stored or sent
-                budget(source.iter_lines(), len(source))
+                budget(ledger, source.iter_lines(), len(source))
             attempt = uploader.plan_retry(ledger, targets, source, mode=mode)
         finally:
             source.close()

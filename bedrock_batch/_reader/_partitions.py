@@ -38,7 +38,7 @@ import os
 import re
 import threading
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -46,7 +46,7 @@ import attrs
 from .._common._codec import decode, encode, has_lone_surrogate, scrub_surrogates
 from .._common._s3 import S3Access
 from .._common._s3uri import S3Uri
-from .._errors import translate_client_error
+from .._errors import StateError, translate_client_error
 from .._families._protocol import ClientFamily
 from .._ledger._ledger import INDEX_NAME, REJECTS_NAME
 from .._records._ids import default_id_factory, default_ordinal
@@ -154,6 +154,9 @@ class Partition:
     family: ClientFamily | None = None
     #: The ``key_<name>`` columns of the whole batch (every partition has the same ones).
     key_fields: KeyFields = ()
+    #: Records answered without being sent (``dedupe=True``) whose answer is that of a record
+    #: this partition gives: ``(record id, ordinal, key as JSON, the sent record's ordinal)``.
+    twins: tuple[tuple[str, int, bytes | None, int], ...] = ()
 
     @property
     def kind(self) -> str:
@@ -166,8 +169,8 @@ class Partition:
         if self.rejected:
             return self.rejected
         if self.span is not None:
-            return self.span[1] - self.span[0] - len(self.skip)
-        return len(self.records)
+            return self.span[1] - self.span[0] - len(self.skip) + len(self.twins)
+        return len(self.records) + len(self.twins)
 
     def results(self) -> Iterator[Result]:
         """Stream this partition's results (the same join as :class:`~bedrock_batch.Results`,
@@ -187,14 +190,22 @@ class Partition:
         if self.bucket is not None and self.key is not None:
             location = str(S3Uri(self.bucket, self.key))
             sources.append(OutputSource(location, self.job_arn, self.attempt, single_file=True))
+        window = self._window(access)
+        fan_out: dict[int, list[int]] = {}
+        for _, ordinal, _, of in self.twins:  # in the window's positions
+            sent, twin = window._position(of), window._position(ordinal)
+            assert sent is not None
+            assert twin is not None
+            fan_out.setdefault(sent, []).append(twin)
         results = Join(
             s3=access,
             sources=sources,
-            index=self._window(access),
+            index=window,
             read_inputs=lambda wanted: iter(()),
             models=dict(self.models),
             chunk_size=self.chunk_size,
             family=self.family,
+            fan_out=fan_out,
         )
         yield from results
 
@@ -214,7 +225,7 @@ class Partition:
         return (
             "bedrock-batch-partition", self.number, self.bucket, self.key, self.job_arn,
             self.attempt, self.s3, self.span, sorted(self.skip), self.index, self.records,
-            self.rejected,
+            self.rejected, self.twins,
         )  # fmt: skip
 
     def _window(self, access: S3Access) -> _Window:
@@ -222,11 +233,17 @@ class Partition:
             ordinals = [ordinal for _, ordinal, _ in self.records]
             explicit = {ordinal: rid for rid, ordinal, _ in self.records}
             keys = {ordinal: key for _, ordinal, key in self.records if key is not None}
-            return _Window(ordinals, explicit, keys)
-        start, end = self.span
-        explicit, keys = _read_slice(access, self.index, start, end)
-        skip = self.skip
-        return _Window([o for o in range(start, end) if o not in skip], explicit, keys)
+        else:
+            start, end = self.span
+            explicit, keys = _read_slice(access, self.index, start, end)
+            skip = self.skip
+            ordinals = [o for o in range(start, end) if o not in skip]
+        for rid, ordinal, key, _ in self.twins:
+            ordinals.append(ordinal)
+            explicit[ordinal] = rid
+            if key is not None:
+                keys[ordinal] = key
+        return _Window(ordinals, explicit, keys)
 
 
 class _Window(RecordIndex):
@@ -414,6 +431,23 @@ class _Ranges:
         return out
 
 
+def _with_twins(
+    parts: list[Partition], fan_out: Mapping[int, list[int]], answered: Mapping[int, int],
+    n_ranges: int, index: RecordIndex,
+) -> list[Partition]:  # fmt: skip
+    """``parts`` with each twin given to the part that gives the record whose answer it shares:
+    the listed file that answered it, else the range that holds it."""
+    starts = [part.span[0] if part.span else 0 for part in parts[:n_ranges]]
+    given: dict[int, list[tuple[str, int, bytes | None, int]]] = {}
+    for sent, twins in fan_out.items():
+        at = answered.get(sent)
+        number = n_ranges + at if at is not None else bisect.bisect_right(starts, sent) - 1
+        span = parts[number].span
+        assert at is not None or (span is not None and span[0] <= sent < span[1])
+        given.setdefault(number, []).extend((index.id_at(t), t, index.encoded_key_at(t), sent) for t in twins)  # fmt: skip
+    return [attrs.evolve(p, twins=tuple(given[n])) if n in given else p for n, p in enumerate(parts)]  # fmt: skip
+
+
 def plan_partitions(results: Join, s3: S3Config | None = None) -> list[Partition]:
     """Cut a batch's results into independent partitions (see the module docstring)."""
     access, index, ledger = results._s3, results._index, results.ledger
@@ -466,7 +500,8 @@ def plan_partitions(results: Join, s3: S3Config | None = None) -> list[Partition
                 if ordinal is None or ordinal in answered:
                     continue
                 if src.attempt == 0:  # the first attempt answers only its own records
-                    mine = ordinal in runs if src.job_arn is None else ordinal not in covered
+                    own_run = src.job_arn is None and not src.reused  # (reused: none covered)
+                    mine = ordinal in runs if own_run else ordinal not in covered
                     if not mine:
                         continue
                 answered[ordinal] = len(listed)
@@ -481,7 +516,13 @@ def plan_partitions(results: Join, s3: S3Config | None = None) -> list[Partition
     def record(ordinal: int) -> tuple[str, int, bytes | None]:
         return index.id_at(ordinal), ordinal, index.encoded_key_at(ordinal)
 
-    gaps = covered.gaps(total) if ranges else [(0, total)] if total else []
+    # records answered without being sent follow the sent ones in the index (``fanout.jsonl``):
+    # a twin comes back with the record whose answer it shares, a reused one from its copy
+    fan_out, sent = results._fan_out, ledger.records if ledger and ledger.fanout else total
+    if sent < total and not in_s3:
+        raise StateError("partitions() of a batch with records answered without being sent needs its index in S3")  # fmt: skip
+    twins = {t for ts in fan_out.values() for t in ts}
+    gaps = covered.gaps(sent) if ranges else [(0, sent)] if sent else []
     if in_s3:
         ranges += [_Range(s, e) for s, e in gaps]
         gaps = []
@@ -499,6 +540,7 @@ def plan_partitions(results: Join, s3: S3Config | None = None) -> list[Partition
                     skipped(r.start, r.end), piece, chunk_size=results._chunk,
                 )
             )  # fmt: skip
+    n_ranges = len(parts)  # listed file i is part n_ranges + i
     for src, bucket, key, entries in listed:
         parts.append(
             Partition(
@@ -511,6 +553,12 @@ def plan_partitions(results: Join, s3: S3Config | None = None) -> list[Partition
         for at in range(0, len(left), _REMAINDER):
             chunk = tuple(record(o) for o in left[at : at + _REMAINDER])
             parts.append(Partition(len(parts), None, None, None, 0, config, records=chunk))
+    left = [o for o in range(sent, total) if o not in answered and o not in twins]
+    for at in range(0, len(left), _REMAINDER):  # reused records whose copy has no answer
+        chunk = tuple(record(o) for o in left[at : at + _REMAINDER])
+        parts.append(Partition(len(parts), None, None, None, 0, config, records=chunk))
+    if fan_out:
+        parts = _with_twins(parts, fan_out, answered, n_ranges, index)
     if ledger is not None and ledger.rejected:  # records skipped when added, never sent
         where = S3Uri.parse(ledger.spec.input_root).join(ledger.batch_id, REJECTS_NAME)
         parts.append(

@@ -444,7 +444,18 @@ class Join(Iterable[Result]):
             self._final_tokens = tokens
 
     def history(self, record_id: str) -> list[Result]:
-        """Every output of one record across attempts, oldest first."""
+        """Every output of one record across attempts, oldest first. A record that shares
+        another's answer (``dedupe=True``) has that record's history, under its own id and key."""
+        index, asked = self._index, record_id
+        ordinal = index.ordinal_of(record_id) if self._fan_out else None
+        if ordinal is not None:
+            asked = next((index.id_at(s) for s, ts in self._fan_out.items() if ordinal in ts), asked)  # fmt: skip
+        found = self._history(asked)
+        if asked == record_id or ordinal is None:
+            return found
+        return [r.replace(record_id=record_id, key=index.key_at(ordinal)) for r in found]
+
+    def _history(self, record_id: str) -> list[Result]:
         found = []
         needle = encode(record_id)
         for src in reversed(self.sources):

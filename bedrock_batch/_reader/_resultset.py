@@ -10,7 +10,6 @@ from typing import Any
 
 from .._common._display import html_table
 from .._common._progress import CountDisplay
-from .._errors import StateError
 from ._export import Order, arrow_batches, arrow_table, pandas_frame, write
 from ._partitions import Partition, S3Config, plan_partitions
 from ._results import Join, Result
@@ -56,10 +55,11 @@ class Results(Join):
         what to skip (see :mod:`bedrock_batch._reader._partitions`). A worker reads ids and
         keys from the batch's index in S3, with a client built from ``s3`` (by default this
         batch's endpoint and region; credentials from the worker's environment).
+
+        Records answered without being sent are covered too: a ``dedupe=True`` duplicate comes
+        back from the partition that gives the record whose answer it shares, a ``reuse=``
+        answer from the partition of the batch's own copy of it.
         """
-        ledger = self.ledger
-        if ledger is not None and ledger.fanout is not None and ledger.fanout.records:
-            raise StateError("partitions() does not cover records answered without being sent (dedupe=, reuse=) yet: iterate the results or export them")  # fmt: skip
         return plan_partitions(self, s3)
 
     def __repr__(self) -> str:

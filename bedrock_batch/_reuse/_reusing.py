@@ -19,12 +19,15 @@ import attrs
 
 from .._batch._spec import JobSpec
 from .._common._clients import Clients
+from .._common._codec import decode
 from .._common._s3 import S3Access
 from .._common._s3uri import S3Uri
 from .._errors import Problem, ServiceError, ValidationError
+from .._families._outputs import Usage
 from .._families._registry import family_for
 from .._families._structured import parse_answer
 from .._ledger._ledger import FANOUT_NAME, REUSED_FOLDER, FanOut, Ledger
+from .._pricing import Cost, Price, price_for
 from .._records._records import Records
 from .._records._store import RecordStore
 from .._uploader._uploader import Plan, open_ledger
@@ -62,6 +65,7 @@ class Reusing:
         self._verifier: Verifier | None = None
         #: Cache entries not served, and why (forged, stale, or a schema they now break).
         self.refused: list[tuple[Entry, str]] = []
+        self._usage: tuple[Selection, Usage] | None = None  # of the records sent (annotate)
 
     @classmethod
     def of(cls, dedupe: bool, reuse: str | None) -> Reusing | None:
@@ -74,10 +78,30 @@ class Reusing:
         cache = ledger.fanout.cache if ledger.fanout else None
         return cls(False, cache) if cache else None
 
-    def annotate(self, plan: Plan) -> Plan:
-        """The plan with the records the choice made does not send."""
+    @property
+    def chosen(self) -> RecordStore | None:
+        """The records this batch sends, once chosen (by :meth:`sent`)."""
+        return self.selection.sent if self.selection is not None else None
+
+    def annotate(self, plan: Plan, records: Records, prices: Mapping[str, Price]) -> Plan:
+        """The plan with the records the choice made does not send, and its token estimate
+        and cost of the records it sends only (the others cost nothing)."""
         sel = self.selection
-        return attrs.evolve(plan, deduplicated=sel.deduplicated, reused=sel.reused) if sel else plan
+        if sel is None:
+            return plan
+        plan = attrs.evolve(plan, deduplicated=sel.deduplicated, reused=sel.reused)
+        if not sel.extra:
+            return plan
+        if self._usage is None or self._usage[0] is not sel:  # one pass per choice
+            tokens = out = 0
+            for line in sel.sent.iter_lines():
+                estimate = records._estimate(decode(line).get("modelInput"), line, None)
+                tokens, out = tokens + estimate[0], out + estimate[1]
+            self._usage = (sel, Usage(tokens, out))
+        upper, price = self._usage[1], price_for(plan.model_id, prices)
+        batch, on_demand = (price.cost(upper, batch=b) if price else None for b in (True, False))
+        cost = Cost(batch, on_demand)
+        return attrs.evolve(plan, estimated_input_tokens=upper.input_tokens, max_output_tokens=upper.output_tokens, cost=cost)  # fmt: skip
 
     def sent(self, records: Records, spec: JobSpec, clients: Clients) -> RecordStore:
         """The records this batch sends (chosen again only when records were added since)."""

@@ -17,7 +17,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bedrock_batch import BatchJob, PollConfig, QuotaError, Quotas, StateError, ValidationError
+from bedrock_batch import (
+    BatchJob,
+    BudgetError,
+    PollConfig,
+    QuotaError,
+    Quotas,
+    StateError,
+    ValidationError,
+)
 from bedrock_batch.local import Faults
 
 from ..conftest import BUCKET, HAIKU, ROLE, endpoint_env, serving
@@ -292,9 +300,6 @@ def test_what_submit_dataframe_refuses(env: tuple[Any, Any]) -> None:
         job.add_prompt("hello")
         with pytest.raises(StateError, match="new BatchJob"):
             submit_dataframe(ddf, job, prompt="q")
-    capped, _ = new_job(server, "refuse/", max_cost_usd=1.0)
-    with capped, pytest.raises(ValidationError, match="max_cost_usd"):
-        submit_dataframe(ddf, capped, prompt="q")
     tiny, _ = new_job(server, "refuse/", quotas=SMALL, max_bytes_per_file=100)
     with tiny, pytest.raises(QuotaError) as err:
         submit_dataframe(ddf, tiny, prompt="q")
@@ -376,3 +381,54 @@ def test_group_shards_keeps_every_shard_once_within_the_quotas(
         -(-sum(s.records for s in refs) // max_records), -(-sum(s.bytes for s in refs) // max_bytes)
     )
     assert len(groups) >= lower
+
+
+# -- the cost cap ---------------------------------------------------------------------------------
+
+
+def test_a_cap_below_the_bound_refuses_before_any_upload_with_the_single_process_bound(env: tuple[Any, Any]) -> None:  # fmt: skip
+    server, _ = env
+    pdf = frame(600)
+    run = uuid.uuid4().hex[:8]
+    single, _ = new_job(server, f"cap1-{run}/", quotas=SMALL, max_cost_usd=0.001)
+    with single:
+        single.add_dataframe(pdf, prompt="q", key=key, max_tokens=50)
+        with pytest.raises(BudgetError) as one:
+            single.submit()
+    job, s3 = new_job(server, f"cap2-{run}/", quotas=SMALL, max_cost_usd=0.001)
+    with job, pytest.raises(BudgetError) as err:
+        submit_dataframe(dd.from_pandas(pdf, npartitions=3), job, prompt="q", key=key, max_tokens=50)  # fmt: skip
+    assert err.value.bound == one.value.bound > 0.001  # the same rule, summed over partitions
+    assert "prices of" in str(err.value) and "600 records" in str(err.value)
+    assert (
+        s3.list_objects_v2(Bucket=BUCKET, Prefix=f"cap2-{run}/").get("KeyCount") == 0
+    )  # nothing uploaded
+    assert job.ledger is None
+
+
+def test_a_cap_above_the_bound_lets_the_batch_run(env: tuple[Any, Any]) -> None:
+    server, _ = env
+    job, _ = new_job(server, f"cap3-{uuid.uuid4().hex[:8]}/", quotas=SMALL, max_cost_usd=5.0)
+    with job:
+        submit_dataframe(dd.from_pandas(frame(500), npartitions=2), job, prompt="q", max_tokens=50)
+        job.wait()
+        assert sorted(r.record_id for r in job.results()) == [f"R{i:010d}" for i in range(500)]
+        assert job.summary().cost_usd <= 5.0
+
+
+def image_body(row: Any) -> dict[str, Any]:
+    """A Claude body with an image: no token rule from its bytes."""
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgoAAAAAAAAAAAAAAAAAAAAA"}}  # fmt: skip
+    content = [image, {"type": "text", "text": str(row["q"])}]
+    return {"messages": [{"role": "user", "content": content}], "max_tokens": 10, "anthropic_version": "bedrock-2023-05-31"}  # fmt: skip
+
+
+def test_a_capped_call_reports_refused_rows_and_unbounded_records(env: tuple[Any, Any]) -> None:
+    server, _ = env
+    job, _ = new_job(server, f"cap4-{uuid.uuid4().hex[:8]}/", quotas=SMALL, max_cost_usd=5.0)
+    with job, pytest.raises(ValidationError) as err:  # a refused row: the same error as uncapped
+        submit_dataframe(dd.from_pandas(frame(300, empty=(7,)), npartitions=2), job, prompt="q")
+    assert [p.line for p in err.value.problems] == [8]
+    job, _ = new_job(server, f"cap5-{uuid.uuid4().hex[:8]}/", quotas=SMALL, max_cost_usd=5.0)
+    with job, pytest.raises(BudgetError, match="image"):
+        submit_dataframe(dd.from_pandas(frame(200), npartitions=2), job, model_input=image_body)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bedrock_batch import BatchJob, PollConfig, Quotas, StateError
+from bedrock_batch import BatchJob, PollConfig, Quotas
 from bedrock_batch._common._codec import decode, encode_line
 from bedrock_batch._records._store import RecordStore
 from bedrock_batch._reuse._dedupe import choose
@@ -151,12 +151,20 @@ def test_retrying_a_duplicate_by_its_id_sends_its_body_once(local: LocalBedrock,
     assert all(r.status == "succeeded" for r in job.results())
 
 
-def test_partitions_refuse_a_fanned_out_batch_rather_than_lose_records(local: LocalBedrock, sess: Any) -> None:  # fmt: skip
+@pytest.mark.emulator(quotas={HAIKU: QUOTAS}, faults=Faults(record_error_ids={"R0000000001"}))
+def test_a_duplicate_has_the_history_of_the_record_whose_answer_it_shares(local: LocalBedrock, sess: Any) -> None:  # fmt: skip
     job = deduped(local, sess, BODIES)
     job.submit()
+    job.wait(raise_on_failure=False)
+    assert job.retry(include_non_retryable=True) == 1
     job.wait()
-    with pytest.raises(StateError, match="dedupe"):
-        job.results().partitions()
+    results = job.results()
+    sent = results.history("R0000000001")  # body 1, sent: errored, then answered by the retry
+    assert [(r.status, r.attempt) for r in sent] == [("errored", 0), ("succeeded", 1)]
+    twin = results.history("R0000000008")  # body 1 too, never sent
+    assert [(r.record_id, r.key) for r in twin] == [("R0000000008", {"n": 8, "body": 1})] * 2
+    assert [r.replace(record_id="R0000000001", key=sent[0].key).to_dict() for r in twin] == [r.to_dict() for r in sent]  # fmt: skip
+    assert results.history("R0000000002") and not results.history("no-such-record")
 
 
 def test_records_added_after_a_plan_are_chosen_again(local: LocalBedrock, sess: Any) -> None:
