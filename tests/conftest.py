@@ -207,6 +207,11 @@ def bedrock(session: Any) -> Any:
 @pytest.fixture
 def make_job(local: LocalBedrock, session: Any) -> Callable[..., BatchJob]:
     """A BatchJob factory whose waits advance the emulated clock instead of sleeping."""
+    return job_factory(local, session)
+
+
+def job_factory(local: LocalBedrock, session: Any) -> Callable[..., BatchJob]:
+    """``make_job`` on any emulator and session (e.g. a module's, see records/test_malformed_inputs)."""
 
     def make(model_id: str = HAIKU, **kwargs: Any) -> BatchJob:
         kwargs.setdefault("session", session)
