@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -28,13 +29,39 @@ if TYPE_CHECKING:
 #: ``pytester`` runs a separate test suite (the ``local_bedrock`` fixture as a user sees it).
 pytest_plugins = ["pytester"]
 
+#: ``BEDROCK_BATCH_HYPOTHESIS=thorough``: hypothesis's ``thorough`` profile (ten times the
+#: examples, here and in the tests that set their own count through :func:`examples`) and the
+#: full sizes of the sampled tests (the SIGKILL test's kill points). Run it before a release; the
+#: default keeps the suite within its time budget (tests/README.md).
+THOROUGH = os.environ.get("BEDROCK_BATCH_HYPOTHESIS", "default") == "thorough"
+
 settings.register_profile(
     "default",
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-settings.load_profile("default")
+settings.register_profile("thorough", settings.get_profile("default"), max_examples=400)
+settings.load_profile("thorough" if THOROUGH else "default")
+
+
+def examples(n: int) -> int:
+    """``max_examples`` for a test that sets its own: ``n``, ten times that when thorough."""
+    return n * 10 if THOROUGH else n
+
+
+#: Slow tests start first, longest first, so that on several workers (pytest-xdist) none is left
+#: running alone at the end: these files (each from ten seconds to a minute on one core), then
+#: the tests marked ``slow``.
+_FIRST = (
+    "tests/promises/test_model_based.py",
+    "tests/docs/test_pages_as_pasted.py",
+    "tests/promises/test_crash_safety.py",
+    "tests/integrations/test_dask_inputs.py",
+    "tests/docs/test_docs.py",
+    "tests/integrations/test_dask.py",
+    "tests/docs/test_snippets.py",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -47,7 +74,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         (drop if any(m not in wanted for m in opt_in) else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    # a stable sort: the order within each group is kept (and is the same on every worker)
+    items[:] = sorted(keep, key=_start_rank)
+
+
+def _start_rank(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    if path in _FIRST:
+        return _FIRST.index(path)
+    return len(_FIRST) + (0 if item.get_closest_marker("slow") else 1)
 
 
 #: The model most tests run: Claude 3 Haiku (cheap, batch-capable, in every region the tests use).
@@ -172,6 +207,11 @@ def bedrock(session: Any) -> Any:
 @pytest.fixture
 def make_job(local: LocalBedrock, session: Any) -> Callable[..., BatchJob]:
     """A BatchJob factory whose waits advance the emulated clock instead of sleeping."""
+    return job_factory(local, session)
+
+
+def job_factory(local: LocalBedrock, session: Any) -> Callable[..., BatchJob]:
+    """``make_job`` on any emulator and session (e.g. a module's, see records/test_malformed_inputs)."""
 
     def make(model_id: str = HAIKU, **kwargs: Any) -> BatchJob:
         kwargs.setdefault("session", session)

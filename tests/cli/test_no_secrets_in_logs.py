@@ -1,5 +1,7 @@
 """No credential reaches any output of the command line, at any verbosity: ``-v``, ``-vv``
-(botocore's request logs, with signatures and session tokens) and ``--debug``."""
+(botocore's request logs, with signatures and session tokens) and ``--debug``. ``--debug`` goes
+through the console script (everything the process writes); ``-v`` and ``-vv`` run ``main()`` in
+this process with exactly the command's environment (``cli_in_process``)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from bedrock_batch._common._redact import MASK, redact
 from bedrock_batch.local import LocalBedrock, Quotas
 
 from ..conftest import claude_body, endpoint_env
-from ..support import cli_command, cli_env
+from ..support import cli_command, cli_env, cli_in_process
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 KEY_ID = "ASIAFAKE0TEST0KEY012"
@@ -28,6 +30,13 @@ def server() -> Iterator[Any]:
     local = LocalBedrock(time_scale=5000, quotas={HAIKU: Quotas(min_records_per_job=10)})
     with local.serve(port=0) as served:
         yield served
+
+
+def script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``bedrock-batch ARGS`` through the console script."""
+    return subprocess.run(
+        [*cli_command(), *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 @pytest.mark.parametrize("verbosity", ["-v", "-vv", "--debug"])
@@ -45,13 +54,10 @@ def test_credentials_never_appear_in_any_output(
         "s3", endpoint_url=server.endpoint_url, region_name="us-east-1",
         aws_access_key_id="t", aws_secret_access_key="t",
     ).create_bucket(Bucket=bucket)  # fmt: skip
-    proc = subprocess.run(
-        [*cli_command(), "run", str(src), "--model-id", HAIKU,
-         "--role-arn", "arn:aws:iam::123456789012:role/R",
-         "--input-uri", f"s3://{bucket}/in/", "--output-uri", f"s3://{bucket}/out/",
-         "--output", str(tmp_path / "out.jsonl"), "--json", verbosity],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    args = ["run", str(src), "--model-id", HAIKU, "--role-arn", "arn:aws:iam::123456789012:role/R",
+            "--input-uri", f"s3://{bucket}/in/", "--output-uri", f"s3://{bucket}/out/",
+            "--output", str(tmp_path / "out.jsonl"), "--json", verbosity]  # fmt: skip
+    proc = script(env, *args) if verbosity == "--debug" else cli_in_process(env, *args)
     assert proc.returncode == 0, proc.stderr[-2000:]
     everything = proc.stdout + proc.stderr
     assert "bedrock_batch" in everything  # the library's own log lines are there ...

@@ -16,6 +16,8 @@ from bedrock_batch._families._anthropic import (
 )
 from bedrock_batch._families._builders import build_prompt
 
+from ..conftest import examples
+
 MODELS = [None, *(m for m in CATALOG.values() if m.family == "anthropic")][:6]
 
 odd = st.one_of(
@@ -67,7 +69,9 @@ bodies = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-@settings(max_examples=300)  # with the @examples below; 1000 took 11 s for no more findings
+@settings(
+    max_examples=examples(300)
+)  # with the @examples below; 1000 took 11 s for no more findings
 @given(bodies, st.sampled_from(MODELS))
 @example({"anthropic_version": ANTHROPIC_VERSION, "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "stop_sequences": ("a",)}, None)  # fmt: skip
 @example({"anthropic_version": ANTHROPIC_VERSION, "max_tokens": True, "messages": [{"role": "user", "content": "x"}]}, None)  # fmt: skip

@@ -4,6 +4,7 @@ answered to real boto3 clients (in process and served) in botocore's shapes."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import boto3
@@ -21,9 +22,15 @@ HAIKU_45 = "anthropic.claude-haiku-4-5-20251001-v1:0"
 NOVA_EMBED = "amazon.nova-2-multimodal-embeddings-v1:0"
 
 
+@cache
+def _service_model() -> Any:
+    """botocore's model of the bedrock service, loaded once (a load is ~60 ms of JSON)."""
+    return botocore.session.get_session().get_service_model("bedrock")
+
+
 def _valid(operation: str, response: dict[str, Any]) -> None:
     """The parsed response fits botocore's output shape (required members, types, lengths)."""
-    model = botocore.session.get_session().get_service_model("bedrock")
+    model = _service_model()
     body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
     report = ParamValidator().validate(body, model.operation_model(operation).output_shape)
     assert not report.has_errors(), report.generate_report()

@@ -14,7 +14,16 @@ from hypothesis import strategies as st
 from bedrock_batch.local import Faults, JobFault, LocalBedrock, Quotas, Timings
 from bedrock_batch.local._service._lifecycle import LIFECYCLE, STATUSES, TERMINAL, may_move
 
-from ..conftest import BUCKET, HAIKU, claude_body, create_job, jsonl, put_records, read_out
+from ..conftest import (
+    BUCKET,
+    HAIKU,
+    claude_body,
+    create_job,
+    examples,
+    jsonl,
+    put_records,
+    read_out,
+)
 
 
 def status(bedrock: Any, arn: str) -> dict[str, Any]:
@@ -312,7 +321,7 @@ def shared() -> Iterator[LocalBedrock]:
 _names = itertools.count()
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(
     kind=st.sampled_from([None, "fail_validation", "fail_late", "expire", "timeout", "stall"]),
     stop_after=st.none() | st.floats(0, 200_000),

@@ -13,7 +13,7 @@ from bedrock_batch import BatchJob, BudgetError, Price, ValidationError
 from bedrock_batch._pricing import PRICES_DATE, price_for
 from bedrock_batch.local import Faults, LocalBedrock
 
-from ..conftest import HAIKU, track
+from ..conftest import HAIKU, examples, track
 
 #: Operations that write or pay: none may happen when the cap refuses.
 PAYING = {
@@ -128,7 +128,9 @@ def test_a_retry_that_would_cross_the_cap_is_refused(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(30),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(st.lists(st.text(min_size=1, max_size=40).filter(str.strip), min_size=1, max_size=5))
 def test_the_input_bound_covers_every_byte_of_every_prompt(

@@ -37,6 +37,7 @@ from bedrock_batch.local import RecordContext
 from bedrock_batch.local._families import _registry as emulated
 from bedrock_batch.local._families._models import resolve_model_id
 
+from ..conftest import examples
 from ..golden_bodies import CASES
 from .eager_oracle import EagerJoin
 
@@ -217,7 +218,7 @@ def scanner(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
 @given(data=st.data())
 def test_lazy_results_are_the_eager_ones(scanner: str, family: str, data: st.DataObject) -> None:
     client = next(c for name, c, *_ in EXAMPLES if name == family)

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from bedrock_batch._records._ids import IdIndex, default_id_factory, stable_hash
 from bedrock_batch._records._store import RecordIndex
 
+from ..conftest import examples
+
 
 def tiny_hash(data: bytes) -> int:
     return len(data) % 3  # three values: almost every id collides with others
@@ -96,7 +98,7 @@ def run_ops(index: RecordIndex, steps: list[tuple[Any, ...]]) -> None:
     check(index, model, probes)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(steps=ops)
 def test_the_index_answers_like_a_dict(steps: list[tuple[Any, ...]]) -> None:
     index = RecordIndex()
@@ -104,7 +106,7 @@ def test_the_index_answers_like_a_dict(steps: list[tuple[Any, ...]]) -> None:
     index.close()
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(steps=ops)
 def test_the_index_answers_like_a_dict_when_every_hash_collides(
     steps: list[tuple[Any, ...]],

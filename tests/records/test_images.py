@@ -1,25 +1,47 @@
 """Images are checked before anything is uploaded: their bytes must be the PNG, JPEG, GIF or
 WEBP image they claim to be (magic numbers), and no larger than the catalogue's per-model limit
-(with its source); raw ``add()`` bodies carrying base64 images are held to the same rules."""
+(with its source); raw ``add()`` bodies carrying base64 images are held to the same rules. Nothing here submits:
+the tests share one module emulator, each checking that it uploaded nothing."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from bedrock_batch import BatchJob, ValidationError
 from bedrock_batch._catalog import CATALOG
+from bedrock_batch.local import LocalBedrock
 
-from ..conftest import BUCKET, HAIKU
+from ..conftest import BUCKET, HAIKU, job_factory
 
 Make = Callable[..., BatchJob]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 24
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 24
 NOVA = "amazon.nova-lite-v1:0"
 TITAN_IMAGE = "amazon.titan-embed-image-v1"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[tuple[LocalBedrock, Any, Any]]:
+    """One Local Bedrock (manual clock) for the module: it, a session and its S3 (bucket made)."""
+    with LocalBedrock(clock="manual") as local:
+        session = local.session()
+        s3 = session.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        yield local, session, s3
+
+
+@pytest.fixture
+def make_job(emulator: tuple[LocalBedrock, Any, Any]) -> Make:
+    return job_factory(emulator[0], emulator[1])
+
+
+@pytest.fixture
+def s3(emulator: tuple[LocalBedrock, Any, Any]) -> Any:
+    return emulator[2]
 
 
 def b64(data: bytes) -> str:

@@ -1,18 +1,23 @@
 """Fail before you pay: every malformed input is refused with its own error, before any S3
-object or job exists."""
+object or job exists.
+
+The cases share one emulator (a module's): each must leave it as it found it, with no object
+and no job, which the test checks after each (a case that leaves something fails there). The
+calls around them (all or nothing, a pipe read once, ids) are in test_intake_calls.py."""
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from bedrock_batch import BatchJob, QuotaError, Quotas, ValidationError
+from bedrock_batch.local import LocalBedrock
 
-from ..conftest import BUCKET, claude_body
+from ..conftest import BUCKET, claude_body, job_factory
 
 Make = Callable[..., BatchJob]
 HAIKU_45 = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -554,87 +559,29 @@ def test_there_are_at_least_sixty_cases() -> None:
     assert len(CASES) >= 60
 
 
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[tuple[LocalBedrock, Any, Any, Any]]:
+    """One Local Bedrock (manual clock) for all the cases: it, a session, its S3 (the test
+    bucket made) and Bedrock clients."""
+    with LocalBedrock(clock="manual") as local:
+        session = local.session()
+        s3 = session.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        yield local, session, s3, session.client("bedrock")
+
+
 @pytest.mark.parametrize(("name", "action", "error", "fragment"), CASES, ids=[c[0] for c in CASES])
 def test_refused_before_anything_is_paid_for(
-    make_job: Make,
-    s3: Any,
-    bedrock: Any,
+    emulator: tuple[LocalBedrock, Any, Any, Any],
     name: str,
     action: Callable[[Make], Any],
     error: type[Exception],
     fragment: str,
 ) -> None:
+    local, session, s3, bedrock = emulator
     with pytest.raises(error) as info:
-        action(make_job)
+        action(job_factory(local, session))
     assert fragment in str(info.value), str(info.value)
     assert isinstance(info.value, ValueError)  # every input error is also a ValueError
     assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
     assert bedrock.list_model_invocation_jobs()["invocationJobSummaries"] == []
-
-
-def test_jsonl_errors_list_every_bad_line_and_add_nothing(make_job: Make) -> None:
-    job = make_job()
-    src = lines(rec("ok1"), b"{bad", rec("x y"), rec("ok2"), rec("ok1"))
-    with pytest.raises(ValidationError) as info:
-        job.add_jsonl(src)
-    assert [p.line for p in info.value.problems] == [2, 3, 5]
-    assert len(job) == 0
-
-
-def test_every_add_call_is_all_or_nothing(make_job: Make) -> None:
-    """A refused record leaves nothing of its call behind, whatever came before it."""
-    import pandas as pd
-
-    job = make_job()
-    job.add_prompt("kept")
-    bad_last = [rec(f"r{i}") for i in range(5)] + [rec("bad", {"prompt": "x"})]
-    with pytest.raises(ValidationError):
-        job.add_jsonl(lines(*bad_last))
-    with pytest.raises(ValidationError):
-        job.add_records(
-            [{"modelInput": claude_body(f"q{i}")} for i in range(5)] + [{"modelInput": {}}]
-        )
-    with pytest.raises(ValidationError):
-        job.add_dataframe(pd.DataFrame({"q": ["a", "b", "c", ""]}), prompt="q")
-    with pytest.raises(ValidationError):
-        job.add_jsonl(lines(rec("s1"), {"recordId": "s2", "modelInput": claude_body("\ud800")}))
-    assert len(job) == 1
-    assert job.add_jsonl(lines(*[rec(f"r{i}") for i in range(5)])) == 5  # the ids were freed
-    assert len(job) == 6
-
-
-def test_add_jsonl_reads_a_pipe_once(make_job: Make, tmp_path: Any) -> None:
-    """A FIFO can be read only once: every line is added (and validated) from that one read."""
-    import os
-    import threading
-
-    fifo = tmp_path / "records.fifo"
-    os.mkfifo(fifo)
-    data = b"".join(json.dumps(rec(f"p{i}")).encode() + b"\n" for i in range(30))
-
-    def write() -> None:
-        with open(fifo, "wb") as fh:
-            fh.write(data)
-
-    writer = threading.Thread(target=write)
-    writer.start()
-    job = make_job()
-    assert job.add_jsonl(fifo) == 30
-    writer.join()
-    assert len(job) == 30 and job.plan().records == 30
-
-
-def test_generated_ids_never_collide_with_later_explicit_ids(make_job: Make) -> None:
-    """A line without recordId must not get an id that a later line claims explicitly."""
-    job = make_job()
-    rows = [{"modelInput": claude_body(f"anon {i}"), "n": i} for i in range(60)]
-    rows += [
-        {"recordId": f"R{i:010d}", "modelInput": claude_body(f"named {i}"), "n": 60 + i}
-        for i in range(60)
-    ]
-    assert job.add_jsonl(lines(*rows), key_field="n") == 120
-    results = list(job.run())
-    assert len(results) == 120 and len({r.record_id for r in results}) == 120
-    assert sorted(r.key for r in results) == list(range(120))
-    named = {r.record_id: r.key for r in results if r.key >= 60}
-    assert named == {f"R{i:010d}": 60 + i for i in range(60)}  # explicit ids kept as given

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from bedrock_batch import BatchJob, PollConfig, Quotas, ValidationError
 from bedrock_batch.local import LocalBedrock, RecordContext, synthetic
 
-from ..conftest import BUCKET, HAIKU, ROLE, claude_body
+from ..conftest import BUCKET, HAIKU, ROLE, claude_body, examples
 
 ANY_SIZE = Quotas(min_records_per_job=1)
 KINDS = ("valid", "bad_body", "no_body", "not_json", "bad_id")
@@ -101,7 +101,9 @@ def add_all(job: BatchJob, drawn: list[tuple[str, bool, str]]) -> None:
             job.add_records([rec for _, rec in made if rec is not None], on_invalid="skip")
 
 
-@settings(max_examples=15)  # each example is a whole batch (and a retry); 15 cover the kinds
+@settings(
+    max_examples=examples(15)
+)  # each example is a whole batch (and a retry); 15 cover the kinds
 @given(drawn=inputs)
 def test_every_input_comes_back_once_under_its_own_id_and_rejects_are_never_resent(
     emulator: tuple[LocalBedrock, Invocations], drawn: list[tuple[str, bool, str]]

@@ -1,6 +1,7 @@
-"""``bedrock-batch doctor`` through the console script against ``local serve`` (IAM, STS and S3
-from moto on the same endpoint): one line per check, exit 0 when all pass (warnings allowed),
-2 otherwise, never a traceback.
+"""``bedrock-batch doctor`` against ``local serve`` (IAM, STS and S3 from moto on the same
+endpoint): one line per check, exit 0 when all pass (warnings allowed), 2 otherwise, never a
+traceback. ``main()`` runs in this process with exactly the command's environment
+(``cli_in_process``); the all-good check and ``--help`` go through the console script itself.
 
 moto's backends live as long as the process and a server does not reset them: every test uses
 roles and buckets of its own names."""
@@ -18,7 +19,7 @@ import pytest
 from bedrock_batch._setup._config import SavedDefaults, save_defaults
 
 from ..conftest import HAIKU, endpoint_env
-from ..support import cli_command, cli_env
+from ..support import cli_command, cli_env, cli_in_process
 from .roles import ACCOUNT, EC2_TRUST, make_bucket, make_role, permissions, without
 
 PROFILE = f"us.{HAIKU}"
@@ -51,13 +52,18 @@ def env(module_server: Any, tmp_path: Path) -> dict[str, str]:
     return cli_env(base)
 
 
-def doctor(env: dict[str, str], *args: str) -> tuple[int, list[str]]:
-    proc = subprocess.run(
-        [*cli_command(), "doctor", *args],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
+def doctor(env: dict[str, str], *args: str, console: bool = False) -> tuple[int, list[str]]:
+    """``bedrock-batch doctor ARGS`` in this process (or through the console script)."""
+    proc = script(env, "doctor", *args) if console else cli_in_process(env, "doctor", *args)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, proc.stdout.splitlines()
+
+
+def script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``bedrock-batch ARGS`` through the console script."""
+    return subprocess.run(
+        [*cli_command(), *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
 
 
 def line(lines: list[str], name: str) -> str:
@@ -74,7 +80,7 @@ def setup_like(served: Served, name: str, **role: Any) -> list[str]:
 
 
 def test_everything_good_exits_0_with_one_line_per_check(env: dict[str, str], served: Served) -> None:  # fmt: skip
-    code, lines = doctor(env, "--model-id", PROFILE, *setup_like(served, "doc-good"))
+    code, lines = doctor(env, "--model-id", PROFILE, *setup_like(served, "doc-good"), console=True)
     assert code == 0, "\n".join(lines)
     names = ["credentials", "region", "defaults", "model", "bucket", "bucket writable", "role",
              "role trust", "role reads inputs", "role writes outputs", "role invokes model",
@@ -135,10 +141,7 @@ def test_the_saved_defaults_are_used_and_json_is_offered(
 
 
 def test_an_unknown_profile_is_one_line_and_exit_2(env: dict[str, str]) -> None:
-    proc = subprocess.run(
-        [*cli_command(), "doctor", "--profile", "no-such-profile"],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
+    proc = cli_in_process(env, "doctor", "--profile", "no-such-profile")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "no-such-profile" in proc.stderr
 

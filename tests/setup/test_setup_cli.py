@@ -1,6 +1,8 @@
-"""``bedrock-batch setup`` through the console script against ``local serve`` (IAM, STS and S3
-from the server's moto): setup, then ``run`` with only the model and the prompt column; a
-second setup finds everything; ``--dry-run`` creates nothing; no secret is printed."""
+"""``bedrock-batch setup`` against ``local serve`` (IAM, STS and S3 from the server's moto):
+setup, then ``run`` with only the model and the prompt column; a second setup finds everything;
+``--dry-run`` creates nothing; no secret is printed. The first setup goes through the console
+script itself; the other commands run ``main()`` in this process with exactly the command's
+environment (``cli_in_process``)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pytest
 from bedrock_batch.local import Timings
 
 from ..conftest import HAIKU, endpoint_env
-from ..support import cli_command, cli_env
+from ..support import cli_command, cli_env, cli_in_process
 
 pytestmark = pytest.mark.emulator(time_scale=5000, timings=Timings(records_per_second=200))
 KEY, SECRET = "AKIAFAKEKNOWNKEY0003", "kNoWnFaKeSeCrEt/0123456789+abcdefghijKLMN"
@@ -32,10 +34,18 @@ def env(module_server: Any, tmp_path: Path) -> dict[str, str]:
     return cli_env(base)
 
 
-def run(env: dict[str, str], *args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
+def script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``bedrock-batch ARGS`` through the console script."""
+    return subprocess.run(
         [*cli_command(), *args], capture_output=True, text=True, env=env, timeout=300, check=False
     )
+
+
+def run(
+    env: dict[str, str], *args: str, code: int = 0, console: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``bedrock-batch ARGS`` in this process (or through the console script)."""
+    proc = script(env, *args) if console else cli_in_process(env, *args)
     assert proc.returncode == code, proc.stdout + proc.stderr
     assert KEY not in proc.stdout + proc.stderr and SECRET not in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
@@ -50,7 +60,7 @@ def client(env: dict[str, str], service: str) -> Any:
 
 
 def test_setup_then_run_with_only_the_model(env: dict[str, str], tmp_path: Path) -> None:
-    first = run(env, "setup", "--model-id", HAIKU).stdout
+    first = run(env, "setup", "--model-id", HAIKU, console=True).stdout
     assert "bucket bedrock-batch-123456789012-us-east-1: created" in first
     assert "role BedrockBatchServiceRole: created" in first and "eventually consistent" in first
     config = Path(env["BEDROCK_BATCH_CONFIG"])

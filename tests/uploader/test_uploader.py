@@ -19,7 +19,7 @@ from bedrock_batch._common._s3uri import S3Uri
 from bedrock_batch._records._store import RecordStore
 from bedrock_batch._uploader._uploader import Uploader
 
-from ..conftest import BUCKET, claude_body, store_of
+from ..conftest import BUCKET, claude_body, examples, store_of
 from ..support import S3Faults
 
 
@@ -110,7 +110,7 @@ def test_files_up_to_the_threshold_go_up_in_one_put_and_larger_ones_in_parts(
     store.close()
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(lines=st.lists(st.binary(min_size=0, max_size=40), max_size=40), limit=st.integers(1, 300))
 def test_generated_lines_are_uploaded_whole_on_either_side_of_the_threshold(
     session: Any, lines: list[bytes], limit: int
