@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, settings
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
 
-from bedrock_batch import BatchJob, PollConfig
-from bedrock_batch._common._codec import encode_line
-from bedrock_batch._records._store import RecordStore
-from bedrock_batch.local import LocalBedrock, deny_network
+from bedrock_batch import BatchJob, PollConfig  # noqa: E402 (after the bytecode setting)
+from bedrock_batch._common._codec import encode_line  # noqa: E402 (after the bytecode setting)
+from bedrock_batch._records._store import RecordStore  # noqa: E402 (after the bytecode setting)
+from bedrock_batch.local import LocalBedrock, deny_network  # noqa: E402 (after the bytecode setting)
 
 if TYPE_CHECKING:
     from bedrock_batch.local import LocalBedrockServer
