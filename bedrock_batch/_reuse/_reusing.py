@@ -109,7 +109,13 @@ class Reusing:
             self.selection = stored_choice(s3, spec.root.join(self.batch_cid), records.store)
             if self.selection is None:  # a new batch: only now is the cache looked up
                 serve = None if self.cache is None else lambda by_key: self._serve(by_key, records, spec, clients)  # fmt: skip
-                self.selection = choose(records.store, spec.model_id, spec.invocation_type, dedupe=self.dedupe, serve=serve)  # fmt: skip
+                try:
+                    self.selection = choose(records.store, spec.model_id, spec.invocation_type, dedupe=self.dedupe, serve=serve)  # fmt: skip
+                except ServiceError as err:
+                    if err.code != "NoSuchBucket":
+                        raise
+                    why = f"the answer cache {self.cache} cannot be read: its bucket does not exist"
+                    raise ValidationError("invalid answer cache", [Problem(why, field="reuse")]) from err  # fmt: skip
                 if self._verifier is not None:  # one warning for the batch, not one an entry
                     self._verifier.report()
                     self.refused = self._verifier.refused
