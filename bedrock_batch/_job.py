@@ -215,8 +215,8 @@ class BatchJob(RecordIntake):
                 list_quotas=lambda: self._clients.quotas.list_service_quotas,
             )  # fmt: skip
         quotas, source = self._quota_cache
-        sent = self.reusing.sent(self._records, spec, self._clients) if self.reusing else None
-        plan = make_plan(self._records, spec, quotas, source, requested_mode=self.params.mode, prices=self.prices, sent=sent)  # fmt: skip
+        sent, batch_id = (self.reusing.sent(self._records, spec, self._clients, self.params.mode), self.reusing.batch_cid) if self.reusing else (None, None)  # fmt: skip
+        plan = make_plan(self._records, spec, quotas, source, requested_mode=self.params.mode, prices=self.prices, sent=sent, batch_id=batch_id)  # fmt: skip
         plan = attrs.evolve(self.reusing.annotate(plan, self._records, self.prices) if self.reusing else plan, sources=self._sources or ())  # fmt: skip
         return plan if self.budget is None else self.budget.annotate(plan, self._records, sent)
 
@@ -514,8 +514,7 @@ def _open_batch(job: BatchJob, plan: Plan, spec: JobSpec) -> tuple[LedgerStore, 
     )  # fmt: skip
     records = job._records
     if job.reusing is not None:  # its fan-out stored first; the records it sends
-        legacy = legacy_content_id(job.reusing.sent(records, spec, job._clients).content_digest(), job.params)  # fmt: skip
-        return job.reusing.open(s3, plan, spec, records.rejected, legacy)
+        return job.reusing.open(s3, plan, spec, records.rejected, plan.content_id)
     legacy = legacy_content_id(records.store.content_digest(), job.params)
     found = find_legacy_route(records.legacy, records.store, s3, spec, mode=plan.mode, state_uri=plan.state_uri)  # fmt: skip
     legacy, store = found or (legacy, records.store)

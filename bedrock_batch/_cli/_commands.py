@@ -437,7 +437,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         counts = write_results(job.results(), args.output, fmt, force=args.force, order=args.order)
         summary = job.summary()
         data = {"handle": handle, "jobArns": job.job_arns, "output": args.output,
-                "counts": counts, "consistent": summary.consistent}  # fmt: skip
+                "counts": counts, "deduplicated": summary.deduplicated, "reused": summary.reused,
+                "consistent": summary.consistent}  # fmt: skip
         emit(args.json, data, str(summary))
         if not args.json:
             print(f"wrote {sum(counts.values())} results to {args.output}", file=sys.stderr)

@@ -61,9 +61,10 @@ def plan_retry(
     if selection.non_retryable and selection.non_retryable_sent:
         log.warning(
             "sending %d errored record(s) that are not retryable (retryable=false, or a 4xx "
-            "other than 408/429) again: they are paid for again and may fail the same way",
-            selection.non_retryable,
-        )
+            "other than 408/429) again, in %d request(s): they are paid for again and may fail "
+            "the same way",
+            selection.non_retryable, selection.non_retryable_requests,
+        )  # fmt: skip
     elif selection.non_retryable:
         log.info(
             "leaving out %d errored record(s) that are not retryable (retryable=false, or a "
@@ -125,7 +126,9 @@ def plan_and_store(
         finally:
             source.close()
         if lifecycle.add_attempt(attempt, selection.superseded_with(taken)):
-            log.info("retrying %d records (attempt %d)", len(targets), attempt.number)
+            log.info(
+                "retrying: %d request(s) sent again (attempt %d)", len(targets), attempt.number
+            )
             return len(targets)
         ledger = parts.store.refresh()  # another retry was stored first: plan again
     raise StateError(

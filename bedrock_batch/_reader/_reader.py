@@ -60,6 +60,8 @@ class RetrySelection:
     #: and whether they are among the targets.
     non_retryable: int = 0
     non_retryable_sent: bool = False
+    #: The requests that sends them (fewer with ``dedupe=True``: a body once for its twins).
+    non_retryable_requests: int = 0
 
     def superseded_with(self, taken: set[str]) -> frozenset[str]:
         """The jobs superseded once the records ``taken`` by concurrent retries count too."""
@@ -202,6 +204,7 @@ class Reader:
         send_all = include_non_retryable or wanted is not None  # records named: sent as asked
         latest = self._latest_attempts(ledger)
         non_retryable = 0
+        refused: set[str] = set()  # the non-retryable records
         chosen: set[str] = set()
         unanswered: list[str] = []  # records with no output from their latest attempt
         for r in results:
@@ -211,6 +214,7 @@ class Reader:
                 continue
             if r.status == "errored" and not_retryable(r.error):
                 non_retryable += 1
+                refused.add(r.record_id)
                 if not send_all:
                     continue
             if retryable_only and r.status == "errored" and not (r.error and r.error.retryable):
@@ -220,6 +224,8 @@ class Reader:
             index = self.inputs.index(ledger, persisted=True)
             if any(index.id_at(t) in chosen for t in twins):
                 chosen.add(index.id_at(sent))
+            if any(index.id_at(t) in refused for t in twins):
+                refused.add(index.id_at(sent))
         ordered = tuple(rid for rid, _ in self.inputs.lines(ledger, chosen))
         blocked: dict[str, set[str]] = {}
         for rid, part in self._jobs_of(ledger, unanswered, latest).items():
@@ -239,6 +245,7 @@ class Reader:
             {part: frozenset(blocked[part]) for part in candidates & set(blocked)},
             non_retryable,
             send_all and not retryable_only,
+            sum(1 for rid in ordered if rid in refused),
         )
 
     def _latest_attempts(self, ledger: Ledger) -> dict[str, int]:

@@ -14,7 +14,10 @@ An entry is a pointer, not an answer. Before serving one, the lookup checks that
 exists, ended ``Completed`` or ``PartiallyCompleted``, and that its output folder holds the
 object; it reads the answer line from that object with ``IfMatch`` on the ETag, and checks that
 the line's request has the key asked for and that it answered. A forged or stale entry is never
-served: its records are sent normally, and a warning says why.
+served: its records are sent normally, and one warning per batch counts the entries refused,
+by reason (each one at DEBUG). Only jobs of the batch's own account and region are trusted,
+and only an output of one of the job's input files (``{jobId}/{name}.out``, ``name`` an input
+file of the job's description): the same rule as the reader's.
 
 Memory: a lookup streams one shard at a time, holding the keys asked for in that shard and the
 entries found for them (never the cache); the answers are read object by object and written
@@ -39,7 +42,7 @@ from .._common._s3uri import S3Uri
 from .._errors import ServiceError, translate_client_error
 from ._keys import content_key, shard_of
 
-__all__ = ["CACHE_VERSION", "Entry", "lookup", "publish", "shard_prefix"]
+__all__ = ["CACHE_VERSION", "Entry", "Refusals", "lookup", "publish", "shard_prefix"]
 
 log = logging.getLogger("bedrock_batch")
 
@@ -80,6 +83,41 @@ def shard_prefix(cache: str, shard: str) -> S3Uri:
     """The folder of one shard of the cache."""
     root = S3Uri.parse(cache if cache.endswith("/") else cache + "/")
     return S3Uri(root.bucket, f"{root.key}{CACHE_VERSION}/{shard}/")
+
+
+class Refusals:
+    """Cache entries not served: counts by reason and the first :attr:`EXAMPLES` of them
+    (bounded however many are refused)."""
+
+    EXAMPLES = 20
+
+    def __init__(self) -> None:
+        self.by_reason: dict[str, int] = {}
+        self.examples: list[tuple[Entry, str]] = []
+
+    def add(self, entry: Entry, why: str) -> None:
+        """Count one refused entry."""
+        reason = why.split(":", 1)[0]
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+        if len(self.examples) < self.EXAMPLES:
+            self.examples.append((entry, why))
+
+    @property
+    def total(self) -> int:
+        """Entries refused."""
+        return sum(self.by_reason.values())
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self) -> Iterator[tuple[Entry, str]]:
+        return iter(self.examples)
+
+    def summary(self) -> str:
+        """One line: the count, by reason, and the first few entries."""
+        reasons = "; ".join(f"{n} {why}" for why, n in sorted(self.by_reason.items(), key=lambda kv: -kv[1]))  # fmt: skip
+        first = ", ".join(f"{e.out} (job {e.job_arn.rsplit('/', 1)[-1]})" for e, _ in self.examples[:3])  # fmt: skip
+        return f"{self.total} answer cache entries not served, their records are sent ({reasons}); first: {first}"
 
 
 # -- publishing --------------------------------------------------------------------------------
@@ -158,19 +196,28 @@ def candidates(s3: S3Access, cache: str, wanted: Mapping[str, set[bytes]]) -> It
 
 class Verifier:
     """Checks entries against Bedrock and S3 (see the module docstring), and reads their
-    answers: one GetModelInvocationJob per job, one GET per output object."""
+    answers: one GetModelInvocationJob per job, one GET per output object.
 
-    def __init__(self, s3: S3Access, bedrock: Any, model_id: str, invocation_type: str) -> None:
+    ``account`` and ``region``: only jobs of the batch's own account (its role's) and region
+    are trusted (None: not checked)."""
+
+    def __init__(
+        self, s3: S3Access, bedrock: Any, model_id: str, invocation_type: str, *,
+        account: str | None = None, region: str | None = None,
+    ) -> None:  # fmt: skip
         self.s3 = s3
         self.bedrock = bedrock
         self.model_id = model_id
         self.invocation_type = invocation_type
-        self._jobs: dict[str, str | None] = {}  # ARN → its output folder, or None: not usable
-        #: Entries refused, and why (each also logged at WARNING).
-        self.refused: list[tuple[Entry, str]] = []
+        self.account = account
+        self.region = region
+        self._jobs: dict[str, tuple[str, str] | None] = {}  # ARN → (output folder, input URI)
+        self._inputs: dict[str, bool] = {}  # input object → whether it exists
+        #: Entries refused, and why (counted in one WARNING per lookup; see :meth:`report`).
+        self.refused = Refusals()
 
-    def job_folder(self, job_arn: str) -> str | None:
-        """The output folder of an ended job with outputs, or None."""
+    def job_folder(self, job_arn: str) -> tuple[str, str] | None:
+        """The output folder and input URI of an ended job with outputs, or None."""
         if job_arn not in self._jobs:
             try:
                 desc = _bedrock.describe(self.bedrock, job_arn)
@@ -180,21 +227,57 @@ class Verifier:
                 return None
             ok = desc.status in _ENDED_WITH_OUTPUT and base_model_id(desc.model_id) == base_model_id(self.model_id)  # fmt: skip
             folder = S3Uri.parse(desc.output_uri.rstrip("/") + "/").join(desc.job_id)
-            self._jobs[job_arn] = f"s3://{folder.bucket}/{folder.key.rstrip('/')}/" if ok else None
+            where = (f"s3://{folder.bucket}/{folder.key.rstrip('/')}/", desc.input_uri)
+            self._jobs[job_arn] = where if ok else None
         return self._jobs[job_arn]
 
     def refuse(self, entry: Entry, why: str) -> None:
-        self.refused.append((entry, why))
-        log.warning("answer cache entry for %s (job %s) not served: %s; the record is sent", entry.out, entry.job_arn, why)  # fmt: skip
+        """Count a refused entry (logged at DEBUG; summed up by :meth:`report`)."""
+        self.refused.add(entry, why)
+        log.debug("answer cache entry for %s (job %s) not served: %s; the record is sent", entry.out, entry.job_arn, why)  # fmt: skip
+
+    def report(self) -> None:
+        """One WARNING for the entries refused so far (counts by reason, a few examples)."""
+        if self.refused.total:
+            log.warning("%s", self.refused.summary())
+
+    def _foreign(self, job_arn: str) -> bool:
+        parts = job_arn.split(":")
+        if len(parts) < 6:
+            return True
+        return (self.region is not None and parts[3] != self.region) or (
+            self.account is not None and parts[4] != self.account
+        )
+
+    def _own_output(self, out: str, folder: str, input_uri: str) -> bool:
+        """Whether ``out`` is ``{folder}{name}.out`` for an input file ``name`` of the job: its
+        input file, or a ``.jsonl`` object under its input prefix (never the manifest)."""
+        name = out[len(folder) : -len(".out")] if out.endswith(".out") else ""
+        if not name.endswith(".jsonl") or name == "manifest.json":
+            return False
+        if not input_uri.endswith("/"):  # one input file: its output is named after it
+            return name == input_uri.rsplit("/", 1)[-1]
+        source = input_uri + name
+        if source not in self._inputs:
+            self._inputs[source] = self.s3.exists(S3Uri.parse(source))
+        return self._inputs[source]
 
     def usable(self, entry: Entry) -> bool:
-        """Whether the entry's job is real, ended with outputs, and holds its object."""
-        folder = self.job_folder(entry.job_arn)
-        if folder is None:
+        """Whether the entry's job is real, ended with outputs, and holds its object as the
+        output of one of its input files."""
+        if self._foreign(entry.job_arn):
+            self.refuse(entry, "the job is not of this account and region")
+            return False
+        where = self.job_folder(entry.job_arn)
+        if where is None:
             self.refuse(entry, "no such job ended with outputs for this model")
             return False
+        folder, input_uri = where
         if not entry.out.startswith(folder):
             self.refuse(entry, "the object is not in that job's output folder")
+            return False
+        if not self._own_output(entry.out, folder, input_uri):
+            self.refuse(entry, "the object is not the output of an input file of that job")
             return False
         return True
 

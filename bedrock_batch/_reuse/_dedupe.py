@@ -86,19 +86,23 @@ def choose(
     reused = bytearray(n)
     index = store.index
     answers = tempfile.TemporaryFile(prefix="bedrock-batch-reused-")  # noqa: SIM115
-    for shard, ordinals in enumerate(shards):
-        group: dict[bytes, list[int]] = {}
-        for ordinal in ordinals:
-            group.setdefault(bytes(keys[32 * ordinal : 32 * ordinal + 32]), []).append(ordinal)
-        shards[shard] = array("I")
-        for same in group.values():
-            for ordinal in same:
-                first[ordinal] = same[0] if dedupe else ordinal
-        for key, answer, paid_by in serve(group) if serve is not None and group else ():
-            for ordinal in group[key]:
-                reused[ordinal] = 1
-                copy = {"recordId": index.id_at(ordinal), "modelInput": answer.get("modelInput"), "modelOutput": answer["modelOutput"], "reusedFrom": paid_by}  # fmt: skip
-                answers.write(encode_line(copy))
+    try:
+        for shard, ordinals in enumerate(shards):
+            group: dict[bytes, list[int]] = {}
+            for ordinal in ordinals:
+                group.setdefault(bytes(keys[32 * ordinal : 32 * ordinal + 32]), []).append(ordinal)
+            shards[shard] = array("I")
+            for same in group.values():
+                for ordinal in same:
+                    first[ordinal] = same[0] if dedupe else ordinal
+            for key, answer, paid_by in serve(group) if serve is not None and group else ():
+                for ordinal in group[key]:
+                    reused[ordinal] = 1
+                    copy = {"recordId": index.id_at(ordinal), "modelInput": answer.get("modelInput"), "modelOutput": answer["modelOutput"], "reusedFrom": paid_by}  # fmt: skip
+                    answers.write(encode_line(copy))
+    except BaseException:  # a lookup that failed: its spill file goes too
+        answers.close()
+        raise
     del keys, shards
     sent = RecordStore()
     sent_at = array("Q", bytes(8 * n))  # ordinal in the batch → ordinal among those sent

@@ -1,23 +1,26 @@
 """``dedupe=`` and ``reuse=`` of one :class:`~bedrock_batch.BatchJob`: what its plan sends,
 what its ledger records before anything is sent, and the answers it publishes once it ended.
 
-The batch's identity covers every record and both options (the sent records' digest is salted
-with them), so a batch that sends fewer records is never taken for another batch of just
-those. The choice is made once per handle, at the first :meth:`plan` or :meth:`submit`; a
-process that resubmits the same records later finds the same ledger when it makes the same
-choice (the cache unchanged), else plans a new batch of what is still unanswered.
+The batch's identity (:meth:`Reusing.batch_id`) is a hash of every record and both options,
+never of the choice: what the cache holds at a given moment does not change it. The choice is
+made once per handle, at the first :meth:`plan` or :meth:`submit`: when a ledger already exists
+under the identity (the same script run again after a crash), the choice it stored is resumed
+(what was sent, reused and fanned out, read back from its ``fanout.jsonl``) without looking the
+cache up again; only a new batch looks the cache up.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import tempfile
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._batch._spec import JobSpec
+from .._batch._spec import JobSpec, content_id
 from .._common._clients import Clients
 from .._common._codec import decode
 from .._common._s3 import S3Access
@@ -26,12 +29,12 @@ from .._errors import Problem, ServiceError, ValidationError
 from .._families._outputs import Usage
 from .._families._registry import family_for
 from .._families._structured import parse_answer
-from .._ledger._ledger import FANOUT_NAME, REUSED_FOLDER, FanOut, Ledger
+from .._ledger._ledger import FANOUT_NAME, LEDGER_NAME, REUSED_FOLDER, FanOut, Ledger
 from .._pricing import Cost, Price, price_for
 from .._records._records import Records
 from .._records._store import RecordStore
 from .._uploader._uploader import Plan, open_ledger
-from ._cache import Entry, Verifier, lookup, publish
+from ._cache import Entry, Refusals, Verifier, lookup, publish
 from ._dedupe import Selection, choose
 from ._keys import shard_of
 
@@ -62,9 +65,11 @@ class Reusing:
         self.cache = None if cache is None else cache.rstrip("/") + "/"
         self.selection: Selection | None = None
         self._chosen_for: tuple[str, int] = ("", 0)  # the records the selection was made for
+        #: The batch's content id (its folder), once chosen: see :meth:`batch_id`.
+        self.batch_cid: str | None = None
         self._verifier: Verifier | None = None
         #: Cache entries not served, and why (forged, stale, or a schema they now break).
-        self.refused: list[tuple[Entry, str]] = []
+        self.refused = Refusals()  # counts by reason and the first few (bounded)
         self._usage: tuple[Selection, Usage] | None = None  # of the records sent (annotate)
 
     @classmethod
@@ -103,19 +108,42 @@ class Reusing:
         cost = Cost(batch, on_demand)
         return attrs.evolve(plan, estimated_input_tokens=upper.input_tokens, max_output_tokens=upper.output_tokens, cost=cost)  # fmt: skip
 
-    def sent(self, records: Records, spec: JobSpec, clients: Clients) -> RecordStore:
-        """The records this batch sends (chosen again only when records were added since)."""
+    def batch_id(self, records: Records, spec: JobSpec, requested_mode: str) -> str:
+        """The batch's content id: every record (all of them, not the ones sent), both options
+        and the parameters; the cache's state is no part of it."""
+        salt = f"bedrock-batch fan-out/2 dedupe={self.dedupe} reuse={self.cache is not None}"
+        digest = hashlib.sha256(f"{records.store.content_digest()}\n{salt}".encode()).hexdigest()
+        return content_id(digest, spec, f"fan-out:{requested_mode}")
+
+    def sent(
+        self, records: Records, spec: JobSpec, clients: Clients, requested_mode: str = "auto"
+    ) -> RecordStore:
+        """The records this batch sends (chosen again only when records were added since):
+        the stored choice of the batch's ledger when there is one, else a new choice."""
         digest = records.store.content_digest()
         if self.selection is not None and (digest, len(records.store)) != self._chosen_for:
             self.selection.close()  # records were added after a plan(): choose again
             self.selection, self._verifier = None, None
         if self.selection is None:
             self._chosen_for = (digest, len(records.store))
-            serve = None if self.cache is None else lambda by_key: self._serve(by_key, records, spec, clients)  # fmt: skip
-            self.selection = choose(records.store, spec.model_id, spec.invocation_type, dedupe=self.dedupe, serve=serve)  # fmt: skip
+            self.batch_cid = self.batch_id(records, spec, requested_mode)
+            s3 = S3Access(clients.s3, bucket_owner=spec.bucket_owner)
+            self.selection = stored_choice(s3, spec.root.join(self.batch_cid), records.store)
+            if self.selection is None:  # a new batch: only now is the cache looked up
+                serve = None if self.cache is None else lambda by_key: self._serve(by_key, records, spec, clients)  # fmt: skip
+                try:
+                    self.selection = choose(records.store, spec.model_id, spec.invocation_type, dedupe=self.dedupe, serve=serve)  # fmt: skip
+                except ServiceError as err:
+                    if err.code != "NoSuchBucket":
+                        raise
+                    why = f"the answer cache {self.cache} cannot be read: its bucket does not exist"
+                    raise ValidationError("invalid answer cache", [Problem(why, field="reuse")]) from err  # fmt: skip
+                if self._verifier is not None:  # one warning for the batch, not one an entry
+                    self._verifier.report()
+                    self.refused = self._verifier.refused
+            else:
+                log.info("resuming the choice stored with batch %s (the cache is not looked up again)", self.batch_cid)  # fmt: skip
             weakref.finalize(self, self.selection.close)  # its files, when the handle goes
-            salt = f"\nbedrock-batch fan-out dedupe={self.dedupe} reuse={self.cache is not None}\n"
-            self.selection.sent.salt(salt.encode() + digest.encode())
         return self.selection.sent
 
     def _serve(
@@ -127,7 +155,10 @@ class Reusing:
             wanted.setdefault(shard_of(key), set()).add(key)
         s3 = S3Access(clients.s3, bucket_owner=spec.bucket_owner)
         if self._verifier is None:  # one for every shard: a job is described once
-            self._verifier = Verifier(s3, clients.bedrock, spec.model_id, spec.invocation_type)
+            role = spec.role_arn.split(":")
+            account = role[4] if len(role) > 4 and role[4] else None  # the batch's own account
+            region = clients.bedrock.meta.region_name
+            self._verifier = Verifier(s3, clients.bedrock, spec.model_id, spec.invocation_type, account=account, region=region)  # fmt: skip
         verifier = self._verifier
         family = family_for(spec.model_id, spec.invocation_type)
         models = dict(records.output_models)
@@ -136,13 +167,11 @@ class Reusing:
             request, output = answer.get("modelInput"), answer["modelOutput"]
             problem = parse_answer(request, output, models, family, spec.invocation_type)[2]
             if problem is not None:  # the schema as it is now: the record is sent again
-                verifier.refused.append((entry, f"the current schema rejects it: {problem}"))
-                log.info("cached answer of %s not reused: %s", entry.record_id, problem)
+                verifier.refuse(entry, f"the current schema rejects it: {problem}")
             return problem is None
 
         for entry, answer in lookup(s3, verifier, self.cache, wanted, accept):
             yield entry.key, answer, {"batch": entry.batch, "job_arn": entry.job_arn}
-        self.refused = verifier.refused
 
     def open(
         self, s3: S3Access, plan: Plan, spec: JobSpec, rejected: list[Problem], legacy_id: str
@@ -183,3 +212,26 @@ class Reusing:
         except ServiceError as err:  # the batch is done either way: say so, do not fail it
             log.warning("the answers of %s were not published to %s (%s); a later wait() or an attached handle's publishes them", state_uri, self.cache, err)  # fmt: skip
             return 0
+
+
+def stored_choice(s3: S3Access, folder: S3Uri, store: RecordStore) -> Selection | None:
+    """The choice a batch stored beside its ledger (None when there is no ledger): the records
+    its ``fanout.jsonl`` does not list are the ones it sent, in their order."""
+    if not s3.exists(folder.join(LEDGER_NAME)):
+        return None
+    answered = bytearray(len(store))
+    twins = reused = 0
+    if s3.exists(folder.join(FANOUT_NAME)):
+        for _, raw in s3.lines(folder.join(FANOUT_NAME)):
+            if raw.strip():
+                line = decode(raw)
+                answered[int(line["at"])] = 1
+                reused += bool(line.get("reused"))
+                twins += not line.get("reused")
+    sent, index = RecordStore(), store.index
+    for ordinal, line in enumerate(store.iter_lines()):
+        if not answered[ordinal]:
+            sent.append_line(index.id_at(ordinal), line, index.encoded_key_at(ordinal))
+    spill = tempfile.TemporaryFile(prefix="bedrock-batch-fanout-")  # noqa: SIM115
+    answers = tempfile.TemporaryFile(prefix="bedrock-batch-reused-")  # noqa: SIM115
+    return Selection(sent, spill, answers, twins, reused)

@@ -331,10 +331,12 @@ def make_plan(
     requested_mode: str,
     prices: Mapping[str, Price],
     sent: RecordStore | None = None,
+    batch_id: str | None = None,
 ) -> Plan:
     """Plan the first attempt: the mode that applies, the jobs and their files, the cost.
     ``sent``: the records sent, when not all of them are (``dedupe=``, ``reuse=``; none at
-    all runs as an empty on-demand run)."""
+    all runs as an empty on-demand run); ``batch_id``: the content id then (of all the records,
+    not of the ones sent)."""
     store = records.store if sent is None else sent
     n = len(store)
     if n == 0 and (sent is None or not len(records.store)):
@@ -368,7 +370,7 @@ def make_plan(
                 limit=quotas.min_records_per_job,
             )
         mode = "on_demand"
-    cid = content_id(store.content_digest(), spec, mode)
+    cid = batch_id or content_id(store.content_digest(), spec, mode)
     ident = identity(cid, quotas)
     folder = spec.root.join(cid)
     if mode == "batch":

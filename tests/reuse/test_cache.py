@@ -7,7 +7,7 @@ import hashlib
 from typing import Any
 
 from bedrock_batch._common._s3 import S3Access
-from bedrock_batch._reuse._cache import Entry, candidates, publish, shard_prefix
+from bedrock_batch._reuse._cache import Entry, Refusals, candidates, publish, shard_prefix
 from bedrock_batch._reuse._keys import content_key, shard_of
 from bedrock_batch.local import LocalBedrock
 
@@ -79,3 +79,13 @@ def test_publishing_in_chunks_again_writes_nothing_and_keeps_every_entry(local: 
     found = [e for es in candidates(s3, CACHE, wanted) for e in es]
     assert sorted(e.record_id for e in found) == [f"r{n}" for n in range(5)]
     assert {e.etag for e in found} == {client.head_object(Bucket=BUCKET, Key="out/job9/a.jsonl.out")["ETag"]}  # fmt: skip
+
+
+def test_refusals_keep_counts_by_reason_and_a_bounded_number_of_examples() -> None:
+    refused = Refusals()
+    for n in range(1000):
+        refused.add(entry(n), "no such job" if n % 4 else "the current schema rejects it: value")
+    assert len(refused) == 1000 and len(list(refused)) == Refusals.EXAMPLES
+    assert refused.by_reason == {"no such job": 750, "the current schema rejects it": 250}
+    assert refused.summary().startswith("1000 answer cache entries not served")
+    assert "750 no such job; 250 the current schema rejects it" in refused.summary()

@@ -67,7 +67,7 @@ def test_n_records_with_k_bodies_send_k_and_return_n(local: LocalBedrock, sess: 
 
 
 @pytest.mark.emulator(quotas={HAIKU: QUOTAS}, faults=Faults(record_error_ids={"R0000000001"}))
-def test_an_error_fans_out_and_a_retry_sends_the_body_once(local: LocalBedrock, sess: Any) -> None:
+def test_an_error_fans_out_and_a_retry_sends_the_body_once(local: LocalBedrock, sess: Any, caplog: Any) -> None:  # fmt: skip
     job = deduped(local, sess, BODIES)
     job.submit()
     job.wait(raise_on_failure=False)
@@ -75,9 +75,13 @@ def test_an_error_fans_out_and_a_retry_sends_the_body_once(local: LocalBedrock, 
     assert errored == [n for n, b in enumerate(BODIES) if b == 1]  # every record that asked
     assert job.summary().errored == len(errored)
     sent = Sent(sess)
-    assert job.retry(include_non_retryable=True) == 1  # the body, once
+    with caplog.at_level("WARNING", logger="bedrock_batch"):
+        assert job.retry(include_non_retryable=True) == 1  # the body, once
     job.wait()
     assert sent.invokes == 1
+    said = [r.getMessage() for r in caplog.records if "not retryable" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(f"sending {len(errored)} errored record(s)"), said
+    assert "again, in 1 request(s)" in said[0]
     results = list(job.results())
     assert len(results) == 30 and all(r.status == "succeeded" for r in results)
     assert {r.attempt for r in results if r.key["body"] == 1} == {1}

@@ -143,8 +143,11 @@ def test_a_batch_of_the_same_bodies_in_another_order_and_keys_sends_nothing(loca
     assert (summary.reused, summary.deduplicated, summary.cost_usd) == (40, 0, 0)
 
 
-@pytest.mark.parametrize("forgery", ["no such job", "etag mismatch", "not the job's output", "another record's line"])  # fmt: skip
-def test_a_forged_cache_entry_is_never_served(local: LocalBedrock, sess: Any, forgery: str) -> None:
+FORGERIES = ["no such job", "etag mismatch", "not the job's output", "another record's line", "a made-up file in the job's folder", "another region", "another account"]  # fmt: skip
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+def test_a_forged_cache_entry_is_never_served(local: LocalBedrock, sess: Any, forgery: str, caplog: Any) -> None:  # fmt: skip
     first = first_batch(local, sess, 20)
     s3 = sess.client("s3")
     out_file = cache_entries(sess)[0][1]["out"]
@@ -152,6 +155,10 @@ def test_a_forged_cache_entry_is_never_served(local: LocalBedrock, sess: Any, fo
     if forgery == "not the job's output":  # a copy of a real output, by whoever can write S3
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         etag = s3.put_object(Bucket=bucket, Key="forged/out.jsonl.out", Body=body)["ETag"]
+    if forgery == "a made-up file in the job's folder":  # the right answers, in no input's output
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        fake = key.rsplit("/", 1)[0] + "/fake.jsonl.out"
+        etag = s3.put_object(Bucket=bucket, Key=fake, Body=body)["ETag"]
     if forgery == "another record's line":
         lines = [json.loads(x) for x in s3.get_object(Bucket=bucket, Key=key)["Body"].read().split(b"\n") if x.strip()]  # fmt: skip
         ids = [x["recordId"] for x in lines]
@@ -163,18 +170,32 @@ def test_a_forged_cache_entry_is_never_served(local: LocalBedrock, sess: Any, fo
             return {**entry, "etag": '"0123456789abcdef0123456789abcdef"'}
         if forgery == "not the job's output":
             return {**entry, "out": f"s3://{bucket}/forged/out.jsonl.out", "etag": etag}
+        if forgery == "a made-up file in the job's folder":
+            return {**entry, "out": f"s3://{bucket}/{fake}", "etag": etag}
+        if forgery in ("another region", "another account"):
+            arn = entry["job"].split(":")
+            arn[3 if forgery == "another region" else 4] = "eu-west-3" if forgery == "another region" else "210987654321"  # fmt: skip
+            return {**entry, "job": ":".join(arn)}
         return {**entry, "rid": ids[(ids.index(entry["rid"]) + 1) % len(ids)]}
 
     rewrite_cache(sess, forge)
     sent = Sent(sess)
     before = sent.job_lines()
     again = batch(local, sess, list(range(20)), inputs="in2")
-    again.submit()
+    with caplog.at_level("DEBUG", logger="bedrock_batch"):
+        again.submit()
     again.wait()
     assert sent.job_lines() - before == 20  # every record sent normally
     assert not any(r.reused_from for r in again.results())
     assert again.reusing is not None and len(again.reusing.refused) == 20
     assert again.summary().reused == 0
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "cache" in r.getMessage()]  # fmt: skip
+    assert len(warned) == 1 and warned[0].startswith("20 answer cache entries not served"), warned
+    assert (
+        sum("not served" in r.getMessage() for r in caplog.records if r.levelname == "DEBUG") == 20
+    )
+    if forgery in ("another region", "another account"):  # not even described
+        assert again.reusing.refused.by_reason == {"the job is not of this account and region": 20}
 
 
 @pytest.mark.emulator(quotas={HAIKU: QUOTAS}, faults=Faults(record_error_ids={"R0000000003"}))
@@ -189,7 +210,7 @@ def test_an_errored_answer_is_neither_published_nor_reused(local: LocalBedrock, 
     bad_key = content_key(HAIKU, "InvokeModel", errored[0].model_input).hex()
     assert bad_key not in {e["k"] for _, e in entries}
     sent = Sent(sess)
-    again = batch(local, sess, list(range(20)))
+    again = batch(local, sess, list(range(20)), inputs="in2")
     again.submit()
     again.wait()
     assert sent.invokes == 1  # only the errored question, on demand (below the minimum)
@@ -249,7 +270,7 @@ def test_a_reused_structured_answer_the_current_schema_rejects_is_sent_again(loc
     first.wait()
     assert first.summary().succeeded == 12
     assert all(r.parsed.value >= 0 for r in first.results())
-    same = structured(local, sess, Answer)
+    same = structured(local, sess, Answer, inputs="in3")
     assert same.plan().reused == 12  # the schema still accepts them: reused
     sent = Sent(sess)
     before = sent.job_lines()
@@ -292,3 +313,27 @@ def test_a_cache_that_cannot_be_written_does_not_fail_the_batch(local: LocalBedr
         assert job.wait().status == "Completed"
     assert "were not published" in caplog.text
     assert job.summary().succeeded == 12
+
+
+def test_a_script_run_again_after_a_crash_resumes_its_batch_although_the_cache_changed(local: LocalBedrock, sess: Any) -> None:  # fmt: skip
+    first_batch(local, sess, 30)
+    crashed = batch(local, sess, list(range(20, 60)), inputs="inB", dedupe=True)
+    assert (crashed.plan().records, crashed.plan().reused) == (30, 10)
+    crashed.submit()  # its job is created (and paid); the process dies before wait()
+    sent = Sent(sess)
+    jobs = sent.jobs()
+    other = batch(local, sess, list(range(40, 60)), inputs="inC")  # answers some of what it sent
+    other.submit()
+    other.wait()
+    assert len(cache_entries(sess)) == 50
+    again = batch(local, sess, list(range(20, 60)), inputs="inB", dedupe=True)  # the same script
+    plan = again.plan()
+    assert (plan.records, plan.reused, plan.state_uri) == (30, 10, crashed.state_uri)
+    again.submit()
+    assert len(sent.jobs()) == len(jobs) + 1  # only the other batch's: no second paid job
+    assert again.job_arns == crashed.job_arns
+    again.wait()
+    results = list(again.results())
+    assert sorted(r.key["q"] for r in results) == list(range(20, 60))
+    assert all(r.status == "succeeded" for r in results)
+    assert again.summary().reused == 10
