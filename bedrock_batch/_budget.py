@@ -37,7 +37,10 @@ from collections.abc import Callable, Iterable, Mapping
 import attrs
 
 from ._catalog import ModelInfo, lookup_model
+from ._common._codec import decode
 from ._errors import BudgetError, Problem, ValidationError
+from ._families._registry import family_for
+from ._families._schemas import requested_output_tokens
 from ._ledger._ledger import Ledger
 from ._pricing import PRICES_DATE, Price, price_for
 from ._reader._resultset import Results
@@ -286,17 +289,29 @@ class Budget:
         what = f"this batch of {plan.records:,} records"
         check_cap(self.cap, self.bound(plan, records, sent), what=what)
 
-    def retry_check(self, mode: str) -> Callable[[Ledger, Results, Iterable[bytes], int], None]:
+    def retry_check(
+        self, mode: str
+    ) -> Callable[[Ledger, Results, Callable[[], Iterable[bytes]], int], None]:
         """The check of a retry (see ``plan_retry``): what the batch's runs cost so far plus
-        the retry's bound must stay under the cap."""
+        the retry's bound (each record at its own ``max_tokens``, else the model's maximum
+        output) must stay under the cap."""
 
-        def check(ledger: Ledger, read: Results, lines: Iterable[bytes], records: int) -> None:
-            model_id = ledger.spec.model_id
+        def check(
+            ledger: Ledger, read: Results, lines: Callable[[], Iterable[bytes]], records: int
+        ) -> None:
+            model_id, kind = ledger.spec.model_id, ledger.spec.invocation_type
             price, model = price_for(model_id, self.prices), lookup_model(model_id)[0]
             ceiling = model.max_output_tokens if model else 0
             batch = records >= ledger.quotas.min_records_per_job and mode != "on_demand"
+            family = family_for(model_id, kind)
+            asked = 0
+            for line in lines():
+                body = decode(line).get("modelInput")
+                asked += requested_output_tokens(
+                    body, family, invocation_type=kind, default=ceiling
+                )
             bound = bound_lines(
-                lines, output_tokens=records * ceiling, model_id=model_id, model=model,
+                lines(), output_tokens=asked, model_id=model_id, model=model,
                 price=price, batch=batch, cap=self.cap,
             )  # fmt: skip
             assert price is not None  # bound_lines refuses a model without a price

@@ -181,20 +181,27 @@ def test_on_demand_answers_without_token_counts_count_at_their_bound(
     from bedrock_batch._catalog import lookup_model
 
     job = make_job(MISTRAL, mode="on_demand")
-    prompts(job, 4)
+    prompts(job, 4)  # max_tokens=50 each
     model = lookup_model(MISTRAL)[0]
     assert model is not None
-    # a retry of the 4 records is bounded at the model's maximum output for each
-    retry_bound = bound_lines(
-        job._records.store.iter_lines(), output_tokens=4 * model.max_output_tokens,
-        model_id=MISTRAL, model=model, price=price_for(MISTRAL), batch=False, cap=1.0,
-    )  # fmt: skip
+
+    def bound(output_tokens: int) -> float:
+        return bound_lines(
+            job._records.store.iter_lines(), output_tokens=output_tokens, model_id=MISTRAL,
+            model=model, price=price_for(MISTRAL), batch=False, cap=1.0,
+        ).usd  # fmt: skip
+
+    # answers without counts are counted at the model's maximum output for each; a retry of
+    # the 4 records is bounded at what each asks for (max_tokens=50)
+    spent, retry = bound(4 * model.max_output_tokens), bound(4 * 50)
     job.run()
     assert job.summary().usage.known is False  # the premise: no counts in the answers
-    cap = 1.5 * retry_bound.usd  # room for the retry alone, not for it and the first run
-    again = track(BatchJob.attach(job.state_uri or "", session=session, max_cost_usd=cap))
+    again = track(BatchJob.attach(job.state_uri or "", session=session, max_cost_usd=spent + retry / 2))  # fmt: skip
     with pytest.raises(BudgetError, match="already spent"):
         again.retry(statuses=("succeeded",), mode="on_demand")
+    # the retry's bound is its records' max_tokens, not the model's maximum: it fits here
+    roomy = track(BatchJob.attach(job.state_uri or "", session=session, max_cost_usd=(spent + retry) * 1.001))  # fmt: skip
+    assert roomy.retry(statuses=("succeeded",), mode="on_demand") == 4
 
 
 def test_a_record_with_tools_counts_the_tool_use_system_prompt(make_job: Any) -> None:

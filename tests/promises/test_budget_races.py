@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 from bedrock_batch import BatchJob, BudgetError, PollConfig
+from bedrock_batch._budget import bound_lines
+from bedrock_batch._catalog import lookup_model
+from bedrock_batch._pricing import price_for
 from bedrock_batch.local import Faults, LocalBedrock
 
 from ..conftest import BUCKET, HAIKU, ROLE, track
@@ -83,7 +86,16 @@ def test_racing_capped_retries_that_both_fit_both_run(local: LocalBedrock, sessi
     mine, theirs = ids[:20], ids[20:]
     spent, bound_mine = figures(job, local, session, mine)
     bound_theirs = figures(job, local, session, theirs)[1]
-    cap = (spent + bound_mine + bound_theirs) * 1.5  # the in-flight attempt counts at its bound
+    # the in-flight attempt counts at its bound: its records at the model's maximum output (the
+    # ledger does not keep their max_tokens), here a tenth of the 200 records' such bound
+    model = lookup_model(HAIKU)[0]
+    assert model is not None
+    whole = bound_lines(
+        job._records.store.iter_lines(), output_tokens=200 * model.max_output_tokens,
+        model_id=HAIKU, model=model, price=price_for(HAIKU), batch=False, cap=1.0,
+    )  # fmt: skip
+    assert bound_theirs < whole.usd / 10  # a retry's own bound: its records' max_tokens
+    cap = (spent + bound_mine + whole.usd / 10) * 1.5
     first, second = handle(job, local, session, cap), handle(job, local, session, cap)
     sent: dict[str, Any] = {}
     hook.other = lambda: sent.update(theirs=first.retry(record_ids=theirs, mode="on_demand"))
