@@ -304,8 +304,9 @@ class Result:
 
     @property
     def reused_from(self) -> Mapping[str, str] | None:
-        """For an answer reused from an earlier batch (``reuse=``): ``{"batch": ..., "job_arn":
-        ...}``, the batch and the job that paid for it (this batch paid nothing); else None."""
+        """For an answer reused from an earlier batch (``reuse=``): a mapping with ``batch``
+        and ``job_arn``, the batch and the job that paid for it (this batch paid nothing);
+        else None."""
         try:
             return self._reused
         except AttributeError:  # read from its frame: only a reused copy carries the field

@@ -63,13 +63,15 @@ class Reusing:
                 ) from err
         self.dedupe = dedupe
         self.cache = None if cache is None else cache.rstrip("/") + "/"
+        #: The choice made for the records (what is sent, reused, fanned out), once made.
         self.selection: Selection | None = None
         self._chosen_for: tuple[str, int] = ("", 0)  # the records the selection was made for
         #: The batch's content id (its folder), once chosen: see :meth:`batch_id`.
         self.batch_cid: str | None = None
         self._verifier: Verifier | None = None
-        #: Cache entries not served, and why (forged, stale, or a schema they now break).
-        self.refused = Refusals()  # counts by reason and the first few (bounded)
+        #: Cache entries not served, and why (forged, stale, or a schema they now break):
+        #: counts by reason and the first few (bounded).
+        self.refused = Refusals()
         self._usage: tuple[Selection, Usage] | None = None  # of the records sent (annotate)
 
     @classmethod
