@@ -5,10 +5,33 @@ library re-introducing that one bug) and the state machine of ``test_model_based
 with its own search — the same rules and strategies, no hand-written sequence, no example
 database — until an invariant fails; the test asserts that it does, and with the problem's
 symptom. Opt-in (minutes): ``pytest -m mutants -n 0 tests/promises/test_model_based_mutants.py``
-(the ``mutants`` marker is deselected otherwise, like ``bigmem``). ``-s`` prints each shrunk
-failing sequence.
+(the ``mutants`` marker is deselected otherwise, like ``bigmem``). ``-s`` prints each failing
+sequence; ``BEDROCK_BATCH_MUTANTS_SHRINK=1`` shrinks it first (minutes more: the shrinker runs
+the machine hundreds of times). Problem 1's mutant also turns off the later look-ups of a lost
+create (attach, status and summary did not look before the fix), which would otherwise find
+its job before the stop.
 
-SHRUNK
+Found by the search (no shrinking: 41, 141, 8 and 7 s of a 150-example budget, one run,
+2026-12-03; the finds of problems 1 and 2 need a scenario and a follow-up drawn together, about
+one example in ten to fifteen, so their time varies), and the shrunk sequences:
+
+1. ``add_records_and_submit(scenario=("auto", "lost Create answer"), n=20, record_errors=0.1,
+   then="stop from another handle")``, then the final run: "the ledger does not know
+   bedrock-batch-...-p000" (the stop had cancelled the entry and left its job running).
+2. ``add_records_and_submit(scenario=("auto", "stop inside Create"), n=47, record_errors=0.1,
+   then="wait and race two retries")``, then the final run: ``PollTimeoutError`` after 4 days
+   of polling (the job whose input the other retry overwrote never ends: "wait() never ends");
+   and with ``n=20`` (and a crash between calls the shrinker had no time left to remove):
+   "paid twice: r0000, r0002, ..." (both retries sent the even records). Shrinking stopped at
+   hypothesis's own time limit (400 s in all).
+3. ``add_records_and_submit(scenario=("auto", "claim expires during an on-demand retry"),
+   n=32, record_errors=0.1, then="wait and retry")``: "the owner whose claim was taken over
+   made 13 more InvokeModel calls" (bound 12); unshrunk finds also fail as "paid twice".
+7. ``add_records_and_submit(scenario=("auto", "stop during an on-demand retry"), n=31,
+   record_errors=0.3, then="wait and retry")``: "13 InvokeModel calls followed the stop" (bound
+   12). Shrunk to the edge of the bound, where the runner's two threads may make one call
+   fewer on a replay (hypothesis then says ``FlakyFailure``, holding this failure); unshrunk:
+   ``scenario=("on_demand", "stop during the run"), n=20``: 15 calls.
 """
 
 from __future__ import annotations
