@@ -73,12 +73,12 @@ _FIRST = (
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Opt-in tests (``bigmem``, ``live``) run only when ``-m`` names them; otherwise they are
-    deselected (reported as such), never skipped."""
+    """Opt-in tests (``bigmem``, ``live``, ``mutants``) run only when ``-m`` names them;
+    otherwise they are deselected (reported as such), never skipped."""
     wanted = config.getoption("markexpr") or ""
     keep, drop = [], []
     for item in items:
-        opt_in = [m for m in ("bigmem", "live") if item.get_closest_marker(m)]
+        opt_in = [m for m in ("bigmem", "live", "mutants") if item.get_closest_marker(m)]
         (drop if any(m not in wanted for m in opt_in) else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
