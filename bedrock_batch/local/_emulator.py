@@ -21,6 +21,7 @@ from ._service._backend import Backend
 from ._service._lifecycle import ACTIVE
 from ._wire._hooks import make_handler
 from ._wire._http import Request, Response
+from ._wire._moto import moto_is_mocking
 from ._wire._routing import EMULATED_SERVICES, Router
 
 if TYPE_CHECKING:  # the mypy-boto3 stubs are needed at type-check time only
@@ -278,7 +279,7 @@ class LocalBedrock:
             endpoint = str(self._given_s3.meta.endpoint_url)
             if "amazonaws.com" not in endpoint:
                 kwargs["endpoint_url"] = endpoint
-            elif not _moto_is_mocking():
+            elif not moto_is_mocking():
                 return None  # never put events on a real bus
         return _boto3_session().client("events", **kwargs)
 
@@ -382,15 +383,6 @@ def _boto3_session(**kwargs: Any) -> boto3.Session:
     core = botocore.session.get_session()
     core.register_component("data_loader", _loader())
     return boto3.Session(botocore_session=core, **kwargs)
-
-
-def _moto_is_mocking() -> bool:
-    """Whether moto's ``mock_aws`` intercepts AWS calls in this process right now."""
-    try:
-        from moto.core.models import botocore_stubber
-    except ImportError:
-        return False
-    return bool(getattr(botocore_stubber, "enabled", False))
 
 
 def _default_endpoint(session: boto3.Session, url: str) -> None:

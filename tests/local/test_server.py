@@ -226,3 +226,16 @@ def test_stopping_a_busy_server_logs_no_errors(caplog: pytest.LogCaptureFixture)
             time.sleep(0.02)
         srv.stop()  # the lifecycle thread first, then HTTP
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_server_does_not_see_the_s3_of_a_server_before_it() -> None:
+    # moto's backends are per process: the last server to stop drops their data, as an
+    # in-process emulator does on leaving (a bucket and objects once leaked into the next test)
+    from ..conftest import serving
+
+    with serving(BUCKET, clock="manual") as first:
+        client(first, "s3").put_object(Bucket=BUCKET, Key="in/a.jsonl", Body=b"{}\n")
+        with serving(clock="manual") as second:  # running together, they share S3
+            assert client(second, "s3").list_objects_v2(Bucket=BUCKET)["KeyCount"] == 1
+    with serving(clock="manual") as third:
+        assert BUCKET not in {b["Name"] for b in client(third, "s3").list_buckets()["Buckets"]}

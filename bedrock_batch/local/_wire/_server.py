@@ -17,6 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from .._exceptions import AnswerLost
 from ._http import Request, Response
+from ._moto import served, unserved
 from ._routing import service_for
 
 __all__ = ["LOOPBACK_HOSTS", "LocalBedrockServer", "ServedEmulator"]
@@ -79,6 +80,7 @@ class LocalBedrockServer(Generic[EmulatorT]):
     def start(self) -> LocalBedrockServer[EmulatorT]:
         """Serve in a background thread."""
         self.local.start()
+        served()
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="local-bedrock", daemon=True
         )
@@ -89,11 +91,13 @@ class LocalBedrockServer(Generic[EmulatorT]):
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted."""
         self.local.start()
+        served()
         try:
             self._server.serve_forever()
         finally:
             self.local.stop()
             self._server.server_close()
+            unserved()
 
     def stop(self) -> None:
         """Stop the emulator's lifecycle thread, then the HTTP server (in that order, so the
@@ -104,6 +108,7 @@ class LocalBedrockServer(Generic[EmulatorT]):
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+            unserved()  # the last server of the process drops moto's data
 
     def __enter__(self) -> LocalBedrockServer[EmulatorT]:
         return self.start()
