@@ -55,19 +55,24 @@ __all__ = [
 ]  # fmt: skip
 
 #: Keys that carry content whose tokens are not bounded by its bytes (images, video, audio,
-#: documents; inline or by reference). ``"bytes"`` is how Converse-style bodies carry any
-#: inline media, whatever its kind is called.
-MEDIA_KEYS = (
-    b'"image"', b'"images"', b'"inputImage"', b'"image_url"', b'"video"', b'"document"',
-    b'"audio"', b'"bytes"', b'"s3Location"',
+#: documents; inline or by reference), and the ``"type"`` values of such content blocks
+#: (Claude's ``{"type": "image", "source": ...}``). ``"bytes"`` is how Converse-style bodies
+#: carry any inline media, whatever its kind is called. Matched in the canonical (compact)
+#: encoding as a key (``"image":``) or a type (``"type":"image"``): a prompt whose text says
+#: "image" is escaped inside its string and matches neither.
+MEDIA_KEYS = tuple(
+    [b'"%s":' % k for k in (b"image", b"images", b"inputImage", b"image_url", b"video",
+                             b"document", b"audio", b"input_audio", b"bytes", b"s3Location")]
+    + [b'"type":"%s"' % t for t in (b"image", b"image_url", b"video", b"document", b"audio",
+                                     b"input_audio", b"video_url")]
 )  # fmt: skip
 #: Keys that mark a prompt-cache point (facts §12.4).
-CACHE_KEYS = (b'"cachePoint"', b'"cache_control"')
+CACHE_KEYS = (b'"cachePoint":', b'"cache_control":')
 #: Keys of tool definitions (native ``tools``, Converse ``toolConfig``). With tools, the model
 #: is billed for a tool-use system prompt that is not in the record's bytes (Anthropic's docs
 #: give 264 to 346 tokens for Claude 3 to 4); each such record counts this many more input
 #: tokens, a margin over every figure published.
-TOOL_KEYS = (b'"tools"', b'"toolConfig"')
+TOOL_KEYS = (b'"tools":', b'"toolConfig":')
 TOOL_PROMPT_TOKENS = 1024
 
 

@@ -216,3 +216,18 @@ def test_a_record_with_tools_counts_the_tool_use_system_prompt(make_job: Any) ->
     line = next(iter(tooled._records.store.iter_lines()))
     assert b'"tools"' in line
     assert bounds[1].input_tokens >= len(line) + 346 > bounds[0].input_tokens + 346
+
+
+@pytest.mark.parametrize(
+    "text", ["image", "video", "document", "bytes", 'a "type":"image" block', "tools", "cachePoint"]
+)
+def test_a_prompt_that_names_media_is_text_and_has_a_bound(make_job: Any, text: str) -> None:
+    # found by hypothesis: the prompt "image" was taken for an image (a byte match of the
+    # value), and the cap refused a text-only batch
+    job = make_job(max_cost_usd=1000.0)
+    for _ in range(3):
+        job.add_prompt(text, max_tokens=10)
+    plan = job.plan()
+    assert job.budget is not None
+    bound = job.budget.bound(plan, job._records)
+    assert bound.output_tokens == 30 and bound.input_tokens >= 3 * len(text.encode())
