@@ -121,11 +121,14 @@ def _usd(
     return (input_tokens * per_input + output_tokens * price.output_per_million * factor) / 1e6
 
 
-def line_tokens(lines: Iterable[bytes], *, cap: float) -> tuple[int, bool]:
-    """The bound of the input tokens of ``lines`` (JSONL records), and whether any is
-    cache-marked; raises :class:`BudgetError` for a record whose tokens follow no rule from
-    its bytes (see the module docstring)."""
-    size, cached = 0, False
+def line_tokens(
+    lines: Iterable[bytes], *, cap: float, output_of: Callable[[bytes], int] | None = None
+) -> tuple[int, bool, int]:
+    """The bound of the input tokens of ``lines`` (JSONL records), whether any is
+    cache-marked, and the output tokens they ask for (``output_of`` of each line, in the same
+    pass; 0 without it); raises :class:`BudgetError` for a record whose tokens follow no rule
+    from its bytes (see the module docstring)."""
+    size, cached, output = 0, False, 0
     for n, line in enumerate(lines, 1):
         size += len(line)
         if any(key in line for key in MEDIA_KEYS):
@@ -137,7 +140,9 @@ def line_tokens(lines: Iterable[bytes], *, cap: float) -> tuple[int, bool]:
         cached = cached or any(key in line for key in CACHE_KEYS)
         if any(key in line for key in TOOL_KEYS):
             size += TOOL_PROMPT_TOKENS
-    return size, cached
+        if output_of is not None:
+            output += output_of(line)
+    return size, cached, output
 
 
 def bound_tokens(
@@ -162,7 +167,8 @@ def bound_tokens(
 def bound_lines(
     lines: Iterable[bytes],
     *,
-    output_tokens: int,
+    output_tokens: int = 0,
+    output_of: Callable[[bytes], int] | None = None,
     model_id: str,
     model: ModelInfo | None,
     price: Price | None,
@@ -170,11 +176,12 @@ def bound_lines(
     cap: float,
 ) -> CostBound:
     """The bound of sending ``lines`` (JSONL records) that may answer ``output_tokens`` in
-    all; raises :class:`BudgetError` when it cannot be bounded (see the module docstring)."""
+    all, plus ``output_of`` each line when given (summed in the same pass); raises
+    :class:`BudgetError` when it cannot be bounded (see the module docstring)."""
     require_bound(cap, model_id, price, model)
-    size, cached = line_tokens(lines, cap=cap)
+    size, cached, asked = line_tokens(lines, cap=cap, output_of=output_of)
     return bound_tokens(
-        size, output_tokens, cached=cached, model_id=model_id, model=model, price=price,
+        size, output_tokens + asked, cached=cached, model_id=model_id, model=model, price=price,
         batch=batch, cap=cap,
     )  # fmt: skip
 
@@ -294,29 +301,24 @@ class Budget:
         what = f"this batch of {plan.records:,} records"
         check_cap(self.cap, self.bound(plan, records, sent), what=what)
 
-    def retry_check(
-        self, mode: str
-    ) -> Callable[[Ledger, Results, Callable[[], Iterable[bytes]], int], None]:
+    def retry_check(self, mode: str) -> Callable[[Ledger, Results, Iterable[bytes], int], None]:
         """The check of a retry (see ``plan_retry``): what the batch's runs cost so far plus
         the retry's bound (each record at its own ``max_tokens``, else the model's maximum
         output) must stay under the cap."""
 
-        def check(
-            ledger: Ledger, read: Results, lines: Callable[[], Iterable[bytes]], records: int
-        ) -> None:
+        def check(ledger: Ledger, read: Results, lines: Iterable[bytes], records: int) -> None:
             model_id, kind = ledger.spec.model_id, ledger.spec.invocation_type
             price, model = price_for(model_id, self.prices), lookup_model(model_id)[0]
             ceiling = model.max_output_tokens if model else 0
             batch = records >= ledger.quotas.min_records_per_job and mode != "on_demand"
             family = family_for(model_id, kind)
-            asked = 0
-            for line in lines():
+
+            def asked(line: bytes) -> int:  # its max_tokens, else the model's maximum output
                 body = decode(line).get("modelInput")
-                asked += requested_output_tokens(
-                    body, family, invocation_type=kind, default=ceiling
-                )
+                return requested_output_tokens(body, family, invocation_type=kind, default=ceiling)
+
             bound = bound_lines(
-                lines(), output_tokens=asked, model_id=model_id, model=model,
+                lines, output_of=asked, model_id=model_id, model=model,
                 price=price, batch=batch, cap=self.cap,
             )  # fmt: skip
             assert price is not None  # bound_lines refuses a model without a price

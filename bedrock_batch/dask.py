@@ -328,7 +328,7 @@ def bound_partition(frame: Any, task: PartitionTask, cap: float) -> PartitionBou
         except ValidationError:
             return PartitionBound(len(frame), 0, 0, 0, False, None, True)
         try:
-            size, cached = line_tokens(records.store.iter_lines(), cap=cap)
+            size, cached, _ = line_tokens(records.store.iter_lines(), cap=cap)
         except BudgetError as err:
             return PartitionBound(len(frame), len(records), 0, 0, False, str(err), False)
         return PartitionBound(len(frame), len(records), size, records.max_output_tokens, cached, None, False)  # fmt: skip

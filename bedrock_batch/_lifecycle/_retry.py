@@ -19,7 +19,7 @@ log = logging.getLogger("bedrock_batch")
 
 #: Checks a retry against the batch's spending cap: (ledger, results read, the retry's input
 #: lines, how many records) — raises :class:`BudgetError` to refuse it.
-Budget = Callable[[Ledger, Results, Callable[[], Iterable[bytes]], int], None]
+Budget = Callable[[Ledger, Results, Iterable[bytes], int], None]
 
 
 def plan_retry(
@@ -91,7 +91,7 @@ def plan_and_store(
     selection: RetrySelection,
     *,
     mode: Mode,
-    budget: Callable[[Ledger, Callable[[], Iterable[bytes]], int], None] | None = None,
+    budget: Callable[[Ledger, Iterable[bytes], int], None] | None = None,
 ) -> int:
     """Plan the retry of the ``selection`` made on ``ledger`` (whose first ``basis`` attempts
     had ended) and store it as the next attempt; returns how many records it sends.
@@ -121,7 +121,7 @@ def plan_and_store(
         source = uploader.retry_source(reader.inputs, ledger, targets)
         try:
             if budget is not None:  # before the targets are written: nothing stored or sent
-                budget(ledger, source.iter_lines, len(source))
+                budget(ledger, source.iter_lines(), len(source))
             attempt = uploader.plan_retry(ledger, targets, source, mode=mode)
         finally:
             source.close()
