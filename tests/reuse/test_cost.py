@@ -18,17 +18,10 @@ QUOTAS = Quotas(min_records_per_job=5, max_records_per_job=1000, max_concurrent_
 pytestmark = pytest.mark.emulator(quotas={HAIKU: QUOTAS})
 
 
-@pytest.fixture
-def sess(local: LocalBedrock) -> Any:
-    session = local.session()
-    session.client("s3").create_bucket(Bucket=BUCKET)
-    return session
-
-
-def batch(local: LocalBedrock, sess: Any, bodies: list[int], *, inputs: str = "in", **kwargs: Any) -> BatchJob:  # fmt: skip
+def batch(local: LocalBedrock, session: Any, bodies: list[int], *, inputs: str = "in", **kwargs: Any) -> BatchJob:  # fmt: skip
     job = track(
         BatchJob(
-            HAIKU, ROLE, f"s3://{BUCKET}/{inputs}/", f"s3://{BUCKET}/out/", session=sess,
+            HAIKU, ROLE, f"s3://{BUCKET}/{inputs}/", f"s3://{BUCKET}/out/", session=session,
             sleep=local.advance, poll=PollConfig(initial=30, max_interval=600, jitter=0),
             quotas=QUOTAS, **kwargs,
         )
@@ -56,10 +49,12 @@ def bound(job: BatchJob) -> float:
 BODIES = [n % 7 for n in range(30)]  # 30 records, 7 distinct bodies (the first 7 distinct)
 
 
-def test_dedupe_estimates_and_bounds_only_the_records_sent(local: LocalBedrock, sess: Any) -> None:
-    deduped = batch(local, sess, BODIES, dedupe=True, max_cost_usd=1e-6)
-    alone = batch(local, sess, BODIES[:7], inputs="in2", max_cost_usd=1e-6)  # the 7 sent
-    everything = batch(local, sess, BODIES, inputs="in3", max_cost_usd=1e-6)
+def test_dedupe_estimates_and_bounds_only_the_records_sent(
+    local: LocalBedrock, session: Any
+) -> None:
+    deduped = batch(local, session, BODIES, dedupe=True, max_cost_usd=1e-6)
+    alone = batch(local, session, BODIES[:7], inputs="in2", max_cost_usd=1e-6)  # the 7 sent
+    everything = batch(local, session, BODIES, inputs="in3", max_cost_usd=1e-6)
     plan, plan_alone, plan_all = deduped.plan(), alone.plan(), everything.plan()
     assert (plan.records, plan.deduplicated) == (7, 23)
     assert plan.max_output_tokens == plan_alone.max_output_tokens == sum(40 + b for b in range(7))
@@ -67,25 +62,27 @@ def test_dedupe_estimates_and_bounds_only_the_records_sent(local: LocalBedrock, 
     assert plan.cost == plan_alone.cost and plan.cost.batch < plan_all.cost.batch
     assert bound(deduped) == bound(alone) < bound(everything)
     assert "at most" in (plan.budget or "") and (plan.budget or "") == (plan_alone.budget or "")
-    sent = Sent(sess)
-    roomy = batch(local, sess, BODIES, inputs="in4", dedupe=True, max_cost_usd=bound(alone) * 1.01)  # fmt: skip
+    sent = Sent(session)
+    roomy = batch(local, session, BODIES, inputs="in4", dedupe=True, max_cost_usd=bound(alone) * 1.01)  # fmt: skip
     roomy.submit()  # the 7 sent fit the cap; the 30 would not
     roomy.wait()
     assert sent.job_lines() == 7 and roomy.summary().succeeded == 30
 
 
-def test_reuse_bounds_only_the_records_it_will_send(local: LocalBedrock, sess: Any) -> None:
-    first = batch(local, sess, list(range(20)), reuse=CACHE)
+def test_reuse_bounds_only_the_records_it_will_send(local: LocalBedrock, session: Any) -> None:
+    first = batch(local, session, list(range(20)), reuse=CACHE)
     first.submit()
     first.wait()
-    again = batch(local, sess, list(range(15, 25)), inputs="in2", reuse=CACHE, max_cost_usd=1e-6)  # fmt: skip
-    new = batch(local, sess, list(range(20, 25)), inputs="in3", max_cost_usd=1e-6)
+    again = batch(local, session, list(range(15, 25)), inputs="in2", reuse=CACHE, max_cost_usd=1e-6)  # fmt: skip
+    new = batch(local, session, list(range(20, 25)), inputs="in3", max_cost_usd=1e-6)
     plan = again.plan()
     assert (plan.records, plan.reused) == (5, 5)
     assert plan.max_output_tokens == new.plan().max_output_tokens == sum(40 + b for b in range(20, 25))  # fmt: skip
     assert plan.cost == new.plan().cost
     assert bound(again) == bound(new)
-    everything = batch(local, sess, list(range(20)), inputs="in4", reuse=CACHE, max_cost_usd=1e-6)
+    everything = batch(
+        local, session, list(range(20)), inputs="in4", reuse=CACHE, max_cost_usd=1e-6
+    )
     plan = everything.plan()
     assert (plan.records, plan.reused, plan.max_output_tokens) == (0, 20, 0)
     assert plan.cost.batch == 0

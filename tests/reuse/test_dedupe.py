@@ -22,13 +22,6 @@ QUOTAS = Quotas(min_records_per_job=5, max_records_per_job=1000, max_concurrent_
 pytestmark = pytest.mark.emulator(quotas={HAIKU: QUOTAS})
 
 
-@pytest.fixture
-def sess(local: LocalBedrock) -> Any:
-    session = local.session()
-    session.client("s3").create_bucket(Bucket=BUCKET)
-    return session
-
-
 def deduped(local: LocalBedrock, session: Any, bodies: list[int]) -> BatchJob:
     job = track(
         BatchJob(
@@ -45,9 +38,9 @@ def deduped(local: LocalBedrock, session: Any, bodies: list[int]) -> BatchJob:
 BODIES = [n % 7 for n in range(30)]  # 30 records, 7 distinct bodies
 
 
-def test_n_records_with_k_bodies_send_k_and_return_n(local: LocalBedrock, sess: Any) -> None:
-    sent = Sent(sess)
-    job = deduped(local, sess, BODIES)
+def test_n_records_with_k_bodies_send_k_and_return_n(local: LocalBedrock, session: Any) -> None:
+    sent = Sent(session)
+    job = deduped(local, session, BODIES)
     assert (job.plan().records, job.plan().deduplicated) == (7, 23)
     job.submit()
     job.wait()
@@ -67,14 +60,14 @@ def test_n_records_with_k_bodies_send_k_and_return_n(local: LocalBedrock, sess: 
 
 
 @pytest.mark.emulator(quotas={HAIKU: QUOTAS}, faults=Faults(record_error_ids={"R0000000001"}))
-def test_an_error_fans_out_and_a_retry_sends_the_body_once(local: LocalBedrock, sess: Any, caplog: Any) -> None:  # fmt: skip
-    job = deduped(local, sess, BODIES)
+def test_an_error_fans_out_and_a_retry_sends_the_body_once(local: LocalBedrock, session: Any, caplog: Any) -> None:  # fmt: skip
+    job = deduped(local, session, BODIES)
     job.submit()
     job.wait(raise_on_failure=False)
     errored = sorted(r.key["n"] for r in job.results() if r.status == "errored")
     assert errored == [n for n, b in enumerate(BODIES) if b == 1]  # every record that asked
     assert job.summary().errored == len(errored)
-    sent = Sent(sess)
+    sent = Sent(session)
     with caplog.at_level("WARNING", logger="bedrock_batch"):
         assert job.retry(include_non_retryable=True) == 1  # the body, once
     job.wait()
@@ -87,13 +80,13 @@ def test_an_error_fans_out_and_a_retry_sends_the_body_once(local: LocalBedrock, 
     assert {r.attempt for r in results if r.key["body"] == 1} == {1}
 
 
-def test_attach_gives_the_same_fanned_out_results(local: LocalBedrock, sess: Any) -> None:
-    job = deduped(local, sess, BODIES)
+def test_attach_gives_the_same_fanned_out_results(local: LocalBedrock, session: Any) -> None:
+    job = deduped(local, session, BODIES)
     job.submit()
     job.wait()
     mine = sorted((r.to_dict() for r in job.results()), key=lambda d: d["recordId"])
     assert job.state_uri is not None
-    with BatchJob.attach(job.state_uri, session=sess) as attached:
+    with BatchJob.attach(job.state_uri, session=session) as attached:
         theirs = sorted((r.to_dict() for r in attached.results()), key=lambda d: d["recordId"])
         assert attached.summary().deduplicated == 23
     assert theirs == mine
@@ -142,13 +135,13 @@ def test_every_record_is_sent_or_answered_by_exactly_one_sent_twin(case: tuple[l
 
 
 @pytest.mark.emulator(quotas={HAIKU: QUOTAS}, faults=Faults(record_error_ids={"R0000000001"}))
-def test_retrying_a_duplicate_by_its_id_sends_its_body_once(local: LocalBedrock, sess: Any) -> None:  # fmt: skip
-    job = deduped(local, sess, BODIES)
+def test_retrying_a_duplicate_by_its_id_sends_its_body_once(local: LocalBedrock, session: Any) -> None:  # fmt: skip
+    job = deduped(local, session, BODIES)
     job.submit()
     job.wait(raise_on_failure=False)
     twin = next(r for r in job.results() if r.key == {"n": 8, "body": 1})
     assert twin.status == "errored" and twin.record_id == "R0000000008"  # sent as R0000000001
-    sent = Sent(sess)
+    sent = Sent(session)
     assert job.retry(record_ids=[twin.record_id]) == 1
     job.wait()
     assert sent.invokes == 1
@@ -156,8 +149,8 @@ def test_retrying_a_duplicate_by_its_id_sends_its_body_once(local: LocalBedrock,
 
 
 @pytest.mark.emulator(quotas={HAIKU: QUOTAS}, faults=Faults(record_error_ids={"R0000000001"}))
-def test_a_duplicate_has_the_history_of_the_record_whose_answer_it_shares(local: LocalBedrock, sess: Any) -> None:  # fmt: skip
-    job = deduped(local, sess, BODIES)
+def test_a_duplicate_has_the_history_of_the_record_whose_answer_it_shares(local: LocalBedrock, session: Any) -> None:  # fmt: skip
+    job = deduped(local, session, BODIES)
     job.submit()
     job.wait(raise_on_failure=False)
     assert job.retry(include_non_retryable=True) == 1
@@ -171,8 +164,8 @@ def test_a_duplicate_has_the_history_of_the_record_whose_answer_it_shares(local:
     assert results.history("R0000000002") and not results.history("no-such-record")
 
 
-def test_records_added_after_a_plan_are_chosen_again(local: LocalBedrock, sess: Any) -> None:
-    job = deduped(local, sess, [0, 0, 1])
+def test_records_added_after_a_plan_are_chosen_again(local: LocalBedrock, session: Any) -> None:
+    job = deduped(local, session, [0, 0, 1])
     assert (job.plan().records, job.plan().deduplicated) == (2, 1)
     job.add_prompt("question 2", max_tokens=30, key={"n": 3, "body": 2})
     job.add_prompt("question 9", max_tokens=30, key={"n": 4, "body": 9})
@@ -183,8 +176,8 @@ def test_records_added_after_a_plan_are_chosen_again(local: LocalBedrock, sess: 
     assert sorted(r.key["n"] for r in job.results()) == list(range(6))
 
 
-def test_exports_in_input_order_keep_the_order_the_records_were_added(local: LocalBedrock, sess: Any, tmp_path: Any) -> None:  # fmt: skip
-    job = deduped(local, sess, BODIES)
+def test_exports_in_input_order_keep_the_order_the_records_were_added(local: LocalBedrock, session: Any, tmp_path: Any) -> None:  # fmt: skip
+    job = deduped(local, session, BODIES)
     job.submit()
     job.wait()
     path = tmp_path / "out.jsonl"

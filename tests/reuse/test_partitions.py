@@ -25,19 +25,12 @@ QUOTAS = Quotas(min_records_per_job=5, max_records_per_job=1000, max_concurrent_
 pytestmark = pytest.mark.emulator(quotas={HAIKU: QUOTAS})
 
 
-@pytest.fixture
-def sess(local: LocalBedrock) -> Any:
-    session = local.session()
-    session.client("s3").create_bucket(Bucket=BUCKET)
-    return session
-
-
-def batch(local: LocalBedrock, sess: Any, bodies: list[int], *, inputs: str = "in", **kwargs: Any) -> BatchJob:  # fmt: skip
+def batch(local: LocalBedrock, session: Any, bodies: list[int], *, inputs: str = "in", **kwargs: Any) -> BatchJob:  # fmt: skip
     """Records asking ``question {body}``, several input files (3 records each), some ids of
     the caller's own."""
     job = track(
         BatchJob(
-            HAIKU, ROLE, f"s3://{BUCKET}/{inputs}/", f"s3://{BUCKET}/out/", session=sess,
+            HAIKU, ROLE, f"s3://{BUCKET}/{inputs}/", f"s3://{BUCKET}/out/", session=session,
             sleep=local.advance, poll=PollConfig(initial=30, max_interval=600, jitter=0),
             quotas=QUOTAS, max_records_per_file=3, **kwargs,
         )
@@ -74,8 +67,8 @@ def assert_like_single_process(results: Results, total: int) -> None:
 BODIES = [n % 7 for n in range(30)]  # 30 records, 7 distinct bodies
 
 
-def test_deduplicated_records_come_back_once_from_the_partitions(local: LocalBedrock, sess: Any) -> None:  # fmt: skip
-    job = batch(local, sess, BODIES, dedupe=True)
+def test_deduplicated_records_come_back_once_from_the_partitions(local: LocalBedrock, session: Any) -> None:  # fmt: skip
+    job = batch(local, session, BODIES, dedupe=True)
     job.submit()
     job.wait()
     results = job.results()
@@ -84,8 +77,8 @@ def test_deduplicated_records_come_back_once_from_the_partitions(local: LocalBed
 
 
 @pytest.mark.emulator(quotas={HAIKU: QUOTAS}, faults=Faults(record_error_ids={"R0000000001"}))
-def test_twins_of_a_retried_record_follow_the_retry(local: LocalBedrock, sess: Any) -> None:
-    job = batch(local, sess, BODIES, dedupe=True)
+def test_twins_of_a_retried_record_follow_the_retry(local: LocalBedrock, session: Any) -> None:
+    job = batch(local, session, BODIES, dedupe=True)
     job.submit()
     job.wait(raise_on_failure=False)
     assert_like_single_process(job.results(), 30)  # the error fanned out, in the partitions too
@@ -97,11 +90,11 @@ def test_twins_of_a_retried_record_follow_the_retry(local: LocalBedrock, sess: A
     assert {r.attempt for r in results if r.key["body"] == 1} == {1}
 
 
-def test_reused_and_deduplicated_records_come_back_once(local: LocalBedrock, sess: Any) -> None:
-    first = batch(local, sess, list(range(12)), reuse=CACHE)
+def test_reused_and_deduplicated_records_come_back_once(local: LocalBedrock, session: Any) -> None:
+    first = batch(local, session, list(range(12)), reuse=CACHE)
     first.submit()
     first.wait()
-    second = batch(local, sess, [n % 16 for n in range(8, 40)], inputs="in2", reuse=CACHE, dedupe=True)  # fmt: skip
+    second = batch(local, session, [n % 16 for n in range(8, 40)], inputs="in2", reuse=CACHE, dedupe=True)  # fmt: skip
     plan = second.plan()
     assert (plan.records, plan.reused, plan.deduplicated) == (4, 24, 4)  # 12-15 new, each twice
     second.submit()
@@ -109,17 +102,17 @@ def test_reused_and_deduplicated_records_come_back_once(local: LocalBedrock, ses
     results = second.results()
     assert sum(1 for r in results if r.reused_from) == 24  # 0-11, each asked twice
     assert_like_single_process(results, 32)
-    with BatchJob.attach(str(second.state_uri), session=sess) as attached:
+    with BatchJob.attach(str(second.state_uri), session=session) as attached:
         assert_like_single_process(attached.results(), 32)
 
 
-def test_a_batch_answered_entirely_from_the_cache(local: LocalBedrock, sess: Any) -> None:
-    first = batch(local, sess, list(range(10)), reuse=CACHE)
+def test_a_batch_answered_entirely_from_the_cache(local: LocalBedrock, session: Any) -> None:
+    first = batch(local, session, list(range(10)), reuse=CACHE)
     first.submit()
     first.wait()
-    sent = Sent(sess)
+    sent = Sent(session)
     jobs = sent.jobs()
-    again = batch(local, sess, [9 - n for n in range(10)], inputs="in2", reuse=CACHE)
+    again = batch(local, session, [9 - n for n in range(10)], inputs="in2", reuse=CACHE)
     again.submit()
     again.wait()
     assert sent.jobs() == jobs

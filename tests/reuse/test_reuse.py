@@ -66,13 +66,6 @@ def batch(local: LocalBedrock, session: Any, questions: list[int], *, inputs: st
     return job
 
 
-@pytest.fixture
-def sess(local: LocalBedrock) -> Any:
-    session = local.session()
-    session.client("s3").create_bucket(Bucket=BUCKET)
-    return session
-
-
 def cache_entries(session: Any) -> list[tuple[str, dict[str, Any]]]:
     s3 = session.client("s3")
     out = []
@@ -92,20 +85,20 @@ def rewrite_cache(session: Any, change: Any) -> None:
         s3.put_object(Bucket=BUCKET, Key=key, Body="".join(json.dumps(e) + "\n" for e in entries).encode())  # fmt: skip
 
 
-def first_batch(local: LocalBedrock, sess: Any, n: int = 100) -> BatchJob:
-    job = batch(local, sess, list(range(n)))
+def first_batch(local: LocalBedrock, session: Any, n: int = 100) -> BatchJob:
+    job = batch(local, session, list(range(n)))
     job.submit()
     job.wait()
     assert job.summary().succeeded == n
     return job
 
 
-def test_a_second_batch_with_90_percent_of_the_questions_sends_only_the_new_10(local: LocalBedrock, sess: Any) -> None:  # fmt: skip
-    first = first_batch(local, sess)
-    assert len(cache_entries(sess)) == 100  # every succeeded answer published, once
-    sent = Sent(sess)
+def test_a_second_batch_with_90_percent_of_the_questions_sends_only_the_new_10(local: LocalBedrock, session: Any) -> None:  # fmt: skip
+    first = first_batch(local, session)
+    assert len(cache_entries(session)) == 100  # every succeeded answer published, once
+    sent = Sent(session)
     before = sent.job_lines()
-    second = batch(local, sess, list(range(10, 110)))  # 90 old questions, 10 new
+    second = batch(local, session, list(range(10, 110)))  # 90 old questions, 10 new
     assert (second.plan().records, second.plan().reused) == (10, 90)
     second.submit()
     second.wait()
@@ -126,13 +119,13 @@ def test_a_second_batch_with_90_percent_of_the_questions_sends_only_the_new_10(l
     assert summary.usage.output_tokens == fresh  # reused answers cost nothing
 
 
-def test_a_batch_of_the_same_bodies_in_another_order_and_keys_sends_nothing(local: LocalBedrock, sess: Any) -> None:  # fmt: skip
-    first_batch(local, sess, 40)
-    sent = Sent(sess)
+def test_a_batch_of_the_same_bodies_in_another_order_and_keys_sends_nothing(local: LocalBedrock, session: Any) -> None:  # fmt: skip
+    first_batch(local, session, 40)
+    sent = Sent(session)
     jobs_before = sent.jobs()
     order = list(range(40))
     random.Random(7).shuffle(order)
-    again = batch(local, sess, order, dedupe=True)
+    again = batch(local, session, order, dedupe=True)
     again.submit()
     again.wait()
     assert sent.jobs() == jobs_before and sent.invokes == 0  # nothing sent: no job, no call
@@ -147,10 +140,10 @@ FORGERIES = ["no such job", "etag mismatch", "not the job's output", "another re
 
 
 @pytest.mark.parametrize("forgery", FORGERIES)
-def test_a_forged_cache_entry_is_never_served(local: LocalBedrock, sess: Any, forgery: str, caplog: Any) -> None:  # fmt: skip
-    first = first_batch(local, sess, 20)
-    s3 = sess.client("s3")
-    out_file = cache_entries(sess)[0][1]["out"]
+def test_a_forged_cache_entry_is_never_served(local: LocalBedrock, session: Any, forgery: str, caplog: Any) -> None:  # fmt: skip
+    first = first_batch(local, session, 20)
+    s3 = session.client("s3")
+    out_file = cache_entries(session)[0][1]["out"]
     bucket, _, key = out_file[len("s3://") :].partition("/")
     if forgery == "not the job's output":  # a copy of a real output, by whoever can write S3
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -178,10 +171,10 @@ def test_a_forged_cache_entry_is_never_served(local: LocalBedrock, sess: Any, fo
             return {**entry, "job": ":".join(arn)}
         return {**entry, "rid": ids[(ids.index(entry["rid"]) + 1) % len(ids)]}
 
-    rewrite_cache(sess, forge)
-    sent = Sent(sess)
+    rewrite_cache(session, forge)
+    sent = Sent(session)
     before = sent.job_lines()
-    again = batch(local, sess, list(range(20)), inputs="in2")
+    again = batch(local, session, list(range(20)), inputs="in2")
     with caplog.at_level("DEBUG", logger="bedrock_batch"):
         again.submit()
     again.wait()
@@ -199,18 +192,20 @@ def test_a_forged_cache_entry_is_never_served(local: LocalBedrock, sess: Any, fo
 
 
 @pytest.mark.emulator(quotas={HAIKU: QUOTAS}, faults=Faults(record_error_ids={"R0000000003"}))
-def test_an_errored_answer_is_neither_published_nor_reused(local: LocalBedrock, sess: Any) -> None:
-    first = batch(local, sess, list(range(20)))
+def test_an_errored_answer_is_neither_published_nor_reused(
+    local: LocalBedrock, session: Any
+) -> None:
+    first = batch(local, session, list(range(20)))
     first.submit()
     first.wait()
     errored = [r for r in first.results() if r.status == "errored"]
     assert [r.record_id for r in errored] == ["R0000000003"]
-    entries = cache_entries(sess)
+    entries = cache_entries(session)
     assert len(entries) == 19
     bad_key = content_key(HAIKU, "InvokeModel", errored[0].model_input).hex()
     assert bad_key not in {e["k"] for _, e in entries}
-    sent = Sent(sess)
-    again = batch(local, sess, list(range(20)), inputs="in2")
+    sent = Sent(session)
+    again = batch(local, session, list(range(20)), inputs="in2")
     again.submit()
     again.wait()
     assert sent.invokes == 1  # only the errored question, on demand (below the minimum)
@@ -219,17 +214,17 @@ def test_an_errored_answer_is_neither_published_nor_reused(local: LocalBedrock, 
     assert sum(1 for r in results.values() if r.reused_from) == 19
 
 
-def test_attach_gives_the_same_results_without_the_cache(local: LocalBedrock, sess: Any) -> None:
-    first_batch(local, sess, 30)
-    again = batch(local, sess, list(range(20, 40)))
+def test_attach_gives_the_same_results_without_the_cache(local: LocalBedrock, session: Any) -> None:
+    first_batch(local, session, 30)
+    again = batch(local, session, list(range(20, 40)))
     again.submit()
     again.wait()
     mine = sorted((r.to_dict() for r in again.results()), key=lambda d: d["recordId"])
-    s3 = sess.client("s3")
+    s3 = session.client("s3")
     for obj in s3.list_objects_v2(Bucket=BUCKET, Prefix="cache/")["Contents"]:
         s3.delete_object(Bucket=BUCKET, Key=obj["Key"])
     assert again.state_uri is not None
-    with BatchJob.attach(again.state_uri, session=sess) as attached:
+    with BatchJob.attach(again.state_uri, session=session) as attached:
         theirs = sorted((r.to_dict() for r in attached.results()), key=lambda d: d["recordId"])
         summary = attached.summary()
         in_order = list(attached.results().to_pandas()["key"])
@@ -257,24 +252,24 @@ def strict_answer() -> type[BaseModel]:
     return Answer
 
 
-def structured(local: LocalBedrock, sess: Any, model: type[BaseModel], inputs: str = "in") -> BatchJob:  # fmt: skip
-    job = batch(local, sess, [], inputs=inputs)
+def structured(local: LocalBedrock, session: Any, model: type[BaseModel], inputs: str = "in") -> BatchJob:  # fmt: skip
+    job = batch(local, session, [], inputs=inputs)
     for q in range(12):
         job.add_prompt(f"question {q}", output_schema=model, max_tokens=200, key={"q": q})
     return job
 
 
-def test_a_reused_structured_answer_the_current_schema_rejects_is_sent_again(local: LocalBedrock, sess: Any) -> None:  # fmt: skip
-    first = structured(local, sess, Answer)
+def test_a_reused_structured_answer_the_current_schema_rejects_is_sent_again(local: LocalBedrock, session: Any) -> None:  # fmt: skip
+    first = structured(local, session, Answer)
     first.submit()
     first.wait()
     assert first.summary().succeeded == 12
     assert all(r.parsed.value >= 0 for r in first.results())
-    same = structured(local, sess, Answer, inputs="in3")
+    same = structured(local, session, Answer, inputs="in3")
     assert same.plan().reused == 12  # the schema still accepts them: reused
-    sent = Sent(sess)
+    sent = Sent(session)
     before = sent.job_lines()
-    stricter = structured(local, sess, strict_answer(), inputs="in2")
+    stricter = structured(local, session, strict_answer(), inputs="in2")
     assert stricter.plan().reused == 0
     stricter.submit()
     stricter.wait(raise_on_failure=False)
@@ -289,24 +284,24 @@ def anyio_backend() -> str:
 
 
 @pytest.mark.anyio
-async def test_the_asyncio_wait_publishes_too(local: LocalBedrock, sess: Any) -> None:
+async def test_the_asyncio_wait_publishes_too(local: LocalBedrock, session: Any) -> None:
     from bedrock_batch.aio import AsyncBatchJob
 
     async def sleep(seconds: float) -> None:
         local.advance(seconds)
 
-    job = AsyncBatchJob.wrap(batch(local, sess, list(range(12))), sleep=sleep)
+    job = AsyncBatchJob.wrap(batch(local, session, list(range(12))), sleep=sleep)
     await job.submit()
     await job.wait()
-    assert len(cache_entries(sess)) == 12
-    again = batch(local, sess, list(range(12)), inputs="in2")
+    assert len(cache_entries(session)) == 12
+    again = batch(local, session, list(range(12)), inputs="in2")
     assert (again.plan().records, again.plan().reused) == (0, 12)
 
 
-def test_a_cache_that_cannot_be_written_does_not_fail_the_batch(local: LocalBedrock, sess: Any, caplog: Any) -> None:  # fmt: skip
-    s3 = sess.client("s3")
+def test_a_cache_that_cannot_be_written_does_not_fail_the_batch(local: LocalBedrock, session: Any, caplog: Any) -> None:  # fmt: skip
+    s3 = session.client("s3")
     s3.create_bucket(Bucket="gone")
-    job = batch(local, sess, list(range(12)), reuse="s3://gone/cache/")
+    job = batch(local, session, list(range(12)), reuse="s3://gone/cache/")
     job.submit()
     s3.delete_bucket(Bucket="gone")  # empty until the batch publishes
     with caplog.at_level("WARNING", logger="bedrock_batch"):
@@ -315,18 +310,18 @@ def test_a_cache_that_cannot_be_written_does_not_fail_the_batch(local: LocalBedr
     assert job.summary().succeeded == 12
 
 
-def test_a_script_run_again_after_a_crash_resumes_its_batch_although_the_cache_changed(local: LocalBedrock, sess: Any) -> None:  # fmt: skip
-    first_batch(local, sess, 30)
-    crashed = batch(local, sess, list(range(20, 60)), inputs="inB", dedupe=True)
+def test_a_script_run_again_after_a_crash_resumes_its_batch_although_the_cache_changed(local: LocalBedrock, session: Any) -> None:  # fmt: skip
+    first_batch(local, session, 30)
+    crashed = batch(local, session, list(range(20, 60)), inputs="inB", dedupe=True)
     assert (crashed.plan().records, crashed.plan().reused) == (30, 10)
     crashed.submit()  # its job is created (and paid); the process dies before wait()
-    sent = Sent(sess)
+    sent = Sent(session)
     jobs = sent.jobs()
-    other = batch(local, sess, list(range(40, 60)), inputs="inC")  # answers some of what it sent
+    other = batch(local, session, list(range(40, 60)), inputs="inC")  # answers some of what it sent
     other.submit()
     other.wait()
-    assert len(cache_entries(sess)) == 50
-    again = batch(local, sess, list(range(20, 60)), inputs="inB", dedupe=True)  # the same script
+    assert len(cache_entries(session)) == 50
+    again = batch(local, session, list(range(20, 60)), inputs="inB", dedupe=True)  # the same script
     plan = again.plan()
     assert (plan.records, plan.reused, plan.state_uri) == (30, 10, crashed.state_uri)
     again.submit()
