@@ -4,7 +4,6 @@ ids never collide with later explicit ones."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -14,19 +13,9 @@ import pytest
 from bedrock_batch import BatchJob, ValidationError
 
 from ..conftest import claude_body
+from .test_malformed_inputs import lines, rec
 
 Make = Callable[..., BatchJob]
-
-
-def lines(*objs: Any) -> io.BytesIO:
-    out = b""
-    for o in objs:
-        out += (o if isinstance(o, bytes) else json.dumps(o).encode()) + b"\n"
-    return io.BytesIO(out)
-
-
-def rec(rid: Any = "a1", body: Any = None) -> dict[str, Any]:
-    return {"recordId": rid, "modelInput": claude_body("x") if body is None else body}
 
 
 def test_jsonl_errors_list_every_bad_line_and_add_nothing(make_job: Make) -> None:
