@@ -26,6 +26,35 @@ from hypothesis import HealthCheck, settings
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
 
+
+
+def _share_botocore_models() -> None:
+    """Every botocore session of a test process shares one loader of botocore's JSON models (per
+    ``AWS_DATA_PATH``), as the emulator's and the CLI's own sessions do: the suite makes ~2,000
+    sessions (a handle's default session, the tests' own) and each would parse the same files
+    again (endpoints, S3's model: ~0.2 s of CPU a session, ~40 s a run). The files and what is
+    read from them are the same; only the parse is shared."""
+    import functools
+
+    import botocore.loaders
+    import botocore.session
+
+    class _Paths(list[str]):
+        def append(self, path: str) -> None:  # boto3 appends its own path for every session
+            if path not in self:
+                super().append(path)
+
+    @functools.lru_cache(maxsize=8)
+    def shared(data_path: str | None = None) -> botocore.loaders.Loader:
+        loader = botocore.loaders.create_loader(data_path)
+        loader._search_paths = _Paths(loader.search_paths)  # type: ignore[attr-defined]
+        return loader
+
+    botocore.session.create_loader = shared  # type: ignore[assignment]  # what sessions call
+
+
+_share_botocore_models()
+
 from bedrock_batch import BatchJob, PollConfig  # noqa: E402 (after the bytecode setting)
 from bedrock_batch._common._codec import encode_line  # noqa: E402 (after the bytecode setting)
 from bedrock_batch._records._store import RecordStore  # noqa: E402 (after the bytecode setting)

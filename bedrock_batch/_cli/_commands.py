@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import re
 import shlex
@@ -44,19 +45,35 @@ LOCAL_POLL = PollConfig(initial=0.05, max_interval=0.25, jitter=0.02)
 # -- sessions, handles, jobs -----------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4)
+def _models(data_path: str | None) -> Any:
+    """botocore's loader of service models for ``data_path`` (``AWS_DATA_PATH``), one per
+    path: a program that runs many commands in one process (``main([...])`` from a notebook, a
+    scheduler, the test suite) parses botocore's JSON models once, as the emulator does."""
+    import botocore.loaders
+
+    return botocore.loaders.create_loader(data_path)
+
+
 def profile_session(args: argparse.Namespace) -> Any:
     """A boto3 session of ``--profile``/``--region`` (the region may be unset), or a one-line
     error for a profile the AWS config does not have."""
     import boto3
+    import botocore.session
     from botocore.exceptions import ProfileNotFound
 
     try:
-        return boto3.Session(region_name=args.region, profile_name=args.profile)
+        core = botocore.session.Session(profile=args.profile)
+        loader = _models(core.get_config_variable("data_path"))
+        core.register_component("data_loader", loader)
+        session = boto3.Session(region_name=args.region, botocore_session=core)
     except ProfileNotFound as err:
         raise CliError(
             f"the AWS profile {err.kwargs.get('profile')!r} is not in your AWS config "
             "(~/.aws/config); check --profile or AWS_PROFILE"
         ) from None
+    loader.search_paths[:] = dict.fromkeys(loader.search_paths)  # boto3 appends its own each time
+    return session
 
 
 def _session(args: argparse.Namespace) -> Any:

@@ -381,8 +381,11 @@ def _loader() -> botocore.loaders.Loader:
 
 def _boto3_session(**kwargs: Any) -> boto3.Session:
     core = botocore.session.get_session()
-    core.register_component("data_loader", _loader())
-    return boto3.Session(botocore_session=core, **kwargs)
+    loader = _loader()
+    core.register_component("data_loader", loader)
+    session = boto3.Session(botocore_session=core, **kwargs)
+    loader.search_paths[:] = dict.fromkeys(loader.search_paths)  # boto3 appends its own each time
+    return session
 
 
 def _default_endpoint(session: boto3.Session, url: str) -> None:
