@@ -6,7 +6,6 @@ namespace, so a missing one still fails."""
 from __future__ import annotations
 
 import boto3
-import botocore.session
 import dask.dataframe
 import moto.events.models
 import moto.s3.models
@@ -22,7 +21,9 @@ from bedrock_batch.local import _emulator
 PRELOADED = (boto3, dask.dataframe, moto.events.models, moto.s3.models, moto.sqs.models,
              pandas, pyarrow, bedrock_batch, bedrock_batch.local)  # fmt: skip
 
+_LOADER = _emulator._loader()  # what Local Bedrock's sessions read through, warmed
 for _service in ("s3", "bedrock", "bedrock-runtime", "service-quotas", "events", "sqs", "sts"):
-    _emulator._loader().load_service_model(_service, "service-2")
-    _emulator._loader().load_service_model(_service, "endpoint-rule-set-1")
-botocore.session.get_session().get_component("endpoint_resolver")
+    _LOADER.load_service_model(_service, "service-2")
+    _LOADER.load_service_model(_service, "endpoint-rule-set-1")
+_LOADER.load_data("endpoints")
+_LOADER.load_data("partitions")

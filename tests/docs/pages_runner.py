@@ -26,8 +26,10 @@ def run(script: str, cwd: str, env: dict[str, str], out: str, err: str) -> None:
         main = types.ModuleType("__main__")  # as -c has it: classes defined by the page are
         sys.modules["__main__"] = main  # found through sys.modules (pydantic resolves names so)
         exec(compile(script, "<string>", "exec"), main.__dict__)
-    except SystemExit as stop:
+    except SystemExit as stop:  # as the interpreter: a message is printed and exits 1
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        if not isinstance(stop.code, int | None):
+            print(stop.code, file=sys.stderr)
     except BaseException:  # what the interpreter would print
         traceback.print_exc()
         code = 1

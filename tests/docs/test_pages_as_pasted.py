@@ -5,8 +5,9 @@ own — against the Local Bedrock each block starts in-process, and each block p
 
 One process per page, forked from a fork server that has imported boto3, moto, pandas and the
 library (:mod:`.pages_preload`): no interpreter start or import time per page, while the page's
-code still runs in a fresh ``__main__`` namespace with exactly its own environment. This replaces Sphinx's ``doctest`` builder run, whose global set-up
-hid the imports a reader pasting a block would miss."""
+code still runs in a fresh ``__main__`` namespace with exactly its own environment. This
+replaces Sphinx's ``doctest`` builder run, whose global set-up hid the imports a reader pasting
+a block would miss."""
 
 from __future__ import annotations
 
