@@ -27,7 +27,6 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
 
 
-
 def _share_botocore_models() -> None:
     """Every botocore session of a test process shares one loader of botocore's JSON models (per
     ``AWS_DATA_PATH``), as the emulator's and the CLI's own sessions do: the suite makes ~2,000
@@ -303,9 +302,12 @@ def read_out(s3: Any, key: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in body.split(b"\n") if line.strip()]
 
 
-def job_on(local: LocalBedrock, model_id: str = HAIKU, **kwargs: Any) -> BatchJob:
-    """A BatchJob on an emulator (test bucket created), whose waits advance the emulated clock."""
-    session = local.session()
+def job_on(
+    local: LocalBedrock, model_id: str = HAIKU, *, session: Any = None, **kwargs: Any
+) -> BatchJob:
+    """A BatchJob on an emulator (test bucket created), whose waits advance the emulated clock;
+    ``session``: a session of ``local`` (the ``session`` fixture), else a new one."""
+    session = session or local.session()
     s3 = session.client("s3")
     if BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
         s3.create_bucket(Bucket=BUCKET)

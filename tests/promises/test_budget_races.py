@@ -14,7 +14,7 @@ from bedrock_batch._catalog import lookup_model
 from bedrock_batch._pricing import price_for
 from bedrock_batch.local import Faults, LocalBedrock
 
-from ..conftest import BUCKET, HAIKU, ROLE, track
+from ..conftest import HAIKU, job_on, track
 from .test_concurrent_retries import RunFirst
 
 FAST = PollConfig(initial=30, max_interval=600, jitter=0)
@@ -22,12 +22,7 @@ FAILING = {f"R{i:010d}" for i in range(0, 200, 5)}  # 40 of 200 records errored
 
 
 def failed_batch(local: LocalBedrock, session: Any) -> tuple[BatchJob, list[str]]:
-    job = track(
-        BatchJob(
-            HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session,
-            sleep=local.advance, poll=FAST,
-        )
-    )  # fmt: skip
+    job = job_on(local, session=session)
     for i in range(200):
         job.add_prompt(f"question {i}: what is {i} + {i}?", max_tokens=50)
     job.submit()

@@ -13,7 +13,7 @@ import pytest
 from bedrock_batch import BatchJob, PollConfig, Quotas
 from bedrock_batch.local import LocalBedrock
 
-from ..conftest import BUCKET, HAIKU, ROLE, track
+from ..conftest import BUCKET, HAIKU, job_on, track
 
 FAST = PollConfig(initial=30, max_interval=600, jitter=0)
 SMALL = {HAIKU: Quotas(min_records_per_job=50, max_records_per_job=150, max_concurrent_jobs=2)}
@@ -56,12 +56,7 @@ def outputs_of(s3: Any, arn: str) -> list[str]:
 
 def stopped_batch(local: LocalBedrock, session: Any) -> tuple[BatchJob, list[str]]:
     """400 records, two jobs created and stopped, one never created: every record unrun."""
-    job = track(
-        BatchJob(
-            HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/", session=session,
-            sleep=local.advance, poll=FAST,
-        )
-    )  # fmt: skip
+    job = job_on(local, session=session)
     for i in range(400):
         job.add_prompt(f"question {i}", max_tokens=60, key=i)
     job.submit()

@@ -8,24 +8,18 @@ from typing import Any
 
 import pytest
 
-from bedrock_batch import BatchJob, BudgetError, PollConfig, Quotas
+from bedrock_batch import BatchJob, BudgetError, Quotas
 from bedrock_batch.local import LocalBedrock
 
-from ..conftest import BUCKET, HAIKU, ROLE, track
-from .test_reuse import CACHE, Sent
+from ..conftest import HAIKU
+from .test_reuse import CACHE, Sent, handle
 
 QUOTAS = Quotas(min_records_per_job=5, max_records_per_job=1000, max_concurrent_jobs=4)
 pytestmark = pytest.mark.emulator(quotas={HAIKU: QUOTAS})
 
 
 def batch(local: LocalBedrock, session: Any, bodies: list[int], *, inputs: str = "in", **kwargs: Any) -> BatchJob:  # fmt: skip
-    job = track(
-        BatchJob(
-            HAIKU, ROLE, f"s3://{BUCKET}/{inputs}/", f"s3://{BUCKET}/out/", session=session,
-            sleep=local.advance, poll=PollConfig(initial=30, max_interval=600, jitter=0),
-            quotas=QUOTAS, **kwargs,
-        )
-    )  # fmt: skip
+    job = handle(local, session, inputs=inputs, quotas=QUOTAS, **kwargs)
     for b in bodies:
         job.add(body(b))
     return job

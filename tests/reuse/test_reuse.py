@@ -50,17 +50,22 @@ class Sent:
         return n
 
 
+def handle(local: LocalBedrock, session: Any, *, inputs: str = "in", quotas: Quotas = QUOTAS, **kwargs: Any) -> BatchJob:  # fmt: skip
+    """An empty BatchJob reading ``s3://BUCKET/{inputs}/``, waiting on ``local``'s clock."""
+    return track(
+        BatchJob(
+            HAIKU, ROLE, f"s3://{BUCKET}/{inputs}/", f"s3://{BUCKET}/out/", session=session,
+            sleep=local.advance, poll=PollConfig(initial=30, max_interval=600, jitter=0),
+            quotas=quotas, **kwargs,
+        )
+    )  # fmt: skip
+
+
 def batch(local: LocalBedrock, session: Any, questions: list[int], *, inputs: str = "in", **kwargs: Any) -> BatchJob:  # fmt: skip
     """A batch of the prompts ``questions``; ``inputs``: another prefix makes the same records
     another batch (under one prefix they are the same batch, resumed)."""
     kwargs.setdefault("reuse", CACHE)
-    job = track(
-        BatchJob(
-            HAIKU, ROLE, f"s3://{BUCKET}/{inputs}/", f"s3://{BUCKET}/out/", session=session,
-            sleep=local.advance, poll=PollConfig(initial=30, max_interval=600, jitter=0),
-            quotas=QUOTAS, **kwargs,
-        )
-    )  # fmt: skip
+    job = handle(local, session, inputs=inputs, **kwargs)
     for n, q in enumerate(questions):
         job.add_prompt(f"question {q}: what is {q} squared?", max_tokens=30, key={"q": q, "n": n})
     return job
