@@ -52,7 +52,46 @@ def _share_botocore_models() -> None:
     botocore.session.create_loader = shared  # type: ignore[assignment]  # what sessions call
 
 
+def _share_botocore_handler_checks() -> None:
+    """Two pure computations botocore repeats for every session and client, done once per
+    process: the name each event name is aliased to (an empty cache per session and per
+    client, though the aliases are always botocore's own), and whether a handler accepts
+    ``**kwargs`` (``inspect`` on each of a session's ~130 handlers at each registration).
+    Together ~10 s of CPU a run; what botocore registers, emits and checks is unchanged."""
+    import weakref
+
+    import botocore.hooks
+    from botocore.utils import EVENT_ALIASES
+
+    aliased: dict[str, str] = {}
+    aliaser_init = botocore.hooks.EventAliaser.__init__
+
+    def init(self: Any, event_emitter: Any, event_aliases: Any = None) -> None:
+        aliaser_init(self, event_emitter, event_aliases)
+        if self._event_aliases == EVENT_ALIASES:  # botocore's own: the same answer everywhere
+            self._alias_name_cache = aliased
+
+    botocore.hooks.EventAliaser.__init__ = init  # type: ignore[method-assign]
+
+    checked: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+    accepts = botocore.hooks.accepts_kwargs
+
+    def accepts_kwargs(func: Any) -> Any:
+        key = getattr(func, "__func__", func)  # a bound method takes its function's **kwargs
+        try:
+            return checked[key]
+        except (KeyError, TypeError):  # TypeError: not weakly referable, not cached
+            pass
+        answer = accepts(func)
+        with contextlib.suppress(TypeError):
+            checked[key] = answer
+        return answer
+
+    botocore.hooks.accepts_kwargs = accepts_kwargs
+
+
 _share_botocore_models()
+_share_botocore_handler_checks()
 
 from bedrock_batch import BatchJob, PollConfig  # noqa: E402 (after the bytecode setting)
 from bedrock_batch._common._codec import encode_line  # noqa: E402 (after the bytecode setting)

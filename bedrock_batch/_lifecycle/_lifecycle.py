@@ -73,11 +73,16 @@ class Lifecycle:
         self.last: dict[str, JobDescription] = {}
         self._unreachable = 0  # steps in a row whose create could not connect
 
-    def advance(self, *, poll: bool = True) -> None:
+    def advance(self, *, poll: bool = True, read: bool = True) -> None:
         """Move the batch forward once: create what the quota allows (after polling the jobs
         already created, unless ``poll`` is False because events told their states), then
-        answer the on-demand runs. Nothing is created or answered for a stopped batch."""
-        ledger = self.ledger.refresh()
+        answer the on-demand runs. Nothing is created or answered for a stopped batch.
+
+        ``read=False``: the caller read the latest ledger in this same step (the step's upload
+        did); it is not read again. Every create is still announced by a conditional write,
+        so a stop stored by another process since that read prevents it all the same.
+        """
+        ledger = self.ledger.refresh() if read else self.ledger.sync()
         if ledger.unresolved:
             self.resolve_stopped()
             ledger = self.ledger.ledger or ledger
@@ -85,7 +90,7 @@ class Lifecycle:
             self.poll()
         if ledger.stopped:
             return
-        if self.create_pending():
+        if self.create_pending(read=False):  # the ledger was read above, in this step
             self.poll()
         self.run_on_demand()
 
@@ -143,12 +148,14 @@ class Lifecycle:
 
     # -- creating ----------------------------------------------------------------------------
 
-    def create_pending(self) -> int:
+    def create_pending(self, *, read: bool = True) -> int:
         """Create waiting jobs while the concurrent-job quota allows; returns how many.
 
-        Reads the latest ledger first: nothing is created for a stopped batch.
+        Reads the latest ledger first (``read=False``: the caller did, in the same step).
+        Nothing is created for a stopped batch: each create is announced by a conditional
+        write (:meth:`_create`), which a stop stored since that read makes fail and re-read.
         """
-        ledger = self.ledger.refresh()
+        ledger = self.ledger.refresh() if read else self.ledger.sync()
         if ledger.stopped:
             return 0
         limit = ledger.quotas.max_concurrent_jobs

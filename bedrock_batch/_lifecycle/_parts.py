@@ -67,12 +67,13 @@ class BatchParts:
 
     def step(self, progress: object | None = None) -> None:
         """Move the batch forward once: upload what is planned, then let the lifecycle create
-        what the quota allows and answer on-demand records."""
+        what the quota allows and answer on-demand records. The ledger is read once, by the
+        upload (one S3 GET a step; every later change is a conditional write)."""
         reader = self.reader
         self.uploader.upload_planned(
             self.store, reader.inputs, self.records, targets_of=reader.targets_of, progress=progress
         )
-        self.lifecycle.advance()
+        self.lifecycle.advance(read=False)
 
     def describe(self, *, resolve: bool = True) -> BatchStatus:
         """The batch's current status (one control-plane call for all its jobs). A create
