@@ -90,8 +90,29 @@ def _share_botocore_handler_checks() -> None:
     botocore.hooks.accepts_kwargs = accepts_kwargs
 
 
+def _share_moto_routes() -> None:
+    """moto routes each request through its backend's URL table, which it builds again for
+    every request — S3's by reloading ``moto.s3.urls`` (~0.5 ms a call, ~20,000 S3 calls a
+    run). Built once per backend class and per setting the table reads (the ISO-region and
+    custom-S3-endpoint variables); the tables and the routing are unchanged."""
+    from moto.core.base_backend import BaseBackend
+    from moto.settings import enable_iso_regions
+
+    table = BaseBackend.urls
+    built: dict[tuple[Any, ...], Any] = {}
+
+    def urls(self: Any) -> Any:
+        key = (type(self), enable_iso_regions(), os.environ.get("MOTO_S3_CUSTOM_ENDPOINTS"))
+        if key not in built:
+            built[key] = table.fget(self)  # type: ignore[attr-defined]
+        return built[key]
+
+    BaseBackend.urls = property(urls)  # type: ignore[method-assign,assignment]
+
+
 _share_botocore_models()
 _share_botocore_handler_checks()
+_share_moto_routes()
 
 from bedrock_batch import BatchJob, PollConfig  # noqa: E402 (after the bytecode setting)
 from bedrock_batch._common._codec import encode_line  # noqa: E402 (after the bytecode setting)
