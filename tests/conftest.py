@@ -242,6 +242,17 @@ def knobs(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
+def no_backoff() -> Iterator[list[float]]:
+    """botocore retries without sleeping its backoff; the delays it asked for (a test of
+    retries asserts there were some)."""
+    from .support import RecordedBackoff
+
+    backoff = RecordedBackoff()
+    yield backoff.delays
+    backoff.undo()
+
+
+@pytest.fixture
 def local(request: pytest.FixtureRequest) -> Iterator[LocalBedrock]:
     """An in-process Local Bedrock on a manual clock (time moves only when told), with the
     knobs of the test's ``emulator`` marker."""

@@ -185,3 +185,22 @@ def cli_in_process(env: dict[str, str], *args: str) -> subprocess.CompletedProce
     out.flush()
     stdout = out.buffer.getvalue().decode()  # type: ignore[attr-defined]
     return subprocess.CompletedProcess(["bedrock-batch", *args], code, stdout, err.getvalue())
+
+
+class RecordedBackoff:
+    """botocore's retry backoff recorded instead of slept (``delays``: the seconds it asked
+    for), until :meth:`undo`. Its retries still happen, at once: the emulator's clock is not the
+    wall clock, so the seconds slept only made the suite wait (~7 s a run)."""
+
+    def __init__(self) -> None:
+        import types
+
+        import botocore.endpoint
+
+        self.delays: list[float] = []
+        self._module: Any = botocore.endpoint
+        self._saved = self._module.time
+        self._module.time = types.SimpleNamespace(sleep=self.delays.append)
+
+    def undo(self) -> None:
+        self._module.time = self._saved

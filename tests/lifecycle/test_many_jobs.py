@@ -83,7 +83,7 @@ def test_service_quota_exceeded_means_wait_and_submit_again() -> None:
         assert job.summary().succeeded == 300
 
 
-def test_injected_throttling_and_server_errors_change_nothing() -> None:
+def test_injected_throttling_and_server_errors_change_nothing(no_backoff: list[float]) -> None:
     faults = Faults(throttle_rate=0.2, server_error_rate=0.05)
     with LocalBedrock(clock="manual", quotas={HAIKU: SMALL}, faults=faults, seed=4) as local:
         job = new_job(local)
@@ -98,6 +98,7 @@ def test_injected_throttling_and_server_errors_change_nothing() -> None:
         )
         kinds = {e.kind for e in local.fault_log}
         assert {"throttle", "server_error"} <= kinds
+        assert no_backoff  # botocore retried them
 
 
 def test_small_job_in_auto_mode_runs_on_demand(caplog: pytest.LogCaptureFixture) -> None:

@@ -214,12 +214,13 @@ def test_injected_throttling_and_500_are_seeded_and_logged() -> None:
     assert "ThrottlingException" in first and "InternalServerException" in first and "ok" in first
 
 
-def test_botocore_retries_absorb_injected_throttling() -> None:
+def test_botocore_retries_absorb_injected_throttling(no_backoff: list[float]) -> None:
     with LocalBedrock(clock="manual", faults=Faults(throttle_rate=0.2)) as local:
         bedrock = local.client("bedrock")
         for _ in range(20):
             bedrock.list_model_invocation_jobs()
         assert local.fault_log  # faults happened, and standard retries hid them
+        assert len(no_backoff) == len(local.fault_log)  # botocore retried each one
 
 
 def test_counters_absent_when_disabled() -> None:

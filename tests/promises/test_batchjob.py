@@ -221,7 +221,7 @@ def test_poll_timeout_leaves_the_job_running() -> None:
         assert job.describe().status == "InProgress"
 
 
-def test_throttling_injected_changes_nothing() -> None:
+def test_throttling_injected_changes_nothing(no_backoff: list[float]) -> None:
     faults = Faults(throttle_rate=0.3, server_error_rate=0.05)
     with LocalBedrock(clock="manual", faults=faults, seed=11) as local:
         job = _job_with(local)
@@ -230,6 +230,7 @@ def test_throttling_injected_changes_nothing() -> None:
         bedrock = local.client("bedrock")
         assert len(bedrock.list_model_invocation_jobs()["invocationJobSummaries"]) == 1
         assert any(e.kind == "throttle" for e in local.fault_log)
+        assert no_backoff  # botocore retried them
 
 
 def test_progress_callback_sees_counters(make_job: MakeJob) -> None:

@@ -94,7 +94,7 @@ from bedrock_batch._ledger._ledgerstore import LedgerStore
 from bedrock_batch.local import AfterFault, JobFault, LocalBedrock, OperationFaults
 
 from ..conftest import BUCKET, HAIKU, ROLE, claude_body
-from ..support import S3Faults
+from ..support import RecordedBackoff, S3Faults
 from .model_support import Armed, Crash, Hooks, PaidAnswers, WallClock, lose_answer
 
 QUOTAS = Quotas(min_records_per_job=20, max_records_per_job=40, max_concurrent_jobs=2)
@@ -197,6 +197,7 @@ class BatchLifecycle(RuleBasedStateMachine):
         super().__init__()
         self.clock = WallClock()
         self.clock.install()
+        self.backoff = RecordedBackoff()  # botocore's retries under faults, without the sleep
         self.local = LocalBedrock(clock="manual", quotas={HAIKU: QUOTAS}, seed=7).start()
         self.session = self.local.session()
         self.session.client("s3").create_bucket(Bucket=BUCKET)
@@ -820,6 +821,7 @@ class BatchLifecycle(RuleBasedStateMachine):
                 self.job.close()
             self.local.stop()
             self.clock.uninstall()
+            self.backoff.undo()
 
 
 PROFILE = os.environ.get("BEDROCK_BATCH_MODEL_PROFILE", "ci")
