@@ -85,3 +85,33 @@ def test_an_announced_create_whose_answer_was_lost_is_found_not_repeated(
     life.advance()
     assert life.calls["CreateModelInvocationJob"] == 0 and life.ledger.ledger is not None
     assert life.ledger.ledger.find_job("p000").job_arn == arn
+
+
+def test_a_wait_reads_the_ledger_once_a_step(local: LocalBedrock, session: Any) -> None:
+    """Each step of a wait reads the batch's ledger once (the upload's read); the creates and
+    the poll of that step act on it, each create still announced by a conditional write."""
+    from ..conftest import job_factory
+
+    reads: list[str] = []  # the keys the job's S3 client reads
+    session.events.register(
+        "before-parameter-build.s3.GetObject", lambda params, **_: reads.append(params["Key"])
+    )
+    job = job_factory(local, session)(
+        quotas=Quotas(min_records_per_job=100, max_records_per_job=100, max_concurrent_jobs=1)
+    )  # two jobs, one at a time: a step that creates, steps that poll
+    job.add_records(
+        {"recordId": f"r{i:03d}", "modelInput": claude_body(f"question {i}")} for i in range(200)
+    )
+    job.submit()
+    assert job.state_uri is not None
+    ledger_key = S3Uri.parse(job.state_uri).key
+    steps: list[float] = []
+    sleep = job.sleep
+    job.sleep = lambda seconds: (steps.append(seconds), sleep(seconds))[1]
+    reads.clear()
+    assert job.wait().status == "Completed"
+    listed = local.client("bedrock").list_model_invocation_jobs()["invocationJobSummaries"]
+    assert len(listed) == 2
+    ledger_reads = reads.count(ledger_key)
+    # one read a step (a step after each sleep, and the first), none of the other parts' own
+    assert 2 <= ledger_reads <= len(steps) + 1, (ledger_reads, len(steps))
