@@ -68,7 +68,7 @@ def _share_botocore_handler_checks() -> None:
 
     def init(self: Any, event_emitter: Any, event_aliases: Any = None) -> None:
         aliaser_init(self, event_emitter, event_aliases)
-        if self._event_aliases == EVENT_ALIASES:  # botocore's own: the same answer everywhere
+        if list(self._event_aliases.items()) == list(EVENT_ALIASES.items()):  # botocore's own
             self._alias_name_cache = aliased
 
     botocore.hooks.EventAliaser.__init__ = init  # type: ignore[method-assign]

@@ -6,8 +6,10 @@ Creating a job is three ledger phases: ``uploaded`` → ``creating`` (stored *be
 CreateModelInvocationJob is called, with the job's deterministic client request token) →
 ``created`` (its ARN). A process that finds a job ``creating`` does not know whether the call
 reached Bedrock: it looks the job up by name before calling create again with the same token,
-so a job is never created twice even after the service's idempotency window. Before creating
-anything the latest ledger is read: a batch stopped by any process creates nothing more.
+so a job is never created twice even after the service's idempotency window. A wait step reads
+the latest ledger once, and ``creating`` is stored by a conditional write (S3 ``IfMatch`` on that
+read's version): a stop stored by any process since then makes the write fail, the ledger is read
+again and the create is not made. A batch stopped by any process creates nothing more.
 
 A stop never cancels a ``creating`` entry on a miss (its create may have made the job, only the
 answer was lost): under a stop Create is never sent again; the job is looked up by its
@@ -90,7 +92,7 @@ class Lifecycle:
             self.poll()
         if ledger.stopped:
             return
-        if self.create_pending(read=False):  # the ledger was read above, in this step
+        if self.create_pending():
             self.poll()
         self.run_on_demand()
 
@@ -148,14 +150,14 @@ class Lifecycle:
 
     # -- creating ----------------------------------------------------------------------------
 
-    def create_pending(self, *, read: bool = True) -> int:
+    def create_pending(self) -> int:
         """Create waiting jobs while the concurrent-job quota allows; returns how many.
 
-        Reads the latest ledger first (``read=False``: the caller did, in the same step).
-        Nothing is created for a stopped batch: each create is announced by a conditional
-        write (:meth:`_create`), which a stop stored since that read makes fail and re-read.
+        Acts on the ledger :meth:`advance` read in this step, not a new read. Nothing is
+        created for a stopped batch: each create is announced by a conditional write
+        (:meth:`_create`), which a stop stored since that read makes fail and read again.
         """
-        ledger = self.ledger.refresh() if read else self.ledger.sync()
+        ledger = self.ledger.sync()
         if ledger.stopped:
             return 0
         limit = ledger.quotas.max_concurrent_jobs

@@ -115,3 +115,47 @@ def test_a_wait_reads_the_ledger_once_a_step(local: LocalBedrock, session: Any) 
     ledger_reads = reads.count(ledger_key)
     # one read a step (a step after each sleep, and the first), none of the other parts' own
     assert 2 <= ledger_reads <= len(steps) + 1, (ledger_reads, len(steps))
+
+
+def test_a_stop_stored_after_the_steps_read_prevents_its_create(
+    local: LocalBedrock, session: Any
+) -> None:
+    """Another handle stops the batch just after a step read the ledger and before that step
+    creates the next job: the create's conditional write fails, the ledger is read again, and
+    nothing is created."""
+    from bedrock_batch import BatchJob
+
+    from ..conftest import job_factory, track
+
+    s3 = session.client("s3")
+    job = job_factory(local, session)(
+        s3_client=s3,
+        quotas=Quotas(min_records_per_job=100, max_records_per_job=100, max_concurrent_jobs=1),
+    )  # two jobs, one at a time: the second is created by a step of the wait
+    job.add_records(
+        {"recordId": f"r{i:03d}", "modelInput": claude_body(f"question {i}")} for i in range(200)
+    )
+    job.submit()
+    assert job.state_uri is not None and job.calls["CreateModelInvocationJob"] == 1
+    local.advance(hours=2)  # the first job ends: the wait's first step would create the second
+    ledger_key = S3Uri.parse(job.state_uri).key
+    read = {"ledger": False, "stopped": False}
+
+    def reading(params: dict[str, Any], **_: Any) -> None:
+        read["ledger"] = params["Key"] == ledger_key
+
+    def after_read(**_: Any) -> None:
+        if read["ledger"] and not read["stopped"]:
+            read["stopped"] = True
+            other = track(BatchJob.attach(job.state_uri or "", session=session))
+            other.stop()
+
+    s3.meta.events.register("before-parameter-build.s3.GetObject", reading)
+    s3.meta.events.register("after-call.s3.GetObject", after_read)
+    final = job.wait(raise_on_failure=False)
+    assert read["stopped"]
+    assert final.status == "Stopped"
+    assert job.calls["CreateModelInvocationJob"] == 1
+    listed = local.client("bedrock").list_model_invocation_jobs()["invocationJobSummaries"]
+    assert len(listed) == 1
+    assert job.ledger is not None and job.ledger.find_job("p001").phase == "cancelled"

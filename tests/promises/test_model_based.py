@@ -817,11 +817,12 @@ class BatchLifecycle(RuleBasedStateMachine):
             if self.records:
                 self._finish()
         finally:  # (a failed check leaves the handle open)
-            if self.job is not None:
-                self.job.close()
-            self.local.stop()
-            self.clock.uninstall()
-            self.backoff.undo()
+            with contextlib.ExitStack() as undo:  # each runs even if one before it raises
+                undo.callback(self.backoff.undo)
+                undo.callback(self.clock.uninstall)
+                undo.callback(self.local.stop)
+                if self.job is not None:
+                    undo.callback(self.job.close)
 
 
 PROFILE = os.environ.get("BEDROCK_BATCH_MODEL_PROFILE", "ci")
