@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bedrock_batch import BatchJob
 from bedrock_batch._batch._quotas import Quotas
 from bedrock_batch._batch._sharding import Shard
 from bedrock_batch._batch._spec import JobSpec
@@ -17,7 +18,7 @@ from bedrock_batch._lifecycle._lifecycle import Lifecycle
 from bedrock_batch._lifecycle._ondemand import OnDemandRunner
 from bedrock_batch.local import LocalBedrock
 
-from ..conftest import BUCKET, HAIKU, ROLE, claude_body
+from ..conftest import BUCKET, HAIKU, ROLE, claude_body, job_factory, track
 
 SPEC = JobSpec(HAIKU, ROLE, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out/")
 
@@ -87,24 +88,30 @@ def test_an_announced_create_whose_answer_was_lost_is_found_not_repeated(
     assert life.ledger.ledger.find_job("p000").job_arn == arn
 
 
-def test_a_wait_reads_the_ledger_once_a_step(local: LocalBedrock, session: Any) -> None:
-    """Each step of a wait reads the batch's ledger once (the upload's read); the creates and
-    the poll of that step act on it, each create still announced by a conditional write."""
-    from ..conftest import job_factory
-
-    reads: list[str] = []  # the keys the job's S3 client reads
-    session.events.register(
-        "before-parameter-build.s3.GetObject", lambda params, **_: reads.append(params["Key"])
-    )
+def _two_jobs_one_at_a_time(local: LocalBedrock, session: Any, **kwargs: Any) -> BatchJob:
+    """A submitted batch of two jobs created one at a time: its first job exists, a step of
+    the wait creates the second."""
     job = job_factory(local, session)(
-        quotas=Quotas(min_records_per_job=100, max_records_per_job=100, max_concurrent_jobs=1)
-    )  # two jobs, one at a time: a step that creates, steps that poll
+        quotas=Quotas(min_records_per_job=100, max_records_per_job=100, max_concurrent_jobs=1),
+        **kwargs,
+    )
     job.add_records(
         {"recordId": f"r{i:03d}", "modelInput": claude_body(f"question {i}")} for i in range(200)
     )
     job.submit()
-    assert job.state_uri is not None
-    ledger_key = S3Uri.parse(job.state_uri).key
+    assert job.state_uri is not None and job.calls["CreateModelInvocationJob"] == 1
+    return job
+
+
+def test_a_wait_reads_the_ledger_once_a_step(local: LocalBedrock, session: Any) -> None:
+    """Each step of a wait reads the batch's ledger once (the upload's read); the creates and
+    the poll of that step act on it, each create still announced by a conditional write."""
+    reads: list[str] = []  # the keys the job's S3 client reads
+    session.events.register(
+        "before-parameter-build.s3.GetObject", lambda params, **_: reads.append(params["Key"])
+    )
+    job = _two_jobs_one_at_a_time(local, session)
+    ledger_key = S3Uri.parse(job.state_uri or "").key
     steps: list[float] = []
     sleep = job.sleep
     job.sleep = lambda seconds: (steps.append(seconds), sleep(seconds))[1]
@@ -123,22 +130,10 @@ def test_a_stop_stored_after_the_steps_read_prevents_its_create(
     """Another handle stops the batch just after a step read the ledger and before that step
     creates the next job: the create's conditional write fails, the ledger is read again, and
     nothing is created."""
-    from bedrock_batch import BatchJob
-
-    from ..conftest import job_factory, track
-
     s3 = session.client("s3")
-    job = job_factory(local, session)(
-        s3_client=s3,
-        quotas=Quotas(min_records_per_job=100, max_records_per_job=100, max_concurrent_jobs=1),
-    )  # two jobs, one at a time: the second is created by a step of the wait
-    job.add_records(
-        {"recordId": f"r{i:03d}", "modelInput": claude_body(f"question {i}")} for i in range(200)
-    )
-    job.submit()
-    assert job.state_uri is not None and job.calls["CreateModelInvocationJob"] == 1
+    job = _two_jobs_one_at_a_time(local, session, s3_client=s3)
     local.advance(hours=2)  # the first job ends: the wait's first step would create the second
-    ledger_key = S3Uri.parse(job.state_uri).key
+    ledger_key = S3Uri.parse(job.state_uri or "").key
     read = {"ledger": False, "stopped": False}
 
     def reading(params: dict[str, Any], **_: Any) -> None:
